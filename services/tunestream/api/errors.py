@@ -1,0 +1,93 @@
+"""Error responses: SageMaker's shape (`__type`, `message`) plus the list of broken field rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tunestream.validation import FieldError, InvalidTuningJob
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, kind: str, message: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.kind, self.message, self.errors = status, kind, message, errors or []
+
+
+def not_found(what: str, name: str) -> ApiError:
+    return ApiError(404, "ResourceNotFound", f"{what} {name!r} does not exist")
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    """('A', 'B', 0, 'C') -> 'A.B[0].C'; pydantic's own union/kind markers are dropped."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("body", "query", "path", "function-before[_number_as_text(), str]"):
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(body)"
+
+
+def errors_from_pydantic(exc: ValidationError | RequestValidationError) -> list[FieldError]:
+    found = []
+    for e in exc.errors():
+        rule = str(e.get("type", "invalid"))
+        message = str(e.get("msg", "invalid value"))
+        if rule == "extra_forbidden":
+            message = "unknown field"
+        elif rule == "missing":
+            message = "required field is missing"
+        found.append(FieldError(field_path(tuple(e.get("loc", ()))), rule, message))
+    return found
+
+
+def error_body(kind: str, message: str, errors: list[FieldError]) -> dict[str, Any]:
+    body: dict[str, Any] = {"__type": kind, "message": message}
+    if errors:
+        body["errors"] = [e.as_dict() for e in errors]
+    return body
+
+
+def _summary(errors: list[FieldError]) -> str:
+    return "; ".join(f"{e.field}: {e.message}" for e in errors[:5]) + ("; ..." if len(errors) > 5 else "")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(exc.kind, exc.message, exc.errors), status_code=exc.status)
+
+    @app.exception_handler(InvalidTuningJob)
+    async def _invalid_job(request: Request, exc: InvalidTuningJob) -> JSONResponse:
+        return JSONResponse(error_body("ValidationException", _summary(exc.errors), exc.errors), status_code=400)
+
+    @app.exception_handler(ValidationError)
+    async def _pydantic(request: Request, exc: ValidationError) -> JSONResponse:
+        errors = errors_from_pydantic(exc)
+        return JSONResponse(error_body("ValidationException", _summary(errors), errors), status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = errors_from_pydantic(exc)
+        return JSONResponse(error_body("ValidationException", _summary(errors), errors), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = {404: "ResourceNotFound", 405: "MethodNotAllowed", 401: "UnauthorizedException"}.get(exc.status_code, "Error")
+        return JSONResponse(error_body(kind, str(exc.detail), []), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Never a stack trace to the client; the log has it.
+        import logging
+
+        logging.getLogger(__name__).exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("InternalFailure", "internal error; see the api log", []), status_code=500)

@@ -1,0 +1,142 @@
+"""Rows of the read model -> SageMaker's response shapes (Describe*, List* summaries)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tunestream.naming import tuning_job_arn
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def objective_of(request: dict[str, Any]) -> dict[str, str]:
+    return request["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective") or {}
+
+
+def training_job_summary(row: dict[str, Any], objective: dict[str, str]) -> dict[str, Any]:
+    """HyperParameterTrainingJobSummary."""
+    metric = None
+    if row["final_objective_value"] is not None:
+        metric = {
+            "Type": objective.get("Type"),
+            "MetricName": objective.get("MetricName"),
+            "Value": row["final_objective_value"],
+        }
+    return _drop_none(
+        {
+            "TrainingJobName": row["name"],
+            "TrainingJobArn": row["arn"],
+            "TuningJobName": row["tuning_job_name"],
+            "CreationTime": _time(row["created_at"]),
+            "TrainingStartTime": _time(row["started_at"]),
+            "TrainingEndTime": _time(row["ended_at"]),
+            "TrainingJobStatus": row["status"],
+            "TunedHyperParameters": row["tuned_hyperparameters"] or {},
+            "FailureReason": row["failure_reason"],
+            "FinalHyperParameterTuningJobObjectiveMetric": metric,
+            "ObjectiveStatus": row["objective_status"],
+            "ObjectiveStatusReason": row["objective_reason"],
+        }
+    )
+
+
+def tuning_job_summary(row: dict[str, Any], counts: dict[str, int], objectives: dict[str, int]) -> dict[str, Any]:
+    """HyperParameterTuningJobSummary."""
+    limits = row["request"]["HyperParameterTuningJobConfig"]["ResourceLimits"]
+    return _drop_none(
+        {
+            "HyperParameterTuningJobName": row["name"],
+            "HyperParameterTuningJobArn": row["arn"],
+            "HyperParameterTuningJobStatus": row["status"],
+            "Strategy": row["strategy"],
+            "CreationTime": _time(row["created_at"]),
+            "HyperParameterTuningEndTime": _time(row["ended_at"]),
+            "LastModifiedTime": _time(row["last_modified_at"]),
+            "TrainingJobStatusCounters": status_counters(counts),
+            "ObjectiveStatusCounters": objective_counters(objectives),
+            "ResourceLimits": limits,
+        }
+    )
+
+
+def status_counters(counts: dict[str, int]) -> dict[str, int]:
+    return {
+        "Completed": counts.get("Completed", 0),
+        "InProgress": counts.get("InProgress", 0) + counts.get("Stopping", 0),
+        "RetryableError": 0,
+        "NonRetryableError": counts.get("Failed", 0),
+        "Stopped": counts.get("Stopped", 0),
+    }
+
+
+def objective_counters(objectives: dict[str, int]) -> dict[str, int]:
+    return {k: objectives.get(k, 0) for k in ("Succeeded", "Pending", "Failed")}
+
+
+def describe_tuning_job(
+    row: dict[str, Any], counts: dict[str, int], objectives: dict[str, int], best: dict[str, Any] | None
+) -> dict[str, Any]:
+    """DescribeHyperParameterTuningJob."""
+    request = row["request"]
+    return _drop_none(
+        {
+            "HyperParameterTuningJobName": row["name"],
+            "HyperParameterTuningJobArn": tuning_job_arn(row["name"]),
+            "HyperParameterTuningJobConfig": {**request["HyperParameterTuningJobConfig"], "RandomSeed": row["random_seed"]},
+            "TrainingJobDefinition": request.get("TrainingJobDefinition"),
+            "HyperParameterTuningJobStatus": row["status"],
+            "CreationTime": _time(row["created_at"]),
+            "HyperParameterTuningEndTime": _time(row["ended_at"]),
+            "LastModifiedTime": _time(row["last_modified_at"]),
+            "TrainingJobStatusCounters": status_counters(counts),
+            "ObjectiveStatusCounters": objective_counters(objectives),
+            "BestTrainingJob": training_job_summary(best, objective_of(request)) if best else None,
+            "FailureReason": row["failure_reason"],
+            "CompletionReason": row["completion_reason"],
+        }
+    )
+
+
+def describe_training_job(
+    row: dict[str, Any], tuning_row: dict[str, Any] | None, final_metrics: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """DescribeTrainingJob, the fields tunestream knows."""
+    definition = (tuning_row or {}).get("request", {}).get("TrainingJobDefinition", {})
+    seconds = None
+    if row["started_at"] and row["ended_at"]:
+        seconds = max(int((row["ended_at"] - row["started_at"]).total_seconds()), 0)
+    return _drop_none(
+        {
+            "TrainingJobName": row["name"],
+            "TrainingJobArn": row["arn"],
+            "TuningJobArn": tuning_job_arn(row["tuning_job_name"]),
+            "TrainingJobStatus": row["status"],
+            "SecondaryStatus": row["secondary_status"],
+            "FailureReason": row["failure_reason"],
+            "HyperParameters": row["hyperparameters"],
+            "AlgorithmSpecification": definition.get("AlgorithmSpecification"),
+            "OutputDataConfig": definition.get("OutputDataConfig"),
+            "StoppingCondition": definition.get("StoppingCondition"),
+            "ModelArtifacts": {"S3ModelArtifacts": row["model_artifact_s3_uri"]} if row["model_artifact_s3_uri"] else None,
+            "CreationTime": _time(row["created_at"]),
+            "TrainingStartTime": _time(row["started_at"]),
+            "TrainingEndTime": _time(row["ended_at"]),
+            "LastModifiedTime": _time(row["last_modified_at"]),
+            "TrainingTimeInSeconds": seconds,
+            "FinalMetricDataList": [
+                {"MetricName": m["metric_name"], "Value": m["value"], "Timestamp": _time(m["at"])} for m in final_metrics
+            ],
+            "ObjectiveStatus": row["objective_status"],
+            "ObjectiveStatusReason": row["objective_reason"],
+            "ExitCode": row["exit_code"],
+            "LauncherId": row["launcher_id"],
+            "LogUri": row["log_s3_uri"],
+        }
+    )

@@ -1,0 +1,68 @@
+"""A small HTTP client of tunestream's api, for the CLI and tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class ApiClientError(RuntimeError):
+    def __init__(self, status: int, body: Any) -> None:
+        message = body.get("message") if isinstance(body, dict) else str(body)
+        super().__init__(f"HTTP {status}: {message}")
+        self.status, self.body = status, body
+
+
+class TunestreamClient:
+    def __init__(self, base_url: str, token: str | None = None, timeout_s: float = 30.0) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout_s)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        if response.status_code >= 400:
+            raise ApiClientError(response.status_code, body)
+        return body
+
+    def create_tuning_job(self, job: dict[str, Any]) -> dict[str, Any]:
+        return self._json(self._http.post("/tuning-jobs", json=job))  # type: ignore[no-any-return]
+
+    def describe(self, name: str) -> dict[str, Any]:
+        return self._json(self._http.get(f"/tuning-jobs/{name}"))  # type: ignore[no-any-return]
+
+    def list_tuning_jobs(self, **params: Any) -> dict[str, Any]:
+        return self._json(self._http.get("/tuning-jobs", params=params))  # type: ignore[no-any-return]
+
+    def training_jobs(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """Every page of ListTrainingJobsForHyperParameterTuningJob."""
+        found: list[dict[str, Any]] = []
+        token = None
+        while True:
+            query = {k: v for k, v in {**params, "NextToken": token}.items() if v is not None}
+            page = self._json(self._http.get(f"/tuning-jobs/{name}/training-jobs", params=query))
+            found.extend(page["TrainingJobSummaries"])
+            token = page.get("NextToken")
+            if not token:
+                return found
+
+    def stop(self, name: str) -> dict[str, Any]:
+        return self._json(self._http.post(f"/tuning-jobs/{name}/stop"))  # type: ignore[no-any-return]
+
+    def describe_training_job(self, name: str) -> dict[str, Any]:
+        return self._json(self._http.get(f"/training-jobs/{name}"))  # type: ignore[no-any-return]
+
+    def metrics(self, name: str) -> dict[str, Any]:
+        return self._json(self._http.get(f"/training-jobs/{name}/metrics"))  # type: ignore[no-any-return]
+
+    def logs(self, name: str) -> str:
+        response = self._http.get(f"/training-jobs/{name}/logs")
+        if response.status_code >= 400:
+            self._json(response)
+        return response.text

@@ -1,0 +1,276 @@
+"""`tunestream`: run the stack and the services, submit and watch tuning jobs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from tunestream.cli.client import ApiClientError, TunestreamClient
+from tunestream.cli.render import make_progress, progress_view, training_jobs_table
+from tunestream.config import Settings, load_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+app.add_typer(db_app, name="db")
+console = Console()
+ENDED = ("Completed", "Failed", "Stopped")
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _client() -> TunestreamClient:
+    s = _settings()
+    return TunestreamClient(s.api_url, s.api_token.get_secret_value() if s.api_token else None)
+
+
+def _stack_script() -> Path:
+    candidates = [Path(os.environ.get("TUNESTREAM_DEPLOY_DIR", "deploy")) / "stack.sh"]
+    for c in candidates:
+        if c.is_file():
+            return c
+    console.print("[red]deploy/stack.sh not found: run this from a tunestream checkout or set TUNESTREAM_DEPLOY_DIR[/]")
+    raise typer.Exit(2)
+
+
+def _stack(action: str) -> None:
+    raise typer.Exit(subprocess.call(["bash", str(_stack_script()), action]))
+
+
+@app.command()
+def up() -> None:
+    """Install (first time) and start Kafka, PostgreSQL and the S3 server on 127.0.0.1."""
+    _stack("up")
+
+
+@app.command()
+def down() -> None:
+    """Stop what `up` started."""
+    _stack("down")
+
+
+@app.command()
+def status() -> None:
+    """Show whether Kafka, PostgreSQL and the S3 server run."""
+    _stack("status")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations (run before the services start)."""
+    from tunestream.db.migrate import upgrade
+
+    upgrade(_settings().database_url.get_secret_value())
+    console.print("database schema is up to date")
+
+
+@app.command()
+def service(
+    name: Annotated[str, typer.Argument(help="api | suggester | launcher | collector | tracker | all")],
+) -> None:
+    """Run one service in the foreground, or `all` five as child processes."""
+    from tunestream.runtime import SERVICES, configure_logging, run_api, run_service
+
+    if name == "all":
+        _run_all(SERVICES)
+        return
+    if name not in SERVICES:
+        console.print(f"[red]unknown service {name!r}; one of {', '.join(SERVICES)}, all[/]")
+        raise typer.Exit(2)
+    configure_logging(name)
+    settings = _settings()
+    if name == "api":
+        run_api(settings)
+    else:
+        import asyncio
+
+        asyncio.run(run_service(name, settings))
+
+
+def _run_all(services: tuple[str, ...]) -> None:
+    children = {
+        name: subprocess.Popen([sys.executable, "-m", "tunestream.cli.main", "service", name]) for name in services
+    }
+
+    def forward(signum: int, frame: object) -> None:
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    exit_code = 0
+    try:
+        while children:
+            for name, child in list(children.items()):
+                code = child.poll()
+                if code is not None:
+                    del children[name]
+                    if code not in (0, -signal.SIGTERM, -signal.SIGINT):
+                        console.print(f"[red]service {name} exited with code {code}; stopping the others[/]")
+                        exit_code = 1
+                        forward(signal.SIGTERM, None)
+            time.sleep(0.2)
+    finally:
+        forward(signal.SIGTERM, None)
+    raise typer.Exit(exit_code)
+
+
+def _load_job(path: Path, name: str | None) -> dict[str, Any]:
+    try:
+        job: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        console.print(f"[red]cannot read {path}: {exc}[/]")
+        raise typer.Exit(2) from None
+    if name:
+        job["HyperParameterTuningJobName"] = name
+    return job
+
+
+def _print_error(exc: ApiClientError) -> None:
+    console.print(f"[red]{exc}[/]")
+    body = exc.body if isinstance(exc.body, dict) else {}
+    for e in body.get("errors", []):
+        console.print(f"  [bold]{e['field']}[/]: {e['message']} [dim]({e['rule']})[/]")
+
+
+@app.command()
+def tune(
+    job_file: Annotated[Path, typer.Argument(help="tuning job JSON (CreateHyperParameterTuningJob shape)")],
+    name: Annotated[str | None, typer.Option(help="override HyperParameterTuningJobName")] = None,
+    wait: Annotated[bool, typer.Option(help="watch progress until the tuning job ends")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds to wait with --wait")] = 3600.0,
+) -> None:
+    """Submit a tuning job; with --wait, show live progress and the best training job."""
+    job = _load_job(job_file, name)
+    client = _client()
+    try:
+        created = client.create_tuning_job(job)
+    except ApiClientError as exc:
+        _print_error(exc)
+        raise typer.Exit(1) from None
+    job_name = job["HyperParameterTuningJobName"]
+    console.print(f"submitted {job_name}: {created['HyperParameterTuningJobArn']}")
+    if wait:
+        describe = watch(client, job_name, timeout)
+        print_best(client, describe)
+        if describe["HyperParameterTuningJobStatus"] != "Completed":
+            raise typer.Exit(1)
+
+
+def watch(client: TunestreamClient, name: str, timeout_s: float) -> dict[str, Any]:
+    """Live progress bar and training job table until the tuning job ends."""
+    progress = make_progress(name)
+    task = progress.add_task(name, total=None)
+    deadline = time.monotonic() + timeout_s
+    with Live(console=console, refresh_per_second=4, transient=False) as live:
+        while True:
+            describe = client.describe(name)
+            jobs = client.training_jobs(name)
+            live.update(progress_view(describe, jobs, progress, task))
+            if describe["HyperParameterTuningJobStatus"] in ENDED:
+                return describe
+            if time.monotonic() > deadline:
+                console.print(f"[red]gave up waiting after {timeout_s:.0f}s[/]")
+                raise typer.Exit(1)
+            time.sleep(1.0)
+
+
+def print_best(client: TunestreamClient, describe: dict[str, Any]) -> None:
+    status = describe["HyperParameterTuningJobStatus"]
+    console.print(f"\ntuning job [bold]{describe['HyperParameterTuningJobName']}[/]: {status}")
+    if describe.get("CompletionReason"):
+        console.print(f"  {describe['CompletionReason']}")
+    best = describe.get("BestTrainingJob")
+    if not best:
+        console.print("[yellow]no training job reported the objective metric[/]")
+        return
+    metric = best["FinalHyperParameterTuningJobObjectiveMetric"]
+    training = client.describe_training_job(best["TrainingJobName"])
+    console.print(f"[bold green]best training job:[/] {best['TrainingJobName']}")
+    console.print(f"  objective  {metric['MetricName']} = {metric['Value']:.6g} ({metric['Type']})")
+    for key, value in best["TunedHyperParameters"].items():
+        console.print(f"  {key:<18} {value}")
+    console.print(f"  model      {training.get('ModelArtifacts', {}).get('S3ModelArtifacts', '-')}")
+    console.print(f"  logs       {training.get('LogUri', '-')}")
+
+
+@app.command()
+def describe(name: str, json_output: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """DescribeHyperParameterTuningJob."""
+    client = _client()
+    try:
+        d = client.describe(name)
+    except ApiClientError as exc:
+        _print_error(exc)
+        raise typer.Exit(1) from None
+    if json_output:
+        console.print_json(data=d)
+        return
+    console.print(f"[bold]{name}[/]  {d['HyperParameterTuningJobStatus']}  strategy {d['HyperParameterTuningJobConfig']['Strategy']}")
+    console.print(f"  training jobs: {d['TrainingJobStatusCounters']}")
+    console.print(f"  objectives:    {d['ObjectiveStatusCounters']}")
+    print_best(client, d)
+
+
+@app.command("list")
+def list_jobs() -> None:
+    """ListHyperParameterTuningJobs."""
+    for s in _client().list_tuning_jobs()["HyperParameterTuningJobSummaries"]:
+        console.print(f"{s['HyperParameterTuningJobName']:<34} {s['HyperParameterTuningJobStatus']:<11} {s['CreationTime']}")
+
+
+@app.command("training-jobs")
+def training_jobs(
+    name: str,
+    status_equals: Annotated[str | None, typer.Option("--status")] = None,
+    sort_by: Annotated[str, typer.Option("--sort-by")] = "Name",
+    sort_order: Annotated[str, typer.Option("--sort-order")] = "Ascending",
+) -> None:
+    """ListTrainingJobsForHyperParameterTuningJob as a table."""
+    try:
+        jobs = _client().training_jobs(name, StatusEquals=status_equals, SortBy=sort_by, SortOrder=sort_order)
+    except ApiClientError as exc:
+        _print_error(exc)
+        raise typer.Exit(1) from None
+    console.print(training_jobs_table(jobs, title=name))
+
+
+@app.command()
+def stop(name: str) -> None:
+    """StopHyperParameterTuningJob: running training jobs are stopped, none new start."""
+    try:
+        _client().stop(name)
+    except ApiClientError as exc:
+        _print_error(exc)
+        raise typer.Exit(1) from None
+    console.print(f"stopping {name}")
+
+
+@app.command()
+def logs(training_job: str) -> None:
+    """The full output of a training job (from S3 once it ended, live before)."""
+    try:
+        sys.stdout.write(_client().logs(training_job))
+    except ApiClientError as exc:
+        _print_error(exc)
+        raise typer.Exit(1) from None
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""The collector's event handler.
+
+State per training job: its extractor (counts and last values) and which log batches were seen.
+Metric events are derived while applying a batch, so a replayed batch yields the same events with
+the same ids; `react` publishes them only for batches handled live or not yet handled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tunestream.collector.metrics import MetricExtractor
+from tunestream.events.v1 import (
+    Event,
+    EventBase,
+    MetricReported,
+    MetricReportedData,
+    ObjectiveCollected,
+    ObjectiveCollectedData,
+    TrainingJobFinished,
+    TrainingJobStarted,
+    TrainingOutputLogged,
+)
+from tunestream.trials import ObjectiveStatus, TrainingJobStatus
+
+
+@dataclass
+class _TrainingJob:
+    tuning_job_name: str
+    objective_metric_name: str
+    extractor: MetricExtractor
+    batches: dict[int, list[MetricReported]] = field(default_factory=dict)
+
+
+class CollectorHandler:
+    replays_history = True
+    tick_s: float | None = None
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, _TrainingJob] = {}
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, TrainingJobStarted):
+            p = event.payload
+            self.jobs.setdefault(
+                p.training_job_name,
+                _TrainingJob(event.tuning_job_name, p.objective_metric_name, MetricExtractor(list(p.metric_definitions))),
+            )
+        elif isinstance(event, TrainingOutputLogged):
+            job = self.jobs.get(event.payload.training_job_name)
+            if job is None or event.payload.seq in job.batches:
+                return
+            reported = []
+            for line in event.payload.lines:
+                for m in job.extractor.feed(line.text):
+                    reported.append(
+                        MetricReported(
+                            event_id=f"{event.payload.training_job_name}:metric:{m.metric_name}:{m.step}",
+                            tuning_job_name=event.tuning_job_name,
+                            payload=MetricReportedData(
+                                training_job_name=event.payload.training_job_name,
+                                metric_name=m.metric_name,
+                                value=m.value,
+                                step=m.step,
+                                at=line.at,
+                            ),
+                        )
+                    )
+            job.batches[event.payload.seq] = reported
+
+    async def react(self, event: Event) -> Sequence[EventBase]:
+        if isinstance(event, TrainingOutputLogged):
+            job = self.jobs.get(event.payload.training_job_name)
+            return job.batches.get(event.payload.seq, []) if job else []
+        if isinstance(event, TrainingJobFinished):
+            return [self._objective(event)]
+        return []
+
+    async def reconcile(self) -> Sequence[EventBase]:
+        return []
+
+    def _objective(self, event: TrainingJobFinished) -> ObjectiveCollected:
+        p = event.payload
+        job = self.jobs.get(p.training_job_name)
+        value = job.extractor.last.get(job.objective_metric_name) if job else None
+        if value is not None:
+            status, reason = ObjectiveStatus.SUCCEEDED, None
+        elif p.status == TrainingJobStatus.COMPLETED:
+            name = job.objective_metric_name if job else "objective"
+            status = ObjectiveStatus.FAILED
+            reason = f"training job completed without printing the objective metric {name!r} (no output line matched its Regex)"
+        else:
+            status, reason = ObjectiveStatus.FAILED, f"training job {p.status.value.lower()} before reporting the objective"
+        return ObjectiveCollected(
+            event_id=f"{p.training_job_name}:objective",
+            tuning_job_name=event.tuning_job_name,
+            payload=ObjectiveCollectedData(
+                training_job_name=p.training_job_name,
+                status=p.status,
+                failure_reason=p.failure_reason,
+                objective_value=value,
+                objective_status=status,
+                objective_reason=reason,
+            ),
+        )

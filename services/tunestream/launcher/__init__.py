@@ -1,0 +1,1 @@
+"""The launcher: runs training jobs, streams their output, reports how each ended."""

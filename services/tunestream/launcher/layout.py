@@ -1,0 +1,133 @@
+"""SageMaker's training container layout, laid out under a per-job folder for a local process.
+
+A program written for SageMaker finds what it expects: /opt/ml/... becomes <job dir>/..., and
+every path is also given in the SM_* environment, so programs that read the environment (as
+SageMaker's own frameworks do) need no change.
+
+    <job dir>/input/config/hyperparameters.json   all hyperparameters, values as strings
+    <job dir>/input/config/resourceconfig.json    current_host, hosts
+    <job dir>/input/data/<channel>/               files of the channel's S3 prefix
+    <job dir>/model/                              uploaded as model.tar.gz when the job ends
+    <job dir>/output/                             output/failure (first line = FailureReason), output/data/
+    <job dir>/checkpoints/
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tunestream.events.v1 import TrainingJobSpec
+
+# Variables a training program may need from the launcher's own environment; nothing else is
+# inherited, so the service's credentials never reach user code.
+INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH")
+
+
+@dataclass(frozen=True)
+class JobLayout:
+    root: Path
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "input" / "config"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "input" / "data"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.root / "model"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def output_data_dir(self) -> Path:
+        return self.root / "output" / "data"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def failure_file(self) -> Path:
+        return self.output_dir / "failure"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / "launcher.pid"
+
+    def channel_dir(self, channel: str) -> Path:
+        return self.data_dir / channel
+
+    def create(self, spec: TrainingJobSpec) -> None:
+        """Make the folders and write the config files (idempotent)."""
+        for d in (self.config_dir, self.data_dir, self.model_dir, self.output_data_dir, self.checkpoint_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        for channel in spec.input_channels:
+            self.channel_dir(channel.name).mkdir(parents=True, exist_ok=True)
+        (self.config_dir / "hyperparameters.json").write_text(json.dumps(spec.hyperparameters, indent=2))
+        (self.config_dir / "resourceconfig.json").write_text(
+            json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "lo"})
+        )
+        (self.config_dir / "inputdataconfig.json").write_text(
+            json.dumps({c.name: {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated"} for c in spec.input_channels})
+        )
+
+
+def env_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+def training_environment(spec: TrainingJobSpec, layout: JobLayout, inherited: dict[str, str]) -> dict[str, str]:
+    """The program's whole environment: a few inherited variables, the job's Environment, SM_*."""
+    env = {k: v for k, v in inherited.items() if k in INHERITED_ENV}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(spec.environment)
+    channels = [c.name for c in spec.input_channels]
+    env.update(
+        {
+            "SM_TRAINING_JOB_NAME": spec.training_job_name,
+            "TRAINING_JOB_NAME": spec.training_job_name,
+            "SM_HPS": json.dumps(spec.hyperparameters),
+            "SM_MODEL_DIR": str(layout.model_dir),
+            "SM_INPUT_DIR": str(layout.root / "input"),
+            "SM_INPUT_CONFIG_DIR": str(layout.config_dir),
+            "SM_INPUT_DATA_DIR": str(layout.data_dir),
+            "SM_OUTPUT_DIR": str(layout.output_dir),
+            "SM_OUTPUT_DATA_DIR": str(layout.output_data_dir),
+            "SM_CHECKPOINT_DIR": str(layout.checkpoint_dir),
+            "SM_CHANNELS": json.dumps(channels),
+            "SM_CURRENT_HOST": "algo-1",
+            "SM_HOSTS": json.dumps(["algo-1"]),
+        }
+    )
+    for channel in channels:
+        env[f"SM_CHANNEL_{env_name(channel)}"] = str(layout.channel_dir(channel))
+    for name, value in spec.hyperparameters.items():
+        env[f"SM_HP_{env_name(name)}"] = value
+    return env
+
+
+def training_argv(spec: TrainingJobSpec) -> list[str]:
+    """Command followed by --name value for every hyperparameter, each value one argv item."""
+    argv = list(spec.command)
+    for name, value in spec.hyperparameters.items():
+        argv += [f"--{name}", value]
+    return argv
+
+
+def failure_reason(layout: JobLayout, exit_code: int, stderr_tail: list[str]) -> str:
+    """SageMaker's rule: the program's output/failure file wins; otherwise the last lines of stderr."""
+    if layout.failure_file.is_file():
+        text = layout.failure_file.read_text(errors="replace").strip()
+        if text:
+            return text[:1024]
+    tail = "\n".join(stderr_tail[-20:]).strip()
+    reason = f"AlgorithmError: training program exited with code {exit_code}"
+    return f"{reason}: {tail}"[:2048] if tail else reason

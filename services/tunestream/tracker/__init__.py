@@ -1,0 +1,1 @@
+"""The tracker: keeps the read model in PostgreSQL and training logs in S3."""

@@ -1,0 +1,12 @@
+"""Where the tracker keeps things in the S3 store."""
+
+from __future__ import annotations
+
+
+def log_uri(bucket: str, tuning_job_name: str, training_job_name: str) -> str:
+    """Full output of a training job, one line per output line, stdout and stderr interleaved in order."""
+    return f"s3://{bucket}/logs/{tuning_job_name}/{training_job_name}/output.log"
+
+
+def render_log(lines: list[dict[str, str]]) -> bytes:
+    return "".join(f"{line['text']}\n" for line in lines).encode()

@@ -1,0 +1,134 @@
+"""The tracker's event handler: one PostgreSQL transaction per event, deduplicated by event id."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, Engine
+
+from tunestream.db import writes
+from tunestream.events.v1 import (
+    Event,
+    EventBase,
+    MetricReported,
+    ObjectiveCollected,
+    TrainingJobFinished,
+    TrainingJobProposed,
+    TrainingJobStarted,
+    TrainingJobStopRequested,
+    TrainingOutputLogged,
+    TuningJobEnded,
+    TuningJobStopRequested,
+    TuningJobSubmitted,
+)
+from tunestream.objstore.base import ObjectStore
+from tunestream.tracker.artifacts import log_uri, render_log
+
+log = logging.getLogger(__name__)
+
+
+class TrackerHandler:
+    # PostgreSQL holds the state; a restart resumes from the committed offsets.
+    replays_history = False
+    tick_s: float | None = None
+
+    def __init__(self, engine: Engine, store: ObjectStore, bucket: str) -> None:
+        self._engine = engine
+        self._store = store
+        self._bucket = bucket
+
+    def apply(self, event: Event) -> None:
+        pass
+
+    async def react(self, event: Event) -> Sequence[EventBase]:
+        await asyncio.to_thread(self._write, event)
+        return []
+
+    async def reconcile(self) -> Sequence[EventBase]:
+        return []
+
+    def _write(self, event: Event) -> None:
+        with self._engine.begin() as conn:
+            if not writes.claim_event(conn, event.event_id, event.occurred_at):
+                return
+            self._dispatch(conn, event)
+
+    def _dispatch(self, conn: Connection, event: Event) -> None:
+        at = event.occurred_at
+        job = event.tuning_job_name
+        if isinstance(event, TuningJobSubmitted):
+            request = event.payload.request
+            writes.insert_tuning_job(
+                conn,
+                name=job,
+                strategy=request.HyperParameterTuningJobConfig.Strategy,
+                request=request.model_dump(mode="json", exclude_none=True),
+                random_seed=event.payload.random_seed,
+                created_at=event.payload.created_at,
+            )
+            writes.mark_published(conn, job, at)
+        elif isinstance(event, TuningJobStopRequested):
+            writes.set_tuning_job_stopping(conn, job, at)
+        elif isinstance(event, TuningJobEnded):
+            writes.end_tuning_job(conn, job, event.payload.status, event.payload.reason, at)
+        elif isinstance(event, TrainingJobProposed):
+            spec = event.payload.spec
+            writes.record_proposal(
+                conn,
+                name=spec.training_job_name,
+                tuning_job_name=job,
+                index=spec.index,
+                tuned=spec.tuned_hyperparameters,
+                hyperparameters=spec.hyperparameters,
+                reason=event.payload.reason,
+                at=at,
+            )
+        elif isinstance(event, TrainingJobStopRequested):
+            writes.record_stop_requested(conn, event.payload.training_job_name, at)
+        elif isinstance(event, TrainingJobStarted):
+            p = event.payload
+            writes.record_started(
+                conn, name=p.training_job_name, tuning_job_name=job, launcher_id=p.launcher_id, pid=p.pid, at=at
+            )
+        elif isinstance(event, TrainingOutputLogged):
+            p = event.payload
+            writes.record_log_batch(
+                conn,
+                name=p.training_job_name,
+                seq=p.seq,
+                first_line=p.first_line,
+                lines=[line.model_dump(mode="json") for line in p.lines],
+            )
+        elif isinstance(event, TrainingJobFinished):
+            p = event.payload
+            uri = log_uri(self._bucket, job, p.training_job_name)
+            # Batches precede Finished in the same partition, so the log is complete here.
+            self._store.put_bytes(uri, render_log(writes.log_lines_of(conn, p.training_job_name)), "text/plain")
+            writes.record_finished(
+                conn,
+                name=p.training_job_name,
+                tuning_job_name=job,
+                status=p.status.value,
+                secondary_status=p.secondary_status,
+                exit_code=p.exit_code,
+                failure_reason=p.failure_reason,
+                model_artifact_s3_uri=p.model_artifact_s3_uri,
+                log_s3_uri=uri,
+                at=at,
+            )
+        elif isinstance(event, MetricReported):
+            p = event.payload
+            writes.record_metric(conn, name=p.training_job_name, metric=p.metric_name, step=p.step, value=p.value, at=p.at)
+        elif isinstance(event, ObjectiveCollected):
+            p = event.payload
+            writes.record_objective(
+                conn,
+                name=p.training_job_name,
+                tuning_job_name=job,
+                objective_status=p.objective_status.value,
+                value=p.objective_value,
+                reason=p.objective_reason,
+                at=at,
+            )

@@ -1,0 +1,1 @@
+"""Kafka transport: the only package that imports aiokafka."""

@@ -1,0 +1,166 @@
+"""The loop every service runs: consume -> handler -> produce -> commit.
+
+Stateful services (suggester, launcher, collector) keep their state in memory and rebuild it at
+start: when partitions are assigned, the loop reads them from the beginning up to their current
+end. Every event is `apply`d (state only); events at or after the group's committed offset, which
+were never fully handled, are then `react`ed to, and `reconcile` runs once over the rebuilt state.
+After that each new event is applied, reacted to, its outputs acknowledged by Kafka, and only then
+is its offset committed. Outputs carry deterministic ids, so work redone after a crash produces
+copies that consumers recognise and drop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from pydantic import ValidationError
+
+from tunestream.bus.publisher import Publisher
+from tunestream.events.v1 import Event, EventBase, decode
+
+log = logging.getLogger(__name__)
+
+
+class Handler(Protocol):
+    """A service's logic, called by ServiceLoop; it never touches Kafka itself."""
+
+    replays_history: bool
+    tick_s: float | None
+
+    def apply(self, event: Event) -> None:
+        """Fold an event into the state. Idempotent: applying an event twice changes nothing."""
+
+    async def react(self, event: Event) -> Sequence[EventBase]:
+        """Side effects and output events for an event already applied."""
+        ...
+
+    async def reconcile(self) -> Sequence[EventBase]:
+        """Outputs owed by the current state (after a rebuild, and every tick_s seconds)."""
+        ...
+
+
+class _Assignments(ConsumerRebalanceListener):
+    def __init__(self) -> None:
+        self.changed = asyncio.Event()
+
+    async def on_partitions_revoked(self, revoked: object) -> None:
+        pass
+
+    async def on_partitions_assigned(self, assigned: object) -> None:
+        self.changed.set()
+
+
+class ServiceLoop:
+    def __init__(
+        self,
+        *,
+        name: str,
+        bootstrap_servers: str,
+        group_id: str,
+        topics: Sequence[str],
+        handler: Handler,
+        publisher: Publisher,
+    ) -> None:
+        self.name = name
+        self._handler = handler
+        self._publisher = publisher
+        self._topics = list(topics)
+        self._assignments = _Assignments()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            client_id=f"{group_id}-{name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_interval_ms=600_000,
+        )
+        self.caught_up = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        await self._consumer.start()
+        self._consumer.subscribe(self._topics, listener=self._assignments)
+        try:
+            await self._run()
+        finally:
+            await self._consumer.stop()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _run(self) -> None:
+        last_tick = time.monotonic()
+        tick = self._handler.tick_s
+        while not self._stopping.is_set():
+            if self._assignments.changed.is_set():
+                self._assignments.changed.clear()
+                if self._handler.replays_history:
+                    await self._catch_up()
+                self.caught_up.set()
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            for tp, messages in batches.items():
+                for message in messages:
+                    event = self._decode(message.value, tp, message.offset)
+                    if event is not None:
+                        self._handler.apply(event)
+                        await self._publisher.publish(await self._handler.react(event))
+                await self._consumer.commit({tp: messages[-1].offset + 1})
+            if tick is not None and time.monotonic() - last_tick >= tick:
+                last_tick = time.monotonic()
+                await self._publisher.publish(await self._handler.reconcile())
+
+    async def _catch_up(self) -> None:
+        partitions = sorted(self._consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
+        if not partitions:
+            return
+        started = time.monotonic()
+        ends = await self._consumer.end_offsets(partitions)
+        committed = {tp: (await self._consumer.committed(tp)) or 0 for tp in partitions}
+        await self._consumer.seek_to_beginning(*partitions)
+        pending: list[Event] = []
+        replayed = 0
+        remaining = {tp for tp in partitions if ends[tp] > 0}
+        while remaining:
+            batches = await self._consumer.getmany(*remaining, timeout_ms=500, max_records=2000)
+            for tp, messages in batches.items():
+                for message in messages:
+                    if message.offset >= ends[tp]:
+                        break
+                    event = self._decode(message.value, tp, message.offset)
+                    if event is None:
+                        continue
+                    self._handler.apply(event)
+                    replayed += 1
+                    if message.offset >= committed[tp]:
+                        pending.append(event)
+            for tp in list(remaining):
+                if await self._consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+        # Anything read past the snapshot is read again as live traffic.
+        for tp in partitions:
+            self._consumer.seek(tp, ends[tp])
+        for event in pending:
+            await self._publisher.publish(await self._handler.react(event))
+        await self._publisher.publish(await self._handler.reconcile())
+        await self._consumer.commit({tp: ends[tp] for tp in partitions if ends[tp] > 0})
+        log.info(
+            "%s rebuilt state from %d events (%d not yet handled) in %.2fs",
+            self.name,
+            replayed,
+            len(pending),
+            time.monotonic() - started,
+        )
+
+    def _decode(self, value: bytes | None, tp: TopicPartition, offset: int) -> Event | None:
+        try:
+            return decode(value or b"")
+        except ValidationError as exc:
+            # A message no schema knows cannot be handled by retrying; skip it and say where it is.
+            log.error("%s skipped undecodable message at %s:%d: %s", self.name, tp.topic, offset, exc)
+            return None

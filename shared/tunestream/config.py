@@ -1,0 +1,59 @@
+"""Settings for every service and the CLI, read once at the edge (a service's entry point).
+
+Values come from TUNESTREAM_* environment variables, then from the file the local stack writes
+(`.stack/stack.env`, or the file named by TUNESTREAM_ENV_FILE), then the defaults below, which
+match the ports `deploy/stack.sh` uses.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env_file() -> str:
+    return os.environ.get("TUNESTREAM_ENV_FILE", str(Path(".stack") / "stack.env"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TUNESTREAM_", extra="ignore")
+
+    # Kafka
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    topic_prefix: str = "tunestream"
+
+    # PostgreSQL (the tracker's read model)
+    database_url: SecretStr = SecretStr("postgresql+psycopg://tunestream:tunestream@127.0.0.1:15432/tunestream")
+
+    # S3 store (logs, model artifacts); any S3 server the MinIO SDK speaks to
+    s3_endpoint: str = "127.0.0.1:18333"
+    s3_access_key: str = "tunestream"
+    s3_secret_key: SecretStr = SecretStr("tunestream-secret")
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "tunestream"
+
+    # api
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    api_token: SecretStr | None = None
+    api_url: str = "http://127.0.0.1:8080"
+
+    # launcher
+    # Stable across restarts, so a restarted launcher recognises the training jobs it had started.
+    launcher_id: str = socket.gethostname()
+    launcher_slots: int = 4
+    work_dir: Path = Path(".stack") / "work"
+    launcher_cwd: Path | None = None
+    stop_grace_s: float = 5.0
+    log_batch_interval_s: float = 0.25
+    log_batch_lines: int = 500
+
+
+def load_settings(**overrides: object) -> Settings:
+    env_file = _env_file()
+    return Settings(_env_file=env_file if Path(env_file).is_file() else None, **overrides)  # type: ignore[call-arg]

@@ -1,0 +1,1 @@
+"""PostgreSQL read model: the only package that imports SQLAlchemy."""

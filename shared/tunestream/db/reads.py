@@ -1,0 +1,121 @@
+"""Queries of the read model, used by the api."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlalchemy import Connection, and_, func, select
+
+from tunestream.db.tables import metric_points, training_jobs, tuning_jobs
+
+TrainingJobSort = Literal["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"]
+TuningJobSort = Literal["Name", "CreationTime", "Status"]
+Order = Literal["Ascending", "Descending"]
+
+
+def get_tuning_job(conn: Connection, name: str) -> dict[str, Any] | None:
+    row = conn.execute(select(tuning_jobs).where(tuning_jobs.c.name == name)).mappings().first()
+    return dict(row) if row else None
+
+
+def list_tuning_jobs(
+    conn: Connection,
+    *,
+    status: str | None,
+    name_contains: str | None,
+    sort_by: TuningJobSort,
+    order: Order,
+    offset: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    column = {"Name": tuning_jobs.c.name, "CreationTime": tuning_jobs.c.created_at, "Status": tuning_jobs.c.status}[sort_by]
+    query = select(tuning_jobs)
+    if status:
+        query = query.where(tuning_jobs.c.status == status)
+    if name_contains:
+        query = query.where(tuning_jobs.c.name.contains(name_contains, autoescape=True))
+    query = query.order_by(column.asc() if order == "Ascending" else column.desc(), tuning_jobs.c.name.asc())
+    return [dict(r) for r in conn.execute(query.offset(offset).limit(limit)).mappings()]
+
+
+def training_job_status_counts(conn: Connection, tuning_job_name: str) -> dict[str, int]:
+    rows = conn.execute(
+        select(training_jobs.c.status, func.count())
+        .where(training_jobs.c.tuning_job_name == tuning_job_name)
+        .group_by(training_jobs.c.status)
+    )
+    return {status: count for status, count in rows}
+
+
+def objective_status_counts(conn: Connection, tuning_job_name: str) -> dict[str, int]:
+    rows = conn.execute(
+        select(training_jobs.c.objective_status, func.count())
+        .where(training_jobs.c.tuning_job_name == tuning_job_name)
+        .group_by(training_jobs.c.objective_status)
+    )
+    return {status: count for status, count in rows}
+
+
+def list_training_jobs(
+    conn: Connection,
+    tuning_job_name: str,
+    *,
+    status: str | None,
+    sort_by: TrainingJobSort,
+    order: Order,
+    offset: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    column = {
+        "Name": training_jobs.c.name,
+        "CreationTime": training_jobs.c.created_at,
+        "Status": training_jobs.c.status,
+        "FinalObjectiveMetricValue": training_jobs.c.final_objective_value,
+    }[sort_by]
+    # Training jobs without an objective sort last in either order, as SageMaker lists them.
+    ordering = column.asc().nulls_last() if order == "Ascending" else column.desc().nulls_last()
+    query = select(training_jobs).where(training_jobs.c.tuning_job_name == tuning_job_name)
+    if status:
+        query = query.where(training_jobs.c.status == status)
+    query = query.order_by(ordering, training_jobs.c.index.asc()).offset(offset).limit(limit)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def get_training_job(conn: Connection, name: str) -> dict[str, Any] | None:
+    row = conn.execute(select(training_jobs).where(training_jobs.c.name == name)).mappings().first()
+    return dict(row) if row else None
+
+
+def metric_series(conn: Connection, training_job_name: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(metric_points.c.metric_name, metric_points.c.step, metric_points.c.value, metric_points.c.at)
+        .where(metric_points.c.training_job_name == training_job_name)
+        .order_by(metric_points.c.metric_name, metric_points.c.step)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def final_metrics(conn: Connection, training_job_name: str) -> list[dict[str, Any]]:
+    """The last value of each metric: SageMaker's FinalMetricDataList."""
+    latest = (
+        select(metric_points.c.metric_name, func.max(metric_points.c.step).label("step"))
+        .where(metric_points.c.training_job_name == training_job_name)
+        .group_by(metric_points.c.metric_name)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(metric_points.c.metric_name, metric_points.c.value, metric_points.c.at).join(
+            latest,
+            and_(
+                metric_points.c.metric_name == latest.c.metric_name,
+                metric_points.c.step == latest.c.step,
+                metric_points.c.training_job_name == training_job_name,
+            ),
+        )
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def unpublished_tuning_jobs(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(select(tuning_jobs).where(tuning_jobs.c.published_at.is_(None))).mappings()
+    return [dict(r) for r in rows]

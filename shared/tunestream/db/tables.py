@@ -1,0 +1,93 @@
+"""Tables of the read model the tracker writes and the api reads."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+tuning_jobs = Table(
+    "tuning_jobs",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("arn", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("strategy", String(16), nullable=False),
+    Column("request", JSONB, nullable=False),
+    Column("random_seed", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_modified_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("failure_reason", Text),
+    Column("completion_reason", Text),
+    Column("best_training_job_name", String(64)),
+    # Outbox: set once TuningJobSubmitted is acknowledged by Kafka; the api republishes rows left null.
+    Column("published_at", DateTime(timezone=True)),
+)
+
+training_jobs = Table(
+    "training_jobs",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("tuning_job_name", String(32), nullable=False),
+    Column("index", Integer, nullable=False),
+    Column("arn", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("secondary_status", String(32), nullable=False),
+    Column("tuned_hyperparameters", JSONB),
+    Column("hyperparameters", JSONB),
+    Column("proposal_reason", Text),
+    Column("objective_status", String(16), nullable=False),
+    Column("final_objective_value", Float),
+    Column("objective_reason", Text),
+    Column("failure_reason", Text),
+    Column("exit_code", Integer),
+    Column("launcher_id", Text),
+    Column("pid", Integer),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("last_modified_at", DateTime(timezone=True), nullable=False),
+    Column("model_artifact_s3_uri", Text),
+    Column("log_s3_uri", Text),
+    Column("log_lines", Integer, nullable=False, server_default="0"),
+    Index("ix_training_jobs_tuning_job", "tuning_job_name", "index"),
+)
+
+metric_points = Table(
+    "metric_points",
+    metadata,
+    Column("training_job_name", String(64), primary_key=True),
+    Column("metric_name", String(255), primary_key=True),
+    Column("step", Integer, primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+log_batches = Table(
+    "log_batches",
+    metadata,
+    Column("training_job_name", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("first_line", Integer, nullable=False),
+    Column("lines", JSONB, nullable=False),
+)
+
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+)

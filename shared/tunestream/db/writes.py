@@ -1,0 +1,274 @@
+"""Writes of the read model. Each function is idempotent: replaying an event changes nothing.
+
+Events of one tuning job arrive on several topics, so their relative order is not guaranteed:
+rows are upserted from whichever event comes first, and a finished training job never moves back
+to InProgress.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from tunestream.db.tables import log_batches, metric_points, processed_events, training_jobs, tuning_jobs
+from tunestream.naming import training_job_arn, tuning_job_arn
+
+FINISHED = ("Completed", "Failed", "Stopped")
+ENDED = ("Completed", "Failed", "Stopped")
+
+
+def claim_event(conn: Connection, event_id: str, at: datetime) -> bool:
+    """Record an event as processed; False when it was processed before (then do nothing)."""
+    result = conn.execute(
+        insert(processed_events).values(event_id=event_id, processed_at=at).on_conflict_do_nothing()
+    )
+    return result.rowcount == 1
+
+
+def insert_tuning_job(
+    conn: Connection, *, name: str, strategy: str, request: dict[str, Any], random_seed: int, created_at: datetime
+) -> bool:
+    """Insert a new tuning job row; False when the name is taken."""
+    result = conn.execute(
+        insert(tuning_jobs)
+        .values(
+            name=name,
+            arn=tuning_job_arn(name),
+            status="InProgress",
+            strategy=strategy,
+            request=request,
+            random_seed=random_seed,
+            created_at=created_at,
+            last_modified_at=created_at,
+        )
+        .on_conflict_do_nothing()
+    )
+    return result.rowcount == 1
+
+
+def mark_published(conn: Connection, name: str, at: datetime) -> None:
+    conn.execute(update(tuning_jobs).where(tuning_jobs.c.name == name).values(published_at=at))
+
+
+def set_tuning_job_stopping(conn: Connection, name: str, at: datetime) -> None:
+    conn.execute(
+        update(tuning_jobs)
+        .where(and_(tuning_jobs.c.name == name, tuning_jobs.c.status == "InProgress"))
+        .values(status="Stopping", last_modified_at=at)
+    )
+
+
+def end_tuning_job(conn: Connection, name: str, status: str, reason: str, at: datetime) -> None:
+    conn.execute(
+        update(tuning_jobs)
+        .where(and_(tuning_jobs.c.name == name, tuning_jobs.c.status.not_in(ENDED)))
+        .values(
+            status=status,
+            ended_at=at,
+            last_modified_at=at,
+            completion_reason=reason,
+            failure_reason=reason if status == "Failed" else None,
+        )
+    )
+
+
+def _training_job_defaults(name: str, tuning_job_name: str, index: int, at: datetime) -> dict[str, Any]:
+    return {
+        "name": name,
+        "tuning_job_name": tuning_job_name,
+        "index": index,
+        "arn": training_job_arn(name),
+        "status": "InProgress",
+        "secondary_status": "Starting",
+        "objective_status": "Pending",
+        "created_at": at,
+        "last_modified_at": at,
+    }
+
+
+def record_proposal(
+    conn: Connection,
+    *,
+    name: str,
+    tuning_job_name: str,
+    index: int,
+    tuned: dict[str, str],
+    hyperparameters: dict[str, str],
+    reason: str,
+    at: datetime,
+) -> None:
+    values = _training_job_defaults(name, tuning_job_name, index, at)
+    values.update(tuned_hyperparameters=tuned, hyperparameters=hyperparameters, proposal_reason=reason)
+    stmt = insert(training_jobs).values(**values)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[training_jobs.c.name],
+            set_={
+                "tuned_hyperparameters": stmt.excluded.tuned_hyperparameters,
+                "hyperparameters": stmt.excluded.hyperparameters,
+                "proposal_reason": stmt.excluded.proposal_reason,
+                "created_at": func.least(training_jobs.c.created_at, stmt.excluded.created_at),
+            },
+        )
+    )
+
+
+def _training_job_index(name: str) -> int:
+    # <tuning job>-<NNN>-<hash>: the number is 1-based.
+    return int(name.rsplit("-", 2)[-2]) - 1
+
+
+def record_stop_requested(conn: Connection, name: str, at: datetime) -> None:
+    conn.execute(
+        update(training_jobs)
+        .where(and_(training_jobs.c.name == name, training_jobs.c.status == "InProgress"))
+        .values(status="Stopping", secondary_status="Stopping", last_modified_at=at)
+    )
+
+
+def record_started(
+    conn: Connection, *, name: str, tuning_job_name: str, launcher_id: str, pid: int, at: datetime
+) -> None:
+    values = _training_job_defaults(name, tuning_job_name, _training_job_index(name), at)
+    values.update(started_at=at, launcher_id=launcher_id, pid=pid, secondary_status="Training")
+    stmt = insert(training_jobs).values(**values)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[training_jobs.c.name],
+            set_={
+                "started_at": at,
+                "launcher_id": launcher_id,
+                "pid": pid,
+                "secondary_status": case(
+                    (training_jobs.c.status.in_(FINISHED), training_jobs.c.secondary_status), else_="Training"
+                ),
+                "last_modified_at": at,
+            },
+        )
+    )
+
+
+def record_log_batch(
+    conn: Connection, *, name: str, seq: int, first_line: int, lines: list[dict[str, Any]]
+) -> None:
+    conn.execute(
+        insert(log_batches)
+        .values(training_job_name=name, seq=seq, first_line=first_line, lines=lines)
+        .on_conflict_do_nothing()
+    )
+    conn.execute(
+        update(training_jobs)
+        .where(training_jobs.c.name == name)
+        .values(log_lines=func.greatest(training_jobs.c.log_lines, first_line + len(lines)))
+    )
+
+
+def record_finished(
+    conn: Connection,
+    *,
+    name: str,
+    tuning_job_name: str,
+    status: str,
+    secondary_status: str,
+    exit_code: int | None,
+    failure_reason: str | None,
+    model_artifact_s3_uri: str | None,
+    log_s3_uri: str | None,
+    at: datetime,
+) -> None:
+    values = _training_job_defaults(name, tuning_job_name, _training_job_index(name), at)
+    values.update(
+        status=status,
+        secondary_status=secondary_status,
+        exit_code=exit_code,
+        failure_reason=failure_reason,
+        model_artifact_s3_uri=model_artifact_s3_uri,
+        log_s3_uri=log_s3_uri,
+        ended_at=at,
+    )
+    stmt = insert(training_jobs).values(**values)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[training_jobs.c.name],
+            set_={
+                k: stmt.excluded[k]
+                for k in (
+                    "status",
+                    "secondary_status",
+                    "exit_code",
+                    "failure_reason",
+                    "model_artifact_s3_uri",
+                    "log_s3_uri",
+                    "ended_at",
+                    "last_modified_at",
+                )
+            },
+        )
+    )
+
+
+def record_metric(conn: Connection, *, name: str, metric: str, step: int, value: float, at: datetime) -> None:
+    conn.execute(
+        insert(metric_points)
+        .values(training_job_name=name, metric_name=metric, step=step, value=value, at=at)
+        .on_conflict_do_nothing()
+    )
+
+
+def record_objective(
+    conn: Connection,
+    *,
+    name: str,
+    tuning_job_name: str,
+    objective_status: str,
+    value: float | None,
+    reason: str | None,
+    at: datetime,
+) -> None:
+    values = _training_job_defaults(name, tuning_job_name, _training_job_index(name), at)
+    values.update(objective_status=objective_status, final_objective_value=value, objective_reason=reason)
+    stmt = insert(training_jobs).values(**values)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[training_jobs.c.name],
+            set_={
+                k: stmt.excluded[k]
+                for k in ("objective_status", "final_objective_value", "objective_reason", "last_modified_at")
+            },
+        )
+    )
+    _refresh_best(conn, tuning_job_name)
+
+
+def _refresh_best(conn: Connection, tuning_job_name: str) -> None:
+    objective_type = conn.execute(
+        select(tuning_jobs.c.request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["Type"].astext)
+        .where(tuning_jobs.c.name == tuning_job_name)
+    ).scalar()
+    order = (
+        training_jobs.c.final_objective_value.asc()
+        if objective_type == "Minimize"
+        else training_jobs.c.final_objective_value.desc()
+    )
+    best = conn.execute(
+        select(training_jobs.c.name)
+        .where(
+            and_(
+                training_jobs.c.tuning_job_name == tuning_job_name,
+                training_jobs.c.objective_status == "Succeeded",
+            )
+        )
+        .order_by(order, training_jobs.c.index.asc())
+        .limit(1)
+    ).scalar()
+    conn.execute(update(tuning_jobs).where(tuning_jobs.c.name == tuning_job_name).values(best_training_job_name=best))
+
+
+def log_lines_of(conn: Connection, name: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(log_batches.c.lines).where(log_batches.c.training_job_name == name).order_by(log_batches.c.seq)
+    )
+    return [line for (lines,) in rows for line in lines]

@@ -1,0 +1,213 @@
+"""A tuning job as the user writes it: SageMaker's CreateHyperParameterTuningJob shapes.
+
+Field names are SageMaker's, so a job written for AMT can be submitted verbatim (a class
+named like its field carries a Shape suffix). Fields SageMaker
+has but tunestream ignores (RoleArn, VpcConfig, Tags...) are accepted and kept; fields nobody
+knows are rejected, so a typo is an error instead of a silently ignored setting.
+
+Cross-field rules (MinValue <= MaxValue, the objective among MetricDefinitions...) live in
+`tunestream.validation`, which reports each broken rule with the path of the field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+JOB_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$"
+PARAMETER_NAME_PATTERN = r"^[a-zA-Z0-9_.:\-]+$"
+
+
+def _number_as_text(value: Any) -> Any:
+    # SageMaker sends range bounds as strings; people writing JSON by hand often write numbers.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return repr(value)
+    return value
+
+
+NumberText = Annotated[str, BeforeValidator(_number_as_text)]
+ScalingType = Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"]
+
+
+class Shape(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IntegerParameterRange(Shape):
+    Name: str = Field(min_length=1, max_length=256, pattern=PARAMETER_NAME_PATTERN)
+    MinValue: NumberText
+    MaxValue: NumberText
+    ScalingType: ScalingType = "Auto"
+
+
+class ContinuousParameterRange(Shape):
+    Name: str = Field(min_length=1, max_length=256, pattern=PARAMETER_NAME_PATTERN)
+    MinValue: NumberText
+    MaxValue: NumberText
+    ScalingType: ScalingType = "Auto"
+
+
+class CategoricalParameterRange(Shape):
+    Name: str = Field(min_length=1, max_length=256, pattern=PARAMETER_NAME_PATTERN)
+    Values: list[Annotated[str, BeforeValidator(_number_as_text)]] = Field(min_length=1, max_length=30)
+
+
+class ParameterRangesShape(Shape):
+    IntegerParameterRanges: list[IntegerParameterRange] = Field(default_factory=list)
+    ContinuousParameterRanges: list[ContinuousParameterRange] = Field(default_factory=list)
+    CategoricalParameterRanges: list[CategoricalParameterRange] = Field(default_factory=list)
+    AutoParameters: list[dict[str, Any]] | None = None
+
+
+class TuningJobObjective(Shape):
+    Type: Literal["Maximize", "Minimize"]
+    MetricName: str = Field(min_length=1, max_length=255)
+
+
+class ResourceLimitsShape(Shape):
+    MaxNumberOfTrainingJobs: int | None = Field(default=None, ge=1)
+    MaxParallelTrainingJobs: int = Field(ge=1)
+    MaxRuntimeInSeconds: int | None = Field(default=None, ge=1)
+
+
+class HyperbandStrategyConfigShape(Shape):
+    MinResource: int | None = Field(default=None, ge=1)
+    MaxResource: int | None = Field(default=None, ge=1)
+
+
+class StrategyConfigShape(Shape):
+    HyperbandStrategyConfig: HyperbandStrategyConfigShape | None = None
+
+
+class BestObjectiveNotImprovingShape(Shape):
+    MaxNumberOfTrainingJobsNotImproving: int = Field(ge=3)
+
+
+class ConvergenceDetectedShape(Shape):
+    CompleteOnConvergence: Literal["Disabled", "Enabled"] = "Disabled"
+
+
+class TuningJobCompletionCriteriaShape(Shape):
+    TargetObjectiveMetricValue: float | None = None
+    BestObjectiveNotImproving: BestObjectiveNotImprovingShape | None = None
+    ConvergenceDetected: ConvergenceDetectedShape | None = None
+
+
+class HyperParameterTuningJobConfigShape(Shape):
+    # Strategy is a plain string so an unknown one gets tunestream's own message listing the known ones.
+    Strategy: str
+    StrategyConfig: StrategyConfigShape | None = None
+    HyperParameterTuningJobObjective: TuningJobObjective | None = None
+    ResourceLimits: ResourceLimitsShape
+    ParameterRanges: ParameterRangesShape = Field(default_factory=ParameterRangesShape)
+    TrainingJobEarlyStoppingType: Literal["Off", "Auto"] = "Off"
+    TuningJobCompletionCriteria: TuningJobCompletionCriteriaShape | None = None
+    RandomSeed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+
+
+class MetricDefinition(Shape):
+    Name: str = Field(min_length=1, max_length=255)
+    Regex: str = Field(min_length=1, max_length=500)
+
+
+class AlgorithmSpecificationShape(Shape):
+    TrainingImage: str | None = None
+    # tunestream's extension: the training program as an argv list, run as a local process.
+    Command: list[str] | None = Field(default=None, min_length=1)
+    TrainingInputMode: Literal["File", "Pipe", "FastFile"] = "File"
+    AlgorithmName: str | None = None
+    MetricDefinitions: list[MetricDefinition] = Field(default_factory=list, max_length=40)
+    EnableSageMakerMetricsTimeSeries: bool | None = None
+
+
+class S3DataSourceShape(Shape):
+    S3Uri: str = Field(pattern=r"^s3://[^/]+(/.*)?$")
+    S3DataType: Literal["S3Prefix", "ManifestFile", "AugmentedManifestFile"] = "S3Prefix"
+    S3DataDistributionType: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"
+    AttributeNames: list[str] | None = None
+
+
+class DataSourceShape(Shape):
+    S3DataSource: S3DataSourceShape
+
+
+class Channel(Shape):
+    ChannelName: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\.\-_]+$")
+    DataSource: DataSourceShape
+    ContentType: str | None = None
+    CompressionType: Literal["None", "Gzip"] | None = None
+    RecordWrapperType: str | None = None
+    InputMode: str | None = None
+
+
+class OutputDataConfigShape(Shape):
+    S3OutputPath: str = Field(pattern=r"^s3://[^/]+(/.*)?$")
+    KmsKeyId: str | None = None
+
+
+class ResourceConfigShape(Shape):
+    InstanceType: str | None = None
+    InstanceCount: int = Field(default=1, ge=1)
+    VolumeSizeInGB: int | None = None
+    VolumeKmsKeyId: str | None = None
+
+
+class StoppingConditionShape(Shape):
+    MaxRuntimeInSeconds: int = Field(default=86400, ge=1)
+    MaxWaitTimeInSeconds: int | None = None
+
+
+class CheckpointConfigShape(Shape):
+    S3Uri: str = Field(pattern=r"^s3://[^/]+(/.*)?$")
+    LocalPath: str | None = None
+
+
+class RetryStrategyShape(Shape):
+    MaximumRetryAttempts: int = Field(ge=1, le=30)
+
+
+class TrainingJobDefinitionShape(Shape):
+    DefinitionName: str | None = None
+    TuningObjective: TuningJobObjective | None = None
+    HyperParameterRanges: ParameterRangesShape | None = None
+    StaticHyperParameters: dict[str, Annotated[str, BeforeValidator(_number_as_text)]] = Field(
+        default_factory=dict
+    )
+    AlgorithmSpecification: AlgorithmSpecificationShape
+    RoleArn: str | None = None
+    InputDataConfig: list[Channel] = Field(default_factory=list, max_length=20)
+    OutputDataConfig: OutputDataConfigShape
+    ResourceConfig: ResourceConfigShape = Field(default_factory=ResourceConfigShape)
+    StoppingCondition: StoppingConditionShape = Field(default_factory=StoppingConditionShape)
+    Environment: dict[str, str] = Field(default_factory=dict)
+    CheckpointConfig: CheckpointConfigShape | None = None
+    RetryStrategy: RetryStrategyShape | None = None
+    VpcConfig: dict[str, Any] | None = None
+    EnableNetworkIsolation: bool | None = None
+    EnableInterContainerTrafficEncryption: bool | None = None
+    EnableManagedSpotTraining: bool | None = None
+    HyperParameterTuningResourceConfig: dict[str, Any] | None = None
+
+
+class ParentTuningJob(Shape):
+    HyperParameterTuningJobName: str
+
+
+class WarmStartConfigShape(Shape):
+    ParentHyperParameterTuningJobs: list[ParentTuningJob] = Field(min_length=1, max_length=5)
+    WarmStartType: Literal["IdenticalDataAndAlgorithm", "TransferLearning"]
+
+
+class CreateTuningJobRequest(Shape):
+    """The body of POST /tuning-jobs (SageMaker's CreateHyperParameterTuningJob)."""
+
+    HyperParameterTuningJobName: str = Field(min_length=1, max_length=32, pattern=JOB_NAME_PATTERN)
+    HyperParameterTuningJobConfig: HyperParameterTuningJobConfigShape
+    TrainingJobDefinition: TrainingJobDefinitionShape | None = None
+    TrainingJobDefinitions: list[TrainingJobDefinitionShape] | None = None
+    WarmStartConfig: WarmStartConfigShape | None = None
+    Tags: list[dict[str, str]] | None = None
+    Autotune: dict[str, Any] | None = None

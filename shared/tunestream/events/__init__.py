@@ -1,0 +1,1 @@
+"""Events: the only thing services share at run time."""

@@ -1,0 +1,225 @@
+"""Every event tunestream's services exchange, schema version 1.
+
+Each event is an envelope (event_id, type, tuning_job_name, occurred_at, schema_version) around a
+typed payload. Event ids are deterministic (built from the names of what they describe), so an
+event produced twice after a crash carries the same id and consumers drop the copy.
+
+Facts are named in the past tense (TrainingJobStarted); requests in the imperative mood of their
+sender (TuningJobStopRequested). Adding an optional field is compatible; any other change is a v2.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from tunestream.definitions import CreateTuningJobRequest, MetricDefinition
+from tunestream.trials import ObjectiveStatus, TrainingJobStatus
+
+SCHEMA_VERSION = 1
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EventBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str
+    tuning_job_name: str
+    occurred_at: datetime = Field(default_factory=utcnow)
+    schema_version: Literal[1] = 1
+
+
+# --- api -> suggester, tracker -------------------------------------------------------------------
+
+
+class TuningJobSubmittedData(Payload):
+    request: CreateTuningJobRequest
+    random_seed: int
+    created_at: datetime
+
+
+class TuningJobSubmitted(EventBase):
+    type: Literal["TuningJobSubmitted"] = "TuningJobSubmitted"
+    payload: TuningJobSubmittedData
+
+
+class TuningJobStopRequestedData(Payload):
+    reason: str
+
+
+class TuningJobStopRequested(EventBase):
+    type: Literal["TuningJobStopRequested"] = "TuningJobStopRequested"
+    payload: TuningJobStopRequestedData
+
+
+# --- suggester -> launcher, tracker --------------------------------------------------------------
+
+
+class InputChannel(Payload):
+    name: str
+    s3_uri: str
+
+
+class TrainingJobSpec(Payload):
+    """Everything a launcher needs to run one training job, so launchers keep no job definitions."""
+
+    training_job_name: str
+    index: int
+    tuned_hyperparameters: dict[str, str]
+    hyperparameters: dict[str, str]
+    command: list[str]
+    environment: dict[str, str]
+    input_channels: list[InputChannel]
+    output_s3_path: str
+    max_runtime_s: int
+    metric_definitions: list[MetricDefinition]
+    objective_metric_name: str
+    objective_type: Literal["Maximize", "Minimize"]
+    instance_count: int = 1
+
+
+class TrainingJobProposedData(Payload):
+    spec: TrainingJobSpec
+    reason: str
+
+
+class TrainingJobProposed(EventBase):
+    type: Literal["TrainingJobProposed"] = "TrainingJobProposed"
+    payload: TrainingJobProposedData
+
+
+class TrainingJobStopRequestedData(Payload):
+    training_job_name: str
+    reason: str
+
+
+class TrainingJobStopRequested(EventBase):
+    type: Literal["TrainingJobStopRequested"] = "TrainingJobStopRequested"
+    payload: TrainingJobStopRequestedData
+
+
+class TuningJobEndedData(Payload):
+    status: Literal["Completed", "Stopped", "Failed"]
+    reason: str
+
+
+class TuningJobEnded(EventBase):
+    type: Literal["TuningJobEnded"] = "TuningJobEnded"
+    payload: TuningJobEndedData
+
+
+# --- launcher -> collector, suggester, tracker ---------------------------------------------------
+
+
+class TrainingJobStartedData(Payload):
+    training_job_name: str
+    launcher_id: str
+    pid: int
+    work_dir: str
+    metric_definitions: list[MetricDefinition]
+    objective_metric_name: str
+
+
+class TrainingJobStarted(EventBase):
+    type: Literal["TrainingJobStarted"] = "TrainingJobStarted"
+    payload: TrainingJobStartedData
+
+
+class OutputLine(Payload):
+    stream: Literal["stdout", "stderr"]
+    text: str
+    at: datetime
+
+
+class TrainingOutputLoggedData(Payload):
+    training_job_name: str
+    seq: int
+    first_line: int
+    lines: list[OutputLine]
+
+
+class TrainingOutputLogged(EventBase):
+    type: Literal["TrainingOutputLogged"] = "TrainingOutputLogged"
+    payload: TrainingOutputLoggedData
+
+
+class TrainingJobFinishedData(Payload):
+    training_job_name: str
+    status: TrainingJobStatus
+    secondary_status: str
+    exit_code: int | None
+    failure_reason: str | None
+    model_artifact_s3_uri: str | None
+    log_batches: int
+    log_lines: int
+
+
+class TrainingJobFinished(EventBase):
+    type: Literal["TrainingJobFinished"] = "TrainingJobFinished"
+    payload: TrainingJobFinishedData
+
+
+# --- collector -> suggester, tracker -------------------------------------------------------------
+
+
+class MetricReportedData(Payload):
+    training_job_name: str
+    metric_name: str
+    value: float
+    step: int
+    at: datetime
+
+
+class MetricReported(EventBase):
+    type: Literal["MetricReported"] = "MetricReported"
+    payload: MetricReportedData
+
+
+class ObjectiveCollectedData(Payload):
+    """A finished training job's final objective: the last value its objective regex matched."""
+
+    training_job_name: str
+    status: TrainingJobStatus
+    failure_reason: str | None
+    objective_value: float | None
+    objective_status: ObjectiveStatus
+    objective_reason: str | None
+
+
+class ObjectiveCollected(EventBase):
+    type: Literal["ObjectiveCollected"] = "ObjectiveCollected"
+    payload: ObjectiveCollectedData
+
+
+Event = Annotated[
+    TuningJobSubmitted
+    | TuningJobStopRequested
+    | TrainingJobProposed
+    | TrainingJobStopRequested
+    | TuningJobEnded
+    | TrainingJobStarted
+    | TrainingOutputLogged
+    | TrainingJobFinished
+    | MetricReported
+    | ObjectiveCollected,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def encode(event: EventBase) -> bytes:
+    return event.model_dump_json().encode()
+
+
+def decode(data: bytes) -> Event:
+    return EVENT_ADAPTER.validate_json(data)

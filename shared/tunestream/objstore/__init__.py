@@ -1,0 +1,1 @@
+"""The S3 store: the only package that imports the MinIO SDK."""

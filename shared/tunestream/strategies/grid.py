@@ -1,0 +1,40 @@
+"""Grid search: every combination of categorical values and integer values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tunestream.space import CategoricalParam, IntegerParam, SearchSpace
+from tunestream.trials import Proposal, TrainingJobRecord
+
+
+class GridSearch:
+    """Combinations in lexicographic order over the space's parameter order (integer ranges, then
+    categorical ranges, each as listed by the user); the last parameter varies fastest, values
+    in the order given (integers ascending)."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        self._space = space
+        self._axes: list[list[int | str]] = []
+        for p in space.params:
+            if isinstance(p, CategoricalParam):
+                self._axes.append(list(p.choices))
+            elif isinstance(p, IntegerParam):
+                self._axes.append(list(p.values()))
+            else:
+                raise ValueError(f"Grid search cannot enumerate continuous range {p.name!r}")
+        self._size = space.grid_size()
+
+    def max_training_jobs(self) -> int:
+        return self._size
+
+    def propose(self, index: int, history: Sequence[TrainingJobRecord]) -> Proposal:
+        if not 0 <= index < self._size:
+            raise IndexError(f"grid has {self._size} combinations; no combination {index}")
+        values: dict[str, int | float | str] = {}
+        rest = index
+        for p, axis in reversed(list(zip(self._space.params, self._axes, strict=True))):
+            rest, position = divmod(rest, len(axis))
+            values[p.name] = axis[position]
+        ordered = {p.name: values[p.name] for p in self._space.params}
+        return Proposal(index=index, values=ordered, reason=f"grid combination {index + 1} of {self._size}")

@@ -1,0 +1,49 @@
+"""Immutable snapshots of training jobs, as strategies see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class TrainingJobStatus(StrEnum):
+    """SageMaker's TrainingJobStatus values."""
+
+    IN_PROGRESS = "InProgress"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+
+    @property
+    def finished(self) -> bool:
+        return self in (TrainingJobStatus.COMPLETED, TrainingJobStatus.FAILED, TrainingJobStatus.STOPPED)
+
+
+class ObjectiveStatus(StrEnum):
+    """SageMaker's ObjectiveStatus: whether the objective metric could be read from a training job."""
+
+    PENDING = "Pending"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
+@dataclass(frozen=True)
+class TrainingJobRecord:
+    """What a strategy may know of one training job of its tuning job."""
+
+    index: int
+    name: str
+    values: dict[str, int | float | str]
+    status: TrainingJobStatus = TrainingJobStatus.IN_PROGRESS
+    objective: float | None = None
+    metric_history: tuple[tuple[int, float], ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A strategy's choice for training job number `index`, with the reason in words."""
+
+    index: int
+    values: dict[str, int | float | str]
+    reason: str

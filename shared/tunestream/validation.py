@@ -1,0 +1,263 @@
+"""Rules that span several fields of a tuning job, each broken rule reported with its field path.
+
+Called by the api before a job is accepted and by the suggester when it builds the search space,
+so both agree on what a valid job is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from tunestream.definitions import (
+    CreateTuningJobRequest,
+    HyperParameterTuningJobConfigShape,
+    ParameterRangesShape,
+    TrainingJobDefinitionShape,
+)
+from tunestream.space import (
+    CategoricalParam,
+    ContinuousParam,
+    IntegerParam,
+    Param,
+    SearchSpace,
+    resolve_scaling,
+)
+
+KNOWN_STRATEGIES = ("Bayesian", "Random", "Hyperband", "Grid")
+SUPPORTED_STRATEGIES = ("Random", "Grid")
+MAX_TUNED_PARAMETERS = 30
+RANGES = "HyperParameterTuningJobConfig.ParameterRanges"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    rule: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "rule": self.rule, "message": self.message}
+
+
+class InvalidTuningJob(ValueError):
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+def _number(text: str, path: str, errors: list[FieldError], *, integer: bool) -> float | None:
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        errors.append(FieldError(path, "type", f"must be {kind}, got {text!r}"))
+        return None
+    if not math.isfinite(value):
+        errors.append(FieldError(path, "finite", f"must be finite, got {text!r}"))
+        return None
+    return value
+
+
+def build_search_space(ranges: ParameterRangesShape, prefix: str = RANGES) -> tuple[SearchSpace, list[FieldError]]:
+    """Parse SageMaker ParameterRanges into a SearchSpace, collecting every broken rule."""
+    errors: list[FieldError] = []
+    params: list[Param] = []
+    for kind, items, integer in (
+        ("IntegerParameterRanges", ranges.IntegerParameterRanges, True),
+        ("ContinuousParameterRanges", ranges.ContinuousParameterRanges, False),
+    ):
+        for i, r in enumerate(items):
+            path = f"{prefix}.{kind}[{i}]"
+            low = _number(r.MinValue, f"{path}.MinValue", errors, integer=integer)
+            high = _number(r.MaxValue, f"{path}.MaxValue", errors, integer=integer)
+            if low is None or high is None:
+                continue
+            if low > high:
+                errors.append(
+                    FieldError(f"{path}.MinValue", "min<=max", f"MinValue {r.MinValue} is greater than MaxValue {r.MaxValue}")
+                )
+                continue
+            if r.ScalingType == "Logarithmic" and low <= 0:
+                errors.append(
+                    FieldError(
+                        f"{path}.ScalingType",
+                        "log-positive",
+                        f"Logarithmic scaling needs MinValue > 0, got MinValue {r.MinValue}",
+                    )
+                )
+                continue
+            if r.ScalingType == "ReverseLogarithmic" and (integer or low < 0 or high >= 1):
+                errors.append(
+                    FieldError(
+                        f"{path}.ScalingType",
+                        "reverse-log-range",
+                        "ReverseLogarithmic scaling needs a continuous range within 0 <= x < 1",
+                    )
+                )
+                continue
+            scaling = resolve_scaling(r.ScalingType, low, high)
+            if integer:
+                params.append(IntegerParam(r.Name, int(low), int(high), scaling))
+            else:
+                params.append(ContinuousParam(r.Name, float(low), float(high), scaling))
+    for i, c in enumerate(ranges.CategoricalParameterRanges):
+        if len(set(c.Values)) != len(c.Values):
+            errors.append(FieldError(f"{prefix}.CategoricalParameterRanges[{i}].Values", "unique", "values repeat"))
+            continue
+        params.append(CategoricalParam(c.Name, tuple(c.Values)))
+    if ranges.AutoParameters:
+        errors.append(FieldError(f"{prefix}.AutoParameters", "unsupported", "AutoParameters are not supported"))
+
+    seen: set[str] = set()
+    for p in params:
+        if p.name in seen:
+            errors.append(FieldError(prefix, "unique-names", f"parameter {p.name!r} is defined more than once"))
+        seen.add(p.name)
+    if len(params) > MAX_TUNED_PARAMETERS:
+        errors.append(
+            FieldError(prefix, "max-parameters", f"{len(params)} tuned parameters; at most {MAX_TUNED_PARAMETERS}")
+        )
+    return SearchSpace(tuple(params)), errors
+
+
+def _check_config(config: HyperParameterTuningJobConfigShape, space: SearchSpace, errors: list[FieldError]) -> None:
+    base = "HyperParameterTuningJobConfig"
+    limits = config.ResourceLimits
+    if config.Strategy not in KNOWN_STRATEGIES:
+        errors.append(
+            FieldError(f"{base}.Strategy", "enum", f"unknown Strategy {config.Strategy!r}; one of {', '.join(KNOWN_STRATEGIES)}")
+        )
+    elif config.Strategy not in SUPPORTED_STRATEGIES:
+        errors.append(
+            FieldError(
+                f"{base}.Strategy",
+                "unsupported",
+                f"Strategy {config.Strategy!r} is not available yet; use one of {', '.join(SUPPORTED_STRATEGIES)}",
+            )
+        )
+    if not space.params:
+        errors.append(FieldError(f"{base}.ParameterRanges", "non-empty", "at least one parameter range is needed"))
+    if config.Strategy == "Grid":
+        continuous = [p.name for p in space.params if isinstance(p, ContinuousParam)]
+        if continuous:
+            errors.append(
+                FieldError(
+                    f"{base}.ParameterRanges.ContinuousParameterRanges",
+                    "grid-discrete",
+                    f"Grid search needs categorical or integer ranges; continuous: {', '.join(continuous)}",
+                )
+            )
+        elif space.params:
+            size = space.grid_size()
+            if limits.MaxNumberOfTrainingJobs is not None and limits.MaxNumberOfTrainingJobs != size:
+                errors.append(
+                    FieldError(
+                        f"{base}.ResourceLimits.MaxNumberOfTrainingJobs",
+                        "grid-size",
+                        f"Grid search runs every combination: {size} training jobs, "
+                        f"but MaxNumberOfTrainingJobs is {limits.MaxNumberOfTrainingJobs}",
+                    )
+                )
+            if limits.MaxParallelTrainingJobs > size:
+                errors.append(
+                    FieldError(
+                        f"{base}.ResourceLimits.MaxParallelTrainingJobs",
+                        "parallel<=max",
+                        f"MaxParallelTrainingJobs {limits.MaxParallelTrainingJobs} exceeds the {size} grid combinations",
+                    )
+                )
+    else:
+        if limits.MaxNumberOfTrainingJobs is None:
+            errors.append(
+                FieldError(f"{base}.ResourceLimits.MaxNumberOfTrainingJobs", "required", f"required with Strategy {config.Strategy}")
+            )
+        elif limits.MaxParallelTrainingJobs > limits.MaxNumberOfTrainingJobs:
+            errors.append(
+                FieldError(
+                    f"{base}.ResourceLimits.MaxParallelTrainingJobs",
+                    "parallel<=max",
+                    f"MaxParallelTrainingJobs {limits.MaxParallelTrainingJobs} exceeds "
+                    f"MaxNumberOfTrainingJobs {limits.MaxNumberOfTrainingJobs}",
+                )
+            )
+    if config.HyperParameterTuningJobObjective is None:
+        errors.append(FieldError(f"{base}.HyperParameterTuningJobObjective", "required", "an objective metric is required"))
+    if config.TrainingJobEarlyStoppingType != "Off":
+        errors.append(
+            FieldError(f"{base}.TrainingJobEarlyStoppingType", "unsupported", "only Off is available yet")
+        )
+    if config.TuningJobCompletionCriteria is not None:
+        errors.append(FieldError(f"{base}.TuningJobCompletionCriteria", "unsupported", "not available yet"))
+    if config.StrategyConfig is not None and config.Strategy != "Hyperband":
+        errors.append(FieldError(f"{base}.StrategyConfig", "hyperband-only", "StrategyConfig applies to Hyperband only"))
+
+
+def _check_definition(
+    definition: TrainingJobDefinitionShape, config: HyperParameterTuningJobConfigShape, space: SearchSpace, errors: list[FieldError]
+) -> None:
+    base = "TrainingJobDefinition"
+    algo = definition.AlgorithmSpecification
+    if algo.Command is None:
+        errors.append(
+            FieldError(
+                f"{base}.AlgorithmSpecification.Command",
+                "required",
+                "the training program as an argv list is required (container TrainingImage runs are not available yet)",
+            )
+        )
+    names = set()
+    for i, m in enumerate(algo.MetricDefinitions):
+        path = f"{base}.AlgorithmSpecification.MetricDefinitions[{i}]"
+        if m.Name in names:
+            errors.append(FieldError(f"{path}.Name", "unique", f"metric {m.Name!r} is defined more than once"))
+        names.add(m.Name)
+        try:
+            compiled = re.compile(m.Regex)
+        except re.error as exc:
+            errors.append(FieldError(f"{path}.Regex", "regex-compiles", f"does not compile: {exc}"))
+            continue
+        if compiled.groups < 1:
+            errors.append(
+                FieldError(f"{path}.Regex", "regex-group", "needs one capturing group around the metric value, e.g. auc=([0-9.]+)")
+            )
+    objective = config.HyperParameterTuningJobObjective
+    if objective is not None and objective.MetricName not in names:
+        errors.append(
+            FieldError(
+                "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName",
+                "objective-defined",
+                f"objective metric {objective.MetricName!r} is not among "
+                f"TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions",
+            )
+        )
+    for name in definition.StaticHyperParameters:
+        if name in space.names:
+            errors.append(
+                FieldError(
+                    f"{base}.StaticHyperParameters.{name}",
+                    "static-or-tuned",
+                    f"{name!r} is both a static hyperparameter and a tuned parameter range",
+                )
+            )
+    if definition.HyperParameterRanges is not None:
+        errors.append(FieldError(f"{base}.HyperParameterRanges", "unsupported", "put ranges in HyperParameterTuningJobConfig"))
+
+
+def validate_request(request: CreateTuningJobRequest) -> SearchSpace:
+    """Return the job's search space, or raise InvalidTuningJob listing every broken rule."""
+    config = request.HyperParameterTuningJobConfig
+    space, errors = build_search_space(config.ParameterRanges)
+    _check_config(config, space, errors)
+    if request.TrainingJobDefinitions is not None:
+        errors.append(FieldError("TrainingJobDefinitions", "unsupported", "use a single TrainingJobDefinition"))
+    if request.TrainingJobDefinition is None:
+        errors.append(FieldError("TrainingJobDefinition", "required", "a TrainingJobDefinition is required"))
+    else:
+        _check_definition(request.TrainingJobDefinition, config, space, errors)
+    if request.WarmStartConfig is not None:
+        errors.append(FieldError("WarmStartConfig", "unsupported", "warm start is not available yet"))
+    if errors:
+        raise InvalidTuningJob(errors)
+    return space

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from tunestream.collector.handler import CollectorHandler
+from tunestream.collector.metrics import Match, MetricExtractor
+from tunestream.definitions import MetricDefinition
+from tunestream.events.v1 import (
+    MetricReported,
+    ObjectiveCollected,
+    OutputLine,
+    TrainingJobFinished,
+    TrainingJobFinishedData,
+    TrainingJobStarted,
+    TrainingJobStartedData,
+    TrainingOutputLogged,
+    TrainingOutputLoggedData,
+)
+from tunestream.trials import ObjectiveStatus, TrainingJobStatus
+
+DEFS = [MetricDefinition(Name="validation:auc", Regex=r"validation:auc=([0-9\.]+)"), MetricDefinition(Name="loss", Regex=r"loss: (\S+)")]
+
+
+def test_extractor_steps_last_value_and_garbage() -> None:
+    x = MetricExtractor(DEFS)
+    assert x.feed("[0] validation:auc=0.9 loss: 0.5") == [Match("validation:auc", 0.9, 1), Match("loss", 0.5, 1)]
+    x.feed("loss: nan")
+    x.feed("loss: abc")
+    x.feed("validation:auc=0.95")
+    assert x.last == {"validation:auc": 0.95, "loss": 0.5}
+    assert x.counts == {"validation:auc": 2, "loss": 1}
+
+
+def _events(name: str, lines: list[list[str]], status: str = "Completed") -> list:
+    at = datetime.now(UTC)
+    events: list = [
+        TrainingJobStarted(
+            event_id=f"{name}:started",
+            tuning_job_name="tj",
+            payload=TrainingJobStartedData(
+                training_job_name=name, launcher_id="l", pid=1, work_dir="/tmp", metric_definitions=DEFS, objective_metric_name="validation:auc"
+            ),
+        )
+    ]
+    first = 0
+    for seq, batch in enumerate(lines):
+        events.append(
+            TrainingOutputLogged(
+                event_id=f"{name}:log:{seq}",
+                tuning_job_name="tj",
+                payload=TrainingOutputLoggedData(
+                    training_job_name=name, seq=seq, first_line=first, lines=[OutputLine(stream="stdout", text=t, at=at) for t in batch]
+                ),
+            )
+        )
+        first += len(batch)
+    events.append(
+        TrainingJobFinished(
+            event_id=f"{name}:finished",
+            tuning_job_name="tj",
+            payload=TrainingJobFinishedData(
+                training_job_name=name, status=TrainingJobStatus(status), secondary_status=status, exit_code=0,
+                failure_reason=None, model_artifact_s3_uri=None, log_batches=len(lines), log_lines=first,
+            ),
+        )
+    )
+    return events
+
+
+def run(handler: CollectorHandler, events: list) -> list:
+    out = []
+    for e in events:
+        handler.apply(e)
+        out += asyncio.run(handler.react(e))
+    return out
+
+
+def test_objective_is_last_match_and_metrics_have_deterministic_ids() -> None:
+    out = run(CollectorHandler(), _events("t1", [["validation:auc=0.8"], ["validation:auc=0.9", "validation:auc=0.85"]]))
+    metrics = [e for e in out if isinstance(e, MetricReported)]
+    assert [(m.payload.step, m.payload.value) for m in metrics] == [(1, 0.8), (2, 0.9), (3, 0.85)]
+    assert metrics[1].event_id == "t1:metric:validation:auc:2"
+    (objective,) = [e for e in out if isinstance(e, ObjectiveCollected)]
+    assert objective.payload.objective_value == 0.85 and objective.payload.objective_status == ObjectiveStatus.SUCCEEDED
+
+
+def test_completed_without_objective_is_reported_not_silent() -> None:
+    out = run(CollectorHandler(), _events("t2", [["hello"]]))
+    (objective,) = [e for e in out if isinstance(e, ObjectiveCollected)]
+    assert objective.payload.objective_value is None
+    assert objective.payload.objective_status == ObjectiveStatus.FAILED
+    assert "without printing the objective metric 'validation:auc'" in (objective.payload.objective_reason or "")
+
+
+def test_duplicate_batch_is_ignored() -> None:
+    events = _events("t3", [["validation:auc=0.5"], ["validation:auc=0.7"]])
+    events.insert(3, events[1])
+    out = run(CollectorHandler(), events)
+    steps = [e.payload.step for e in out if isinstance(e, MetricReported)]
+    assert steps == [1, 2, 1]  # the copy re-sends batch 0's event, it does not invent step 3
+    assert len({e.event_id for e in out if isinstance(e, MetricReported)}) == 2

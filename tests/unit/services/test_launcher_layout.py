@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tunestream.events.v1 import InputChannel, TrainingJobSpec
+from tunestream.launcher.layout import JobLayout, failure_reason, training_argv, training_environment
+from tunestream.launcher.local import model_artifact_uri
+
+
+def spec() -> TrainingJobSpec:
+    return TrainingJobSpec(
+        training_job_name="tj-001-abcdef12",
+        index=0,
+        tuned_hyperparameters={"learning-rate": "0.1"},
+        hyperparameters={"learning-rate": "0.1", "note": "a b; $(rm -rf /)"},
+        command=["python", "train.py"],
+        environment={"MY_VAR": "1"},
+        input_channels=[InputChannel(name="train", s3_uri="s3://b/data/train")],
+        output_s3_path="s3://b/out/",
+        max_runtime_s=10,
+        metric_definitions=[],
+        objective_metric_name="m",
+        objective_type="Maximize",
+    )
+
+
+def test_layout_files_and_environment(tmp_path: Path) -> None:
+    layout = JobLayout(tmp_path / "job")
+    layout.create(spec())
+    hps = json.loads((layout.config_dir / "hyperparameters.json").read_text())
+    assert hps == {"learning-rate": "0.1", "note": "a b; $(rm -rf /)"}
+    assert layout.channel_dir("train").is_dir() and layout.model_dir.is_dir() and layout.checkpoint_dir.is_dir()
+    env = training_environment(spec(), layout, {"PATH": "/bin", "TUNESTREAM_S3_SECRET_KEY": "s3cr3t", "HOME": "/root"})
+    assert env["SM_HP_LEARNING_RATE"] == "0.1"
+    assert json.loads(env["SM_HPS"])["note"] == "a b; $(rm -rf /)"
+    assert env["SM_CHANNEL_TRAIN"] == str(layout.channel_dir("train"))
+    assert env["SM_MODEL_DIR"] == str(layout.model_dir) and env["SM_OUTPUT_DATA_DIR"] == str(layout.output_data_dir)
+    assert env["MY_VAR"] == "1" and env["PATH"] == "/bin"
+    assert "TUNESTREAM_S3_SECRET_KEY" not in env
+
+
+def test_argv_passes_values_verbatim_without_a_shell() -> None:
+    assert training_argv(spec()) == ["python", "train.py", "--learning-rate", "0.1", "--note", "a b; $(rm -rf /)"]
+
+
+def test_failure_reason_prefers_failure_file(tmp_path: Path) -> None:
+    layout = JobLayout(tmp_path)
+    assert failure_reason(layout, 3, ["Traceback", "ValueError: bad"]).endswith("ValueError: bad")
+    assert "exited with code 3" in failure_reason(layout, 3, [])
+    layout.output_dir.mkdir(parents=True)
+    layout.failure_file.write_text("CUDA out of memory\n")
+    assert failure_reason(layout, 1, ["x"]) == "CUDA out of memory"
+
+
+def test_model_artifact_key_is_sagemakers() -> None:
+    assert model_artifact_uri(spec()) == "s3://b/out/tj-001-abcdef12/output/model.tar.gz"

@@ -1,0 +1,138 @@
+"""The suggester's decisions, driven by events in memory."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.conftest import minimal_job
+from tunestream.definitions import CreateTuningJobRequest
+from tunestream.events.v1 import (
+    ObjectiveCollected,
+    ObjectiveCollectedData,
+    TrainingJobProposed,
+    TrainingJobStopRequested,
+    TuningJobEnded,
+    TuningJobStopRequested,
+    TuningJobStopRequestedData,
+    TuningJobSubmitted,
+    TuningJobSubmittedData,
+)
+from tunestream.suggester.handler import SuggesterHandler
+from tunestream.trials import ObjectiveStatus, TrainingJobStatus
+
+
+def submitted(job: dict[str, Any], seed: int = 7) -> TuningJobSubmitted:
+    request = CreateTuningJobRequest.model_validate(job)
+    return TuningJobSubmitted(
+        event_id=f"{request.HyperParameterTuningJobName}:submitted",
+        tuning_job_name=request.HyperParameterTuningJobName,
+        payload=TuningJobSubmittedData(request=request, random_seed=seed, created_at=datetime.now(UTC)),
+    )
+
+
+def finished(job_name: str, training_job: str, value: float | None, status: str = "Completed") -> ObjectiveCollected:
+    return ObjectiveCollected(
+        event_id=f"{training_job}:objective",
+        tuning_job_name=job_name,
+        payload=ObjectiveCollectedData(
+            training_job_name=training_job,
+            status=TrainingJobStatus(status),
+            failure_reason=None if status == "Completed" else "boom",
+            objective_value=value,
+            objective_status=ObjectiveStatus.SUCCEEDED if value is not None else ObjectiveStatus.FAILED,
+            objective_reason=None,
+        ),
+    )
+
+
+def step(handler: SuggesterHandler, event: Any) -> list[Any]:
+    handler.apply(event)
+    return list(asyncio.run(handler.react(event)))
+
+
+def test_fills_parallel_slots_and_never_exceeds_them() -> None:
+    h = SuggesterHandler()
+    out = step(h, submitted(minimal_job("j")))
+    assert [type(e) for e in out] == [TrainingJobProposed, TrainingJobProposed]
+    assert [e.payload.spec.index for e in out] == [0, 1]
+    # Echo of its own proposals changes nothing.
+    for e in out:
+        assert step(h, e) == []
+    nxt = step(h, finished("j", out[0].payload.spec.training_job_name, 0.5))
+    assert [e.payload.spec.index for e in nxt] == [2]
+
+
+def test_completes_after_max_jobs_and_reports_reason() -> None:
+    h = SuggesterHandler()
+    proposals = step(h, submitted(minimal_job("j")))
+    ended = []
+    while proposals:
+        p = proposals.pop(0)
+        out = step(h, finished("j", p.payload.spec.training_job_name, float(p.payload.spec.index)))
+        proposals += [e for e in out if isinstance(e, TrainingJobProposed)]
+        ended += [e for e in out if isinstance(e, TuningJobEnded)]
+    assert len(h.jobs["j"].proposals) == 4
+    assert [e.payload.status for e in ended] == ["Completed"]
+    assert "4 training jobs ran" in ended[0].payload.reason
+
+
+def test_all_failed_means_failed() -> None:
+    h = SuggesterHandler()
+    job = minimal_job("j")
+    job["HyperParameterTuningJobConfig"]["ResourceLimits"] = {"MaxNumberOfTrainingJobs": 1, "MaxParallelTrainingJobs": 1}
+    (p,) = step(h, submitted(job))
+    (end,) = step(h, finished("j", p.payload.spec.training_job_name, None, "Failed"))
+    assert end.payload.status == "Failed"
+
+
+def test_stop_requests_running_jobs_then_ends_stopped() -> None:
+    h = SuggesterHandler()
+    a, b = step(h, submitted(minimal_job("j")))
+    stop = TuningJobStopRequested(event_id="j:stop-requested", tuning_job_name="j", payload=TuningJobStopRequestedData(reason="user"))
+    out = step(h, stop)
+    assert sorted(e.payload.training_job_name for e in out if isinstance(e, TrainingJobStopRequested)) == sorted(
+        [a.payload.spec.training_job_name, b.payload.spec.training_job_name]
+    )
+    assert step(h, stop) == []
+    assert step(h, finished("j", a.payload.spec.training_job_name, None, "Stopped")) == []
+    (end,) = step(h, finished("j", b.payload.spec.training_job_name, 0.1, "Stopped"))
+    assert end.payload.status == "Stopped"
+
+
+def test_rebuild_from_replayed_events_gives_identical_decisions() -> None:
+    live = SuggesterHandler()
+    log: list[Any] = [submitted(minimal_job("j"))]
+    out = step(live, log[0])
+    log += out
+    log.append(finished("j", out[0].payload.spec.training_job_name, 0.3))
+    next_live = step(live, log[-1])
+
+    rebuilt = SuggesterHandler()
+    for e in log[:-1]:
+        rebuilt.apply(e)
+    rebuilt.apply(log[-1])
+    again = asyncio.run(rebuilt.reconcile())
+    assert [e.model_dump(exclude={"occurred_at"}) for e in again] == [e.model_dump(exclude={"occurred_at"}) for e in next_live]
+
+
+def test_events_read_before_submission_are_kept() -> None:
+    live = SuggesterHandler()
+    (a, b) = step(live, submitted(minimal_job("j")))
+    rebuilt = SuggesterHandler()
+    for e in (finished("j", a.payload.spec.training_job_name, 1.0), a, b, submitted(minimal_job("j"))):
+        rebuilt.apply(e)
+    assert a.payload.spec.training_job_name in rebuilt.jobs["j"].results
+    assert [e.payload.spec.index for e in asyncio.run(rebuilt.reconcile())] == [2]
+
+
+def test_proposal_carries_everything_the_launcher_needs() -> None:
+    h = SuggesterHandler()
+    p = step(h, submitted(minimal_job("j")))[0].payload
+    spec = p.spec
+    assert spec.training_job_name.startswith("j-001-")
+    assert set(spec.tuned_hyperparameters) == {"x", "n", "kind"}
+    assert spec.hyperparameters["epochs"] == "3"
+    assert spec.objective_metric_name == "score" and spec.max_runtime_s == 60
+    assert "random draw 1 of 4" in p.reason

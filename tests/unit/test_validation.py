@@ -1,0 +1,138 @@
+"""Every rule a tuning job must satisfy, checked without servers (the api tests repeat them over HTTP)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from tests.conftest import minimal_job
+from tunestream.definitions import CreateTuningJobRequest
+from tunestream.validation import InvalidTuningJob, validate_request
+
+
+def errors_of(job: dict[str, Any]) -> list[tuple[str, str]]:
+    with pytest.raises(InvalidTuningJob) as info:
+        validate_request(CreateTuningJobRequest.model_validate(job))
+    return [(e.field, e.rule) for e in info.value.errors]
+
+
+def ranges(job: dict[str, Any]) -> dict[str, Any]:
+    return job["HyperParameterTuningJobConfig"]["ParameterRanges"]  # type: ignore[no-any-return]
+
+
+def test_valid_job_gives_search_space(job: dict[str, Any]) -> None:
+    space = validate_request(CreateTuningJobRequest.model_validate(job))
+    assert space.names == ["n", "x", "kind"]
+
+
+def test_numbers_accepted_where_sagemaker_sends_strings(job: dict[str, Any]) -> None:
+    ranges(job)["ContinuousParameterRanges"][0].update(MinValue=0.5, MaxValue=2)
+    space = validate_request(CreateTuningJobRequest.model_validate(job))
+    assert space.params[1].low == 0.5  # type: ignore[union-attr]
+
+
+def test_unknown_strategy(job: dict[str, Any]) -> None:
+    job["HyperParameterTuningJobConfig"]["Strategy"] = "Genetic"
+    assert ("HyperParameterTuningJobConfig.Strategy", "enum") in errors_of(job)
+
+
+def test_min_greater_than_max(job: dict[str, Any]) -> None:
+    ranges(job)["ContinuousParameterRanges"][0].update(MinValue="2", MaxValue="1")
+    assert ("HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[0].MinValue", "min<=max") in errors_of(job)
+
+
+def test_logarithmic_needs_positive_min(job: dict[str, Any]) -> None:
+    ranges(job)["ContinuousParameterRanges"][0].update(MinValue="0", ScalingType="Logarithmic")
+    assert ("HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[0].ScalingType", "log-positive") in errors_of(job)
+
+
+def test_reverse_log_needs_range_below_one(job: dict[str, Any]) -> None:
+    ranges(job)["ContinuousParameterRanges"][0].update(MaxValue="1", ScalingType="ReverseLogarithmic")
+    assert ("HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[0].ScalingType", "reverse-log-range") in errors_of(job)
+
+
+def test_non_numeric_bound(job: dict[str, Any]) -> None:
+    ranges(job)["IntegerParameterRanges"][0]["MaxValue"] = "1.5"
+    assert ("HyperParameterTuningJobConfig.ParameterRanges.IntegerParameterRanges[0].MaxValue", "type") in errors_of(job)
+
+
+def test_more_than_thirty_parameters(job: dict[str, Any]) -> None:
+    ranges(job)["ContinuousParameterRanges"] = [{"Name": f"p{i}", "MinValue": "0", "MaxValue": "1"} for i in range(31)]
+    assert ("HyperParameterTuningJobConfig.ParameterRanges", "max-parameters") in errors_of(job)
+
+
+def test_duplicate_parameter_names(job: dict[str, Any]) -> None:
+    ranges(job)["CategoricalParameterRanges"][0]["Name"] = "x"
+    assert ("HyperParameterTuningJobConfig.ParameterRanges", "unique-names") in errors_of(job)
+
+
+def test_static_and_tuned(job: dict[str, Any]) -> None:
+    job["TrainingJobDefinition"]["StaticHyperParameters"]["x"] = "0.3"
+    assert ("TrainingJobDefinition.StaticHyperParameters.x", "static-or-tuned") in errors_of(job)
+
+
+def test_grid_with_continuous_range(job: dict[str, Any]) -> None:
+    job["HyperParameterTuningJobConfig"]["Strategy"] = "Grid"
+    assert ("HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges", "grid-discrete") in errors_of(job)
+
+
+def test_grid_count_must_match(job: dict[str, Any]) -> None:
+    job["HyperParameterTuningJobConfig"]["Strategy"] = "Grid"
+    ranges(job)["ContinuousParameterRanges"] = []
+    job["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = 7
+    with pytest.raises(InvalidTuningJob) as info:
+        validate_request(CreateTuningJobRequest.model_validate(job))
+    assert "10 training jobs" in info.value.errors[0].message
+    job["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = 10
+    assert validate_request(CreateTuningJobRequest.model_validate(job)).grid_size() == 10
+
+
+def test_objective_missing_from_metric_definitions(job: dict[str, Any]) -> None:
+    job["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"] = "loss"
+    assert (
+        "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName",
+        "objective-defined",
+    ) in errors_of(job)
+
+
+def test_regex_that_does_not_compile(job: dict[str, Any]) -> None:
+    job["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"][0]["Regex"] = "score=([0-9"
+    assert ("TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions[0].Regex", "regex-compiles") in errors_of(job)
+
+
+def test_regex_without_group(job: dict[str, Any]) -> None:
+    job["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"][0]["Regex"] = "score=[0-9.]+"
+    assert ("TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions[0].Regex", "regex-group") in errors_of(job)
+
+
+def test_parallel_above_max(job: dict[str, Any]) -> None:
+    job["HyperParameterTuningJobConfig"]["ResourceLimits"].update(MaxNumberOfTrainingJobs=2, MaxParallelTrainingJobs=3)
+    assert ("HyperParameterTuningJobConfig.ResourceLimits.MaxParallelTrainingJobs", "parallel<=max") in errors_of(job)
+
+
+@pytest.mark.parametrize("name", ["", "a" * 33, "-leading", "trailing-", "under_score", "sp ace"])
+def test_job_name_rule(name: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        CreateTuningJobRequest.model_validate(minimal_job(name))
+    assert info.value.errors()[0]["loc"] == ("HyperParameterTuningJobName",)
+
+
+@pytest.mark.parametrize("name", ["a", "a" * 32, "my-job-1", "a--b"])
+def test_job_names_sagemaker_accepts(name: str) -> None:
+    validate_request(CreateTuningJobRequest.model_validate(minimal_job(name)))
+
+
+def test_unknown_field_is_rejected_known_ignored_fields_accepted(job: dict[str, Any]) -> None:
+    job["TrainingJobDefinition"]["RoleArn"] = "arn:aws:iam::1:role/x"
+    job["TrainingJobDefinition"]["VpcConfig"] = {"Subnets": []}
+    validate_request(CreateTuningJobRequest.model_validate(job))
+    job["TrainingJobDefinition"]["StaticHyperParameter"] = {}
+    with pytest.raises(ValidationError):
+        CreateTuningJobRequest.model_validate(job)
+
+
+def test_example_job_is_valid(example_job: dict[str, Any]) -> None:
+    space = validate_request(CreateTuningJobRequest.model_validate(example_job))
+    assert set(space.names) == {"eta", "alpha", "min_child_weight", "max_depth"}
