@@ -46,6 +46,13 @@ class State:
         self.settings, self.engine, self.publisher = settings, engine, publisher
 
 
+def _state(request: Request) -> State:
+    return request.app.state.ts  # type: ignore[no-any-return]
+
+
+StateDep = Annotated[State, Depends(_state)]
+
+
 def _token(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
 
@@ -119,9 +126,6 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="tunestream", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
 
-    def state(request: Request) -> State:
-        return request.app.state.ts  # type: ignore[no-any-return]
-
     def authorized(request: Request) -> None:
         expected = settings.api_token.get_secret_value() if settings.api_token else None
         if not expected:
@@ -130,7 +134,6 @@ def create_app(settings: Settings) -> FastAPI:
         if not secrets.compare_digest(given.encode(), f"Bearer {expected}".encode()):
             raise ApiError(401, "UnauthorizedException", "missing or wrong bearer token (Authorization: Bearer <token>)")
 
-    StateDep = Annotated[State, Depends(state)]
     auth = [Depends(authorized)]
 
     @app.get("/healthz")

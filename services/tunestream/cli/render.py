@@ -23,26 +23,31 @@ def finished_count(describe: dict[str, Any]) -> int:
 
 def training_jobs_table(jobs: list[dict[str, Any]], title: str | None = None) -> Table:
     table = Table(title=title, expand=False)
-    table.add_column("training job")
-    table.add_column("status")
+    # The tuning job's name prefixes every training job's; the number and hash are what differ.
+    table.add_column("#", no_wrap=True)
+    table.add_column("status", no_wrap=True)
     names = sorted({k for j in jobs for k in j.get("TunedHyperParameters", {})})
     for n in names:
-        table.add_column(n, justify="right")
-    table.add_column("objective", justify="right")
-    table.add_column("reason", overflow="fold", max_width=50)
+        table.add_column(n, justify="right", overflow="ellipsis")
+    table.add_column("objective", justify="right", no_wrap=True)
+    with_reasons = any(j.get("FailureReason") or j.get("ObjectiveStatusReason") for j in jobs)
+    if with_reasons:
+        table.add_column("reason", overflow="fold", max_width=50)
     for j in jobs:
         status = j["TrainingJobStatus"]
         metric = j.get("FinalHyperParameterTuningJobObjectiveMetric")
         value = f"{metric['Value']:.6g}" if metric else "-"
         reason = j.get("FailureReason") or j.get("ObjectiveStatusReason") or ""
         tuned = j.get("TunedHyperParameters", {})
-        table.add_row(
-            j["TrainingJobName"],
+        cells = [
+            "-".join(j["TrainingJobName"].rsplit("-", 2)[-2:]),
             f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]",
             *[_short(tuned.get(n, "")) for n in names],
             value,
-            reason.splitlines()[0] if reason else "",
-        )
+        ]
+        if with_reasons:
+            cells.append(reason.splitlines()[0] if reason else "")
+        table.add_row(*cells)
     return table
 
 

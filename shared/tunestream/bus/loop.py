@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from pydantic import ValidationError
 
 from tunestream.bus.publisher import Publisher
@@ -101,7 +102,13 @@ class ServiceLoop:
             if self._assignments.changed.is_set():
                 self._assignments.changed.clear()
                 if self._handler.replays_history:
-                    await self._catch_up()
+                    try:
+                        await self._catch_up()
+                    except IllegalStateError as exc:
+                        # The assignment changed under the rebuild; rebuild again for the new one.
+                        log.warning("%s: partitions moved during rebuild (%s); rebuilding", self.name, exc)
+                        self._assignments.changed.set()
+                        continue
                 self.caught_up.set()
             batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
             for tp, messages in batches.items():
@@ -110,7 +117,7 @@ class ServiceLoop:
                     if event is not None:
                         self._handler.apply(event)
                         await self._publisher.publish(await self._handler.react(event))
-                await self._consumer.commit({tp: messages[-1].offset + 1})
+                await self._commit({tp: messages[-1].offset + 1})
             if tick is not None and time.monotonic() - last_tick >= tick:
                 last_tick = time.monotonic()
                 await self._publisher.publish(await self._handler.reconcile())
@@ -148,7 +155,7 @@ class ServiceLoop:
         for event in pending:
             await self._publisher.publish(await self._handler.react(event))
         await self._publisher.publish(await self._handler.reconcile())
-        await self._consumer.commit({tp: ends[tp] for tp in partitions if ends[tp] > 0})
+        await self._commit({tp: ends[tp] for tp in partitions if ends[tp] > 0})
         log.info(
             "%s rebuilt state from %d events (%d not yet handled) in %.2fs",
             self.name,
@@ -156,6 +163,18 @@ class ServiceLoop:
             len(pending),
             time.monotonic() - started,
         )
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        # After a rebalance some partitions may be gone; their events will be handled again by the new
+        # owner, which is safe because every handler is idempotent.
+        assigned = self._consumer.assignment()
+        owned = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        if not owned:
+            return
+        try:
+            await self._consumer.commit(owned)
+        except (CommitFailedError, IllegalStateError) as exc:
+            log.warning("%s could not commit offsets (%s); the events will be seen again", self.name, exc)
 
     def _decode(self, value: bytes | None, tp: TopicPartition, offset: int) -> Event | None:
         try:

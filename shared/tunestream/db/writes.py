@@ -22,17 +22,20 @@ ENDED = ("Completed", "Failed", "Stopped")
 
 def claim_event(conn: Connection, event_id: str, at: datetime) -> bool:
     """Record an event as processed; False when it was processed before (then do nothing)."""
-    result = conn.execute(
-        insert(processed_events).values(event_id=event_id, processed_at=at).on_conflict_do_nothing()
-    )
-    return result.rowcount == 1
+    inserted = conn.execute(
+        insert(processed_events)
+        .values(event_id=event_id, processed_at=at)
+        .on_conflict_do_nothing()
+        .returning(processed_events.c.event_id)
+    ).scalar()
+    return inserted is not None
 
 
 def insert_tuning_job(
     conn: Connection, *, name: str, strategy: str, request: dict[str, Any], random_seed: int, created_at: datetime
 ) -> bool:
     """Insert a new tuning job row; False when the name is taken."""
-    result = conn.execute(
+    inserted = conn.execute(
         insert(tuning_jobs)
         .values(
             name=name,
@@ -45,8 +48,9 @@ def insert_tuning_job(
             last_modified_at=created_at,
         )
         .on_conflict_do_nothing()
-    )
-    return result.rowcount == 1
+        .returning(tuning_jobs.c.name)
+    ).scalar()
+    return inserted is not None
 
 
 def mark_published(conn: Connection, name: str, at: datetime) -> None:

@@ -1,0 +1,48 @@
+# Entry points. Everything installs itself: a fresh clone needs only python3, java 17, maven and apt.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: install up down status demo test test-unit test-integration lint services-start services-stop clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,examples]"
+	@touch $@
+
+up: install
+	bash deploy/stack.sh up
+	$(VENV)/bin/tunestream db upgrade
+
+down:
+	bash deploy/stack.sh down
+
+status:
+	bash deploy/stack.sh status
+	@bash deploy/services.sh status
+
+services-start: up
+	bash deploy/services.sh start
+
+services-stop:
+	bash deploy/services.sh stop
+
+demo: install
+	bash deploy/demo.sh
+
+test: install
+	bash deploy/test.sh
+
+test-unit: install
+	$(PY) -m pytest tests/unit -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared/tunestream services/tunestream
+
+clean: down
+	bash deploy/stack.sh clean

@@ -1,0 +1,59 @@
+"""A training program for integration tests; its behaviour is chosen by the `mode` hyperparameter.
+
+ok      prints `epoch=<k> score=<value>` for each epoch, writes what it received into the model dir
+fail    writes to stderr and exits 3
+silent  completes without ever printing the objective
+hang    sleeps forever (MaxRuntimeInSeconds must end it), ignoring SIGTERM if `ignore_term` is 1
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", default="ok")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--sleep", type=float, default=0.0)
+    parser.add_argument("--ignore_term", type=int, default=0)
+    args, rest = parser.parse_known_args()
+    hps = json.loads(Path(os.environ["SM_INPUT_CONFIG_DIR"], "hyperparameters.json").read_text())
+    x = float(hps.get("x", "0.5"))
+    model_dir = Path(os.environ["SM_MODEL_DIR"])
+    received = {
+        "argv": sys.argv[1:],
+        "hyperparameters.json": hps,
+        "env": {k: v for k, v in os.environ.items() if k.startswith(("SM_", "TUNESTREAM", "MY_"))},
+        "channels": {
+            name: sorted(str(p.relative_to(os.environ[f"SM_CHANNEL_{name.upper()}"])) for p in Path(os.environ[f"SM_CHANNEL_{name.upper()}"]).rglob("*") if p.is_file())
+            for name in json.loads(os.environ.get("SM_CHANNELS", "[]"))
+        },
+        "cwd": os.getcwd(),
+    }
+    (model_dir / "received.json").write_text(json.dumps(received, indent=1))
+    print(f"starting mode={args.mode} x={x} unused={rest}", flush=True)
+    if args.mode == "fail":
+        print("Traceback (most recent call last):", file=sys.stderr)
+        print("ValueError: the data went bad at epoch 1", file=sys.stderr, flush=True)
+        sys.exit(3)
+    if args.mode == "hang":
+        if args.ignore_term:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        while True:
+            time.sleep(1)
+    for epoch in range(1, args.epochs + 1):
+        time.sleep(args.sleep)
+        score = 1.0 - (x - 0.3) ** 2 - 0.1 / epoch
+        if args.mode != "silent":
+            print(f"epoch={epoch} score={score:.6f}", flush=True)
+        else:
+            print(f"epoch={epoch} (nothing to report)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
