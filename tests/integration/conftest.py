@@ -166,6 +166,21 @@ def store(settings: Settings) -> S3ObjectStore:
     return make_object_store(settings)
 
 
+def training_processes(tuning_job_name: str) -> list[int]:
+    """Pids of live processes whose environment names a training job of this tuning job."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(v.startswith(f"SM_TRAINING_JOB_NAME={tuning_job_name}-".encode()) for v in environ):
+            found.append(int(proc.name))
+    return found
+
+
 def wait_until_ended(api: TunestreamClient, name: str, timeout_s: float = 120) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while True:

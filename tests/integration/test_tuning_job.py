@@ -1,0 +1,187 @@
+"""A tuning job through the five services over the real Kafka, PostgreSQL and S3."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import sys
+import tarfile
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import Engine, func, select
+
+from tests.integration.conftest import trainer_job, wait_until_ended
+from tunestream.cli.client import TunestreamClient
+from tunestream.config import Settings
+from tunestream.db.tables import log_batches, metric_points, processed_events, training_jobs, tuning_jobs
+from tunestream.events.topics import Topics
+from tunestream.events.v1 import decode
+from tunestream.objstore.s3 import S3ObjectStore
+
+
+async def _read_topic(settings: Settings, topic: str) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = consumer.assignment() or set()
+        while not partitions:
+            await asyncio.sleep(0.1)
+            partitions = consumer.assignment()
+        ends = await consumer.end_offsets(list(partitions))
+        events = []
+        while [tp for tp in partitions if (await consumer.position(tp)) < ends[tp]]:
+            for messages in (await consumer.getmany(timeout_ms=500)).values():
+                events += [decode(m.value) for m in messages]
+        return events
+    finally:
+        await consumer.stop()
+
+
+def read_topic(settings: Settings, topic: str) -> list[Any]:
+    return asyncio.run(_read_topic(settings, topic))
+
+
+def test_random_job_end_to_end(
+    api: TunestreamClient, settings: Settings, engine: Engine, store: S3ObjectStore, run_id: str
+) -> None:
+    name = f"e2e-{run_id}"
+    api.create_tuning_job(trainer_job(name, jobs=5, parallel=2))
+    describe = wait_until_ended(api, name)
+
+    # Describe: SageMaker's shape and numbers.
+    assert describe["HyperParameterTuningJobStatus"] == "Completed"
+    assert describe["TrainingJobStatusCounters"] == {
+        "Completed": 5, "InProgress": 0, "RetryableError": 0, "NonRetryableError": 0, "Stopped": 0
+    }
+    assert describe["ObjectiveStatusCounters"] == {"Succeeded": 5, "Pending": 0, "Failed": 0}
+    assert describe["HyperParameterTuningJobConfig"]["RandomSeed"] == 11
+    assert describe["CreationTime"] < describe["HyperParameterTuningEndTime"]
+    jobs = api.training_jobs(name)
+    assert len(jobs) == 5
+    best = describe["BestTrainingJob"]
+    values = {j["TrainingJobName"]: j["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for j in jobs}
+    assert best["TrainingJobName"] == max(values, key=values.get)  # type: ignore[arg-type]
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"] == {"Type": "Maximize", "MetricName": "score", "Value": max(values.values())}
+    # The objective is the last value printed: epoch 3's score for the tuned x.
+    x = float(best["TunedHyperParameters"]["x"])
+    assert abs(best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] - (1.0 - (x - 0.3) ** 2 - 0.1 / 3)) < 1e-5
+
+    # PostgreSQL rows.
+    with engine.connect() as conn:
+        assert conn.execute(select(tuning_jobs.c.status).where(tuning_jobs.c.name == name)).scalar() == "Completed"
+        rows = conn.execute(select(training_jobs).where(training_jobs.c.tuning_job_name == name)).mappings().all()
+        assert sorted(r["index"] for r in rows) == [0, 1, 2, 3, 4]
+        names = [r["name"] for r in rows]
+        assert conn.execute(
+            select(func.count()).select_from(metric_points).where(metric_points.c.training_job_name.in_(names))
+        ).scalar() == 15
+        assert conn.execute(
+            select(func.count()).select_from(log_batches).where(log_batches.c.training_job_name.in_(names))
+        ).scalar() >= 5
+        assert conn.execute(
+            select(func.count()).select_from(processed_events).where(processed_events.c.event_id.like(f"{name}-%:finished"))
+        ).scalar() == 5
+
+    # S3: logs and model artifacts where Describe says.
+    training = api.describe_training_job(best["TrainingJobName"])
+    assert training["LogUri"] == f"s3://tunestream/logs/{name}/{best['TrainingJobName']}/output.log"
+    log_text = store.get_bytes(training["LogUri"]).decode()
+    assert "epoch=3 score=" in log_text
+    assert api.logs(best["TrainingJobName"]) == log_text
+    artifact = training["ModelArtifacts"]["S3ModelArtifacts"]
+    assert artifact == f"s3://tunestream/it/output/{best['TrainingJobName']}/output/model.tar.gz"
+    with tarfile.open(fileobj=io.BytesIO(store.get_bytes(artifact))) as tar:
+        received = json.loads(tar.extractfile("received.json").read())  # type: ignore[union-attr]
+    assert len(store.list_keys(f"s3://tunestream/it/output/{name}-")) == 5
+    assert {m["MetricName"] for m in training["FinalMetricDataList"]} == {"score"}
+
+    # Kafka: one proposal per training job, each started and finished once, one end.
+    topics = Topics(settings.topic_prefix)
+    trials = [e for e in read_topic(settings, topics.trials) if e.tuning_job_name == name]
+    assert sorted(e.payload.spec.index for e in trials if e.type == "TrainingJobProposed") == [0, 1, 2, 3, 4]
+    assert [e.payload.status for e in trials if e.type == "TuningJobEnded"] == ["Completed"]
+    training_events = [e for e in read_topic(settings, topics.training) if e.tuning_job_name == name]
+    assert sorted(e.type for e in training_events if e.type != "TrainingOutputLogged") == ["TrainingJobFinished"] * 5 + [
+        "TrainingJobStarted"
+    ] * 5
+    metric_events = [e for e in read_topic(settings, topics.metrics) if e.tuning_job_name == name]
+    assert sum(e.type == "ObjectiveCollected" for e in metric_events) == 5
+
+    # What the program received: argv pairs, string values, SageMaker env, no shell anywhere.
+    hps = received["hyperparameters.json"]
+    assert hps["epochs"] == "3" and set(hps) == {"epochs", "x", "kind"}
+    argv = received["argv"]
+    assert argv[argv.index("--kind") + 1] == hps["kind"]
+    assert received["env"]["SM_HP_X"] == hps["x"] and received["env"]["MY_SETTING"] == "from-job"
+    assert json.loads(received["env"]["SM_HPS"]) == hps
+    assert not any(k.startswith("TUNESTREAM") for k in received["env"])
+
+
+def test_same_seed_gives_same_configurations(api: TunestreamClient, run_id: str) -> None:
+    first, second = f"seed-a-{run_id}", f"seed-b-{run_id}"
+    for name in (first, second):
+        api.create_tuning_job(trainer_job(name, jobs=3, parallel=3))
+    tuned = []
+    for name in (first, second):
+        wait_until_ended(api, name)
+        tuned.append([j["TunedHyperParameters"] for j in api.training_jobs(name, SortBy="Name")])
+    assert tuned[0] == tuned[1]
+
+
+def test_parallel_limit_is_never_exceeded(api: TunestreamClient, engine: Engine, run_id: str) -> None:
+    name = f"par-{run_id}"
+    api.create_tuning_job(trainer_job(name, jobs=6, parallel=2, sleep="0.3"))
+    wait_until_ended(api, name)
+    with engine.connect() as conn:
+        spans = conn.execute(
+            select(training_jobs.c.started_at, training_jobs.c.ended_at).where(training_jobs.c.tuning_job_name == name)
+        ).all()
+    for start, _ in spans:
+        overlapping = sum(1 for s, e in spans if s <= start < e)
+        assert overlapping <= 2
+
+
+def test_failures_are_reported_with_reasons(api: TunestreamClient, run_id: str) -> None:
+    failing, silent, hanging = f"fail-{run_id}", f"silent-{run_id}", f"hang-{run_id}"
+    api.create_tuning_job(trainer_job(failing, jobs=2, parallel=2, mode="fail"))
+    api.create_tuning_job(trainer_job(silent, jobs=1, parallel=1, mode="silent"))
+    hang = trainer_job(hanging, jobs=1, parallel=1, mode="hang", ignore_term="1")
+    hang["TrainingJobDefinition"]["StoppingCondition"]["MaxRuntimeInSeconds"] = 2
+    api.create_tuning_job(hang)
+
+    d = wait_until_ended(api, failing)
+    assert d["HyperParameterTuningJobStatus"] == "Failed"
+    assert "all 2 training jobs failed" in d["FailureReason"]
+    assert d["TrainingJobStatusCounters"]["NonRetryableError"] == 2
+    job = api.training_jobs(failing)[0]
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "exited with code 3" in job["FailureReason"] and "the data went bad" in job["FailureReason"]
+
+    d = wait_until_ended(api, silent)
+    assert d["HyperParameterTuningJobStatus"] == "Completed" and "BestTrainingJob" not in d
+    assert d["ObjectiveStatusCounters"] == {"Succeeded": 0, "Pending": 0, "Failed": 1}
+    (job,) = api.training_jobs(silent)
+    assert job["TrainingJobStatus"] == "Completed" and job["ObjectiveStatus"] == "Failed"
+    assert "without printing the objective metric 'score'" in job["ObjectiveStatusReason"]
+
+    d = wait_until_ended(api, hanging, timeout_s=60)
+    (job,) = api.training_jobs(hanging)
+    assert job["TrainingJobStatus"] == "Stopped"
+    detail = api.describe_training_job(job["TrainingJobName"])
+    assert detail["SecondaryStatus"] == "MaxRuntimeExceeded"
+    assert "MaxRuntimeInSeconds" in detail["FailureReason"]
+
+
+def test_command_that_cannot_start(api: TunestreamClient, run_id: str) -> None:
+    name = f"nocmd-{run_id}"
+    job = trainer_job(name, jobs=1, parallel=1)
+    job["TrainingJobDefinition"]["AlgorithmSpecification"]["Command"] = ["/no/such/program", sys.executable]
+    api.create_tuning_job(job)
+    d = wait_until_ended(api, name)
+    assert d["HyperParameterTuningJobStatus"] == "Failed"
+    (tj,) = api.training_jobs(name)
+    assert "cannot start '/no/such/program'" in tj["FailureReason"]
