@@ -42,10 +42,12 @@ apt_install() {
 }
 
 # One process at a time per service, so that two concurrent `up`s (or an `up`
-# racing a `down`) cannot both decide to start a server.
+# racing a `down`) cannot both decide to start a server. The lock lives on
+# fd 9, which every server must be started with closed (`9>&-`): a daemon
+# inheriting it would hold the lock for its whole life.
 lock_service() {
   exec 9>"$PID_DIR/$1.lock"
-  flock -w 600 9 || die "timed out waiting for lock $PID_DIR/$1.lock"
+  flock -w 300 9 || die "timed out waiting for lock $PID_DIR/$1.lock"
 }
 
 # A port counts as busy when something accepts connections on it; bash's
@@ -109,7 +111,7 @@ start_daemon() {
   file="$(pid_file "$name")"
   rm -f "$file"
   # shellcheck disable=SC2016  # $$ and $@ are for the inner shell
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$file" "$@" </dev/null >>"$logfile" 2>&1 &
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$file" "$@" </dev/null >>"$logfile" 2>&1 9>&- &
   local i
   for i in $(seq 1 50); do
     [[ -s "$file" ]] && return 0

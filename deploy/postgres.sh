@@ -146,7 +146,7 @@ do_up() {
   init_cluster
   write_config
   log "starting PostgreSQL $(basename "$(dirname "$BIN")") on 127.0.0.1:$PG_PORT"
-  if ! as_pg "$BIN/pg_ctl" start -D "$DATA_DIR" -l "$LOGFILE" -w -t "$START_TIMEOUT" >/dev/null; then
+  if ! as_pg "$BIN/pg_ctl" start -D "$DATA_DIR" -l "$LOGFILE" -w -t "$START_TIMEOUT" >/dev/null 9>&-; then
     log "ERROR: postgres did not start within ${START_TIMEOUT}s"
     show_log_tail "$LOGFILE"
     as_pg "$BIN/pg_ctl" stop -D "$DATA_DIR" -m immediate >/dev/null 2>&1 || true

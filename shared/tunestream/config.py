@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +55,6 @@ class Settings(BaseSettings):
     log_batch_lines: int = 500
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     env_file = _env_file()
     return Settings(_env_file=env_file if Path(env_file).is_file() else None, **overrides)  # type: ignore[call-arg]

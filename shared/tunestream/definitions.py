@@ -173,9 +173,7 @@ class TrainingJobDefinitionShape(Shape):
     DefinitionName: str | None = None
     TuningObjective: TuningJobObjective | None = None
     HyperParameterRanges: ParameterRangesShape | None = None
-    StaticHyperParameters: dict[str, Annotated[str, BeforeValidator(_number_as_text)]] = Field(
-        default_factory=dict
-    )
+    StaticHyperParameters: dict[str, Annotated[str, BeforeValidator(_number_as_text)]] = Field(default_factory=dict)
     AlgorithmSpecification: AlgorithmSpecificationShape
     RoleArn: str | None = None
     InputDataConfig: list[Channel] = Field(default_factory=list, max_length=20)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tunestream.definitions import (
+    ContinuousParameterRange,
     CreateTuningJobRequest,
     HyperParameterTuningJobConfigShape,
+    IntegerParameterRange,
     ParameterRangesShape,
     TrainingJobDefinitionShape,
 )
@@ -64,10 +67,11 @@ def build_search_space(ranges: ParameterRangesShape, prefix: str = RANGES) -> tu
     """Parse SageMaker ParameterRanges into a SearchSpace, collecting every broken rule."""
     errors: list[FieldError] = []
     params: list[Param] = []
-    for kind, items, integer in (
+    numeric: list[tuple[str, Sequence[IntegerParameterRange | ContinuousParameterRange], bool]] = [
         ("IntegerParameterRanges", ranges.IntegerParameterRanges, True),
         ("ContinuousParameterRanges", ranges.ContinuousParameterRanges, False),
-    ):
+    ]
+    for kind, items, integer in numeric:
         for i, r in enumerate(items):
             path = f"{prefix}.{kind}[{i}]"
             low = _number(r.MinValue, f"{path}.MinValue", errors, integer=integer)
@@ -76,7 +80,9 @@ def build_search_space(ranges: ParameterRangesShape, prefix: str = RANGES) -> tu
                 continue
             if low > high:
                 errors.append(
-                    FieldError(f"{path}.MinValue", "min<=max", f"MinValue {r.MinValue} is greater than MaxValue {r.MaxValue}")
+                    FieldError(
+                        f"{path}.MinValue", "min<=max", f"MinValue {r.MinValue} is greater than MaxValue {r.MaxValue}"
+                    )
                 )
                 continue
             if r.ScalingType == "Logarithmic" and low <= 0:
@@ -127,7 +133,11 @@ def _check_config(config: HyperParameterTuningJobConfigShape, space: SearchSpace
     limits = config.ResourceLimits
     if config.Strategy not in KNOWN_STRATEGIES:
         errors.append(
-            FieldError(f"{base}.Strategy", "enum", f"unknown Strategy {config.Strategy!r}; one of {', '.join(KNOWN_STRATEGIES)}")
+            FieldError(
+                f"{base}.Strategy",
+                "enum",
+                f"unknown Strategy {config.Strategy!r}; one of {', '.join(KNOWN_STRATEGIES)}",
+            )
         )
     elif config.Strategy not in SUPPORTED_STRATEGIES:
         errors.append(
@@ -165,13 +175,18 @@ def _check_config(config: HyperParameterTuningJobConfigShape, space: SearchSpace
                     FieldError(
                         f"{base}.ResourceLimits.MaxParallelTrainingJobs",
                         "parallel<=max",
-                        f"MaxParallelTrainingJobs {limits.MaxParallelTrainingJobs} exceeds the {size} grid combinations",
+                        f"MaxParallelTrainingJobs {limits.MaxParallelTrainingJobs} exceeds "
+                        f"the {size} grid combinations",
                     )
                 )
     else:
         if limits.MaxNumberOfTrainingJobs is None:
             errors.append(
-                FieldError(f"{base}.ResourceLimits.MaxNumberOfTrainingJobs", "required", f"required with Strategy {config.Strategy}")
+                FieldError(
+                    f"{base}.ResourceLimits.MaxNumberOfTrainingJobs",
+                    "required",
+                    f"required with Strategy {config.Strategy}",
+                )
             )
         elif limits.MaxParallelTrainingJobs > limits.MaxNumberOfTrainingJobs:
             errors.append(
@@ -183,19 +198,24 @@ def _check_config(config: HyperParameterTuningJobConfigShape, space: SearchSpace
                 )
             )
     if config.HyperParameterTuningJobObjective is None:
-        errors.append(FieldError(f"{base}.HyperParameterTuningJobObjective", "required", "an objective metric is required"))
-    if config.TrainingJobEarlyStoppingType != "Off":
         errors.append(
-            FieldError(f"{base}.TrainingJobEarlyStoppingType", "unsupported", "only Off is available yet")
+            FieldError(f"{base}.HyperParameterTuningJobObjective", "required", "an objective metric is required")
         )
+    if config.TrainingJobEarlyStoppingType != "Off":
+        errors.append(FieldError(f"{base}.TrainingJobEarlyStoppingType", "unsupported", "only Off is available yet"))
     if config.TuningJobCompletionCriteria is not None:
         errors.append(FieldError(f"{base}.TuningJobCompletionCriteria", "unsupported", "not available yet"))
     if config.StrategyConfig is not None and config.Strategy != "Hyperband":
-        errors.append(FieldError(f"{base}.StrategyConfig", "hyperband-only", "StrategyConfig applies to Hyperband only"))
+        errors.append(
+            FieldError(f"{base}.StrategyConfig", "hyperband-only", "StrategyConfig applies to Hyperband only")
+        )
 
 
 def _check_definition(
-    definition: TrainingJobDefinitionShape, config: HyperParameterTuningJobConfigShape, space: SearchSpace, errors: list[FieldError]
+    definition: TrainingJobDefinitionShape,
+    config: HyperParameterTuningJobConfigShape,
+    space: SearchSpace,
+    errors: list[FieldError],
 ) -> None:
     base = "TrainingJobDefinition"
     algo = definition.AlgorithmSpecification
@@ -220,7 +240,11 @@ def _check_definition(
             continue
         if compiled.groups < 1:
             errors.append(
-                FieldError(f"{path}.Regex", "regex-group", "needs one capturing group around the metric value, e.g. auc=([0-9.]+)")
+                FieldError(
+                    f"{path}.Regex",
+                    "regex-group",
+                    "needs one capturing group around the metric value, e.g. auc=([0-9.]+)",
+                )
             )
     objective = config.HyperParameterTuningJobObjective
     if objective is not None and objective.MetricName not in names:
@@ -242,7 +266,9 @@ def _check_definition(
                 )
             )
     if definition.HyperParameterRanges is not None:
-        errors.append(FieldError(f"{base}.HyperParameterRanges", "unsupported", "put ranges in HyperParameterTuningJobConfig"))
+        errors.append(
+            FieldError(f"{base}.HyperParameterRanges", "unsupported", "put ranges in HyperParameterTuningJobConfig")
+        )
 
 
 def validate_request(request: CreateTuningJobRequest) -> SearchSpace:

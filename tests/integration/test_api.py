@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
-
-from tests.integration.conftest import trainer_job, training_processes, wait_until_ended
 from tunestream.api.app import create_app
 from tunestream.cli.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db.tables import training_jobs
+
+from tests.integration.conftest import trainer_job, training_processes, wait_until_ended
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,9 @@ CASES = {
         "TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions[0].Regex",
     ),
     "regex without group": (
-        lambda j: j["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"][0].update(Regex="score=\\d+"),
+        lambda j: j["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"][0].update(
+            Regex="score=\\d+"
+        ),
         "TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions[0].Regex",
     ),
     "parallel above max": (
@@ -107,14 +109,16 @@ def test_invalid_job_is_400_naming_field_and_rule(http: httpx.Client, case: str)
     assert http.get("/tuning-jobs/bad-job").status_code == 404
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"", "{\"a\": \"\xff\"}".encode("latin-1")])
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"", '{"a": "\xff"}'.encode("latin-1")])
 def test_malformed_body_is_400(http: httpx.Client, raw: bytes) -> None:
     response = http.post("/tuning-jobs", content=raw, headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert response.json()["__type"] == "ValidationException"
 
 
-def test_duplicate_name_is_409_and_first_job_is_untouched(http: httpx.Client, api: TunestreamClient, run_id: str) -> None:
+def test_duplicate_name_is_409_and_first_job_is_untouched(
+    http: httpx.Client, api: TunestreamClient, run_id: str
+) -> None:
     name = f"dup-{run_id}"
     job = trainer_job(name, jobs=1, parallel=1)
     assert http.post("/tuning-jobs", json=job).status_code == 200
@@ -126,7 +130,12 @@ def test_duplicate_name_is_409_and_first_job_is_untouched(http: httpx.Client, ap
 
 
 def test_unknown_names_are_404(http: httpx.Client) -> None:
-    for path in ("/tuning-jobs/nope", "/tuning-jobs/nope/training-jobs", "/training-jobs/nope", "/training-jobs/nope/logs"):
+    for path in (
+        "/tuning-jobs/nope",
+        "/tuning-jobs/nope/training-jobs",
+        "/training-jobs/nope",
+        "/training-jobs/nope/logs",
+    ):
         response = http.get(path)
         assert response.status_code == 404 and response.json()["__type"] == "ResourceNotFound", path
     assert http.post("/tuning-jobs/nope/stop").status_code == 404
@@ -153,7 +162,9 @@ def test_list_training_jobs_sort_filter_paginate(api: TunestreamClient, http: ht
     assert listed[0]["TrainingJobStatusCounters"]["Completed"] == 5
 
 
-def test_stop_ends_running_training_jobs(api: TunestreamClient, http: httpx.Client, engine: Engine, run_id: str) -> None:
+def test_stop_ends_running_training_jobs(
+    api: TunestreamClient, http: httpx.Client, engine: Engine, run_id: str
+) -> None:
     name = f"stop-{run_id}"
     job = trainer_job(name, jobs=6, parallel=2, mode="hang")
     api.create_tuning_job(job)
@@ -187,4 +198,3 @@ def test_token_is_required_when_configured(settings: Settings, services: Any) ->
         assert response.status_code == 401 and response.json()["__type"] == "UnauthorizedException"
         assert client.get("/tuning-jobs", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert client.get("/tuning-jobs", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
-

@@ -6,13 +6,13 @@ import time
 
 import httpx
 from sqlalchemy import Engine, select
-
-from tests.integration.conftest import Services, trainer_job, training_processes, wait_until_ended
-from tests.integration.test_tuning_job import read_topic
 from tunestream.cli.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db.tables import training_jobs
 from tunestream.events.topics import Topics
+
+from tests.integration.conftest import Services, trainer_job, training_processes, wait_until_ended
+from tests.integration.test_tuning_job import read_topic
 
 
 def _wait_for(predicate, timeout_s: float = 60, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
@@ -42,8 +42,12 @@ def test_kill_nine_each_service_mid_job(
     api.create_tuning_job(trainer_job(name, jobs=total, parallel=2, sleep="0.3"))
     kills = ["suggester", "tracker", "collector", "launcher", "api", "suggester", "collector"]
     for i, service in enumerate(kills):
-        _wait_for(lambda i=i: _finished(api, name) >= i + 1 or api.describe(name)["HyperParameterTuningJobStatus"] != "InProgress",
-                  what=f"progress before killing {service}")
+        _wait_for(
+            lambda i=i: (
+                _finished(api, name) >= i + 1 or api.describe(name)["HyperParameterTuningJobStatus"] != "InProgress"
+            ),
+            what=f"progress before killing {service}",
+        )
         services.restart(service)
         if service == "api":
             _wait_for(lambda: _api_up(settings), what="api back")
@@ -52,7 +56,9 @@ def test_kill_nine_each_service_mid_job(
 
     # Exactly `total` training jobs, each proposed with one configuration, each finished once.
     topics = Topics(settings.topic_prefix)
-    proposals = [e for e in read_topic(settings, topics.trials) if e.tuning_job_name == name and e.type == "TrainingJobProposed"]
+    proposals = [
+        e for e in read_topic(settings, topics.trials) if e.tuning_job_name == name and e.type == "TrainingJobProposed"
+    ]
     by_index: dict[int, set[str]] = {}
     for e in proposals:
         by_index.setdefault(e.payload.spec.index, set()).add(e.payload.spec.model_dump_json())
@@ -71,7 +77,9 @@ def test_kill_nine_each_service_mid_job(
     assert counters["Completed"] + counters["NonRetryableError"] == total and counters["InProgress"] == 0
     with engine.connect() as conn:
         rows = conn.execute(
-            select(training_jobs.c.status, training_jobs.c.failure_reason).where(training_jobs.c.tuning_job_name == name)
+            select(training_jobs.c.status, training_jobs.c.failure_reason).where(
+                training_jobs.c.tuning_job_name == name
+            )
         ).all()
     assert len(rows) == total
     for status, reason in rows:

@@ -11,8 +11,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import Engine, func, select
-
-from tests.integration.conftest import trainer_job, wait_until_ended
 from tunestream.cli.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db.tables import log_batches, metric_points, processed_events, training_jobs, tuning_jobs
@@ -20,10 +18,15 @@ from tunestream.events.topics import Topics
 from tunestream.events.v1 import decode
 from tunestream.objstore.s3 import S3ObjectStore
 
+from tests.integration.conftest import trainer_job, wait_until_ended
+
 
 async def _read_topic(settings: Settings, topic: str) -> list[Any]:
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
     )
     await consumer.start()
     try:
@@ -55,7 +58,11 @@ def test_random_job_end_to_end(
     # Describe: SageMaker's shape and numbers.
     assert describe["HyperParameterTuningJobStatus"] == "Completed"
     assert describe["TrainingJobStatusCounters"] == {
-        "Completed": 5, "InProgress": 0, "RetryableError": 0, "NonRetryableError": 0, "Stopped": 0
+        "Completed": 5,
+        "InProgress": 0,
+        "RetryableError": 0,
+        "NonRetryableError": 0,
+        "Stopped": 0,
     }
     assert describe["ObjectiveStatusCounters"] == {"Succeeded": 5, "Pending": 0, "Failed": 0}
     assert describe["HyperParameterTuningJobConfig"]["RandomSeed"] == 11
@@ -65,7 +72,11 @@ def test_random_job_end_to_end(
     best = describe["BestTrainingJob"]
     values = {j["TrainingJobName"]: j["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for j in jobs}
     assert best["TrainingJobName"] == max(values, key=values.get)  # type: ignore[arg-type]
-    assert best["FinalHyperParameterTuningJobObjectiveMetric"] == {"Type": "Maximize", "MetricName": "score", "Value": max(values.values())}
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"] == {
+        "Type": "Maximize",
+        "MetricName": "score",
+        "Value": max(values.values()),
+    }
     # The objective is the last value printed: epoch 3's score for the tuned x.
     x = float(best["TunedHyperParameters"]["x"])
     assert abs(best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] - (1.0 - (x - 0.3) ** 2 - 0.1 / 3)) < 1e-5
@@ -76,15 +87,26 @@ def test_random_job_end_to_end(
         rows = conn.execute(select(training_jobs).where(training_jobs.c.tuning_job_name == name)).mappings().all()
         assert sorted(r["index"] for r in rows) == [0, 1, 2, 3, 4]
         names = [r["name"] for r in rows]
-        assert conn.execute(
-            select(func.count()).select_from(metric_points).where(metric_points.c.training_job_name.in_(names))
-        ).scalar() == 15
-        assert conn.execute(
-            select(func.count()).select_from(log_batches).where(log_batches.c.training_job_name.in_(names))
-        ).scalar() >= 5
-        assert conn.execute(
-            select(func.count()).select_from(processed_events).where(processed_events.c.event_id.like(f"{name}-%:finished"))
-        ).scalar() == 5
+        assert (
+            conn.execute(
+                select(func.count()).select_from(metric_points).where(metric_points.c.training_job_name.in_(names))
+            ).scalar()
+            == 15
+        )
+        assert (
+            conn.execute(
+                select(func.count()).select_from(log_batches).where(log_batches.c.training_job_name.in_(names))
+            ).scalar()
+            >= 5
+        )
+        assert (
+            conn.execute(
+                select(func.count())
+                .select_from(processed_events)
+                .where(processed_events.c.event_id.like(f"{name}-%:finished"))
+            ).scalar()
+            == 5
+        )
 
     # S3: logs and model artifacts where Describe says.
     training = api.describe_training_job(best["TrainingJobName"])
@@ -105,9 +127,10 @@ def test_random_job_end_to_end(
     assert sorted(e.payload.spec.index for e in trials if e.type == "TrainingJobProposed") == [0, 1, 2, 3, 4]
     assert [e.payload.status for e in trials if e.type == "TuningJobEnded"] == ["Completed"]
     training_events = [e for e in read_topic(settings, topics.training) if e.tuning_job_name == name]
-    assert sorted(e.type for e in training_events if e.type != "TrainingOutputLogged") == ["TrainingJobFinished"] * 5 + [
-        "TrainingJobStarted"
-    ] * 5
+    assert (
+        sorted(e.type for e in training_events if e.type != "TrainingOutputLogged")
+        == ["TrainingJobFinished"] * 5 + ["TrainingJobStarted"] * 5
+    )
     metric_events = [e for e in read_topic(settings, topics.metrics) if e.tuning_job_name == name]
     assert sum(e.type == "ObjectiveCollected" for e in metric_events) == 5
 

@@ -2,7 +2,6 @@ import math
 
 import numpy as np
 import pytest
-
 from tunestream.space import CategoricalParam, ContinuousParam, IntegerParam, SearchSpace, resolve_scaling
 
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-
-from tests.conftest import minimal_job
 from tunestream.definitions import CreateTuningJobRequest
 from tunestream.validation import InvalidTuningJob, validate_request
+
+from tests.conftest import minimal_job
 
 
 def errors_of(job: dict[str, Any]) -> list[tuple[str, str]]:
@@ -40,22 +40,33 @@ def test_unknown_strategy(job: dict[str, Any]) -> None:
 
 def test_min_greater_than_max(job: dict[str, Any]) -> None:
     ranges(job)["ContinuousParameterRanges"][0].update(MinValue="2", MaxValue="1")
-    assert ("HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[0].MinValue", "min<=max") in errors_of(job)
+    assert (
+        "HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[0].MinValue",
+        "min<=max",
+    ) in errors_of(job)
 
 
 def test_logarithmic_needs_positive_min(job: dict[str, Any]) -> None:
     ranges(job)["ContinuousParameterRanges"][0].update(MinValue="0", ScalingType="Logarithmic")
-    assert ("HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[0].ScalingType", "log-positive") in errors_of(job)
+    assert (
+        "HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[0].ScalingType",
+        "log-positive",
+    ) in errors_of(job)
 
 
 def test_reverse_log_needs_range_below_one(job: dict[str, Any]) -> None:
     ranges(job)["ContinuousParameterRanges"][0].update(MaxValue="1", ScalingType="ReverseLogarithmic")
-    assert ("HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[0].ScalingType", "reverse-log-range") in errors_of(job)
+    assert (
+        "HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[0].ScalingType",
+        "reverse-log-range",
+    ) in errors_of(job)
 
 
 def test_non_numeric_bound(job: dict[str, Any]) -> None:
     ranges(job)["IntegerParameterRanges"][0]["MaxValue"] = "1.5"
-    assert ("HyperParameterTuningJobConfig.ParameterRanges.IntegerParameterRanges[0].MaxValue", "type") in errors_of(job)
+    assert ("HyperParameterTuningJobConfig.ParameterRanges.IntegerParameterRanges[0].MaxValue", "type") in errors_of(
+        job
+    )
 
 
 def test_more_than_thirty_parameters(job: dict[str, Any]) -> None:
@@ -75,7 +86,9 @@ def test_static_and_tuned(job: dict[str, Any]) -> None:
 
 def test_grid_with_continuous_range(job: dict[str, Any]) -> None:
     job["HyperParameterTuningJobConfig"]["Strategy"] = "Grid"
-    assert ("HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges", "grid-discrete") in errors_of(job)
+    assert ("HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges", "grid-discrete") in errors_of(
+        job
+    )
 
 
 def test_grid_count_must_match(job: dict[str, Any]) -> None:
@@ -99,7 +112,9 @@ def test_objective_missing_from_metric_definitions(job: dict[str, Any]) -> None:
 
 def test_regex_that_does_not_compile(job: dict[str, Any]) -> None:
     job["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"][0]["Regex"] = "score=([0-9"
-    assert ("TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions[0].Regex", "regex-compiles") in errors_of(job)
+    assert ("TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions[0].Regex", "regex-compiles") in errors_of(
+        job
+    )
 
 
 def test_regex_without_group(job: dict[str, Any]) -> None:

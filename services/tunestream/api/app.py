@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import Engine
-
 from tunestream.api.errors import ApiError, install_error_handlers, not_found
 from tunestream.api.shapes import describe_training_job, describe_tuning_job, training_job_summary, tuning_job_summary
 from tunestream.bus.publisher import Publisher, ensure_topics
@@ -47,7 +46,8 @@ class State:
 
 
 def _state(request: Request) -> State:
-    return request.app.state.ts  # type: ignore[no-any-return]
+    state: State = request.app.state.ts
+    return state
 
 
 StateDep = Annotated[State, Depends(_state)]
@@ -80,10 +80,10 @@ def submitted_event(row: dict[str, Any]) -> TuningJobSubmitted:
 
 async def republish_unpublished(state: State) -> None:
     """Outbox: a job stored but not yet acknowledged by Kafka (api crashed between) is sent again."""
-    rows = await asyncio.to_thread(lambda: _with_conn(state.engine, reads.unpublished_tuning_jobs))
+    rows = await asyncio.to_thread(_with_conn, state.engine, reads.unpublished_tuning_jobs)
     for row in rows:
         await state.publisher.publish([submitted_event(row)])
-        await asyncio.to_thread(lambda name=row["name"]: _in_tx(state.engine, writes.mark_published, name, datetime.now(UTC)))
+        await asyncio.to_thread(_in_tx, state.engine, writes.mark_published, row["name"], datetime.now(UTC))
         log.info("republished tuning job %s", row["name"])
 
 
@@ -132,7 +132,9 @@ def create_app(settings: Settings) -> FastAPI:
             return
         given = request.headers.get("authorization", "")
         if not secrets.compare_digest(given.encode(), f"Bearer {expected}".encode()):
-            raise ApiError(401, "UnauthorizedException", "missing or wrong bearer token (Authorization: Bearer <token>)")
+            raise ApiError(
+                401, "UnauthorizedException", "missing or wrong bearer token (Authorization: Bearer <token>)"
+            )
 
     auth = [Depends(authorized)]
 
@@ -195,8 +197,13 @@ def create_app(settings: Settings) -> FastAPI:
         offset = _offset(NextToken)
         with st.engine.connect() as conn:
             rows = reads.list_tuning_jobs(
-                conn, status=StatusEquals, name_contains=NameContains, sort_by=SortBy, order=SortOrder,
-                offset=offset, limit=MaxResults + 1,
+                conn,
+                status=StatusEquals,
+                name_contains=NameContains,
+                sort_by=SortBy,
+                order=SortOrder,
+                offset=offset,
+                limit=MaxResults + 1,
             )
             summaries = [
                 tuning_job_summary(
@@ -215,7 +222,9 @@ def create_app(settings: Settings) -> FastAPI:
             row = reads.get_tuning_job(conn, name)
             if row is None:
                 raise not_found("tuning job", name)
-            best = reads.get_training_job(conn, row["best_training_job_name"]) if row["best_training_job_name"] else None
+            best = (
+                reads.get_training_job(conn, row["best_training_job_name"]) if row["best_training_job_name"] else None
+            )
             return describe_tuning_job(
                 row, reads.training_job_status_counts(conn, name), reads.objective_status_counts(conn, name), best
             )
@@ -239,7 +248,9 @@ def create_app(settings: Settings) -> FastAPI:
                 conn, name, status=StatusEquals, sort_by=SortBy, order=SortOrder, offset=offset, limit=MaxResults + 1
             )
         objective = tuning["request"]["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective") or {}
-        result: dict[str, Any] = {"TrainingJobSummaries": [training_job_summary(r, objective) for r in rows[:MaxResults]]}
+        result: dict[str, Any] = {
+            "TrainingJobSummaries": [training_job_summary(r, objective) for r in rows[:MaxResults]]
+        }
         if len(rows) > MaxResults:
             result["NextToken"] = _token(offset + MaxResults)
         return result
@@ -280,7 +291,12 @@ def create_app(settings: Settings) -> FastAPI:
         return {
             "TrainingJobName": name,
             "Metrics": [
-                {"MetricName": p["metric_name"], "Step": p["step"], "Value": p["value"], "Timestamp": p["at"].isoformat()}
+                {
+                    "MetricName": p["metric_name"],
+                    "Step": p["step"],
+                    "Value": p["value"],
+                    "Timestamp": p["at"].isoformat(),
+                }
                 for p in points
             ],
         }

@@ -9,7 +9,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
 from tunestream.validation import FieldError, InvalidTuningJob
 
 
@@ -81,7 +80,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kind = {404: "ResourceNotFound", 405: "MethodNotAllowed", 401: "UnauthorizedException"}.get(exc.status_code, "Error")
+        kind = {404: "ResourceNotFound", 405: "MethodNotAllowed", 401: "UnauthorizedException"}.get(
+            exc.status_code, "Error"
+        )
         return JSONResponse(error_body(kind, str(exc.detail), []), status_code=exc.status_code)
 
     @app.exception_handler(Exception)

@@ -89,7 +89,10 @@ def describe_tuning_job(
         {
             "HyperParameterTuningJobName": row["name"],
             "HyperParameterTuningJobArn": tuning_job_arn(row["name"]),
-            "HyperParameterTuningJobConfig": {**request["HyperParameterTuningJobConfig"], "RandomSeed": row["random_seed"]},
+            "HyperParameterTuningJobConfig": {
+                **request["HyperParameterTuningJobConfig"],
+                "RandomSeed": row["random_seed"],
+            },
             "TrainingJobDefinition": request.get("TrainingJobDefinition"),
             "HyperParameterTuningJobStatus": row["status"],
             "CreationTime": _time(row["created_at"]),
@@ -124,14 +127,17 @@ def describe_training_job(
             "AlgorithmSpecification": definition.get("AlgorithmSpecification"),
             "OutputDataConfig": definition.get("OutputDataConfig"),
             "StoppingCondition": definition.get("StoppingCondition"),
-            "ModelArtifacts": {"S3ModelArtifacts": row["model_artifact_s3_uri"]} if row["model_artifact_s3_uri"] else None,
+            "ModelArtifacts": {"S3ModelArtifacts": row["model_artifact_s3_uri"]}
+            if row["model_artifact_s3_uri"]
+            else None,
             "CreationTime": _time(row["created_at"]),
             "TrainingStartTime": _time(row["started_at"]),
             "TrainingEndTime": _time(row["ended_at"]),
             "LastModifiedTime": _time(row["last_modified_at"]),
             "TrainingTimeInSeconds": seconds,
             "FinalMetricDataList": [
-                {"MetricName": m["metric_name"], "Value": m["value"], "Timestamp": _time(m["at"])} for m in final_metrics
+                {"MetricName": m["metric_name"], "Value": m["value"], "Timestamp": _time(m["at"])}
+                for m in final_metrics
             ],
             "ObjectiveStatus": row["objective_status"],
             "ObjectiveStatusReason": row["objective_reason"],

@@ -32,13 +32,13 @@ class TunestreamClient:
         return body
 
     def create_tuning_job(self, job: dict[str, Any]) -> dict[str, Any]:
-        return self._json(self._http.post("/tuning-jobs", json=job))  # type: ignore[no-any-return]
+        return self._json(self._http.post("/tuning-jobs", json=job))
 
     def describe(self, name: str) -> dict[str, Any]:
-        return self._json(self._http.get(f"/tuning-jobs/{name}"))  # type: ignore[no-any-return]
+        return self._json(self._http.get(f"/tuning-jobs/{name}"))
 
     def list_tuning_jobs(self, **params: Any) -> dict[str, Any]:
-        return self._json(self._http.get("/tuning-jobs", params=params))  # type: ignore[no-any-return]
+        return self._json(self._http.get("/tuning-jobs", params=params))
 
     def training_jobs(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Every page of ListTrainingJobsForHyperParameterTuningJob."""
@@ -53,13 +53,13 @@ class TunestreamClient:
                 return found
 
     def stop(self, name: str) -> dict[str, Any]:
-        return self._json(self._http.post(f"/tuning-jobs/{name}/stop"))  # type: ignore[no-any-return]
+        return self._json(self._http.post(f"/tuning-jobs/{name}/stop"))
 
     def describe_training_job(self, name: str) -> dict[str, Any]:
-        return self._json(self._http.get(f"/training-jobs/{name}"))  # type: ignore[no-any-return]
+        return self._json(self._http.get(f"/training-jobs/{name}"))
 
     def metrics(self, name: str) -> dict[str, Any]:
-        return self._json(self._http.get(f"/training-jobs/{name}/metrics"))  # type: ignore[no-any-return]
+        return self._json(self._http.get(f"/training-jobs/{name}/metrics"))
 
     def logs(self, name: str) -> str:
         response = self._http.get(f"/training-jobs/{name}/logs")

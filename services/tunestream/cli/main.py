@@ -14,7 +14,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.live import Live
-
 from tunestream.cli.client import ApiClientError, TunestreamClient
 from tunestream.cli.render import make_progress, progress_view, training_jobs_table
 from tunestream.config import Settings, load_settings
@@ -218,7 +217,8 @@ def describe(name: str, json_output: Annotated[bool, typer.Option("--json")] = F
     if json_output:
         console.print_json(data=d)
         return
-    console.print(f"[bold]{name}[/]  {d['HyperParameterTuningJobStatus']}  strategy {d['HyperParameterTuningJobConfig']['Strategy']}")
+    strategy = d["HyperParameterTuningJobConfig"]["Strategy"]
+    console.print(f"[bold]{name}[/]  {d['HyperParameterTuningJobStatus']}  strategy {strategy}")
     console.print(f"  training jobs: {d['TrainingJobStatusCounters']}")
     console.print(f"  objectives:    {d['ObjectiveStatusCounters']}")
     print_best(client, d)
@@ -228,7 +228,9 @@ def describe(name: str, json_output: Annotated[bool, typer.Option("--json")] = F
 def list_jobs() -> None:
     """ListHyperParameterTuningJobs."""
     for s in _client().list_tuning_jobs()["HyperParameterTuningJobSummaries"]:
-        console.print(f"{s['HyperParameterTuningJobName']:<34} {s['HyperParameterTuningJobStatus']:<11} {s['CreationTime']}")
+        console.print(
+            f"{s['HyperParameterTuningJobName']:<34} {s['HyperParameterTuningJobStatus']:<11} {s['CreationTime']}"
+        )
 
 
 @app.command("training-jobs")

@@ -45,7 +45,9 @@ class CollectorHandler:
             p = event.payload
             self.jobs.setdefault(
                 p.training_job_name,
-                _TrainingJob(event.tuning_job_name, p.objective_metric_name, MetricExtractor(list(p.metric_definitions))),
+                _TrainingJob(
+                    event.tuning_job_name, p.objective_metric_name, MetricExtractor(list(p.metric_definitions))
+                ),
             )
         elif isinstance(event, TrainingOutputLogged):
             job = self.jobs.get(event.payload.training_job_name)
@@ -89,9 +91,15 @@ class CollectorHandler:
         elif p.status == TrainingJobStatus.COMPLETED:
             name = job.objective_metric_name if job else "objective"
             status = ObjectiveStatus.FAILED
-            reason = f"training job completed without printing the objective metric {name!r} (no output line matched its Regex)"
+            reason = (
+                f"training job completed without printing the objective metric {name!r} "
+                "(no output line matched its Regex)"
+            )
         else:
-            status, reason = ObjectiveStatus.FAILED, f"training job {p.status.value.lower()} before reporting the objective"
+            status, reason = (
+                ObjectiveStatus.FAILED,
+                f"training job {p.status.value.lower()} before reporting the objective",
+            )
         return ObjectiveCollected(
             event_id=f"{p.training_job_name}:objective",
             tuning_job_name=event.tuning_job_name,

@@ -162,7 +162,9 @@ class LauncherHandler:
         layout.pid_file.unlink(missing_ok=True)
 
     @staticmethod
-    def _finished(name: str, job: _Known, status: TrainingJobStatus, secondary: str, reason: str) -> TrainingJobFinished:
+    def _finished(
+        name: str, job: _Known, status: TrainingJobStatus, secondary: str, reason: str
+    ) -> TrainingJobFinished:
         return TrainingJobFinished(
             event_id=f"{name}:finished",
             tuning_job_name=job.tuning_job_name,

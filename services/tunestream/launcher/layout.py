@@ -76,7 +76,12 @@ class JobLayout:
             json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "lo"})
         )
         (self.config_dir / "inputdataconfig.json").write_text(
-            json.dumps({c.name: {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated"} for c in spec.input_channels})
+            json.dumps(
+                {
+                    c.name: {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated"}
+                    for c in spec.input_channels
+                }
+            )
         )
 
 

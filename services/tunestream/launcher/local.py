@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -94,7 +95,9 @@ class LocalTrainingRun:
             await self._run()
         except Exception as exc:  # the tuning job must never wait on a training job that vanished
             log.exception("training job %s failed inside the launcher", self.name)
-            await self._finish(TrainingJobStatus.FAILED, "Failed", None, f"InternalServerError: launcher error: {exc}", None)
+            await self._finish(
+                TrainingJobStatus.FAILED, "Failed", None, f"InternalServerError: launcher error: {exc}", None
+            )
 
     async def _run(self) -> None:
         await asyncio.to_thread(self._prepare)
@@ -112,7 +115,9 @@ class LocalTrainingRun:
                 limit=STREAM_LIMIT,
             )
         except OSError as exc:
-            await self._finish(TrainingJobStatus.FAILED, "Failed", None, f"ClientError: cannot start {argv[0]!r}: {exc}", None)
+            await self._finish(
+                TrainingJobStatus.FAILED, "Failed", None, f"ClientError: cannot start {argv[0]!r}: {exc}", None
+            )
             return
         self.layout.pid_file.write_text(str(process.pid))
         await self._publish([self._started(process.pid)])
@@ -143,7 +148,11 @@ class LocalTrainingRun:
             try:
                 artifact = await asyncio.to_thread(self._upload_model)
             except Exception as exc:
-                status, secondary, reason = TrainingJobStatus.FAILED, "Failed", f"InternalServerError: model upload failed: {exc}"
+                status, secondary, reason = (
+                    TrainingJobStatus.FAILED,
+                    "Failed",
+                    f"InternalServerError: model upload failed: {exc}",
+                )
         await self._finish(status, secondary, exit_code, reason, artifact)
 
     def _prepare(self) -> None:
@@ -155,7 +164,9 @@ class LocalTrainingRun:
         deadline = time.monotonic() + self.spec.max_runtime_s
         waiter = asyncio.create_task(process.wait())
         stopper = asyncio.create_task(self._stop.wait())
-        done, _ = await asyncio.wait({waiter, stopper}, timeout=max(deadline - time.monotonic(), 0), return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {waiter, stopper}, timeout=max(deadline - time.monotonic(), 0), return_when=asyncio.FIRST_COMPLETED
+        )
         if waiter not in done:
             if not self._stop.is_set():
                 self.request_stop(
@@ -179,10 +190,8 @@ class LocalTrainingRun:
 
     @staticmethod
     def _signal_group(pid: int, sig: signal.Signals) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, sig)
-        except ProcessLookupError:
-            pass
 
     async def _read(self, stream: asyncio.StreamReader, name: str) -> None:
         while True:
@@ -218,7 +227,9 @@ class LocalTrainingRun:
                     TrainingOutputLogged(
                         event_id=f"{self.name}:log:{seq}",
                         tuning_job_name=self.tuning_job_name,
-                        payload=TrainingOutputLoggedData(training_job_name=self.name, seq=seq, first_line=first, lines=lines),
+                        payload=TrainingOutputLoggedData(
+                            training_job_name=self.name, seq=seq, first_line=first, lines=lines
+                        ),
                     )
                 ]
             )

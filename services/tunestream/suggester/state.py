@@ -94,7 +94,10 @@ class TuningJobState:
         if results and all(r.status == TrainingJobStatus.FAILED for r in results):
             return "Failed", f"all {len(results)} training jobs failed"
         succeeded = sum(1 for r in results if r.objective_status == ObjectiveStatus.SUCCEEDED)
-        return "Completed", f"MaxNumberOfTrainingJobs reached: {limit} training jobs ran, {succeeded} reported the objective"
+        return (
+            "Completed",
+            f"MaxNumberOfTrainingJobs reached: {limit} training jobs ran, {succeeded} reported the objective",
+        )
 
     def _wind_down(self) -> list[EventBase]:
         outputs: list[EventBase] = []
@@ -136,7 +139,8 @@ class TuningJobState:
             command=list(algo.Command or []),
             environment=dict(definition.Environment),
             input_channels=[
-                InputChannel(name=c.ChannelName, s3_uri=c.DataSource.S3DataSource.S3Uri) for c in definition.InputDataConfig
+                InputChannel(name=c.ChannelName, s3_uri=c.DataSource.S3DataSource.S3Uri)
+                for c in definition.InputDataConfig
             ],
             output_s3_path=definition.OutputDataConfig.S3OutputPath,
             max_runtime_s=definition.StoppingCondition.MaxRuntimeInSeconds,

@@ -7,7 +7,6 @@ import logging
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine
-
 from tunestream.db import writes
 from tunestream.events.v1 import (
     Event,
@@ -88,47 +87,59 @@ class TrackerHandler:
         elif isinstance(event, TrainingJobStopRequested):
             writes.record_stop_requested(conn, event.payload.training_job_name, at)
         elif isinstance(event, TrainingJobStarted):
-            p = event.payload
+            started = event.payload
             writes.record_started(
-                conn, name=p.training_job_name, tuning_job_name=job, launcher_id=p.launcher_id, pid=p.pid, at=at
+                conn,
+                name=started.training_job_name,
+                tuning_job_name=job,
+                launcher_id=started.launcher_id,
+                pid=started.pid,
+                at=at,
             )
         elif isinstance(event, TrainingOutputLogged):
-            p = event.payload
+            logged = event.payload
             writes.record_log_batch(
                 conn,
-                name=p.training_job_name,
-                seq=p.seq,
-                first_line=p.first_line,
-                lines=[line.model_dump(mode="json") for line in p.lines],
+                name=logged.training_job_name,
+                seq=logged.seq,
+                first_line=logged.first_line,
+                lines=[line.model_dump(mode="json") for line in logged.lines],
             )
         elif isinstance(event, TrainingJobFinished):
-            p = event.payload
-            uri = log_uri(self._bucket, job, p.training_job_name)
+            done = event.payload
+            uri = log_uri(self._bucket, job, done.training_job_name)
             # Batches precede Finished in the same partition, so the log is complete here.
-            self._store.put_bytes(uri, render_log(writes.log_lines_of(conn, p.training_job_name)), "text/plain")
+            self._store.put_bytes(uri, render_log(writes.log_lines_of(conn, done.training_job_name)), "text/plain")
             writes.record_finished(
                 conn,
-                name=p.training_job_name,
+                name=done.training_job_name,
                 tuning_job_name=job,
-                status=p.status.value,
-                secondary_status=p.secondary_status,
-                exit_code=p.exit_code,
-                failure_reason=p.failure_reason,
-                model_artifact_s3_uri=p.model_artifact_s3_uri,
+                status=done.status.value,
+                secondary_status=done.secondary_status,
+                exit_code=done.exit_code,
+                failure_reason=done.failure_reason,
+                model_artifact_s3_uri=done.model_artifact_s3_uri,
                 log_s3_uri=uri,
                 at=at,
             )
         elif isinstance(event, MetricReported):
-            p = event.payload
-            writes.record_metric(conn, name=p.training_job_name, metric=p.metric_name, step=p.step, value=p.value, at=p.at)
+            metric = event.payload
+            writes.record_metric(
+                conn,
+                name=metric.training_job_name,
+                metric=metric.metric_name,
+                step=metric.step,
+                value=metric.value,
+                at=metric.at,
+            )
         elif isinstance(event, ObjectiveCollected):
-            p = event.payload
+            objective = event.payload
             writes.record_objective(
                 conn,
-                name=p.training_job_name,
+                name=objective.training_job_name,
                 tuning_job_name=job,
-                objective_status=p.objective_status.value,
-                value=p.objective_value,
-                reason=p.objective_reason,
+                objective_status=objective.objective_status.value,
+                value=objective.objective_value,
+                reason=objective.objective_reason,
                 at=at,
             )

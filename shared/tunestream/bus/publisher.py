@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-
 from tunestream.events.topics import PARTITIONS, Topics
 from tunestream.events.v1 import EventBase, encode
 
@@ -54,11 +54,12 @@ async def ensure_topics(bootstrap_servers: str, topics: Topics, partitions: int 
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics.all() if t not in existing]
+        missing = [
+            NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics.all() if t not in existing
+        ]
         if missing:
-            try:
+            # Another service may create them at the same moment.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass
     finally:
         await admin.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, func, select
-
 from tunestream.db.tables import metric_points, training_jobs, tuning_jobs
 
 TrainingJobSort = Literal["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"]
@@ -28,7 +27,9 @@ def list_tuning_jobs(
     offset: int,
     limit: int,
 ) -> list[dict[str, Any]]:
-    column = {"Name": tuning_jobs.c.name, "CreationTime": tuning_jobs.c.created_at, "Status": tuning_jobs.c.status}[sort_by]
+    column = {"Name": tuning_jobs.c.name, "CreationTime": tuning_jobs.c.created_at, "Status": tuning_jobs.c.status}[
+        sort_by
+    ]
     query = select(tuning_jobs)
     if status:
         query = query.where(tuning_jobs.c.status == status)

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-
 from tunestream.db.tables import log_batches, metric_points, processed_events, training_jobs, tuning_jobs
 from tunestream.naming import training_job_arn, tuning_job_arn
 
@@ -155,9 +154,7 @@ def record_started(
     )
 
 
-def record_log_batch(
-    conn: Connection, *, name: str, seq: int, first_line: int, lines: list[dict[str, Any]]
-) -> None:
+def record_log_batch(conn: Connection, *, name: str, seq: int, first_line: int, lines: list[dict[str, Any]]) -> None:
     conn.execute(
         insert(log_batches)
         .values(training_job_name=name, seq=seq, first_line=first_line, lines=lines)
@@ -249,8 +246,9 @@ def record_objective(
 
 def _refresh_best(conn: Connection, tuning_job_name: str) -> None:
     objective_type = conn.execute(
-        select(tuning_jobs.c.request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["Type"].astext)
-        .where(tuning_jobs.c.name == tuning_job_name)
+        select(
+            tuning_jobs.c.request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["Type"].astext
+        ).where(tuning_jobs.c.name == tuning_job_name)
     ).scalar()
     order = (
         training_jobs.c.final_objective_value.asc()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from minio import Minio
 from minio.error import S3Error
-
 from tunestream.objstore.base import split_s3_uri
 
 
@@ -50,7 +49,9 @@ class S3ObjectStore:
     def list_keys(self, uri_prefix: str) -> list[str]:
         bucket, prefix = split_s3_uri(uri_prefix)
         try:
-            return [o.object_name for o in self._client.list_objects(bucket, prefix=prefix, recursive=True) if o.object_name]
+            return [
+                o.object_name for o in self._client.list_objects(bucket, prefix=prefix, recursive=True) if o.object_name
+            ]
         except S3Error as exc:
             if exc.code == "NoSuchBucket":
                 return []

@@ -30,7 +30,11 @@ def main() -> None:
         "hyperparameters.json": hps,
         "env": {k: v for k, v in os.environ.items() if k.startswith(("SM_", "TUNESTREAM", "MY_"))},
         "channels": {
-            name: sorted(str(p.relative_to(os.environ[f"SM_CHANNEL_{name.upper()}"])) for p in Path(os.environ[f"SM_CHANNEL_{name.upper()}"]).rglob("*") if p.is_file())
+            name: sorted(
+                str(p.relative_to(os.environ[f"SM_CHANNEL_{name.upper()}"]))
+                for p in Path(os.environ[f"SM_CHANNEL_{name.upper()}"]).rglob("*")
+                if p.is_file()
+            )
             for name in json.loads(os.environ.get("SM_CHANNELS", "[]"))
         },
         "cwd": os.getcwd(),

@@ -19,7 +19,10 @@ from tunestream.events.v1 import (
 )
 from tunestream.trials import ObjectiveStatus, TrainingJobStatus
 
-DEFS = [MetricDefinition(Name="validation:auc", Regex=r"validation:auc=([0-9\.]+)"), MetricDefinition(Name="loss", Regex=r"loss: (\S+)")]
+DEFS = [
+    MetricDefinition(Name="validation:auc", Regex=r"validation:auc=([0-9\.]+)"),
+    MetricDefinition(Name="loss", Regex=r"loss: (\S+)"),
+]
 
 
 def test_extractor_steps_last_value_and_garbage() -> None:
@@ -39,7 +42,12 @@ def _events(name: str, lines: list[list[str]], status: str = "Completed") -> lis
             event_id=f"{name}:started",
             tuning_job_name="tj",
             payload=TrainingJobStartedData(
-                training_job_name=name, launcher_id="l", pid=1, work_dir="/tmp", metric_definitions=DEFS, objective_metric_name="validation:auc"
+                training_job_name=name,
+                launcher_id="l",
+                pid=1,
+                work_dir="/tmp",
+                metric_definitions=DEFS,
+                objective_metric_name="validation:auc",
             ),
         )
     ]
@@ -50,7 +58,10 @@ def _events(name: str, lines: list[list[str]], status: str = "Completed") -> lis
                 event_id=f"{name}:log:{seq}",
                 tuning_job_name="tj",
                 payload=TrainingOutputLoggedData(
-                    training_job_name=name, seq=seq, first_line=first, lines=[OutputLine(stream="stdout", text=t, at=at) for t in batch]
+                    training_job_name=name,
+                    seq=seq,
+                    first_line=first,
+                    lines=[OutputLine(stream="stdout", text=t, at=at) for t in batch],
                 ),
             )
         )
@@ -60,8 +71,14 @@ def _events(name: str, lines: list[list[str]], status: str = "Completed") -> lis
             event_id=f"{name}:finished",
             tuning_job_name="tj",
             payload=TrainingJobFinishedData(
-                training_job_name=name, status=TrainingJobStatus(status), secondary_status=status, exit_code=0,
-                failure_reason=None, model_artifact_s3_uri=None, log_batches=len(lines), log_lines=first,
+                training_job_name=name,
+                status=TrainingJobStatus(status),
+                secondary_status=status,
+                exit_code=0,
+                failure_reason=None,
+                model_artifact_s3_uri=None,
+                log_batches=len(lines),
+                log_lines=first,
             ),
         )
     )
@@ -77,7 +94,9 @@ def run(handler: CollectorHandler, events: list) -> list:
 
 
 def test_objective_is_last_match_and_metrics_have_deterministic_ids() -> None:
-    out = run(CollectorHandler(), _events("t1", [["validation:auc=0.8"], ["validation:auc=0.9", "validation:auc=0.85"]]))
+    out = run(
+        CollectorHandler(), _events("t1", [["validation:auc=0.8"], ["validation:auc=0.9", "validation:auc=0.85"]])
+    )
     metrics = [e for e in out if isinstance(e, MetricReported)]
     assert [(m.payload.step, m.payload.value) for m in metrics] == [(1, 0.8), (2, 0.9), (3, 0.85)]
     assert metrics[1].event_id == "t1:metric:validation:auc:2"

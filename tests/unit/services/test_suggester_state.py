@@ -6,7 +6,6 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.conftest import minimal_job
 from tunestream.definitions import CreateTuningJobRequest
 from tunestream.events.v1 import (
     ObjectiveCollected,
@@ -21,6 +20,8 @@ from tunestream.events.v1 import (
 )
 from tunestream.suggester.handler import SuggesterHandler
 from tunestream.trials import ObjectiveStatus, TrainingJobStatus
+
+from tests.conftest import minimal_job
 
 
 def submitted(job: dict[str, Any], seed: int = 7) -> TuningJobSubmitted:
@@ -81,7 +82,10 @@ def test_completes_after_max_jobs_and_reports_reason() -> None:
 def test_all_failed_means_failed() -> None:
     h = SuggesterHandler()
     job = minimal_job("j")
-    job["HyperParameterTuningJobConfig"]["ResourceLimits"] = {"MaxNumberOfTrainingJobs": 1, "MaxParallelTrainingJobs": 1}
+    job["HyperParameterTuningJobConfig"]["ResourceLimits"] = {
+        "MaxNumberOfTrainingJobs": 1,
+        "MaxParallelTrainingJobs": 1,
+    }
     (p,) = step(h, submitted(job))
     (end,) = step(h, finished("j", p.payload.spec.training_job_name, None, "Failed"))
     assert end.payload.status == "Failed"
@@ -90,7 +94,9 @@ def test_all_failed_means_failed() -> None:
 def test_stop_requests_running_jobs_then_ends_stopped() -> None:
     h = SuggesterHandler()
     a, b = step(h, submitted(minimal_job("j")))
-    stop = TuningJobStopRequested(event_id="j:stop-requested", tuning_job_name="j", payload=TuningJobStopRequestedData(reason="user"))
+    stop = TuningJobStopRequested(
+        event_id="j:stop-requested", tuning_job_name="j", payload=TuningJobStopRequestedData(reason="user")
+    )
     out = step(h, stop)
     assert sorted(e.payload.training_job_name for e in out if isinstance(e, TrainingJobStopRequested)) == sorted(
         [a.payload.spec.training_job_name, b.payload.spec.training_job_name]
@@ -114,7 +120,9 @@ def test_rebuild_from_replayed_events_gives_identical_decisions() -> None:
         rebuilt.apply(e)
     rebuilt.apply(log[-1])
     again = asyncio.run(rebuilt.reconcile())
-    assert [e.model_dump(exclude={"occurred_at"}) for e in again] == [e.model_dump(exclude={"occurred_at"}) for e in next_live]
+    assert [e.model_dump(exclude={"occurred_at"}) for e in again] == [
+        e.model_dump(exclude={"occurred_at"}) for e in next_live
+    ]
 
 
 def test_events_read_before_submission_are_kept() -> None:

@@ -1,5 +1,4 @@
 import pytest
-
 from tunestream.space import CategoricalParam, ContinuousParam, IntegerParam, SearchSpace
 from tunestream.strategies.grid import GridSearch
 
@@ -10,8 +9,12 @@ def test_every_combination_once_in_documented_order() -> None:
     assert grid.max_training_jobs() == 6
     combos = [grid.propose(i, []).values for i in range(6)]
     assert combos == [
-        {"n": 1, "k": "a"}, {"n": 1, "k": "b"}, {"n": 1, "k": "c"},
-        {"n": 2, "k": "a"}, {"n": 2, "k": "b"}, {"n": 2, "k": "c"},
+        {"n": 1, "k": "a"},
+        {"n": 1, "k": "b"},
+        {"n": 1, "k": "c"},
+        {"n": 2, "k": "a"},
+        {"n": 2, "k": "b"},
+        {"n": 2, "k": "c"},
     ]
 
 

@@ -1,0 +1,85 @@
+"""docker-compose.yml stays valid and speaks the same configuration names as the code."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from tunestream.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+SETTINGS = {f"TUNESTREAM_{name.upper()}" for name in Settings.model_fields}
+SERVICES = ("api", "suggester", "launcher", "collector", "tracker")
+
+
+def _compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE.read_text())  # type: ignore[no-any-return]
+
+
+def _compose_command() -> list[str] | None:
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+def test_compose_config_is_valid() -> None:
+    command = _compose_command()
+    if command is None:
+        pytest.skip(
+            "neither `docker compose` nor docker-compose is installed (deploy/test.sh installs Debian's docker-compose)"
+        )
+    result = subprocess.run([*command, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_tunestream_variable_is_a_setting() -> None:
+    compose = _compose()
+    used = set()
+    for name in (*SERVICES, "migrate"):
+        env = compose["services"][name]["environment"]
+        used |= {k for k in env if k.startswith("TUNESTREAM_")}
+    unknown = used - SETTINGS
+    assert not unknown, f"docker-compose.yml sets variables no Settings field reads: {sorted(unknown)}"
+    assert {"TUNESTREAM_KAFKA_BOOTSTRAP_SERVERS", "TUNESTREAM_DATABASE_URL", "TUNESTREAM_S3_ENDPOINT"} <= used
+
+
+def test_every_interpolated_variable_has_a_default() -> None:
+    text = COMPOSE.read_text()
+    for match in re.finditer(r"\$\{([A-Z0-9_]+)([^}]*)\}", text):
+        assert match.group(2).startswith(":-"), f"${{{match.group(1)}}} has no default"
+
+
+def test_five_services_share_one_image_and_wait_for_the_stack() -> None:
+    compose = _compose()["services"]
+    for name in SERVICES:
+        service = compose[name]
+        assert service["command"] == ["service", name]
+        assert service["image"] == "tunestream:local"
+        assert set(service["depends_on"]) == {"kafka", "postgres", "minio", "migrate"}
+    assert compose["migrate"]["command"] == ["db", "upgrade"]
+
+
+def test_local_stack_writes_only_known_settings() -> None:
+    script = (ROOT / "deploy" / "stack.sh").read_text() + "".join(p.read_text() for p in (ROOT / "deploy").glob("*.sh"))
+    written = set(re.findall(r"^\s*(TUNESTREAM_[A-Z0-9_]+)=", script, flags=re.M))
+    env_file = ROOT / ".stack" / "stack.env"
+    if env_file.is_file():
+        written |= {
+            line.split("=", 1)[0] for line in env_file.read_text().splitlines() if line.startswith("TUNESTREAM_")
+        }
+    assert written, "found no TUNESTREAM_ variables written by deploy/"
+    assert written <= SETTINGS | {
+        "TUNESTREAM_STACK_DIR",
+        "TUNESTREAM_KAFKA_PORT",
+        "TUNESTREAM_KAFKA_CONTROLLER_PORT",
+        "TUNESTREAM_POSTGRES_PORT",
+        "TUNESTREAM_S3_PORT",
+    }
