@@ -198,3 +198,28 @@ def test_token_is_required_when_configured(settings: Settings, services: Any) ->
         assert response.status_code == 401 and response.json()["__type"] == "UnauthorizedException"
         assert client.get("/tuning-jobs", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert client.get("/tuning-jobs", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+
+
+def test_job_stored_but_never_published_is_sent_by_the_outbox(
+    api: TunestreamClient, engine: Engine, run_id: str
+) -> None:
+    """An api that died between storing a job and publishing it loses nothing: the outbox sends it."""
+    from datetime import UTC, datetime
+
+    from tunestream.db import writes
+    from tunestream.definitions import CreateTuningJobRequest
+
+    name = f"outbox-{run_id}"
+    request = CreateTuningJobRequest.model_validate(trainer_job(name, jobs=2, parallel=2))
+    with engine.begin() as conn:
+        assert writes.insert_tuning_job(
+            conn,
+            name=name,
+            strategy="Random",
+            request=request.model_dump(mode="json", exclude_none=True),
+            random_seed=5,
+            created_at=datetime.now(UTC),
+        )
+    d = wait_until_ended(api, name, timeout_s=60)
+    assert d["HyperParameterTuningJobStatus"] == "Completed"
+    assert d["TrainingJobStatusCounters"]["Completed"] == 2

@@ -76,7 +76,12 @@ class CollectorHandler:
             job = self.jobs.get(event.payload.training_job_name)
             return job.batches.get(event.payload.seq, []) if job else []
         if isinstance(event, TrainingJobFinished):
-            return [self._objective(event)]
+            objective = self._objective(event)
+            job = self.jobs.get(event.payload.training_job_name)
+            if job is not None:
+                # Every batch before Finished has been reacted to; keep only which seqs were seen.
+                job.batches = dict.fromkeys(job.batches, [])
+            return [objective]
         return []
 
     async def reconcile(self) -> Sequence[EventBase]:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from tunestream.events.v1 import (
     Event,
     EventBase,
+    MetricReported,
     ObjectiveCollected,
     TrainingJobProposed,
     TrainingJobStopRequested,
     TuningJobEnded,
     TuningJobStopRequested,
     TuningJobSubmitted,
+    utcnow,
 )
 from tunestream.suggester.state import TuningJobState
 from tunestream.validation import InvalidTuningJob
@@ -23,9 +26,11 @@ log = logging.getLogger(__name__)
 
 class SuggesterHandler:
     replays_history = True
-    tick_s: float | None = None
+    # Ticks let ResourceLimits.MaxRuntimeInSeconds end a tuning job while no event arrives.
+    tick_s: float | None = 1.0
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+        self._clock = clock
         self.jobs: dict[str, TuningJobState] = {}
         self._early: dict[str, list[Event]] = {}
 
@@ -35,7 +40,8 @@ class SuggesterHandler:
             if name in self.jobs:
                 return
             try:
-                self.jobs[name] = TuningJobState.create(event.payload.request, event.payload.random_seed)
+                p = event.payload
+                self.jobs[name] = TuningJobState.create(p.request, p.random_seed, p.created_at)
             except InvalidTuningJob as exc:
                 log.error("tuning job %s cannot be run: %s", name, exc)
                 return
@@ -45,7 +51,8 @@ class SuggesterHandler:
             return
         job = self.jobs.get(name)
         if job is None:
-            self._early.setdefault(name, []).append(event)
+            if not isinstance(event, MetricReported):  # the only events the suggester does not use
+                self._early.setdefault(name, []).append(event)
             return
         self._apply_to(job, event)
 
@@ -65,10 +72,10 @@ class SuggesterHandler:
 
     async def react(self, event: Event) -> Sequence[EventBase]:
         job = self.jobs.get(event.tuning_job_name)
-        return job.decide() if job else []
+        return job.decide(self._clock()) if job else []
 
     async def reconcile(self) -> Sequence[EventBase]:
         outputs: list[EventBase] = []
         for job in self.jobs.values():
-            outputs.extend(job.decide())
+            outputs.extend(job.decide(self._clock()))
         return outputs

@@ -9,6 +9,7 @@ deterministic ids.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from tunestream.definitions import CreateTuningJobRequest
 from tunestream.events.v1 import (
@@ -34,19 +35,21 @@ from tunestream.validation import validate_request
 class TuningJobState:
     request: CreateTuningJobRequest
     seed: int
+    created_at: datetime
     space: SearchSpace
     strategy: SearchStrategy
     proposals: dict[int, TrainingJobSpec] = field(default_factory=dict)
     results: dict[str, ObjectiveCollectedData] = field(default_factory=dict)
     stop_requested: str | None = None
+    out_of_time: str | None = None
     stops_sent: set[str] = field(default_factory=set)
     ended: bool = False
 
     @classmethod
-    def create(cls, request: CreateTuningJobRequest, seed: int) -> TuningJobState:
+    def create(cls, request: CreateTuningJobRequest, seed: int, created_at: datetime) -> TuningJobState:
         space = validate_request(request)
         strategy = make_strategy(request.HyperParameterTuningJobConfig, space, seed)
-        return cls(request=request, seed=seed, space=space, strategy=strategy)
+        return cls(request=request, seed=seed, created_at=created_at, space=space, strategy=strategy)
 
     @property
     def name(self) -> str:
@@ -70,10 +73,14 @@ class TuningJobState:
             )
         return records
 
-    def decide(self) -> list[EventBase]:
+    def decide(self, now: datetime) -> list[EventBase]:
+        """Events owed now. `now` only matters for ResourceLimits.MaxRuntimeInSeconds."""
         if self.ended:
             return []
-        if self.stop_requested is not None:
+        limit_s = self.request.HyperParameterTuningJobConfig.ResourceLimits.MaxRuntimeInSeconds
+        if self.out_of_time is None and limit_s is not None and now - self.created_at >= timedelta(seconds=limit_s):
+            self.out_of_time = f"ResourceLimits.MaxRuntimeInSeconds ({limit_s} s) reached"
+        if self.stop_requested is not None or self.out_of_time is not None:
             return self._wind_down()
         outputs: list[EventBase] = []
         limit = self.strategy.max_training_jobs()
@@ -100,6 +107,9 @@ class TuningJobState:
         )
 
     def _wind_down(self) -> list[EventBase]:
+        """Stop every running training job; end once none runs. A user's stop ends the tuning job as
+        Stopped; the time budget running out ends it as Completed, like the job-count budget."""
+        reason = self.stop_requested or self.out_of_time or ""
         outputs: list[EventBase] = []
         for name in self.running():
             if name not in self.stops_sent:
@@ -108,11 +118,11 @@ class TuningJobState:
                     TrainingJobStopRequested(
                         event_id=f"{name}:stop-requested",
                         tuning_job_name=self.name,
-                        payload=TrainingJobStopRequestedData(training_job_name=name, reason=self.stop_requested or ""),
+                        payload=TrainingJobStopRequestedData(training_job_name=name, reason=reason),
                     )
                 )
         if not self.running():
-            outputs.append(self._end("Stopped", self.stop_requested or "stop requested"))
+            outputs.append(self._end("Stopped" if self.stop_requested else "Completed", reason))
         return outputs
 
     def _end(self, status: str, reason: str) -> TuningJobEnded:

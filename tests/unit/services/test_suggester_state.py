@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tunestream.definitions import CreateTuningJobRequest
@@ -144,3 +144,24 @@ def test_proposal_carries_everything_the_launcher_needs() -> None:
     assert spec.hyperparameters["epochs"] == "3"
     assert spec.objective_metric_name == "score" and spec.max_runtime_s == 60
     assert "random draw 1 of 4" in p.reason
+
+
+def test_tuning_job_time_budget_stops_running_jobs_and_completes() -> None:
+    now = [datetime.now(UTC)]
+    h = SuggesterHandler(clock=lambda: now[0])
+    job = minimal_job(
+        "j", ResourceLimits={"MaxNumberOfTrainingJobs": 4, "MaxParallelTrainingJobs": 2, "MaxRuntimeInSeconds": 120}
+    )
+    a, b = step(h, submitted(job))
+    assert asyncio.run(h.reconcile()) == []
+    now[0] += timedelta(seconds=121)
+    stops = list(asyncio.run(h.reconcile()))
+    assert {e.payload.training_job_name for e in stops} == {
+        a.payload.spec.training_job_name,
+        b.payload.spec.training_job_name,
+    }
+    assert "MaxRuntimeInSeconds (120 s) reached" in stops[0].payload.reason
+    assert step(h, finished("j", a.payload.spec.training_job_name, 0.5, "Stopped")) == []
+    (end,) = step(h, finished("j", b.payload.spec.training_job_name, 0.7, "Stopped"))
+    assert end.payload.status == "Completed" and "MaxRuntimeInSeconds" in end.payload.reason
+    assert len(h.jobs["j"].proposals) == 2
