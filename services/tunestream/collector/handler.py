@@ -80,7 +80,7 @@ class CollectorHandler:
             job = self.jobs.get(event.payload.training_job_name)
             if job is not None:
                 # Every batch before Finished has been reacted to; keep only which seqs were seen.
-                job.batches = dict.fromkeys(job.batches, [])
+                job.batches = {seq: [] for seq in job.batches}
             return [objective]
         return []
 
