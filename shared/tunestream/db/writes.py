@@ -92,6 +92,27 @@ def _training_job_defaults(name: str, tuning_job_name: str, index: int, at: date
     }
 
 
+def _upsert_training_job(
+    conn: Connection,
+    name: str,
+    tuning_job_name: str,
+    at: datetime,
+    fields: dict[str, Any],
+    *,
+    index: int | None = None,
+    on_update: dict[str, Any] | None = None,
+) -> None:
+    """Insert the row with `fields`, or set `fields` (and `on_update`, which may use SQL) on the row
+    another event created first."""
+    values = _training_job_defaults(name, tuning_job_name, _training_job_index(name) if index is None else index, at)
+    values.update(fields)
+    stmt = insert(training_jobs).values(**values)
+    changes: dict[str, Any] = {k: stmt.excluded[k] for k in fields}
+    changes["last_modified_at"] = stmt.excluded.last_modified_at
+    changes.update(on_update or {})
+    conn.execute(stmt.on_conflict_do_update(index_elements=[training_jobs.c.name], set_=changes))
+
+
 def record_proposal(
     conn: Connection,
     *,
@@ -103,19 +124,18 @@ def record_proposal(
     reason: str,
     at: datetime,
 ) -> None:
-    values = _training_job_defaults(name, tuning_job_name, index, at)
-    values.update(tuned_hyperparameters=tuned, hyperparameters=hyperparameters, proposal_reason=reason)
-    stmt = insert(training_jobs).values(**values)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[training_jobs.c.name],
-            set_={
-                "tuned_hyperparameters": stmt.excluded.tuned_hyperparameters,
-                "hyperparameters": stmt.excluded.hyperparameters,
-                "proposal_reason": stmt.excluded.proposal_reason,
-                "created_at": func.least(training_jobs.c.created_at, stmt.excluded.created_at),
-            },
-        )
+    _upsert_training_job(
+        conn,
+        name,
+        tuning_job_name,
+        at,
+        {"tuned_hyperparameters": tuned, "hyperparameters": hyperparameters, "proposal_reason": reason},
+        index=index,
+        # A later event may have created the row first; the proposal is what created the training job.
+        on_update={
+            "created_at": func.least(training_jobs.c.created_at, at),
+            "last_modified_at": func.greatest(training_jobs.c.last_modified_at, at),
+        },
     )
 
 
@@ -135,22 +155,17 @@ def record_stop_requested(conn: Connection, name: str, at: datetime) -> None:
 def record_started(
     conn: Connection, *, name: str, tuning_job_name: str, launcher_id: str, pid: int, at: datetime
 ) -> None:
-    values = _training_job_defaults(name, tuning_job_name, _training_job_index(name), at)
-    values.update(started_at=at, launcher_id=launcher_id, pid=pid, secondary_status="Training")
-    stmt = insert(training_jobs).values(**values)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[training_jobs.c.name],
-            set_={
-                "started_at": at,
-                "launcher_id": launcher_id,
-                "pid": pid,
-                "secondary_status": case(
-                    (training_jobs.c.status.in_(FINISHED), training_jobs.c.secondary_status), else_="Training"
-                ),
-                "last_modified_at": at,
-            },
-        )
+    _upsert_training_job(
+        conn,
+        name,
+        tuning_job_name,
+        at,
+        {"started_at": at, "launcher_id": launcher_id, "pid": pid, "secondary_status": "Training"},
+        on_update={
+            "secondary_status": case(
+                (training_jobs.c.status.in_(FINISHED), training_jobs.c.secondary_status), else_="Training"
+            )
+        },
     )
 
 
@@ -180,34 +195,20 @@ def record_finished(
     log_s3_uri: str | None,
     at: datetime,
 ) -> None:
-    values = _training_job_defaults(name, tuning_job_name, _training_job_index(name), at)
-    values.update(
-        status=status,
-        secondary_status=secondary_status,
-        exit_code=exit_code,
-        failure_reason=failure_reason,
-        model_artifact_s3_uri=model_artifact_s3_uri,
-        log_s3_uri=log_s3_uri,
-        ended_at=at,
-    )
-    stmt = insert(training_jobs).values(**values)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[training_jobs.c.name],
-            set_={
-                k: stmt.excluded[k]
-                for k in (
-                    "status",
-                    "secondary_status",
-                    "exit_code",
-                    "failure_reason",
-                    "model_artifact_s3_uri",
-                    "log_s3_uri",
-                    "ended_at",
-                    "last_modified_at",
-                )
-            },
-        )
+    _upsert_training_job(
+        conn,
+        name,
+        tuning_job_name,
+        at,
+        {
+            "status": status,
+            "secondary_status": secondary_status,
+            "exit_code": exit_code,
+            "failure_reason": failure_reason,
+            "model_artifact_s3_uri": model_artifact_s3_uri,
+            "log_s3_uri": log_s3_uri,
+            "ended_at": at,
+        },
     )
 
 
@@ -229,17 +230,12 @@ def record_objective(
     reason: str | None,
     at: datetime,
 ) -> None:
-    values = _training_job_defaults(name, tuning_job_name, _training_job_index(name), at)
-    values.update(objective_status=objective_status, final_objective_value=value, objective_reason=reason)
-    stmt = insert(training_jobs).values(**values)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[training_jobs.c.name],
-            set_={
-                k: stmt.excluded[k]
-                for k in ("objective_status", "final_objective_value", "objective_reason", "last_modified_at")
-            },
-        )
+    _upsert_training_job(
+        conn,
+        name,
+        tuning_job_name,
+        at,
+        {"objective_status": objective_status, "final_objective_value": value, "objective_reason": reason},
     )
     _refresh_best(conn, tuning_job_name)
 
