@@ -52,7 +52,18 @@ def test_random_job_end_to_end(
     api: TunestreamClient, settings: Settings, engine: Engine, store: S3ObjectStore, run_id: str
 ) -> None:
     name = f"e2e-{run_id}"
-    api.create_tuning_job(trainer_job(name, jobs=5, parallel=2))
+    store.put_bytes(f"s3://tunestream/it-data/{name}/train/part-0.csv", b"1,2\n")
+    store.put_bytes(f"s3://tunestream/it-data/{name}/train/sub/part-1.csv", b"3,4\n")
+    job = trainer_job(name, jobs=5, parallel=2)
+    job["TrainingJobDefinition"]["InputDataConfig"] = [
+        {
+            "ChannelName": "train",
+            "DataSource": {
+                "S3DataSource": {"S3Uri": f"s3://tunestream/it-data/{name}/train", "S3DataType": "S3Prefix"}
+            },
+        }
+    ]
+    api.create_tuning_job(job)
     describe = wait_until_ended(api, name)
 
     # Describe: SageMaker's shape and numbers.
@@ -142,6 +153,8 @@ def test_random_job_end_to_end(
     assert received["env"]["SM_HP_X"] == hps["x"] and received["env"]["MY_SETTING"] == "from-job"
     assert json.loads(received["env"]["SM_HPS"]) == hps
     assert not any(k.startswith("TUNESTREAM") for k in received["env"])
+    # The channel's S3 prefix was downloaded, keeping relative paths.
+    assert received["channels"] == {"train": ["part-0.csv", "sub/part-1.csv"]}
 
 
 def test_same_seed_gives_same_configurations(api: TunestreamClient, run_id: str) -> None:

@@ -160,7 +160,7 @@ def tune(
         _print_error(exc)
         raise typer.Exit(1) from None
     job_name = job["HyperParameterTuningJobName"]
-    console.print(f"submitted {job_name}: {created['HyperParameterTuningJobArn']}")
+    console.print(f"submitted {job_name}: {created['HyperParameterTuningJobArn']}", soft_wrap=True)
     if wait:
         describe = watch(client, job_name, timeout)
         print_best(client, describe)
@@ -190,7 +190,7 @@ def print_best(client: TunestreamClient, describe: dict[str, Any]) -> None:
     status = describe["HyperParameterTuningJobStatus"]
     console.print(f"\ntuning job [bold]{describe['HyperParameterTuningJobName']}[/]: {status}")
     if describe.get("CompletionReason"):
-        console.print(f"  {describe['CompletionReason']}")
+        console.print(f"  {describe['CompletionReason']}", soft_wrap=True)
     best = describe.get("BestTrainingJob")
     if not best:
         console.print("[yellow]no training job reported the objective metric[/]")
@@ -201,8 +201,9 @@ def print_best(client: TunestreamClient, describe: dict[str, Any]) -> None:
     console.print(f"  objective  {metric['MetricName']} = {metric['Value']:.6g} ({metric['Type']})")
     for key, value in best["TunedHyperParameters"].items():
         console.print(f"  {key:<18} {value}")
-    console.print(f"  model      {training.get('ModelArtifacts', {}).get('S3ModelArtifacts', '-')}")
-    console.print(f"  logs       {training.get('LogUri', '-')}")
+    # soft_wrap: URIs are copied from the terminal, so they must stay on one line.
+    console.print(f"  model      {training.get('ModelArtifacts', {}).get('S3ModelArtifacts', '-')}", soft_wrap=True)
+    console.print(f"  logs       {training.get('LogUri', '-')}", soft_wrap=True)
 
 
 @app.command()

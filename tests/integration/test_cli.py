@@ -1,0 +1,64 @@
+"""The `tunestream` command against the running services."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tunestream.config import Settings
+
+from tests.integration.conftest import ROOT, trainer_job
+
+
+def tunestream(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TUNESTREAM_API_URL": f"http://127.0.0.1:{settings.api_port}", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "tunestream.cli.main", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_tune_wait_describe_list_logs(api: Any, settings: Settings, tmp_path: Path, run_id: str) -> None:
+    name = f"cli-{run_id}"
+    job_file = tmp_path / "job.json"
+    job_file.write_text(json.dumps(trainer_job("ignored-name", jobs=3, parallel=2)))
+
+    tuned = tunestream(settings, "tune", str(job_file), "--name", name, "--wait")
+    assert tuned.returncode == 0, tuned.stdout + tuned.stderr
+    assert "3/3 training jobs" in tuned.stdout
+    assert "best training job:" in tuned.stdout and f"s3://tunestream/logs/{name}/" in tuned.stdout
+
+    described = tunestream(settings, "describe", name, "--json")
+    body = json.loads(described.stdout)
+    assert body["HyperParameterTuningJobStatus"] == "Completed"
+    best = body["BestTrainingJob"]["TrainingJobName"]
+
+    listed = tunestream(
+        settings, "training-jobs", name, "--sort-by", "FinalObjectiveMetricValue", "--sort-order", "Descending"
+    )
+    assert listed.returncode == 0 and listed.stdout.index(best.rsplit("-", 2)[-2]) > 0
+
+    logs = tunestream(settings, "logs", best)
+    assert "epoch=3 score=" in logs.stdout
+
+    again = tunestream(settings, "tune", str(job_file), "--name", name)
+    assert again.returncode == 1 and "already exists" in again.stdout
+
+
+def test_invalid_job_prints_field_and_rule(api: Any, settings: Settings, tmp_path: Path) -> None:
+    job = trainer_job("cli-bad")
+    job["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxParallelTrainingJobs"] = 50
+    job_file = tmp_path / "bad.json"
+    job_file.write_text(json.dumps(job))
+    result = tunestream(settings, "tune", str(job_file))
+    assert result.returncode == 1
+    assert "HyperParameterTuningJobConfig.ResourceLimits.MaxParallelTrainingJobs" in result.stdout
+    assert "parallel<=max" in result.stdout
