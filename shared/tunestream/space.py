@@ -119,6 +119,16 @@ class SearchSpace:
     def to_unit(self, values: Mapping[str, int | float | str]) -> list[float]:
         return [p.to_unit(values[p.name]) for p in self.params]  # type: ignore[arg-type]
 
+    def parse(self, values: Mapping[str, str]) -> dict[str, int | float | str]:
+        """Typed values from the strings a training job was given (the inverse of `format`)."""
+        parsed: dict[str, int | float | str] = {}
+        for p in self.params:
+            text = values[p.name]
+            parsed[p.name] = (
+                int(text) if isinstance(p, IntegerParam) else float(text) if isinstance(p, ContinuousParam) else text
+            )
+        return parsed
+
     def format(self, values: Mapping[str, int | float | str]) -> dict[str, str]:
         """Hyperparameter values as the strings SageMaker hands to a training job."""
         return {p.name: p.format(values[p.name]) for p in self.params}  # type: ignore[arg-type]

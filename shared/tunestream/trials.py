@@ -42,8 +42,20 @@ class TrainingJobRecord:
 
 @dataclass(frozen=True)
 class Proposal:
-    """A strategy's choice for training job number `index`, with the reason in words."""
+    """A strategy's choice for training job number `index`, with the reason in words and numbers."""
 
     index: int
     values: dict[str, int | float | str]
     reason: str
+    details: dict[str, float | int | str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StopDecision:
+    """An early stopper's verdict on a running training job, with the numbers behind it."""
+
+    reason: str
+    rule: str
+    step: int
+    value: float
+    cutoff: float

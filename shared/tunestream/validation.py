@@ -27,9 +27,10 @@ from tunestream.space import (
     SearchSpace,
     resolve_scaling,
 )
+from tunestream.strategies import EPOCH_HYPERPARAMETERS, hyperband_resources
 
 KNOWN_STRATEGIES = ("Bayesian", "Random", "Hyperband", "Grid")
-SUPPORTED_STRATEGIES = ("Random", "Grid")
+SUPPORTED_STRATEGIES = ("Random", "Grid", "Hyperband")
 MAX_TUNED_PARAMETERS = 30
 RANGES = "HyperParameterTuningJobConfig.ParameterRanges"
 
@@ -201,10 +202,14 @@ def _check_config(config: HyperParameterTuningJobConfigShape, space: SearchSpace
         errors.append(
             FieldError(f"{base}.HyperParameterTuningJobObjective", "required", "an objective metric is required")
         )
-    if config.TrainingJobEarlyStoppingType != "Off":
-        errors.append(FieldError(f"{base}.TrainingJobEarlyStoppingType", "unsupported", "only Off is available yet"))
-    if config.TuningJobCompletionCriteria is not None:
-        errors.append(FieldError(f"{base}.TuningJobCompletionCriteria", "unsupported", "not available yet"))
+    if config.Strategy == "Hyperband" and config.TrainingJobEarlyStoppingType != "Off":
+        errors.append(
+            FieldError(
+                f"{base}.TrainingJobEarlyStoppingType",
+                "hyperband-off",
+                "must be Off with Strategy Hyperband, which does its own early stopping",
+            )
+        )
     if config.StrategyConfig is not None and config.Strategy != "Hyperband":
         errors.append(
             FieldError(f"{base}.StrategyConfig", "hyperband-only", "StrategyConfig applies to Hyperband only")
@@ -265,9 +270,33 @@ def _check_definition(
                     f"{name!r} is both a static hyperparameter and a tuned parameter range",
                 )
             )
+    if config.Strategy == "Hyperband":
+        _check_hyperband(definition, config, errors)
     if definition.HyperParameterRanges is not None:
         errors.append(
             FieldError(f"{base}.HyperParameterRanges", "unsupported", "put ranges in HyperParameterTuningJobConfig")
+        )
+
+
+def _check_hyperband(
+    definition: TrainingJobDefinitionShape, config: HyperParameterTuningJobConfigShape, errors: list[FieldError]
+) -> None:
+    path = "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig"
+    min_resource, max_resource = hyperband_resources(config, definition)
+    if max_resource is None:
+        errors.append(
+            FieldError(
+                f"{path}.MaxResource",
+                "required",
+                "MaxResource is required unless StaticHyperParameters has an integer "
+                + " / ".join(EPOCH_HYPERPARAMETERS),
+            )
+        )
+    elif min_resource > max_resource:
+        errors.append(
+            FieldError(
+                f"{path}.MinResource", "min<=max", f"MinResource {min_resource} exceeds MaxResource {max_resource}"
+            )
         )
 
 

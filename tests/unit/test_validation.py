@@ -151,3 +151,37 @@ def test_unknown_field_is_rejected_known_ignored_fields_accepted(job: dict[str, 
 def test_example_job_is_valid(example_job: dict[str, Any]) -> None:
     space = validate_request(CreateTuningJobRequest.model_validate(example_job))
     assert set(space.names) == {"eta", "alpha", "min_child_weight", "max_depth"}
+
+
+def test_hyperband_rules(job: dict[str, Any]) -> None:
+    config = job["HyperParameterTuningJobConfig"]
+    config["Strategy"] = "Hyperband"
+    validate_request(CreateTuningJobRequest.model_validate(job))  # MaxResource from StaticHyperParameters.epochs
+    config["TrainingJobEarlyStoppingType"] = "Auto"
+    assert ("HyperParameterTuningJobConfig.TrainingJobEarlyStoppingType", "hyperband-off") in errors_of(job)
+    config["TrainingJobEarlyStoppingType"] = "Off"
+    del job["TrainingJobDefinition"]["StaticHyperParameters"]["epochs"]
+    assert (
+        "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.MaxResource",
+        "required",
+    ) in errors_of(job)
+    config["StrategyConfig"] = {"HyperbandStrategyConfig": {"MinResource": 10, "MaxResource": 5}}
+    assert (
+        "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.MinResource",
+        "min<=max",
+    ) in errors_of(job)
+
+
+def test_strategy_config_only_with_hyperband(job: dict[str, Any]) -> None:
+    job["HyperParameterTuningJobConfig"]["StrategyConfig"] = {"HyperbandStrategyConfig": {"MaxResource": 9}}
+    assert ("HyperParameterTuningJobConfig.StrategyConfig", "hyperband-only") in errors_of(job)
+
+
+def test_auto_early_stopping_and_completion_criteria_accepted(job: dict[str, Any]) -> None:
+    job["HyperParameterTuningJobConfig"]["TrainingJobEarlyStoppingType"] = "Auto"
+    job["HyperParameterTuningJobConfig"]["TuningJobCompletionCriteria"] = {
+        "TargetObjectiveMetricValue": 0.99,
+        "BestObjectiveNotImproving": {"MaxNumberOfTrainingJobsNotImproving": 5},
+        "ConvergenceDetected": {"CompleteOnConvergence": "Enabled"},
+    }
+    validate_request(CreateTuningJobRequest.model_validate(job))

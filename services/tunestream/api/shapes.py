@@ -43,6 +43,7 @@ def training_job_summary(row: dict[str, Any], objective: dict[str, str]) -> dict
             "FinalHyperParameterTuningJobObjectiveMetric": metric,
             "ObjectiveStatus": row["objective_status"],
             "ObjectiveStatusReason": row["objective_reason"],
+            "EarlyStoppingReason": row["stop_details"] and row["stop_reason"],
         }
     )
 
@@ -103,6 +104,7 @@ def describe_tuning_job(
             "BestTrainingJob": training_job_summary(best, objective_of(request)) if best else None,
             "FailureReason": row["failure_reason"],
             "CompletionReason": row["completion_reason"],
+            "TuningJobCompletionDetails": row["completion_details"],
         }
     )
 
@@ -141,6 +143,10 @@ def describe_training_job(
             ],
             "ObjectiveStatus": row["objective_status"],
             "ObjectiveStatusReason": row["objective_reason"],
+            "StopReason": row["stop_reason"],
+            "EarlyStopping": row["stop_details"],
+            "ProposalReason": row["proposal_reason"],
+            "ProposalDetails": row["proposal_details"] or None,
             "ExitCode": row["exit_code"],
             "LauncherId": row["launcher_id"],
             "LogUri": row["log_s3_uri"],

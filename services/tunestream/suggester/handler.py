@@ -51,14 +51,16 @@ class SuggesterHandler:
             return
         job = self.jobs.get(name)
         if job is None:
-            if not isinstance(event, MetricReported):  # the only events the suggester does not use
-                self._early.setdefault(name, []).append(event)
+            self._early.setdefault(name, []).append(event)
             return
         self._apply_to(job, event)
 
     @staticmethod
     def _apply_to(job: TuningJobState, event: Event) -> None:
-        if isinstance(event, TrainingJobProposed):
+        if isinstance(event, MetricReported):
+            if event.payload.metric_name == job.objective_metric:
+                job.add_metric(event.payload.training_job_name, event.payload.step, event.payload.value)
+        elif isinstance(event, TrainingJobProposed):
             job.proposals.setdefault(event.payload.spec.index, event.payload.spec)
         elif isinstance(event, ObjectiveCollected):
             job.results.setdefault(event.payload.training_job_name, event.payload)
@@ -72,7 +74,12 @@ class SuggesterHandler:
 
     async def react(self, event: Event) -> Sequence[EventBase]:
         job = self.jobs.get(event.tuning_job_name)
-        return job.decide(self._clock()) if job else []
+        if job is None:
+            return []
+        outputs: list[EventBase] = []
+        if isinstance(event, MetricReported) and event.payload.metric_name == job.objective_metric:
+            outputs += job.on_objective(event.payload.training_job_name)
+        return outputs + job.decide(self._clock())
 
     async def reconcile(self) -> Sequence[EventBase]:
         outputs: list[EventBase] = []

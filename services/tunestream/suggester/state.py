@@ -1,9 +1,10 @@
 """The suggester's view of each tuning job, rebuilt from events, and the decisions it owes.
 
-`TuningJobState.decide` is pure: given the facts gathered so far it returns the events that must
-exist next (proposals to fill free slots, stop requests, the end of the tuning job). Facts are
-keyed by name, so replaying or duplicating events leaves the state unchanged, and outputs carry
-deterministic ids.
+`TuningJobState.decide` is pure but for `now`: given the facts gathered so far it returns the events
+that must exist next (proposals to fill free slots, stop requests, the end of the tuning job).
+`on_objective` asks the early stopper about a running training job's newest objective value.
+Facts are keyed by name, so replaying or duplicating events leaves the state unchanged, and
+outputs carry deterministic ids.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from tunestream.events.v1 import (
     TrainingJobSpec,
     TrainingJobStopRequested,
     TrainingJobStopRequestedData,
+    TuningJobCompletionDetails,
     TuningJobEnded,
     TuningJobEndedData,
 )
 from tunestream.naming import training_job_name
 from tunestream.space import SearchSpace
-from tunestream.strategies import SearchStrategy, make_strategy
-from tunestream.trials import ObjectiveStatus, TrainingJobRecord, TrainingJobStatus
+from tunestream.strategies import EarlyStopper, SearchStrategy, make_early_stopper, make_strategy
+from tunestream.strategies.completion import CompletionCheck, CompletionCriteria
+from tunestream.trials import ObjectiveStatus, StopDecision, TrainingJobRecord, TrainingJobStatus
 from tunestream.validation import validate_request
 
 
@@ -38,50 +41,96 @@ class TuningJobState:
     created_at: datetime
     space: SearchSpace
     strategy: SearchStrategy
+    stopper: EarlyStopper | None
+    completion: CompletionCriteria
     proposals: dict[int, TrainingJobSpec] = field(default_factory=dict)
     results: dict[str, ObjectiveCollectedData] = field(default_factory=dict)
+    curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     stop_requested: str | None = None
     out_of_time: str | None = None
+    criteria_met: str | None = None
+    converged_at: datetime | None = None
     stops_sent: set[str] = field(default_factory=set)
     ended: bool = False
 
     @classmethod
     def create(cls, request: CreateTuningJobRequest, seed: int, created_at: datetime) -> TuningJobState:
         space = validate_request(request)
-        strategy = make_strategy(request.HyperParameterTuningJobConfig, space, seed)
-        return cls(request=request, seed=seed, created_at=created_at, space=space, strategy=strategy)
+        config = request.HyperParameterTuningJobConfig
+        assert request.TrainingJobDefinition is not None and config.HyperParameterTuningJobObjective is not None
+        strategy = make_strategy(config, space, seed)
+        return cls(
+            request=request,
+            seed=seed,
+            created_at=created_at,
+            space=space,
+            strategy=strategy,
+            stopper=make_early_stopper(config, request.TrainingJobDefinition, seed),
+            completion=CompletionCriteria(
+                config.TuningJobCompletionCriteria,
+                maximize=config.HyperParameterTuningJobObjective.Type == "Maximize",
+                max_jobs=strategy.max_training_jobs(),
+            ),
+        )
 
     @property
     def name(self) -> str:
         return self.request.HyperParameterTuningJobName
 
+    @property
+    def objective_metric(self) -> str:
+        objective = self.request.HyperParameterTuningJobConfig.HyperParameterTuningJobObjective
+        assert objective is not None
+        return objective.MetricName
+
     def running(self) -> list[str]:
         return [s.training_job_name for s in self.proposals.values() if s.training_job_name not in self.results]
 
+    def record(self, spec: TrainingJobSpec) -> TrainingJobRecord:
+        result = self.results.get(spec.training_job_name)
+        return TrainingJobRecord(
+            index=spec.index,
+            name=spec.training_job_name,
+            values=self.space.parse(spec.tuned_hyperparameters),
+            status=result.status if result else TrainingJobStatus.IN_PROGRESS,
+            objective=result.objective_value if result else None,
+            metric_history=tuple(self.curves.get(spec.training_job_name, ())),
+        )
+
     def history(self) -> list[TrainingJobRecord]:
-        records = []
-        for index, spec in sorted(self.proposals.items()):
-            result = self.results.get(spec.training_job_name)
-            records.append(
-                TrainingJobRecord(
-                    index=index,
-                    name=spec.training_job_name,
-                    values=dict(spec.tuned_hyperparameters),
-                    status=result.status if result else TrainingJobStatus.IN_PROGRESS,
-                    objective=result.objective_value if result else None,
-                )
-            )
-        return records
+        return [self.record(spec) for _, spec in sorted(self.proposals.items())]
+
+    def add_metric(self, training_job: str, step: int, value: float) -> bool:
+        """Record an objective value; False when it was seen before (a replayed event)."""
+        curve = self.curves.setdefault(training_job, [])
+        if any(s == step for s, _ in curve):
+            return False
+        curve.append((step, value))
+        curve.sort()
+        return True
+
+    def on_objective(self, training_job: str) -> list[EventBase]:
+        """Early-stopping verdict after a running training job reported its objective."""
+        if self.stopper is None or self.ended or training_job in self.stops_sent or training_job in self.results:
+            return []
+        spec = next((s for s in self.proposals.values() if s.training_job_name == training_job), None)
+        if spec is None:
+            return []
+        decision = self.stopper.decide(self.record(spec), self.history())
+        return [self._stop(training_job, decision.reason, decision)] if decision else []
 
     def decide(self, now: datetime) -> list[EventBase]:
-        """Events owed now. `now` only matters for ResourceLimits.MaxRuntimeInSeconds."""
+        """Events owed now. `now` only matters for ResourceLimits.MaxRuntimeInSeconds and convergence time."""
         if self.ended:
             return []
         limit_s = self.request.HyperParameterTuningJobConfig.ResourceLimits.MaxRuntimeInSeconds
         if self.out_of_time is None and limit_s is not None and now - self.created_at >= timedelta(seconds=limit_s):
             self.out_of_time = f"ResourceLimits.MaxRuntimeInSeconds ({limit_s} s) reached"
-        if self.stop_requested is not None or self.out_of_time is not None:
-            return self._wind_down()
+        check = self._check_completion(now)
+        if self.criteria_met is None and check.reason is not None:
+            self.criteria_met = check.reason
+        if self.stop_requested is not None or self.out_of_time is not None or self.criteria_met is not None:
+            return self._wind_down(check)
         outputs: list[EventBase] = []
         limit = self.strategy.max_training_jobs()
         parallel = self.request.HyperParameterTuningJobConfig.ResourceLimits.MaxParallelTrainingJobs
@@ -93,8 +142,20 @@ class TuningJobState:
             outputs.append(event)
             free -= 1
         if len(self.proposals) >= limit and not self.running():
-            outputs.append(self._end(*self._outcome(limit)))
+            status, reason = self._outcome(limit)
+            outputs.append(self._end(status, reason, check))
         return outputs
+
+    def _check_completion(self, now: datetime) -> CompletionCheck:
+        objectives = [
+            (name, r.objective_value)
+            for name, r in self.results.items()
+            if r.objective_status == ObjectiveStatus.SUCCEEDED and r.objective_value is not None
+        ]
+        check = self.completion.evaluate(objectives)
+        if check.converged and self.converged_at is None:
+            self.converged_at = now
+        return check
 
     def _outcome(self, limit: int) -> tuple[str, str]:
         results = list(self.results.values())
@@ -106,31 +167,43 @@ class TuningJobState:
             f"MaxNumberOfTrainingJobs reached: {limit} training jobs ran, {succeeded} reported the objective",
         )
 
-    def _wind_down(self) -> list[EventBase]:
+    def _wind_down(self, check: CompletionCheck) -> list[EventBase]:
         """Stop every running training job; end once none runs. A user's stop ends the tuning job as
-        Stopped; the time budget running out ends it as Completed, like the job-count budget."""
-        reason = self.stop_requested or self.out_of_time or ""
-        outputs: list[EventBase] = []
-        for name in self.running():
-            if name not in self.stops_sent:
-                self.stops_sent.add(name)
-                outputs.append(
-                    TrainingJobStopRequested(
-                        event_id=f"{name}:stop-requested",
-                        tuning_job_name=self.name,
-                        payload=TrainingJobStopRequestedData(training_job_name=name, reason=reason),
-                    )
-                )
+        Stopped; a spent time budget or a met completion criterion ends it as Completed."""
+        reason = self.stop_requested or self.out_of_time or self.criteria_met or ""
+        outputs: list[EventBase] = [self._stop(name, reason) for name in self.running() if name not in self.stops_sent]
         if not self.running():
-            outputs.append(self._end("Stopped" if self.stop_requested else "Completed", reason))
+            outputs.append(self._end("Stopped" if self.stop_requested else "Completed", reason, check))
         return outputs
 
-    def _end(self, status: str, reason: str) -> TuningJobEnded:
+    def _stop(self, name: str, reason: str, decision: StopDecision | None = None) -> TrainingJobStopRequested:
+        self.stops_sent.add(name)
+        return TrainingJobStopRequested(
+            event_id=f"{name}:stop-requested",
+            tuning_job_name=self.name,
+            payload=TrainingJobStopRequestedData(
+                training_job_name=name,
+                reason=reason,
+                rule=decision.rule if decision else None,
+                step=decision.step if decision else None,
+                value=decision.value if decision else None,
+                cutoff=decision.cutoff if decision else None,
+            ),
+        )
+
+    def _end(self, status: str, reason: str, check: CompletionCheck) -> TuningJobEnded:
         self.ended = True
         return TuningJobEnded(
             event_id=f"{self.name}:ended",
             tuning_job_name=self.name,
-            payload=TuningJobEndedData(status=status, reason=reason),  # type: ignore[arg-type]
+            payload=TuningJobEndedData(
+                status=status,  # type: ignore[arg-type]
+                reason=reason,
+                completion_details=TuningJobCompletionDetails(
+                    NumberOfTrainingJobsObjectiveNotImproving=check.not_improving,
+                    ConvergenceDetectedTime=self.converged_at,
+                ),
+            ),
         )
 
     def _propose(self, index: int) -> TrainingJobProposed:
@@ -159,8 +232,11 @@ class TuningJobState:
             objective_type=config.HyperParameterTuningJobObjective.Type,
             instance_count=definition.ResourceConfig.InstanceCount,
         )
+        details = dict(proposal.details)
+        if self.stopper is not None:
+            details.update(self.stopper.proposal_details(index))
         return TrainingJobProposed(
             event_id=f"{name}:proposed",
             tuning_job_name=self.name,
-            payload=TrainingJobProposedData(spec=spec, reason=proposal.reason),
+            payload=TrainingJobProposedData(spec=spec, reason=proposal.reason, details=details),
         )

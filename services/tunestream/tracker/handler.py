@@ -71,7 +71,15 @@ class TrackerHandler:
         elif isinstance(event, TuningJobStopRequested):
             writes.set_tuning_job_stopping(conn, job, at)
         elif isinstance(event, TuningJobEnded):
-            writes.end_tuning_job(conn, job, event.payload.status, event.payload.reason, at)
+            details = event.payload.completion_details
+            writes.end_tuning_job(
+                conn,
+                job,
+                event.payload.status,
+                event.payload.reason,
+                at,
+                details.model_dump(mode="json", exclude_none=True) if details else None,
+            )
         elif isinstance(event, TrainingJobProposed):
             spec = event.payload.spec
             writes.record_proposal(
@@ -83,9 +91,18 @@ class TrackerHandler:
                 hyperparameters=spec.hyperparameters,
                 reason=event.payload.reason,
                 at=at,
+                details=event.payload.details,
             )
         elif isinstance(event, TrainingJobStopRequested):
-            writes.record_stop_requested(conn, event.payload.training_job_name, at)
+            stop = event.payload
+            numbers = {"Rule": stop.rule, "Step": stop.step, "Value": stop.value, "Cutoff": stop.cutoff}
+            writes.record_stop_requested(
+                conn,
+                stop.training_job_name,
+                stop.reason,
+                {k: v for k, v in numbers.items() if v is not None} or None,
+                at,
+            )
         elif isinstance(event, TrainingJobStarted):
             started = event.payload
             writes.record_started(

@@ -33,6 +33,7 @@ tuning_jobs = Table(
     Column("failure_reason", Text),
     Column("completion_reason", Text),
     Column("best_training_job_name", String(64)),
+    Column("completion_details", JSONB),
     # Outbox: set once TuningJobSubmitted is acknowledged by Kafka; the api republishes rows left null.
     Column("published_at", DateTime(timezone=True)),
 )
@@ -49,6 +50,9 @@ training_jobs = Table(
     Column("tuned_hyperparameters", JSONB),
     Column("hyperparameters", JSONB),
     Column("proposal_reason", Text),
+    Column("proposal_details", JSONB),
+    Column("stop_reason", Text),
+    Column("stop_details", JSONB),
     Column("objective_status", String(16), nullable=False),
     Column("final_objective_value", Float),
     Column("objective_reason", Text),

@@ -64,7 +64,9 @@ def set_tuning_job_stopping(conn: Connection, name: str, at: datetime) -> None:
     )
 
 
-def end_tuning_job(conn: Connection, name: str, status: str, reason: str, at: datetime) -> None:
+def end_tuning_job(
+    conn: Connection, name: str, status: str, reason: str, at: datetime, details: dict[str, Any] | None = None
+) -> None:
     conn.execute(
         update(tuning_jobs)
         .where(and_(tuning_jobs.c.name == name, tuning_jobs.c.status.not_in(ENDED)))
@@ -74,6 +76,7 @@ def end_tuning_job(conn: Connection, name: str, status: str, reason: str, at: da
             last_modified_at=at,
             completion_reason=reason,
             failure_reason=reason if status == "Failed" else None,
+            completion_details=details,
         )
     )
 
@@ -123,13 +126,19 @@ def record_proposal(
     hyperparameters: dict[str, str],
     reason: str,
     at: datetime,
+    details: dict[str, Any] | None = None,
 ) -> None:
     _upsert_training_job(
         conn,
         name,
         tuning_job_name,
         at,
-        {"tuned_hyperparameters": tuned, "hyperparameters": hyperparameters, "proposal_reason": reason},
+        {
+            "tuned_hyperparameters": tuned,
+            "hyperparameters": hyperparameters,
+            "proposal_reason": reason,
+            "proposal_details": details or {},
+        },
         index=index,
         # A later event may have created the row first; the proposal is what created the training job.
         on_update={
@@ -144,7 +153,12 @@ def _training_job_index(name: str) -> int:
     return int(name.rsplit("-", 2)[-2]) - 1
 
 
-def record_stop_requested(conn: Connection, name: str, at: datetime) -> None:
+def record_stop_requested(
+    conn: Connection, name: str, reason: str, details: dict[str, Any] | None, at: datetime
+) -> None:
+    conn.execute(
+        update(training_jobs).where(training_jobs.c.name == name).values(stop_reason=reason, stop_details=details)
+    )
     conn.execute(
         update(training_jobs)
         .where(and_(training_jobs.c.name == name, training_jobs.c.status == "InProgress"))

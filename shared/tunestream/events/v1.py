@@ -89,6 +89,7 @@ class TrainingJobSpec(Payload):
 class TrainingJobProposedData(Payload):
     spec: TrainingJobSpec
     reason: str
+    details: dict[str, float | int | str] = Field(default_factory=dict)
 
 
 class TrainingJobProposed(EventBase):
@@ -99,6 +100,11 @@ class TrainingJobProposed(EventBase):
 class TrainingJobStopRequestedData(Payload):
     training_job_name: str
     reason: str
+    # Set when an early stopper decided: which rule, at which step, the job's value and the cutoff.
+    rule: str | None = None
+    step: int | None = None
+    value: float | None = None
+    cutoff: float | None = None
 
 
 class TrainingJobStopRequested(EventBase):
@@ -106,9 +112,17 @@ class TrainingJobStopRequested(EventBase):
     payload: TrainingJobStopRequestedData
 
 
+class TuningJobCompletionDetails(Payload):
+    """SageMaker's TuningJobCompletionDetails."""
+
+    NumberOfTrainingJobsObjectiveNotImproving: int = 0
+    ConvergenceDetectedTime: datetime | None = None
+
+
 class TuningJobEndedData(Payload):
     status: Literal["Completed", "Stopped", "Failed"]
     reason: str
+    completion_details: TuningJobCompletionDetails | None = None
 
 
 class TuningJobEnded(EventBase):

@@ -1,11 +1,11 @@
-"""The interface every search strategy implements."""
+"""The interfaces strategies implement: what to try next, and when to stop a training job."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
 
-from tunestream.trials import Proposal, TrainingJobRecord
+from tunestream.trials import Proposal, StopDecision, TrainingJobRecord
 
 
 class SearchStrategy(Protocol):
@@ -24,6 +24,29 @@ class SearchStrategy(Protocol):
 
         Args:
             index: position of the new training job; every index below it has been proposed.
-            history: every training job proposed so far, finished or not.
+            history: every training job proposed so far, finished or not (running ones are pending).
         """
         ...
+
+
+class EarlyStopper(Protocol):
+    """Decides, after each objective value a running training job reports, whether it goes on."""
+
+    def decide(self, job: TrainingJobRecord, history: Sequence[TrainingJobRecord]) -> StopDecision | None:
+        """A stop decision for `job` given its curve so far, or None to let it continue.
+
+        Args:
+            job: the running training job; `metric_history` holds (step, objective value) pairs,
+                the newest last.
+            history: every training job of the tuning job, `job` included.
+        """
+        ...
+
+    def proposal_details(self, index: int) -> dict[str, float | int | str]:
+        """Numbers about training job `index` worth publishing with its proposal (e.g. its bracket)."""
+        ...
+
+
+def better(a: float, b: float, maximize: bool) -> bool:
+    """Whether objective value a is strictly better than b."""
+    return a > b if maximize else a < b

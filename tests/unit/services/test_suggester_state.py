@@ -8,6 +8,8 @@ from typing import Any
 
 from tunestream.definitions import CreateTuningJobRequest
 from tunestream.events.v1 import (
+    MetricReported,
+    MetricReportedData,
     ObjectiveCollected,
     ObjectiveCollectedData,
     TrainingJobProposed,
@@ -165,3 +167,62 @@ def test_tuning_job_time_budget_stops_running_jobs_and_completes() -> None:
     (end,) = step(h, finished("j", b.payload.spec.training_job_name, 0.7, "Stopped"))
     assert end.payload.status == "Completed" and "MaxRuntimeInSeconds" in end.payload.reason
     assert len(h.jobs["j"].proposals) == 2
+
+
+def metric(job_name: str, training_job: str, step: int, value: float, name: str = "score") -> MetricReported:
+    return MetricReported(
+        event_id=f"{training_job}:metric:{name}:{step}",
+        tuning_job_name=job_name,
+        payload=MetricReportedData(
+            training_job_name=training_job, metric_name=name, value=value, step=step, at=datetime.now(UTC)
+        ),
+    )
+
+
+def test_hyperband_stops_a_job_at_a_rung_with_numbers() -> None:
+    h = SuggesterHandler()
+    job = minimal_job(
+        "hb", Strategy="Hyperband", ResourceLimits={"MaxNumberOfTrainingJobs": 40, "MaxParallelTrainingJobs": 40}
+    )
+    job["TrainingJobDefinition"]["StaticHyperParameters"]["epochs"] = "9"
+    proposals = step(h, submitted(job))
+    assert all("bracket" in p.payload.details for p in proposals)
+    zero = [p.payload.spec.training_job_name for p in proposals if p.payload.details["bracket"] == 0][:3]
+    assert step(h, metric("hb", zero[0], 1, 0.9)) == []
+    assert step(h, metric("hb", zero[1], 1, 0.8)) == []
+    (stop,) = step(h, metric("hb", zero[2], 1, 0.1))
+    assert isinstance(stop, TrainingJobStopRequested)
+    assert stop.payload.training_job_name == zero[2]
+    assert (stop.payload.rule, stop.payload.step, stop.payload.value, stop.payload.cutoff) == ("hyperband", 1, 0.1, 0.9)
+    # Other metrics and repeated values do not stop it twice.
+    assert step(h, metric("hb", zero[2], 1, 0.1)) == []
+    assert step(h, metric("hb", zero[2], 2, 0.05, name="other")) == []
+
+
+def test_target_objective_ends_the_tuning_job_and_stops_the_rest() -> None:
+    h = SuggesterHandler()
+    job = minimal_job("t", TuningJobCompletionCriteria={"TargetObjectiveMetricValue": 0.9})
+    a, b = step(h, submitted(job))
+    out = step(h, finished("t", a.payload.spec.training_job_name, 0.95))
+    assert [type(e) for e in out] == [TrainingJobStopRequested]
+    assert "TargetObjectiveMetricValue 0.9 reached" in out[0].payload.reason
+    (end,) = step(h, finished("t", b.payload.spec.training_job_name, 0.2, "Stopped"))
+    assert end.payload.status == "Completed" and "TargetObjectiveMetricValue" in end.payload.reason
+    assert end.payload.completion_details is not None
+    assert end.payload.completion_details.NumberOfTrainingJobsObjectiveNotImproving == 1
+
+
+def test_auto_early_stopping_uses_the_median_rule() -> None:
+    h = SuggesterHandler()
+    job = minimal_job(
+        "m",
+        TrainingJobEarlyStoppingType="Auto",
+        ResourceLimits={"MaxNumberOfTrainingJobs": 8, "MaxParallelTrainingJobs": 4},
+    )
+    proposals = [p.payload.spec.training_job_name for p in step(h, submitted(job))]
+    for name in proposals[:3]:
+        for k in (1, 2):
+            step(h, metric("m", name, k, 0.8))
+    assert step(h, metric("m", proposals[3], 1, 0.1)) == []
+    (stop,) = step(h, metric("m", proposals[3], 2, 0.1))
+    assert stop.payload.rule == "median" and stop.payload.cutoff == 0.8

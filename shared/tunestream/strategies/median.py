@@ -1,0 +1,58 @@
+"""SageMaker's Auto early stopping: the median rule.
+
+After a training job reports its objective at step k, it is stopped when that value is worse than
+the median of the running averages (mean of steps 1..k) of the objective of every earlier training
+job (lower index) that reached step k. The rule acts only once at least MIN_EARLIER_JOBS earlier
+jobs reached step k, and never before step MIN_STEP, so the first jobs always run to the end and
+a job is never judged on a single noisy first value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from tunestream.strategies.base import better
+from tunestream.trials import StopDecision, TrainingJobRecord
+
+MIN_EARLIER_JOBS = 3
+MIN_STEP = 2
+
+
+class MedianStopper:
+    def __init__(self, maximize: bool, min_earlier_jobs: int = MIN_EARLIER_JOBS, min_step: int = MIN_STEP) -> None:
+        self._maximize = maximize
+        self._min_jobs = min_earlier_jobs
+        self._min_step = min_step
+
+    def proposal_details(self, index: int) -> dict[str, float | int | str]:
+        return {}
+
+    def decide(self, job: TrainingJobRecord, history: Sequence[TrainingJobRecord]) -> StopDecision | None:
+        if not job.metric_history:
+            return None
+        step, value = job.metric_history[-1]
+        if step < self._min_step:
+            return None
+        averages = []
+        for other in history:
+            if other.index >= job.index:
+                continue
+            values = [v for s, v in other.metric_history if s <= step]
+            if len(values) >= step:
+                averages.append(float(np.mean(values[:step])))
+        if len(averages) < self._min_jobs:
+            return None
+        median = float(np.median(averages))
+        if not better(median, value, self._maximize):
+            return None
+        return StopDecision(
+            reason=(
+                f"median rule: objective {value:.6g} at step {step} is worse than the median {median:.6g} "
+                f"of the running averages of {len(averages)} earlier training jobs"
+            ),
+            rule="median",
+            step=step,
+            value=value,
+            cutoff=median,
+        )

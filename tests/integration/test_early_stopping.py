@@ -1,0 +1,39 @@
+"""Hyperband through the services: some training jobs are stopped at a rung, with the reason visible."""
+
+from __future__ import annotations
+
+from tunestream.cli.client import TunestreamClient
+
+from tests.integration.conftest import trainer_job, training_processes, wait_until_ended
+
+
+def test_hyperband_stops_some_training_jobs_early(api: TunestreamClient, run_id: str) -> None:
+    name = f"hb-{run_id}"
+    job = trainer_job(name, jobs=15, parallel=3, epochs="9", sleep="0.15")
+    job["HyperParameterTuningJobConfig"]["Strategy"] = "Hyperband"
+    job["HyperParameterTuningJobConfig"]["StrategyConfig"] = {"HyperbandStrategyConfig": {"MinResource": 1}}
+    api.create_tuning_job(job)
+    describe = wait_until_ended(api, name, timeout_s=180)
+    assert describe["HyperParameterTuningJobStatus"] == "Completed"
+    jobs = api.training_jobs(name)
+    stopped = [j for j in jobs if j["TrainingJobStatus"] == "Stopped"]
+    assert stopped, "no training job was stopped early"
+    assert describe["TrainingJobStatusCounters"]["Stopped"] == len(stopped)
+    for j in stopped:
+        assert (
+            j["EarlyStoppingReason"].startswith("hyperband: bracket 0")
+            or "hyperband: bracket 1" in j["EarlyStoppingReason"]
+        )
+        detail = api.describe_training_job(j["TrainingJobName"])
+        assert detail["EarlyStopping"]["Rule"] == "hyperband"
+        assert detail["EarlyStopping"]["Value"] < detail["EarlyStopping"]["Cutoff"]
+        # Stopped jobs keep the last objective they reported.
+        assert (
+            j["ObjectiveStatus"] == "Succeeded"
+            and j["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] is not None
+        )
+        metrics = api.metrics(j["TrainingJobName"])["Metrics"]
+        assert max(m["Step"] for m in metrics) < 9
+    completed = [j for j in jobs if j["TrainingJobStatus"] == "Completed"]
+    assert completed and all(len(api.metrics(j["TrainingJobName"])["Metrics"]) == 9 for j in completed)
+    assert training_processes(name) == []

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import math
+
+from tunestream.strategies.asha import AshaStopper, bracket_rungs, bracket_weights
+from tunestream.trials import TrainingJobRecord
+
+
+def rec(index: int, curve: list[float]) -> TrainingJobRecord:
+    return TrainingJobRecord(
+        index=index, name=f"j{index}", values={}, metric_history=tuple((i + 1, v) for i, v in enumerate(curve))
+    )
+
+
+def test_rung_arithmetic() -> None:
+    assert bracket_rungs(1, 27) == [[1, 3, 9], [3, 9], [9], []]
+    assert bracket_rungs(1, 81)[0] == [1, 3, 9, 27]
+    assert bracket_rungs(2, 20) == [[2, 6, 18], [6, 18], [18]]
+    assert bracket_rungs(5, 5) == [[]]
+    weights = bracket_weights(4)
+    assert math.isclose(sum(weights), 1.0) and weights == sorted(weights, reverse=True)
+
+
+def test_brackets_are_seeded_and_follow_hyperband_proportions() -> None:
+    a = AshaStopper(1, 27, maximize=True, seed=3)
+    b = AshaStopper(1, 27, maximize=True, seed=3)
+    assert [a.bracket_of(i) for i in range(50)] == [b.bracket_of(i) for i in range(50)]
+    counts = [0] * 4
+    for i in range(4000):
+        counts[a.bracket_of(i)] += 1
+    assert counts == sorted(counts, reverse=True) and counts[3] > 0
+
+
+def _in_bracket_zero(stopper: AshaStopper, n: int) -> list[int]:
+    return [i for i in range(200) if stopper.bracket_of(i) == 0][:n]
+
+
+def test_stops_outside_top_third_at_a_rung_once_eta_values_are_recorded() -> None:
+    s = AshaStopper(1, 9, maximize=True, seed=0)  # bracket 0 rungs: 1, 3
+    i0, i1, i2, i3 = _in_bracket_zero(s, 4)
+    history = [rec(i0, [0.9]), rec(i1, [0.5])]
+    # Fewer than eta values at rung 1: nobody is judged yet.
+    assert s.decide(history[1], history) is None
+    history.append(rec(i2, [0.7]))
+    decision = s.decide(history[2], history)
+    assert decision is not None and decision.step == 1 and decision.value == 0.7 and decision.cutoff == 0.9
+    assert "rung 1" in decision.reason and "top 1 of 3" in decision.reason
+    history.append(rec(i3, [0.95]))
+    assert s.decide(history[3], history) is None  # the new best continues
+
+
+def test_minimize_and_rung_crossed_between_reports() -> None:
+    s = AshaStopper(1, 9, maximize=False, seed=0)
+    ids = _in_bracket_zero(s, 3)
+    history = [
+        TrainingJobRecord(index=ids[0], name="a", values={}, metric_history=((1, 0.1), (4, 0.05))),
+        TrainingJobRecord(index=ids[1], name="b", values={}, metric_history=((1, 0.2), (3, 0.15))),
+        TrainingJobRecord(index=ids[2], name="c", values={}, metric_history=((2, 0.5), (5, 0.4))),
+    ]
+    # c jumped from step 2 to 5: rung 3 is judged on its first value at or past 3 (0.4).
+    decision = s.decide(history[2], history)
+    assert decision is not None and decision.step == 3 and decision.value == 0.4 and decision.cutoff == 0.05
+
+
+def test_last_bracket_never_stops() -> None:
+    s = AshaStopper(1, 9, maximize=True, seed=0)
+    last = [i for i in range(300) if s.bracket_of(i) == len(s.brackets) - 1][:4]
+    history = [rec(i, [0.1 * k] * 9) for k, i in enumerate(last)]
+    assert all(s.decide(h, history) is None for h in history)
