@@ -10,7 +10,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,examples]"
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,examples,bayesian]"
 	@touch $@
 
 up: install

@@ -96,6 +96,7 @@ async def _run_launcher(settings: Settings, topics: Topics, publisher: Publisher
 
 def run_api(settings: Settings) -> None:
     import uvicorn
+
     from tunestream.api.app import create_app
 
     uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info")

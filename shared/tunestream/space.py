@@ -31,12 +31,15 @@ class ContinuousParam:
         if self.low == self.high:
             return self.low
         if self.scaling == "Logarithmic":
-            return float(math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low))))
-        if self.scaling == "ReverseLogarithmic":
+            value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        elif self.scaling == "ReverseLogarithmic":
             # Log scale on 1 - x: values crowd towards `high`, which suits momentum-like ranges near 1.
             a, b = math.log(1.0 - self.high), math.log(1.0 - self.low)
-            return float(1.0 - math.exp(b + u * (a - b)))
-        return self.low + u * (self.high - self.low)
+            value = 1.0 - math.exp(b + u * (a - b))
+        else:
+            value = self.low + u * (self.high - self.low)
+        # exp(log(x)) can land a rounding error outside the range the user gave.
+        return float(min(max(value, self.low), self.high))
 
     def to_unit(self, value: float) -> float:
         if self.low == self.high:

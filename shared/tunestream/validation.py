@@ -30,7 +30,7 @@ from tunestream.space import (
 from tunestream.strategies import EPOCH_HYPERPARAMETERS, hyperband_resources
 
 KNOWN_STRATEGIES = ("Bayesian", "Random", "Hyperband", "Grid")
-SUPPORTED_STRATEGIES = ("Random", "Grid", "Hyperband")
+SUPPORTED_STRATEGIES = ("Bayesian", "Random", "Grid", "Hyperband")
 MAX_TUNED_PARAMETERS = 30
 RANGES = "HyperParameterTuningJobConfig.ParameterRanges"
 

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine
+
 from tunestream.cli.client import TunestreamClient
 from tunestream.config import Settings, load_settings
 from tunestream.db.engine import make_engine

@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
+
+from tests.integration.conftest import trainer_job, training_processes, wait_until_ended
 from tunestream.api.app import create_app
 from tunestream.cli.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db.tables import training_jobs
-
-from tests.integration.conftest import trainer_job, training_processes, wait_until_ended
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tunestream.config import Settings
-
 from tests.integration.conftest import ROOT, trainer_job
+from tunestream.config import Settings
 
 
 def tunestream(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

@@ -11,14 +11,14 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import Engine, func, select
+
+from tests.integration.conftest import trainer_job, wait_until_ended
 from tunestream.cli.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db.tables import log_batches, metric_points, processed_events, training_jobs, tuning_jobs
 from tunestream.events.topics import Topics
 from tunestream.events.v1 import decode
 from tunestream.objstore.s3 import S3ObjectStore
-
-from tests.integration.conftest import trainer_job, wait_until_ended
 
 
 async def _read_topic(settings: Settings, topic: str) -> list[Any]:
@@ -221,3 +221,25 @@ def test_command_that_cannot_start(api: TunestreamClient, run_id: str) -> None:
     assert d["HyperParameterTuningJobStatus"] == "Failed"
     (tj,) = api.training_jobs(name)
     assert "cannot start '/no/such/program'" in tj["FailureReason"]
+
+
+def test_bayesian_job_moves_from_initial_design_to_the_model(
+    api: TunestreamClient, engine: Engine, run_id: str
+) -> None:
+    name = f"bayes-{run_id}"
+    job = trainer_job(name, jobs=8, parallel=2)
+    job["HyperParameterTuningJobConfig"]["Strategy"] = "Bayesian"
+    api.create_tuning_job(job)
+    describe = wait_until_ended(api, name, timeout_s=240)
+    assert describe["HyperParameterTuningJobStatus"] == "Completed"
+    assert describe["TrainingJobStatusCounters"]["Completed"] == 8
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(training_jobs.c.index, training_jobs.c.proposal_details, training_jobs.c.proposal_reason)
+            .where(training_jobs.c.tuning_job_name == name)
+            .order_by(training_jobs.c.index)
+        ).all()
+    phases = [details["phase"] for _, details, _ in rows]
+    assert phases[:4] == ["initial design"] * 4 and phases[-1] == "model"
+    last = rows[-1]
+    assert last.proposal_details["observations"] >= 2 and "log EI" in last.proposal_reason

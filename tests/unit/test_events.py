@@ -4,6 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
+
+from tests.conftest import minimal_job
 from tunestream.definitions import CreateTuningJobRequest
 from tunestream.events.topics import Topics
 from tunestream.events.v1 import (
@@ -16,8 +18,6 @@ from tunestream.events.v1 import (
     encode,
 )
 from tunestream.naming import training_job_name
-
-from tests.conftest import minimal_job
 
 
 def test_round_trip_keeps_type_and_payload() -> None:

@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+
 from tunestream.space import CategoricalParam, ContinuousParam, IntegerParam, SearchSpace, resolve_scaling
 
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from tunestream.definitions import CreateTuningJobRequest
-from tunestream.validation import InvalidTuningJob, validate_request
 
 from tests.conftest import minimal_job
+from tunestream.definitions import CreateTuningJobRequest
+from tunestream.validation import InvalidTuningJob, validate_request
 
 
 def errors_of(job: dict[str, Any]) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import Engine
+
 from tunestream.api.errors import ApiError, install_error_handlers, not_found
 from tunestream.api.shapes import describe_training_job, describe_tuning_job, training_job_summary, tuning_job_summary
 from tunestream.bus.publisher import Publisher, ensure_topics

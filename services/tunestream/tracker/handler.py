@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine
+
 from tunestream.db import writes
 from tunestream.events.v1 import (
     Event,

@@ -20,6 +20,7 @@ from typing import Protocol
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from pydantic import ValidationError
+
 from tunestream.bus.publisher import Publisher
 from tunestream.events.v1 import Event, EventBase, decode
 

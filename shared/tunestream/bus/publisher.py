@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+
 from tunestream.events.topics import PARTITIONS, Topics
 from tunestream.events.v1 import EventBase, encode
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, func, select
+
 from tunestream.db.tables import metric_points, training_jobs, tuning_jobs
 
 TrainingJobSort = Literal["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"]

@@ -34,6 +34,11 @@ tuning_jobs = Table(
     Column("completion_reason", Text),
     Column("best_training_job_name", String(64)),
     Column("completion_details", JSONB),
+    # The suggester's TuningJobEnded, applied once every training job's result is in (see writes.settle_end).
+    Column("end_status", String(16)),
+    Column("end_reason", Text),
+    Column("end_details", JSONB),
+    Column("end_at", DateTime(timezone=True)),
     # Outbox: set once TuningJobSubmitted is acknowledged by Kafka; the api republishes rows left null.
     Column("published_at", DateTime(timezone=True)),
 )

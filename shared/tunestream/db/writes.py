@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
+
 from tunestream.db.tables import log_batches, metric_points, processed_events, training_jobs, tuning_jobs
 from tunestream.naming import training_job_arn, tuning_job_arn
 
@@ -67,9 +68,46 @@ def set_tuning_job_stopping(conn: Connection, name: str, at: datetime) -> None:
 def end_tuning_job(
     conn: Connection, name: str, status: str, reason: str, at: datetime, details: dict[str, Any] | None = None
 ) -> None:
+    """Record the suggester's end of a tuning job; it shows once every training job's result is in.
+
+    The suggester ends a tuning job after it saw every training job's ObjectiveCollected, but the
+    tracker reads that topic independently of the one TuningJobEnded is on, so results may still be
+    on their way: showing Completed before them would show a best training job that is not final.
+    """
     conn.execute(
         update(tuning_jobs)
-        .where(and_(tuning_jobs.c.name == name, tuning_jobs.c.status.not_in(ENDED)))
+        .where(tuning_jobs.c.name == name)
+        .values(end_status=status, end_reason=reason, end_details=details, end_at=at)
+    )
+    settle_end(conn, name)
+
+
+def settle_end(conn: Connection, name: str) -> None:
+    row = conn.execute(
+        select(
+            tuning_jobs.c.end_status, tuning_jobs.c.end_reason, tuning_jobs.c.end_details, tuning_jobs.c.end_at
+        ).where(
+            and_(tuning_jobs.c.name == name, tuning_jobs.c.end_status.is_not(None), tuning_jobs.c.status.not_in(ENDED))
+        )
+    ).first()
+    if row is None:
+        return
+    unsettled = conn.execute(
+        select(func.count())
+        .select_from(training_jobs)
+        .where(
+            and_(
+                training_jobs.c.tuning_job_name == name,
+                (training_jobs.c.objective_status == "Pending") | training_jobs.c.status.not_in(FINISHED),
+            )
+        )
+    ).scalar()
+    if unsettled:
+        return
+    status, reason, details, at = row
+    conn.execute(
+        update(tuning_jobs)
+        .where(tuning_jobs.c.name == name)
         .values(
             status=status,
             ended_at=at,
@@ -224,6 +262,7 @@ def record_finished(
             "ended_at": at,
         },
     )
+    settle_end(conn, tuning_job_name)
 
 
 def record_metric(conn: Connection, *, name: str, metric: str, step: int, value: float, at: datetime) -> None:
@@ -252,6 +291,7 @@ def record_objective(
         {"objective_status": objective_status, "final_objective_value": value, "objective_reason": reason},
     )
     _refresh_best(conn, tuning_job_name)
+    settle_end(conn, tuning_job_name)
 
 
 def _refresh_best(conn: Connection, tuning_job_name: str) -> None:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
 from tunestream.definitions import CreateTuningJobRequest, MetricDefinition
 from tunestream.trials import ObjectiveStatus, TrainingJobStatus
 

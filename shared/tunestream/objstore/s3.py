@@ -7,6 +7,7 @@ from pathlib import Path
 
 from minio import Minio
 from minio.error import S3Error
+
 from tunestream.objstore.base import split_s3_uri
 
 

@@ -29,9 +29,16 @@ def make_strategy(config: HyperParameterTuningJobConfigShape, space: SearchSpace
     """The strategy a tuning job's config names. The config must have passed validation."""
     if config.Strategy == "Grid":
         return GridSearch(space)
+    max_jobs = config.ResourceLimits.MaxNumberOfTrainingJobs
+    assert max_jobs is not None
     if config.Strategy in ("Random", "Hyperband"):
-        assert config.ResourceLimits.MaxNumberOfTrainingJobs is not None
-        return RandomSearch(space, seed, config.ResourceLimits.MaxNumberOfTrainingJobs)
+        return RandomSearch(space, seed, max_jobs)
+    if config.Strategy == "Bayesian":
+        from tunestream.strategies.bayesian import BayesianSearch  # imports torch only when used
+
+        objective = config.HyperParameterTuningJobObjective
+        assert objective is not None
+        return BayesianSearch(space, seed, max_jobs, maximize=objective.Type == "Maximize")
     raise ValueError(f"Strategy {config.Strategy!r} is not available")
 
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from tunestream.strategies.base import better
 from tunestream.trials import StopDecision, TrainingJobRecord
 

@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.conftest import minimal_job
 from tunestream.definitions import CreateTuningJobRequest
 from tunestream.events.v1 import (
     MetricReported,
@@ -22,8 +23,6 @@ from tunestream.events.v1 import (
 )
 from tunestream.suggester.handler import SuggesterHandler
 from tunestream.trials import ObjectiveStatus, TrainingJobStatus
-
-from tests.conftest import minimal_job
 
 
 def submitted(job: dict[str, Any], seed: int = 7) -> TuningJobSubmitted:

@@ -1,4 +1,5 @@
 import pytest
+
 from tunestream.space import CategoricalParam, ContinuousParam, IntegerParam, SearchSpace
 from tunestream.strategies.grid import GridSearch
 

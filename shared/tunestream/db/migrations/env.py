@@ -2,6 +2,7 @@
 
 from alembic import context
 from sqlalchemy import create_engine
+
 from tunestream.db.tables import metadata
 
 url = context.config.get_main_option("sqlalchemy.url") or ""

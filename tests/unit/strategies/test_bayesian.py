@@ -1,0 +1,123 @@
+"""The BoTorch strategy: initial design, model phase, determinism, pending points, mixed spaces."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tunestream.space import CategoricalParam, ContinuousParam, IntegerParam, SearchSpace
+from tunestream.strategies.bayesian import BayesianSearch, Encoder, initial_design_size
+from tunestream.trials import TrainingJobRecord, TrainingJobStatus
+
+pytest.importorskip("botorch")
+
+MIXED = SearchSpace(
+    (
+        IntegerParam("units", 10, 1000, "Logarithmic"),
+        IntegerParam("layers", 1, 4),
+        ContinuousParam("lr", 1e-4, 1e-1, "Logarithmic"),
+        CategoricalParam("act", ("relu", "tanh", "gelu")),
+    )
+)
+SQUARE = SearchSpace((ContinuousParam("x", 0.0, 1.0), ContinuousParam("y", 0.0, 1.0)))
+
+
+def quadratic(values: dict[str, int | float | str]) -> float:
+    return -((float(values["x"]) - 0.7) ** 2) - (float(values["y"]) - 0.2) ** 2
+
+
+def run(strategy: BayesianSearch, n: int, f=quadratic) -> list[TrainingJobRecord]:  # type: ignore[no-untyped-def]
+    history: list[TrainingJobRecord] = []
+    for i in range(n):
+        p = strategy.propose(i, history)
+        history.append(
+            TrainingJobRecord(
+                index=i, name=f"t{i}", values=p.values, status=TrainingJobStatus.COMPLETED, objective=f(p.values)
+            )
+        )
+    return history
+
+
+def test_initial_design_size_rule() -> None:
+    assert initial_design_size(2, 100) == 5
+    assert initial_design_size(6, 100) == 12
+    assert initial_design_size(20, 100) == 20
+    assert initial_design_size(6, 6) == 3
+
+
+def test_encoder_round_trip_on_mixed_space() -> None:
+    enc = Encoder(MIXED)
+    values = {"units": 128, "layers": 3, "lr": 0.01, "act": "tanh"}
+    row = enc.encode(values)
+    back = enc.decode(row)
+    assert back["units"] == 128 and back["layers"] == 3 and back["act"] == "tanh"
+    assert math.isclose(float(back["lr"]), 0.01)
+    assert enc.categorical_dims() == {3: [0.0, 1.0, 2.0]}
+    assert set(enc.discrete_dims()) == {0, 1}
+
+
+def test_sobol_then_model_with_reasons() -> None:
+    s = BayesianSearch(SQUARE, seed=1, max_jobs=20, maximize=True)
+    first = s.propose(0, [])
+    assert first.details["phase"] == "initial design" and "Sobol" in first.reason
+    history = run(s, 8)
+    p = s.propose(8, history)
+    assert p.details["phase"] == "model" and p.details["observations"] == 8
+    assert "log EI" in p.reason and "predicted" in p.reason
+    assert {"predicted_mean", "predicted_std", "log_ei"} <= set(p.details)
+
+
+def test_same_seed_same_proposals() -> None:
+    a = run(BayesianSearch(SQUARE, seed=5, max_jobs=12, maximize=True), 9)
+    b = run(BayesianSearch(SQUARE, seed=5, max_jobs=12, maximize=True), 9)
+    assert [h.values for h in a] == [h.values for h in b]
+    c = run(BayesianSearch(SQUARE, seed=6, max_jobs=12, maximize=True), 6)
+    assert [h.values for h in a[:6]] != [h.values for h in c]
+
+
+def test_model_finds_the_optimum_region() -> None:
+    history = run(BayesianSearch(SQUARE, seed=0, max_jobs=25, maximize=True), 20)
+    best = max(history, key=lambda h: h.objective or -1)
+    assert best.objective is not None and best.objective > -0.01
+
+
+def test_minimize_and_failed_trials_are_left_out() -> None:
+    s = BayesianSearch(SQUARE, seed=2, max_jobs=20, maximize=False)
+    history = run(s, 6, f=lambda v: -quadratic(v))
+    history.append(TrainingJobRecord(index=6, name="t6", values={"x": 0.5, "y": 0.5}, status=TrainingJobStatus.FAILED))
+    p = s.propose(7, history)
+    assert p.details["observations"] == 6
+    assert p.details["predicted_mean"] >= -0.5  # minimising a non-negative function
+
+
+def test_pending_points_spread_parallel_proposals() -> None:
+    s = BayesianSearch(SQUARE, seed=3, max_jobs=30, maximize=True)
+    history = run(s, 8)
+    first = s.propose(8, history)
+    pending = TrainingJobRecord(index=8, name="t8", values=first.values, status=TrainingJobStatus.IN_PROGRESS)
+    second = s.propose(9, [*history, pending])
+    assert second.details["pending"] == 1
+    distance = np.hypot(
+        float(first.values["x"]) - float(second.values["x"]), float(first.values["y"]) - float(second.values["y"])
+    )
+    assert distance > 1e-3
+
+
+def test_mixed_space_proposals_are_valid_values() -> None:
+    def f(v: dict[str, int | float | str]) -> float:
+        return (
+            -abs(math.log(int(v["units"])) - math.log(200))
+            - 0.1 * int(v["layers"])
+            + (0.3 if v["act"] == "gelu" else 0.0)
+        )
+
+    s = BayesianSearch(MIXED, seed=4, max_jobs=20, maximize=True)
+    history = run(s, 11, f=f)
+    for h in history:
+        assert isinstance(h.values["units"], int) and 10 <= h.values["units"] <= 1000
+        assert isinstance(h.values["layers"], int) and 1 <= h.values["layers"] <= 4
+        assert h.values["act"] in ("relu", "tanh", "gelu")
+        assert 1e-4 <= float(h.values["lr"]) <= 1e-1
+    assert history[-1].values is not None
