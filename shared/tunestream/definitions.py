@@ -195,7 +195,8 @@ class ParentTuningJob(Shape):
 
 
 class WarmStartConfigShape(Shape):
-    ParentHyperParameterTuningJobs: list[ParentTuningJob] = Field(min_length=1, max_length=5)
+    # SageMaker caps parents at 5; tunestream allows MAX_WARM_START_PARENTS (their results travel in one event).
+    ParentHyperParameterTuningJobs: list[ParentTuningJob] = Field(min_length=1, max_length=100)
     WarmStartType: Literal["IdenticalDataAndAlgorithm", "TransferLearning"]
 
 

@@ -132,6 +132,21 @@ class SearchSpace:
             )
         return parsed
 
+    def parse_if_inside(self, values: Mapping[str, str]) -> dict[str, int | float | str] | None:
+        """Typed values when every tuned parameter is there and inside its range, else None."""
+        try:
+            parsed = self.parse(values)
+        except (KeyError, ValueError):
+            return None
+        for p in self.params:
+            v = parsed[p.name]
+            if isinstance(p, CategoricalParam):
+                if v not in p.choices:
+                    return None
+            elif not p.low <= v <= p.high:  # type: ignore[operator]
+                return None
+        return parsed
+
     def format(self, values: Mapping[str, int | float | str]) -> dict[str, str]:
         """Hyperparameter values as the strings SageMaker hands to a training job."""
         return {p.name: p.format(values[p.name]) for p in self.params}  # type: ignore[arg-type]

@@ -312,7 +312,23 @@ def validate_request(request: CreateTuningJobRequest) -> SearchSpace:
     else:
         _check_definition(request.TrainingJobDefinition, config, space, errors)
     if request.WarmStartConfig is not None:
-        errors.append(FieldError("WarmStartConfig", "unsupported", "warm start is not available yet"))
+        names = [p.HyperParameterTuningJobName for p in request.WarmStartConfig.ParentHyperParameterTuningJobs]
+        if len(set(names)) != len(names):
+            errors.append(
+                FieldError("WarmStartConfig.ParentHyperParameterTuningJobs", "unique", "a parent is listed twice")
+            )
+        if request.HyperParameterTuningJobName in names:
+            errors.append(
+                FieldError(
+                    "WarmStartConfig.ParentHyperParameterTuningJobs",
+                    "not-self",
+                    "a tuning job cannot be its own parent",
+                )
+            )
+        if config.Strategy == "Grid":
+            errors.append(
+                FieldError("WarmStartConfig", "grid", "Grid search runs every combination; it takes no warm start")
+            )
     if errors:
         raise InvalidTuningJob(errors)
     return space

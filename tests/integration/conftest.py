@@ -155,6 +155,14 @@ def api(services: Services, settings: Settings) -> Iterator[TunestreamClient]:
 
 
 @pytest.fixture(scope="session")
+def http_post(api: TunestreamClient, settings: Settings) -> Iterator[Any]:
+    """POST raw JSON to the api and get the response back, errors included."""
+    client = httpx.Client(base_url=f"http://127.0.0.1:{settings.api_port}", timeout=30)
+    yield lambda path, body: client.post(path, json=body)
+    client.close()
+
+
+@pytest.fixture(scope="session")
 def engine(settings: Settings) -> Iterator[Engine]:
     e = make_engine(settings.database_url.get_secret_value())
     yield e

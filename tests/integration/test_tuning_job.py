@@ -243,3 +243,36 @@ def test_bayesian_job_moves_from_initial_design_to_the_model(
     assert phases[:4] == ["initial design"] * 4 and phases[-1] == "model"
     last = rows[-1]
     assert last.proposal_details["observations"] >= 2 and "log EI" in last.proposal_reason
+
+
+def test_warm_start_from_a_parent(api: TunestreamClient, http_post: Any, run_id: str) -> None:
+    parent, child = f"parent-{run_id}", f"child-{run_id}"
+    api.create_tuning_job(trainer_job(parent, jobs=6, parallel=3))
+    warm = {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": parent}],
+        "WarmStartType": "TransferLearning",
+    }
+
+    job = trainer_job(child, jobs=2, parallel=1)
+    job["HyperParameterTuningJobConfig"]["Strategy"] = "Bayesian"
+    job["WarmStartConfig"] = warm
+    response = http_post("/tuning-jobs", job)  # the parent is still running
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["rule"] == "parent-ended"
+    missing = {
+        **job,
+        "WarmStartConfig": {**warm, "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "nope"}]},
+    }
+    assert http_post("/tuning-jobs", missing).json()["errors"][0]["rule"] == "parent-exists"
+
+    parent_describe = wait_until_ended(api, parent)
+    api.create_tuning_job(job)
+    describe = wait_until_ended(api, child, timeout_s=120)
+    assert describe["HyperParameterTuningJobStatus"] == "Completed"
+    first = api.describe_training_job(api.training_jobs(child, SortBy="Name")[0]["TrainingJobName"])
+    # Six parent results cover the initial design: the first proposal already comes from the model.
+    assert first["ProposalDetails"]["phase"] == "model" and first["ProposalDetails"]["observations"] == 6
+    overall = describe["OverallBestTrainingJob"]
+    best_values = [parent_describe["BestTrainingJob"], describe["BestTrainingJob"]]
+    expected = max(best_values, key=lambda b: b["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
+    assert overall["TrainingJobName"] == expected["TrainingJobName"]

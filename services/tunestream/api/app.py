@@ -14,10 +14,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from tunestream.api.errors import ApiError, install_error_handlers, not_found
 from tunestream.api.shapes import describe_training_job, describe_tuning_job, training_job_summary, tuning_job_summary
+from tunestream.api.warm_start import parent_observations
 from tunestream.bus.publisher import Publisher, ensure_topics
 from tunestream.config import Settings
 from tunestream.db import reads, writes
@@ -70,12 +71,18 @@ def _offset(token: str | None) -> int:
     return offset
 
 
-def submitted_event(row: dict[str, Any]) -> TuningJobSubmitted:
+def submitted_event(conn: Connection, row: dict[str, Any]) -> TuningJobSubmitted:
+    """The event for a stored job; parents' results are read again (they no longer change)."""
     request = CreateTuningJobRequest.model_validate(row["request"])
     return TuningJobSubmitted(
         event_id=f"{row['name']}:submitted",
         tuning_job_name=row["name"],
-        payload=TuningJobSubmittedData(request=request, random_seed=row["random_seed"], created_at=row["created_at"]),
+        payload=TuningJobSubmittedData(
+            request=request,
+            random_seed=row["random_seed"],
+            created_at=row["created_at"],
+            warm_start=parent_observations(conn, request),
+        ),
     )
 
 
@@ -83,7 +90,8 @@ async def republish_unpublished(state: State) -> None:
     """Outbox: a job stored but not yet acknowledged by Kafka (api crashed between) is sent again."""
     rows = await asyncio.to_thread(_with_conn, state.engine, reads.unpublished_tuning_jobs)
     for row in rows:
-        await state.publisher.publish([submitted_event(row)])
+        event = await asyncio.to_thread(_with_conn, state.engine, submitted_event, row)
+        await state.publisher.publish([event])
         await asyncio.to_thread(_in_tx, state.engine, writes.mark_published, row["name"], datetime.now(UTC))
         log.info("republished tuning job %s", row["name"])
 
@@ -154,6 +162,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise ApiError(400, "ValidationException", "request body must be a JSON object")
         job = CreateTuningJobRequest.model_validate(body)
         validate_request(job)
+        warm_start = await asyncio.to_thread(_with_conn, st.engine, parent_observations, job)
         name = job.HyperParameterTuningJobName
         seed = job.HyperParameterTuningJobConfig.RandomSeed
         if seed is None:
@@ -174,7 +183,7 @@ def create_app(settings: Settings) -> FastAPI:
         event = TuningJobSubmitted(
             event_id=f"{name}:submitted",
             tuning_job_name=name,
-            payload=TuningJobSubmittedData(request=job, random_seed=seed, created_at=created_at),
+            payload=TuningJobSubmittedData(request=job, random_seed=seed, created_at=created_at, warm_start=warm_start),
         )
         try:
             await asyncio.wait_for(st.publisher.publish([event]), timeout=PUBLISH_TIMEOUT_S)
@@ -226,9 +235,14 @@ def create_app(settings: Settings) -> FastAPI:
             best = (
                 reads.get_training_job(conn, row["best_training_job_name"]) if row["best_training_job_name"] else None
             )
-            return describe_tuning_job(
-                row, reads.training_job_status_counts(conn, name), reads.objective_status_counts(conn, name), best
-            )
+            overall = None
+            warm = row["request"].get("WarmStartConfig")
+            if warm:
+                objective = row["request"]["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+                parents = [p["HyperParameterTuningJobName"] for p in warm["ParentHyperParameterTuningJobs"]]
+                overall = reads.best_training_job(conn, [name, *parents], objective["Type"] == "Maximize")
+            counts, objectives = reads.training_job_status_counts(conn, name), reads.objective_status_counts(conn, name)
+            return describe_tuning_job(row, counts, objectives, best, overall)
 
     @app.get("/tuning-jobs/{name}/training-jobs", dependencies=auth)
     def list_training_jobs(

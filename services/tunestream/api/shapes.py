@@ -82,10 +82,15 @@ def objective_counters(objectives: dict[str, int]) -> dict[str, int]:
 
 
 def describe_tuning_job(
-    row: dict[str, Any], counts: dict[str, int], objectives: dict[str, int], best: dict[str, Any] | None
+    row: dict[str, Any],
+    counts: dict[str, int],
+    objectives: dict[str, int],
+    best: dict[str, Any] | None,
+    overall_best: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """DescribeHyperParameterTuningJob."""
     request = row["request"]
+    objective = objective_of(request)
     return _drop_none(
         {
             "HyperParameterTuningJobName": row["name"],
@@ -101,7 +106,9 @@ def describe_tuning_job(
             "LastModifiedTime": _time(row["last_modified_at"]),
             "TrainingJobStatusCounters": status_counters(counts),
             "ObjectiveStatusCounters": objective_counters(objectives),
-            "BestTrainingJob": training_job_summary(best, objective_of(request)) if best else None,
+            "BestTrainingJob": training_job_summary(best, objective) if best else None,
+            "OverallBestTrainingJob": training_job_summary(overall_best, objective) if overall_best else None,
+            "WarmStartConfig": request.get("WarmStartConfig"),
             "FailureReason": row["failure_reason"],
             "CompletionReason": row["completion_reason"],
             "TuningJobCompletionDetails": row["completion_details"],

@@ -41,7 +41,7 @@ class SuggesterHandler:
                 return
             try:
                 p = event.payload
-                self.jobs[name] = TuningJobState.create(p.request, p.random_seed, p.created_at)
+                self.jobs[name] = TuningJobState.create(p.request, p.random_seed, p.created_at, p.warm_start)
             except InvalidTuningJob as exc:
                 log.error("tuning job %s cannot be run: %s", name, exc)
                 return

@@ -9,6 +9,7 @@ outputs carry deterministic ids.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -25,6 +26,7 @@ from tunestream.events.v1 import (
     TuningJobCompletionDetails,
     TuningJobEnded,
     TuningJobEndedData,
+    WarmStartObservation,
 )
 from tunestream.naming import training_job_name
 from tunestream.space import SearchSpace
@@ -52,9 +54,16 @@ class TuningJobState:
     converged_at: datetime | None = None
     stops_sent: set[str] = field(default_factory=set)
     ended: bool = False
+    warm_start: list[TrainingJobRecord] = field(default_factory=list)
 
     @classmethod
-    def create(cls, request: CreateTuningJobRequest, seed: int, created_at: datetime) -> TuningJobState:
+    def create(
+        cls,
+        request: CreateTuningJobRequest,
+        seed: int,
+        created_at: datetime,
+        warm_start: Sequence[WarmStartObservation] = (),
+    ) -> TuningJobState:
         space = validate_request(request)
         config = request.HyperParameterTuningJobConfig
         assert request.TrainingJobDefinition is not None and config.HyperParameterTuningJobObjective is not None
@@ -71,7 +80,26 @@ class TuningJobState:
                 maximize=config.HyperParameterTuningJobObjective.Type == "Maximize",
                 max_jobs=strategy.max_training_jobs(),
             ),
+            warm_start=cls._warm_records(space, warm_start),
         )
+
+    @staticmethod
+    def _warm_records(space: SearchSpace, observations: Sequence[WarmStartObservation]) -> list[TrainingJobRecord]:
+        """Parents' results that fit this job's search space, as finished records with negative indices."""
+        records: list[TrainingJobRecord] = []
+        for o in observations:
+            values = space.parse_if_inside(o.tuned_hyperparameters)
+            if values is not None:
+                records.append(
+                    TrainingJobRecord(
+                        index=-1 - len(records),
+                        name=o.training_job_name,
+                        values=values,
+                        status=TrainingJobStatus.COMPLETED,
+                        objective=o.objective,
+                    )
+                )
+        return records
 
     @property
     def name(self) -> str:
@@ -99,6 +127,16 @@ class TuningJobState:
 
     def history(self) -> list[TrainingJobRecord]:
         return [self.record(spec) for _, spec in sorted(self.proposals.items())]
+
+    def strategy_history(self) -> list[TrainingJobRecord]:
+        """What the strategy sees: parents' results first (Bayesian always; Random and Hyperband only
+        with IdenticalDataAndAlgorithm, to skip what was evaluated), then this job's training jobs."""
+        warm = self.request.WarmStartConfig
+        use_warm = warm is not None and (
+            self.request.HyperParameterTuningJobConfig.Strategy == "Bayesian"
+            or warm.WarmStartType == "IdenticalDataAndAlgorithm"
+        )
+        return (self.warm_start if use_warm else []) + self.history()
 
     def add_metric(self, training_job: str, step: int, value: float) -> bool:
         """Record an objective value; False when it was seen before (a replayed event)."""
@@ -207,7 +245,7 @@ class TuningJobState:
         )
 
     def _propose(self, index: int) -> TrainingJobProposed:
-        proposal = self.strategy.propose(index, self.history())
+        proposal = self.strategy.propose(index, self.strategy_history())
         definition = self.request.TrainingJobDefinition
         config = self.request.HyperParameterTuningJobConfig
         assert definition is not None and config.HyperParameterTuningJobObjective is not None

@@ -121,3 +121,46 @@ def final_metrics(conn: Connection, training_job_name: str) -> list[dict[str, An
 def unpublished_tuning_jobs(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(select(tuning_jobs).where(tuning_jobs.c.published_at.is_(None))).mappings()
     return [dict(r) for r in rows]
+
+
+def succeeded_training_jobs(conn: Connection, tuning_job_names: list[str]) -> list[dict[str, Any]]:
+    """Training jobs of these tuning jobs that reported the objective (warm-start observations)."""
+    rows = conn.execute(
+        select(
+            training_jobs.c.tuning_job_name,
+            training_jobs.c.name,
+            training_jobs.c.tuned_hyperparameters,
+            training_jobs.c.final_objective_value,
+        )
+        .where(
+            and_(
+                training_jobs.c.tuning_job_name.in_(tuning_job_names),
+                training_jobs.c.objective_status == "Succeeded",
+                training_jobs.c.final_objective_value.is_not(None),
+            )
+        )
+        .order_by(training_jobs.c.tuning_job_name, training_jobs.c.index)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def best_training_job(conn: Connection, tuning_job_names: list[str], maximize: bool) -> dict[str, Any] | None:
+    """The best training job among several tuning jobs (OverallBestTrainingJob with warm start)."""
+    order = training_jobs.c.final_objective_value.desc() if maximize else training_jobs.c.final_objective_value.asc()
+    row = (
+        conn.execute(
+            select(training_jobs)
+            .where(
+                and_(
+                    training_jobs.c.tuning_job_name.in_(tuning_job_names),
+                    training_jobs.c.objective_status == "Succeeded",
+                    training_jobs.c.final_objective_value.is_not(None),
+                )
+            )
+            .order_by(order, training_jobs.c.tuning_job_name, training_jobs.c.index)
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None

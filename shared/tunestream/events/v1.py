@@ -41,10 +41,21 @@ class EventBase(BaseModel):
 # --- api -> suggester, tracker -------------------------------------------------------------------
 
 
+class WarmStartObservation(Payload):
+    """A parent tuning job's finished training job, as the api found it at submission."""
+
+    tuning_job_name: str
+    training_job_name: str
+    tuned_hyperparameters: dict[str, str]
+    objective: float
+
+
 class TuningJobSubmittedData(Payload):
     request: CreateTuningJobRequest
     random_seed: int
     created_at: datetime
+    # Parents' results travel with the job, so its decisions never depend on what else is in memory.
+    warm_start: list[WarmStartObservation] = Field(default_factory=list)
 
 
 class TuningJobSubmitted(EventBase):

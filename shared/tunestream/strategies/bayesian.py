@@ -127,7 +127,9 @@ class BayesianSearch:
 
     def propose(self, index: int, history: Sequence[TrainingJobRecord]) -> Proposal:
         observed = [h for h in history if h.objective is not None and math.isfinite(h.objective)]
-        if index < self._n_initial or len(observed) < 2:
+        # Warm-start observations (negative indices) shorten the initial design.
+        warm = sum(1 for h in history if h.index < 0)
+        if index < self._n_initial - warm or len(observed) < 2:
             return self._sobol(index, len(observed))
         return self._model_based(index, history, observed)
 

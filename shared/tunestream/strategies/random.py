@@ -9,6 +9,8 @@ import numpy as np
 from tunestream.space import SearchSpace
 from tunestream.trials import Proposal, TrainingJobRecord
 
+MAX_REDRAWS = 100
+
 
 class RandomSearch:
     """Each training job's values come from a generator seeded by (RandomSeed, index).
@@ -27,10 +29,17 @@ class RandomSearch:
         return self._max_jobs
 
     def propose(self, index: int, history: Sequence[TrainingJobRecord]) -> Proposal:
-        rng = np.random.default_rng([self._seed, index])
-        point = rng.random(len(self._space.params))
+        """Warm-start records in `history` (negative indices) are configurations already evaluated:
+        a draw equal to one of them is replaced by the next draw for the same index."""
+        seen = {tuple(sorted(self._space.format(h.values).items())) for h in history if h.index < 0}
+        for attempt in range(MAX_REDRAWS):
+            seed = [self._seed, index] if attempt == 0 else [self._seed, index, attempt]
+            values = self._space.from_unit(np.random.default_rng(seed).random(len(self._space.params)).tolist())
+            if tuple(sorted(self._space.format(values).items())) not in seen:
+                break
+        note = f", redrawn {attempt}x to skip evaluated configurations" if attempt else ""
         return Proposal(
             index=index,
-            values=self._space.from_unit(point.tolist()),
-            reason=f"random draw {index + 1} of {self._max_jobs} (seed {self._seed})",
+            values=values,
+            reason=f"random draw {index + 1} of {self._max_jobs} (seed {self._seed}){note}",
         )
