@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -79,10 +80,13 @@ class SuggesterHandler:
         outputs: list[EventBase] = []
         if isinstance(event, MetricReported) and event.payload.metric_name == job.objective_metric:
             outputs += job.on_objective(event.payload.training_job_name)
-        return outputs + job.decide(self._clock())
+        # A model-based proposal takes up to seconds: keep the event loop (and Kafka heartbeats) free.
+        # Events are handled one at a time, so nothing else touches the state meanwhile.
+        return outputs + await asyncio.to_thread(job.decide, self._clock())
 
     async def reconcile(self) -> Sequence[EventBase]:
         outputs: list[EventBase] = []
         for job in self.jobs.values():
-            outputs.extend(job.decide(self._clock()))
+            if not job.ended:
+                outputs.extend(await asyncio.to_thread(job.decide, self._clock()))
         return outputs
