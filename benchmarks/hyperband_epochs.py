@@ -6,8 +6,10 @@
 Replays the recorded curves in a simulator with `--workers` parallel slots: Random draws
 configurations from the recorded pool (RandomSearch over a categorical "configuration" range);
 Hyperband draws the same way and lets tunestream's AshaStopper judge every epoch, exactly as the
-suggester would. Each epoch costs its recorded wall time. The target is the accuracy that 5-10 %
-of the pool's configurations reach (stated in the output), and the blog's literal 96 % is reported too.
+suggester would (Random+median: the Auto median rule). Each epoch costs its recorded wall time.
+A training job's objective is its last reported accuracy (SageMaker's rule), so the target counts
+as reached when a job ends at or above it. The target is the final accuracy that --target-share
+(6 %) of the pool's configurations reach (stated in the output); the blog's 96 % is reported too.
 """
 
 from __future__ import annotations
@@ -65,16 +67,17 @@ def simulate(
         records[index] = TrainingJobRecord(
             index=index, name=rec.name, values=rec.values, metric_history=(*rec.metric_history, (epoch, value))
         )
-        if value >= target:
-            return {
-                "reached": 1.0,
-                "epochs": float(epochs),
-                "worker_seconds": seconds,
-                "wall_seconds": clock,
-                "jobs": float(next_index),
-            }
         stopped = stopper is not None and stopper.decide(records[index], list(records.values())) is not None
         if stopped or epoch == epochs_max:
+            # As in SageMaker, a training job's objective is the last value it reported.
+            if value >= target:
+                return {
+                    "reached": 1.0,
+                    "epochs": float(epochs),
+                    "worker_seconds": seconds,
+                    "wall_seconds": clock,
+                    "jobs": float(next_index),
+                }
             records[index] = TrainingJobRecord(
                 index=index,
                 name=rec.name,
@@ -108,11 +111,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-jobs", type=int, default=80)
+    parser.add_argument(
+        "--target-share", type=float, default=0.06, help="share of configurations that reach the target"
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     args = parser.parse_args()
     curves = [c for c in json.loads(args.curves.read_text())["curves"] if c["accuracy"]]
-    best_per_config = np.array([max(c["accuracy"]) for c in curves])
-    calibrated = float(np.quantile(best_per_config, 0.92))
+    best_per_config = np.array([c["accuracy"][-1] for c in curves])
+    calibrated = float(np.quantile(best_per_config, 1 - args.target_share))
     print(
         f"{len(curves)} recorded configurations; {np.mean(best_per_config >= 0.96):.0%} reach 96 %; "
         f"calibrated target {calibrated:.4f} (reached by {np.mean(best_per_config >= calibrated):.0%})"

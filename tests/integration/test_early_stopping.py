@@ -36,3 +36,17 @@ def test_hyperband_stops_some_training_jobs_early(api: TunestreamClient, run_id:
     completed = [j for j in jobs if j["TrainingJobStatus"] == "Completed"]
     assert completed and all(len(api.metrics(j["TrainingJobName"])["Metrics"]) == 9 for j in completed)
     assert training_processes(name) == []
+
+
+def test_target_objective_completes_the_tuning_job_early(api: TunestreamClient, run_id: str) -> None:
+    name = f"target-{run_id}"
+    job = trainer_job(name, jobs=30, parallel=2, sleep="0.05")
+    # trainer.py's final score is 1 - (x - 0.3)^2 - 0.1/3, so about a third of random x reach 0.9.
+    job["HyperParameterTuningJobConfig"]["TuningJobCompletionCriteria"] = {"TargetObjectiveMetricValue": 0.9}
+    api.create_tuning_job(job)
+    describe = wait_until_ended(api, name, timeout_s=120)
+    assert describe["HyperParameterTuningJobStatus"] == "Completed"
+    assert describe["CompletionReason"].startswith("TargetObjectiveMetricValue 0.9 reached by ")
+    assert "NumberOfTrainingJobsObjectiveNotImproving" in describe["TuningJobCompletionDetails"]
+    assert describe["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] >= 0.9
+    assert len(api.training_jobs(name)) < 30
