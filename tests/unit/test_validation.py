@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +12,8 @@ from pydantic import ValidationError
 from tests.conftest import minimal_job
 from tunestream.definitions import CreateTuningJobRequest
 from tunestream.validation import InvalidTuningJob, validate_request
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def errors_of(job: dict[str, Any]) -> list[tuple[str, str]]:
@@ -185,3 +189,14 @@ def test_auto_early_stopping_and_completion_criteria_accepted(job: dict[str, Any
         "ConvergenceDetected": {"CompleteOnConvergence": "Enabled"},
     }
     validate_request(CreateTuningJobRequest.model_validate(job))
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p.relative_to(EXAMPLES).as_posix() for p in EXAMPLES.rglob("job*.json")), ids=lambda p: p
+)
+def test_every_example_job_is_valid(path: str) -> None:
+    job = json.loads((EXAMPLES / path).read_text())
+    space = validate_request(CreateTuningJobRequest.model_validate(job))
+    command = job["TrainingJobDefinition"]["AlgorithmSpecification"]["Command"]
+    assert (EXAMPLES.parent / command[-1]).is_file(), f"{path}: training program {command[-1]} is missing"
+    assert space.params
