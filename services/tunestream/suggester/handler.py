@@ -77,12 +77,15 @@ class SuggesterHandler:
         job = self.jobs.get(event.tuning_job_name)
         if job is None:
             return []
-        outputs: list[EventBase] = []
-        if isinstance(event, MetricReported) and event.payload.metric_name == job.objective_metric:
-            outputs += job.on_objective(event.payload.training_job_name)
+        if isinstance(event, MetricReported):
+            # The most frequent event, and it frees no slot and ends nothing (results come as
+            # ObjectiveCollected; the time budget is checked every tick): only early stopping is owed.
+            if event.payload.metric_name != job.objective_metric:
+                return []
+            return job.on_objective(event.payload.training_job_name)
         # A model-based proposal takes up to seconds: keep the event loop (and Kafka heartbeats) free.
         # Events are handled one at a time, so nothing else touches the state meanwhile.
-        return outputs + await asyncio.to_thread(job.decide, self._clock())
+        return await asyncio.to_thread(job.decide, self._clock())
 
     async def reconcile(self) -> Sequence[EventBase]:
         outputs: list[EventBase] = []
