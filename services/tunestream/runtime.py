@@ -19,22 +19,37 @@ log = logging.getLogger(__name__)
 SERVICES = ("api", "suggester", "launcher", "collector", "tracker")
 
 
-async def _run_loop(
-    settings: Settings, name: str, topics: Sequence[str], handler: Handler, publisher: Publisher
-) -> None:
-    loop = ServiceLoop(
+def _make_loop(
+    settings: Settings, name: str, topics: Sequence[str], handler: Handler, publisher: Publisher, grouped: bool = True
+) -> ServiceLoop:
+    return ServiceLoop(
         name=name,
         bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=f"{settings.topic_prefix}-{name}",
+        group_id=f"{settings.topic_prefix}-{name}" if grouped else None,
         topics=topics,
         handler=handler,
         publisher=publisher,
     )
+
+
+async def _run_loops(*loops: ServiceLoop) -> None:
     running = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for loop in loops:
+            loop.stop()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        running.add_signal_handler(sig, loop.stop)
-    log.info("%s consuming %s", name, ", ".join(topics))
-    await loop.run()
+        running.add_signal_handler(sig, stop)
+    for loop in loops:
+        log.info("%s consuming %s", loop.name, ", ".join(loop.topics))
+    await asyncio.gather(*(loop.run() for loop in loops))
+
+
+async def _run_loop(
+    settings: Settings, name: str, topics: Sequence[str], handler: Handler, publisher: Publisher
+) -> None:
+    await _run_loops(_make_loop(settings, name, topics, handler, publisher))
 
 
 async def run_service(name: str, settings: Settings) -> None:
@@ -44,9 +59,25 @@ async def run_service(name: str, settings: Settings) -> None:
     await publisher.start()
     try:
         if name == "suggester":
+            from tunestream.scheduler.fleet import Fleet
+            from tunestream.scheduler.handler import SchedulerHandler
             from tunestream.suggester.handler import SuggesterHandler
 
-            await _run_loop(settings, name, [topics.jobs, topics.trials, topics.metrics], SuggesterHandler(), publisher)
+            fleet = Fleet(
+                heartbeat_timeout_s=settings.heartbeat_timeout_s, unplaceable_after_s=settings.unplaceable_after_s
+            )
+            await _run_loops(
+                _make_loop(settings, name, [topics.jobs, topics.trials, topics.metrics], SuggesterHandler(), publisher),
+                # The scheduler sees every partition: capacity is shared by all tuning jobs.
+                _make_loop(
+                    settings,
+                    "scheduler",
+                    [topics.trials, topics.training, topics.launchers],
+                    SchedulerHandler(fleet),
+                    publisher,
+                    grouped=False,
+                ),
+            )
         elif name == "collector":
             from tunestream.collector.handler import CollectorHandler
 
@@ -61,7 +92,9 @@ async def run_service(name: str, settings: Settings) -> None:
             store = make_object_store(settings)
             store.ensure_bucket(settings.s3_bucket)
             engine = make_engine(settings.database_url.get_secret_value())
-            await _run_loop(settings, name, topics.all(), TrackerHandler(engine, store, settings.s3_bucket), publisher)
+            # Heartbeats are the scheduler's business; the read model keeps what happened to jobs.
+            tracked = [topics.jobs, topics.trials, topics.training, topics.metrics]
+            await _run_loop(settings, name, tracked, TrackerHandler(engine, store, settings.s3_bucket), publisher)
         else:
             raise ValueError(f"unknown service {name!r}; one of {', '.join(SERVICES)}")
     finally:
@@ -69,27 +102,12 @@ async def run_service(name: str, settings: Settings) -> None:
 
 
 async def _run_launcher(settings: Settings, topics: Topics, publisher: Publisher) -> None:
-    from tunestream.launcher.handler import LauncherHandler
-    from tunestream.launcher.local import RunOptions
-    from tunestream.objstore.factory import make_object_store
+    from tunestream.launcher.factory import make_launcher
 
-    work_dir = settings.work_dir.resolve()
-    work_dir.mkdir(parents=True, exist_ok=True)
-    handler = LauncherHandler(
-        store=make_object_store(settings),
-        publish=publisher.publish,
-        options=RunOptions(
-            launcher_id=settings.launcher_id,
-            cwd=settings.launcher_cwd,
-            stop_grace_s=settings.stop_grace_s,
-            batch_interval_s=settings.log_batch_interval_s,
-            batch_lines=settings.log_batch_lines,
-        ),
-        work_dir=work_dir,
-        slots=settings.launcher_slots,
-    )
+    handler = make_launcher(settings, publisher.publish)
+    loop = _make_loop(settings, "launcher", [topics.trials, topics.training], handler, publisher, grouped=False)
     try:
-        await _run_loop(settings, "launcher", [topics.trials, topics.training], handler, publisher)
+        await _run_loops(loop)
     finally:
         await handler.shutdown()
 

@@ -48,6 +48,24 @@ class Settings(BaseSettings):
     # Stable across restarts, so a restarted launcher recognises the training jobs it had started.
     launcher_id: str = socket.gethostname()
     launcher_slots: int = 4
+    # "process", "container" or both ("process,container"): which training jobs this launcher takes.
+    launcher_backends: str = "process"
+    # "auto" (nvidia-smi), "none", or the GPU ids to hand out, e.g. "0,1,2,3".
+    launcher_gpus: str = "auto"
+    heartbeat_interval_s: float = 1.0
+    checkpoint_interval_s: float = 10.0
+
+    # scheduler (runs inside the suggester service)
+    # A launcher silent for this long is declared lost and its attempts are retried elsewhere.
+    heartbeat_timeout_s: float = 10.0
+    # A training job no live launcher could ever run (backend, GPUs) fails after waiting this long.
+    unplaceable_after_s: float = 600.0
+
+    # container backend (Docker SDK)
+    docker_host: str | None = None
+    docker_network: str = "bridge"
+    docker_cpus: float | None = None
+    docker_memory: str | None = None
     work_dir: Path = Path(".stack") / "work"
     launcher_cwd: Path | None = None
     stop_grace_s: float = 5.0

@@ -151,6 +151,8 @@ class OutputDataConfigShape(Shape):
 class ResourceConfigShape(Shape):
     InstanceType: str | None = None
     InstanceCount: int = Field(default=1, ge=1)
+    # tunestream's extension: GPUs per training job, overriding what InstanceType implies.
+    GpuCount: int | None = Field(default=None, ge=0, le=64)
     VolumeSizeInGB: int | None = None
     VolumeKmsKeyId: str | None = None
 

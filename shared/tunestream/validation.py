@@ -224,12 +224,12 @@ def _check_definition(
 ) -> None:
     base = "TrainingJobDefinition"
     algo = definition.AlgorithmSpecification
-    if algo.Command is None:
+    if algo.Command is None and not algo.TrainingImage:
         errors.append(
             FieldError(
-                f"{base}.AlgorithmSpecification.Command",
-                "required",
-                "the training program as an argv list is required (container TrainingImage runs are not available yet)",
+                f"{base}.AlgorithmSpecification",
+                "image-or-command",
+                "give TrainingImage (runs in a container) or Command (an argv list run as a local process)",
             )
         )
     names = set()

@@ -55,12 +55,13 @@ class Services:
         self.log_dir = log_dir
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, service: str | None = None, env: dict[str, str] | None = None) -> None:
+        """Start `service` (default: `name`) as the process called `name`, with extra environment."""
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "tunestream.cli.main", "service", name],
+            [sys.executable, "-m", "tunestream.cli.main", "service", service or name],
             cwd=ROOT,
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -123,6 +124,11 @@ def services(settings: Settings) -> Iterator[Services]:
             "TUNESTREAM_LAUNCHER_ID": settings.launcher_id,
             "TUNESTREAM_STOP_GRACE_S": "2",
             "TUNESTREAM_LOG_BATCH_INTERVAL_S": "0.1",
+            # Short enough that losing a launcher is noticed within a test's patience.
+            "TUNESTREAM_HEARTBEAT_INTERVAL_S": "0.5",
+            "TUNESTREAM_HEARTBEAT_TIMEOUT_S": "4",
+            "TUNESTREAM_CHECKPOINT_INTERVAL_S": "0.5",
+            "TUNESTREAM_LAUNCHER_GPUS": "none",
             "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
         }
     )

@@ -39,7 +39,11 @@ def test_kill_nine_each_service_mid_job(
 ) -> None:
     name = f"chaos-{run_id}"
     total = 10
-    api.create_tuning_job(trainer_job(name, jobs=total, parallel=2, sleep="0.3"))
+    job = trainer_job(name, jobs=total, parallel=2, sleep="0.3")
+    # The launcher's kill -9 interrupts the jobs it runs; they are retried, as SageMaker retries
+    # InternalServerErrors under a RetryStrategy.
+    job["TrainingJobDefinition"]["RetryStrategy"] = {"MaximumRetryAttempts": 2}
+    api.create_tuning_job(job)
     kills = ["suggester", "tracker", "collector", "launcher", "api", "suggester", "collector"]
     for i, service in enumerate(kills):
         _wait_for(
@@ -65,16 +69,20 @@ def test_kill_nine_each_service_mid_job(
     assert sorted(by_index) == list(range(total))
     assert all(len(specs) == 1 for specs in by_index.values())
     training = [e for e in read_topic(settings, topics.training) if e.tuning_job_name == name]
-    started: dict[str, set[int]] = {}
+    started: dict[tuple[str, int], set[int]] = {}
     for e in training:
         if e.type == "TrainingJobStarted":
-            started.setdefault(e.payload.training_job_name, set()).add(e.payload.pid)
-    assert all(len(pids) == 1 for pids in started.values()), "a training job ran twice"
+            started.setdefault((e.payload.training_job_name, e.payload.attempt), set()).add(e.payload.pid)
+    assert all(len(pids) == 1 for pids in started.values()), "an attempt of a training job ran twice"
+    lost = {e.payload.training_job_name: e.payload.attempt for e in training if e.type == "TrainingJobAttemptFailed"}
+    for (job_name, attempt), _ in started.items():
+        # A later attempt starts only after the earlier one was declared lost.
+        assert attempt == 0 or lost.get(job_name, -1) >= attempt - 1
     finished = {e.payload.training_job_name for e in training if e.type == "TrainingJobFinished"}
     assert len(finished) == total
 
     counters = describe["TrainingJobStatusCounters"]
-    assert counters["Completed"] + counters["NonRetryableError"] == total and counters["InProgress"] == 0
+    assert counters["Completed"] == total and counters["InProgress"] == 0, counters
     with engine.connect() as conn:
         rows = conn.execute(
             select(training_jobs.c.status, training_jobs.c.failure_reason).where(
@@ -82,9 +90,7 @@ def test_kill_nine_each_service_mid_job(
             )
         ).all()
     assert len(rows) == total
-    for status, reason in rows:
-        # The only acceptable failure: a job that was running when the launcher was killed.
-        assert status == "Completed" or "launcher running this training job restarted" in (reason or ""), reason
+    assert all(status == "Completed" for status, _ in rows), rows
 
     # No training process of this tuning job outlives it.
     assert training_processes(name) == []

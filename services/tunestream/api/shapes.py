@@ -71,7 +71,7 @@ def status_counters(counts: dict[str, int]) -> dict[str, int]:
     return {
         "Completed": counts.get("Completed", 0),
         "InProgress": counts.get("InProgress", 0) + counts.get("Stopping", 0),
-        "RetryableError": 0,
+        "RetryableError": counts.get("FailedRetryable", 0),
         "NonRetryableError": counts.get("Failed", 0),
         "Stopped": counts.get("Stopped", 0),
     }
@@ -154,8 +154,14 @@ def describe_training_job(
             "EarlyStopping": row["stop_details"],
             "ProposalReason": row["proposal_reason"],
             "ProposalDetails": row["proposal_details"] or None,
+            "ResourceConfig": definition.get("ResourceConfig"),
+            "CheckpointConfig": definition.get("CheckpointConfig"),
+            "RetryStrategy": definition.get("RetryStrategy"),
             "ExitCode": row["exit_code"],
             "LauncherId": row["launcher_id"],
+            "Gpus": row.get("gpus") or None,
+            "RetryableFailure": row.get("retryable") or None,
+            "FailedAttempts": row.get("attempts") or None,
             "LogUri": row["log_s3_uri"],
         }
     )

@@ -1,7 +1,10 @@
-"""The launcher's event handler: which training jobs to start, stop, or declare lost.
+"""The launcher's event handler: runs the attempts the scheduler assigns to this launcher.
 
-State, rebuilt from the trials and training topics: every proposed training job, which of them
-have started and finished, and which were asked to stop. Running processes live in `runs`.
+Each launcher reads every partition of the trials and training topics (no consumer group share):
+proposals carry the job specs, assignments say which attempt runs here, stops, failures and
+finishes say when to end one. `incarnation` is new on every start, so assignments made to an
+earlier run of this launcher are never started again: their leftovers are killed and the attempt
+reported as failed, for the scheduler to retry. Heartbeats go out on every tick.
 """
 
 from __future__ import annotations
@@ -10,50 +13,69 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Sequence
+import time
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tunestream.events.v1 import (
     Event,
     EventBase,
+    LauncherHeartbeat,
+    LauncherHeartbeatData,
+    TrainingJobAssigned,
+    TrainingJobAssignedData,
+    TrainingJobAttemptFailed,
+    TrainingJobAttemptFailedData,
     TrainingJobFinished,
-    TrainingJobFinishedData,
     TrainingJobProposed,
     TrainingJobSpec,
-    TrainingJobStarted,
     TrainingJobStopRequested,
 )
 from tunestream.launcher.layout import JobLayout
-from tunestream.launcher.local import LocalTrainingRun, Publish, RunOptions
-from tunestream.objstore.base import ObjectStore
-from tunestream.trials import TrainingJobStatus
+from tunestream.launcher.run import Attempt, Publish, TrainingRun
+from tunestream.scheduler.fleet import attempt_event_id
 
 log = logging.getLogger(__name__)
+
+# Makes the run of one attempt with the backend its spec asks for.
+RunFactory = Callable[[TrainingJobSpec, str, Attempt, JobLayout], TrainingRun]
 
 
 @dataclass
 class _Known:
     tuning_job_name: str
     spec: TrainingJobSpec
-    started_by: str | None = None
+    assignments: dict[int, TrainingJobAssignedData] = field(default_factory=dict)
+    failed_attempts: set[int] = field(default_factory=set)
     finished: bool = False
     stop_reason: str | None = None
+
+    def latest(self) -> TrainingJobAssignedData | None:
+        return self.assignments[max(self.assignments)] if self.assignments else None
 
 
 @dataclass
 class LauncherHandler:
-    store: ObjectStore
+    launcher_id: str
+    make_run: RunFactory
     publish: Publish
-    options: RunOptions
     work_dir: Path
     slots: int
+    gpus: list[str]
+    backends: list[str]
+    heartbeat_interval_s: float = 1.0
+    incarnation: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     replays_history: bool = True
-    tick_s: float | None = 1.0
+    tick_s: float | None = 0.25
     known: dict[str, _Known] = field(default_factory=dict)
-    runs: dict[str, LocalTrainingRun] = field(default_factory=dict)
+    runs: dict[str, TrainingRun] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    stopping: bool = False
     _early: dict[str, list[Event]] = field(default_factory=dict)
+    _reaped: set[tuple[str, int]] = field(default_factory=set)
+    _last_beat: float = 0.0
 
     def apply(self, event: Event) -> None:
         if isinstance(event, TrainingJobProposed):
@@ -63,15 +85,19 @@ class LauncherHandler:
                 for early in self._early.pop(spec.training_job_name, []):
                     self.apply(early)
             return
-        name = getattr(event.payload, "training_job_name", None)
-        if name is None or not isinstance(event, TrainingJobStarted | TrainingJobFinished | TrainingJobStopRequested):
+        if not isinstance(
+            event, TrainingJobAssigned | TrainingJobAttemptFailed | TrainingJobFinished | TrainingJobStopRequested
+        ):
             return
+        name = event.payload.training_job_name
         job = self.known.get(name)
         if job is None:  # read before its proposal during a rebuild
             self._early.setdefault(name, []).append(event)
             return
-        if isinstance(event, TrainingJobStarted):
-            job.started_by = event.payload.launcher_id
+        if isinstance(event, TrainingJobAssigned):
+            job.assignments.setdefault(event.payload.attempt, event.payload)
+        elif isinstance(event, TrainingJobAttemptFailed):
+            job.failed_attempts.add(event.payload.attempt)
         elif isinstance(event, TrainingJobFinished):
             job.finished = True
         else:
@@ -80,45 +106,92 @@ class LauncherHandler:
     async def react(self, event: Event) -> Sequence[EventBase]:
         if isinstance(event, TrainingJobStopRequested):
             return self._stop(event.payload.training_job_name)
-        if isinstance(event, TrainingJobProposed | TrainingJobFinished):
-            return self._start_waiting()
+        if isinstance(event, TrainingJobAssigned | TrainingJobAttemptFailed | TrainingJobFinished):
+            self._fence(event.payload.training_job_name)
+            return self._start_assigned()
         return []
 
     async def reconcile(self) -> Sequence[EventBase]:
         outputs: list[EventBase] = []
+        now = time.monotonic()
+        if now - self._last_beat >= self.heartbeat_interval_s:
+            self._last_beat = now
+            outputs.append(self.heartbeat())
+        outputs.extend(self._reap_earlier_incarnations())
+        outputs.extend(self._start_assigned())
         for name, job in self.known.items():
-            if job.started_by is not None and not job.finished and name not in self.runs:
-                outputs.append(self._lost(name, job))
-            elif job.stop_reason is not None and not job.finished:
-                outputs.extend(self._stop(name))
-        outputs.extend(self._start_waiting())
+            if job.stop_reason is not None and not job.finished and name in self.runs:
+                self._stop(name)
         return outputs
 
-    def _start_waiting(self) -> list[EventBase]:
+    def heartbeat(self) -> LauncherHeartbeat:
+        return LauncherHeartbeat(
+            event_id=f"{self.launcher_id}:{self.incarnation}:heartbeat:{time.time_ns()}",
+            tuning_job_name="",
+            payload=LauncherHeartbeatData(
+                launcher_id=self.launcher_id,
+                incarnation=self.incarnation,
+                backends=self.backends,  # type: ignore[arg-type]
+                slots=self.slots,
+                gpus=self.gpus,
+                running=sorted(self.runs),
+                interval_s=self.heartbeat_interval_s,
+                stopping=self.stopping,
+            ),
+        )
+
+    def _mine(self, job: _Known) -> TrainingJobAssignedData | None:
+        """The attempt this incarnation should be running for the job, if any."""
+        latest = job.latest()
+        if (
+            latest is None
+            or job.finished
+            or latest.launcher_id != self.launcher_id
+            or latest.incarnation != self.incarnation
+            or latest.attempt in job.failed_attempts
+        ):
+            return None
+        return latest
+
+    def _fence(self, name: str) -> None:
+        """End a run that is no longer this launcher's to run (declared lost, reassigned, finished elsewhere)."""
+        run = self.runs.get(name)
+        job = self.known.get(name)
+        if run is None or job is None:
+            return
+        mine = self._mine(job)
+        if mine is None or mine.attempt != run.attempt.number:
+            run.revoke("the scheduler ended this attempt or the training job finished")
+
+    def _start_assigned(self) -> list[EventBase]:
+        if self.stopping:
+            return []
         for name, job in self.known.items():
             if len(self.runs) >= self.slots:
                 break
-            if job.started_by is None and not job.finished and job.stop_reason is None and name not in self.runs:
-                self._start(name, job)
+            assigned = self._mine(job)
+            if assigned is None or name in self.runs:
+                continue
+            self._start(name, job, Attempt(assigned.attempt, tuple(assigned.gpus)))
         return []
 
-    def _start(self, name: str, job: _Known) -> None:
+    def _start(self, name: str, job: _Known, attempt: Attempt) -> None:
         layout = JobLayout(self.work_dir / job.tuning_job_name / name)
         self._kill_leftover(layout)
-        run = LocalTrainingRun(job.spec, job.tuning_job_name, layout, self.store, self.publish, self.options)
+        run = self.make_run(job.spec, job.tuning_job_name, attempt, layout)
+        if job.stop_reason is not None:
+            run.request_stop(f"Stopped: {job.stop_reason}")
         self.runs[name] = run
-        # Mark it started now so a second proposal copy or a tick cannot start it again.
-        job.started_by = self.options.launcher_id
 
         async def lifecycle() -> None:
             try:
                 await run.run()
             finally:
-                self.runs.pop(name, None)
-                job.finished = True
-                self._start_waiting()
+                if self.runs.get(name) is run:
+                    del self.runs[name]
+                self._start_assigned()
 
-        task = asyncio.create_task(lifecycle(), name=f"training-job {name}")
+        task = asyncio.create_task(lifecycle(), name=f"training-job {name} attempt {attempt.number + 1}")
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -129,23 +202,40 @@ class LauncherHandler:
         run = self.runs.get(name)
         if run is not None:
             run.request_stop(f"Stopped: {job.stop_reason or 'stop requested'}")
-            return []
-        if job.started_by is None:
-            job.finished = True
-            return [self._finished(name, job, TrainingJobStatus.STOPPED, "Stopped", "stopped before it started")]
         return []
 
-    def _lost(self, name: str, job: _Known) -> EventBase:
-        """A training job that was running when this launcher last stopped: its process is gone or orphaned."""
-        self._kill_leftover(JobLayout(self.work_dir / job.tuning_job_name / name))
-        job.finished = True
-        return self._finished(
-            name,
-            job,
-            TrainingJobStatus.FAILED,
-            "Failed",
-            "InternalServerError: the launcher running this training job restarted; the training process was ended",
-        )
+    def _reap_earlier_incarnations(self) -> list[EventBase]:
+        """Attempts assigned to an earlier run of this launcher: kill what is left of them, report them lost."""
+        outputs: list[EventBase] = []
+        for name, job in self.known.items():
+            latest = job.latest()
+            if (
+                latest is None
+                or job.finished
+                or latest.launcher_id != self.launcher_id
+                or latest.incarnation == self.incarnation
+                or latest.attempt in job.failed_attempts
+                or (name, latest.attempt) in self._reaped
+            ):
+                continue
+            self._reaped.add((name, latest.attempt))
+            self._kill_leftover(JobLayout(self.work_dir / job.tuning_job_name / name))
+            outputs.append(
+                TrainingJobAttemptFailed(
+                    event_id=attempt_event_id(name, latest.attempt, "failed"),
+                    tuning_job_name=job.tuning_job_name,
+                    payload=TrainingJobAttemptFailedData(
+                        training_job_name=name,
+                        attempt=latest.attempt,
+                        launcher_id=self.launcher_id,
+                        reason=(
+                            f"InternalServerError: launcher {self.launcher_id} restarted while running "
+                            f"attempt {latest.attempt + 1}"
+                        ),
+                    ),
+                )
+            )
+        return outputs
 
     @staticmethod
     def _kill_leftover(layout: JobLayout) -> None:
@@ -161,28 +251,11 @@ class LauncherHandler:
             pass
         layout.pid_file.unlink(missing_ok=True)
 
-    @staticmethod
-    def _finished(
-        name: str, job: _Known, status: TrainingJobStatus, secondary: str, reason: str
-    ) -> TrainingJobFinished:
-        return TrainingJobFinished(
-            event_id=f"{name}:finished",
-            tuning_job_name=job.tuning_job_name,
-            payload=TrainingJobFinishedData(
-                training_job_name=name,
-                status=status,
-                secondary_status=secondary,
-                exit_code=None,
-                failure_reason=reason,
-                model_artifact_s3_uri=None,
-                log_batches=0,
-                log_lines=0,
-            ),
-        )
-
     async def shutdown(self) -> None:
-        """Stop every running training job (service shutdown), waiting for their final reports."""
+        """Service shutdown: end every run as an interrupted attempt (retried elsewhere), then say goodbye."""
+        self.stopping = True
         for run in list(self.runs.values()):
-            run.request_stop("Stopped: the launcher shut down", "Stopped")
+            run.interrupt(f"InternalServerError: launcher {self.launcher_id} shut down")
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=30)
+        await self.publish([self.heartbeat()])

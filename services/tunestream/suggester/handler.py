@@ -12,6 +12,7 @@ from tunestream.events.v1 import (
     EventBase,
     MetricReported,
     ObjectiveCollected,
+    TrainingJobAssigned,
     TrainingJobProposed,
     TrainingJobStopRequested,
     TuningJobEnded,
@@ -76,6 +77,8 @@ class SuggesterHandler:
     async def react(self, event: Event) -> Sequence[EventBase]:
         job = self.jobs.get(event.tuning_job_name)
         if job is None:
+            return []
+        if isinstance(event, TrainingJobAssigned):  # placement is the scheduler's; it frees no slot
             return []
         if isinstance(event, MetricReported):
             # The most frequent event, and it frees no slot and ends nothing (results come as

@@ -28,6 +28,7 @@ from tunestream.events.v1 import (
     TuningJobEndedData,
     WarmStartObservation,
 )
+from tunestream.instances import gpu_count
 from tunestream.naming import training_job_name
 from tunestream.space import SearchSpace
 from tunestream.strategies import EarlyStopper, SearchStrategy, make_early_stopper, make_strategy
@@ -252,6 +253,7 @@ class TuningJobState:
         tuned = self.space.format(proposal.values)
         name = training_job_name(self.name, index)
         algo = definition.AlgorithmSpecification
+        checkpoint = definition.CheckpointConfig
         spec = TrainingJobSpec(
             training_job_name=name,
             index=index,
@@ -269,6 +271,11 @@ class TuningJobState:
             objective_metric_name=config.HyperParameterTuningJobObjective.MetricName,
             objective_type=config.HyperParameterTuningJobObjective.Type,
             instance_count=definition.ResourceConfig.InstanceCount,
+            training_image=algo.TrainingImage,
+            gpu_count=gpu_count(definition.ResourceConfig),
+            checkpoint_s3_uri=checkpoint.S3Uri if checkpoint else None,
+            checkpoint_local_path=checkpoint.LocalPath if checkpoint else None,
+            max_retry_attempts=definition.RetryStrategy.MaximumRetryAttempts if definition.RetryStrategy else 0,
         )
         details = dict(proposal.details)
         if self.stopper is not None:

@@ -14,6 +14,8 @@ from tunestream.events.v1 import (
     EventBase,
     MetricReported,
     ObjectiveCollected,
+    TrainingJobAssigned,
+    TrainingJobAttemptFailed,
     TrainingJobFinished,
     TrainingJobProposed,
     TrainingJobStarted,
@@ -104,6 +106,27 @@ class TrackerHandler:
                 {k: v for k, v in numbers.items() if v is not None} or None,
                 at,
             )
+        elif isinstance(event, TrainingJobAssigned):
+            assigned = event.payload
+            writes.record_assigned(
+                conn,
+                name=assigned.training_job_name,
+                tuning_job_name=job,
+                launcher_id=assigned.launcher_id,
+                gpus=assigned.gpus,
+                at=at,
+            )
+        elif isinstance(event, TrainingJobAttemptFailed):
+            lost = event.payload
+            writes.record_attempt_failed(
+                conn,
+                name=lost.training_job_name,
+                tuning_job_name=job,
+                attempt=lost.attempt,
+                launcher_id=lost.launcher_id,
+                reason=lost.reason,
+                at=at,
+            )
         elif isinstance(event, TrainingJobStarted):
             started = event.payload
             writes.record_started(
@@ -139,6 +162,7 @@ class TrackerHandler:
                 model_artifact_s3_uri=done.model_artifact_s3_uri,
                 log_s3_uri=uri,
                 at=at,
+                retryable=done.retryable,
             )
         elif isinstance(event, MetricReported):
             metric = event.payload

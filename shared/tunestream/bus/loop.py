@@ -62,7 +62,7 @@ class ServiceLoop:
         *,
         name: str,
         bootstrap_servers: str,
-        group_id: str,
+        group_id: str | None,
         topics: Sequence[str],
         handler: Handler,
         publisher: Publisher,
@@ -70,12 +70,13 @@ class ServiceLoop:
         self.name = name
         self._handler = handler
         self._publisher = publisher
-        self._topics = list(topics)
+        self.topics = list(topics)
+        self._grouped = group_id is not None
         self._assignments = _Assignments()
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
-            client_id=f"{group_id}-{name}",
+            client_id=f"{group_id or 'tunestream'}-{name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
@@ -86,7 +87,18 @@ class ServiceLoop:
 
     async def run(self) -> None:
         await self._consumer.start()
-        self._consumer.subscribe(self._topics, listener=self._assignments)
+        if self._grouped:
+            self._consumer.subscribe(self.topics, listener=self._assignments)
+        else:
+            # Without a group every instance reads every partition; its state is all it needs.
+            self._consumer.assign(
+                [
+                    TopicPartition(topic, partition)
+                    for topic in self.topics
+                    for partition in sorted(await self._publisher.partitions_for(topic))
+                ]
+            )
+            self._assignments.changed.set()
         try:
             await self._run()
         finally:
@@ -128,7 +140,10 @@ class ServiceLoop:
             return
         started = time.monotonic()
         ends = await self._consumer.end_offsets(partitions)
-        committed = {tp: (await self._consumer.committed(tp)) or 0 for tp in partitions}
+        # Ungrouped, nothing is owed for past events: reconcile derives every output from the state.
+        committed = (
+            {tp: (await self._consumer.committed(tp)) or 0 for tp in partitions} if self._grouped else dict(ends)
+        )
         await self._consumer.seek_to_beginning(*partitions)
         pending: list[Event] = []
         replayed = 0
@@ -165,6 +180,8 @@ class ServiceLoop:
         )
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if not self._grouped:
+            return
         # After a rebalance some partitions may be gone; their events will be handled again by the new
         # owner, which is safe because every handler is idempotent.
         assigned = self._consumer.assignment()

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from tunestream.events.topics import PARTITIONS, Topics
+from tunestream.events.topics import LAUNCHERS_TOPIC_CONFIG, PARTITIONS, Topics
 from tunestream.events.v1 import EventBase, encode
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,10 @@ class Publisher:
     async def stop(self) -> None:
         await self._producer.stop()
 
+    async def partitions_for(self, topic: str) -> set[int]:
+        """The topic's partition ids, waiting for metadata if need be."""
+        return set(await self._producer.partitions_for(topic))
+
     async def publish(self, events: Sequence[EventBase]) -> None:
         """Send events and wait until Kafka has acknowledged every one of them."""
         if not events:
@@ -42,7 +46,7 @@ class Publisher:
             await self._producer.send(
                 self._topics.for_event(e.type),  # type: ignore[attr-defined]
                 value=encode(e),
-                key=e.tuning_job_name.encode(),
+                key=e.partition_key().encode(),
             )
             for e in events
         ]
@@ -56,7 +60,14 @@ async def ensure_topics(bootstrap_servers: str, topics: Topics, partitions: int 
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics.all() if t not in existing
+            NewTopic(
+                t,
+                num_partitions=partitions,
+                replication_factor=1,
+                topic_configs=LAUNCHERS_TOPIC_CONFIG if t == topics.launchers else {},
+            )
+            for t in topics.all()
+            if t not in existing
         ]
         if missing:
             # Another service may create them at the same moment.

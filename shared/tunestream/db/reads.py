@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, case, func, select
 
 from tunestream.db.tables import metric_points, training_jobs, tuning_jobs
 
@@ -41,10 +41,13 @@ def list_tuning_jobs(
 
 
 def training_job_status_counts(conn: Connection, tuning_job_name: str) -> dict[str, int]:
+    """Counts by status; a Failed job that tunestream's fault ended counts as "FailedRetryable"."""
+    status = case(
+        (and_(training_jobs.c.status == "Failed", training_jobs.c.retryable), "FailedRetryable"),
+        else_=training_jobs.c.status,
+    )
     rows = conn.execute(
-        select(training_jobs.c.status, func.count())
-        .where(training_jobs.c.tuning_job_name == tuning_job_name)
-        .group_by(training_jobs.c.status)
+        select(status, func.count()).where(training_jobs.c.tuning_job_name == tuning_job_name).group_by(status)
     )
     return {status: count for status, count in rows}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -72,6 +74,10 @@ training_jobs = Table(
     Column("model_artifact_s3_uri", Text),
     Column("log_s3_uri", Text),
     Column("log_lines", Integer, nullable=False, server_default="0"),
+    # One entry per attempt that ended without a result: {"Attempt", "LauncherId", "Reason", "At"}.
+    Column("attempts", JSONB, nullable=False, server_default="[]"),
+    Column("retryable", Boolean, nullable=False, server_default=false()),
+    Column("gpus", JSONB),
     Index("ix_training_jobs_tuning_job", "tuning_job_name", "index"),
 )
 

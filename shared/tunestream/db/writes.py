@@ -7,11 +7,12 @@ to InProgress.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, and_, case, cast, func, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from tunestream.db.tables import log_batches, metric_points, processed_events, training_jobs, tuning_jobs
 from tunestream.naming import training_job_arn, tuning_job_arn
@@ -204,6 +205,32 @@ def record_stop_requested(
     )
 
 
+def record_assigned(
+    conn: Connection, *, name: str, tuning_job_name: str, launcher_id: str, gpus: list[str], at: datetime
+) -> None:
+    _upsert_training_job(conn, name, tuning_job_name, at, {"launcher_id": launcher_id, "gpus": gpus})
+
+
+def record_attempt_failed(
+    conn: Connection, *, name: str, tuning_job_name: str, attempt: int, launcher_id: str, reason: str, at: datetime
+) -> None:
+    """An attempt lost to tunestream's fault; SageMaker shows a retried job as Starting again."""
+    entry = {"Attempt": attempt + 1, "LauncherId": launcher_id, "Reason": reason, "At": at.isoformat()}
+    _upsert_training_job(
+        conn,
+        name,
+        tuning_job_name,
+        at,
+        {"attempts": [entry], "secondary_status": "Starting"},
+        on_update={
+            "attempts": training_jobs.c.attempts.op("||")(cast(literal(json.dumps([entry])), JSONB)),
+            "secondary_status": case(
+                (training_jobs.c.status.in_(FINISHED), training_jobs.c.secondary_status), else_="Starting"
+            ),
+        },
+    )
+
+
 def record_started(
     conn: Connection, *, name: str, tuning_job_name: str, launcher_id: str, pid: int, at: datetime
 ) -> None:
@@ -246,6 +273,7 @@ def record_finished(
     model_artifact_s3_uri: str | None,
     log_s3_uri: str | None,
     at: datetime,
+    retryable: bool = False,
 ) -> None:
     _upsert_training_job(
         conn,
@@ -260,6 +288,7 @@ def record_finished(
             "model_artifact_s3_uri": model_artifact_s3_uri,
             "log_s3_uri": log_s3_uri,
             "ended_at": at,
+            "retryable": retryable,
         },
     )
     settle_end(conn, tuning_job_name)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PARTITIONS = 3
+# Heartbeats are only about liveness; an hour of them is plenty to rebuild from.
+LAUNCHERS_TOPIC_CONFIG = {"retention.ms": str(3600 * 1000), "segment.ms": str(600 * 1000)}
 
 
 @dataclass(frozen=True)
@@ -22,12 +24,13 @@ class Topics:
 
     @property
     def trials(self) -> str:
-        """suggester -> TrainingJobProposed, TrainingJobStopRequested, TuningJobEnded."""
+        """suggester -> TrainingJobProposed, TrainingJobStopRequested, TrainingJobAssigned, TuningJobEnded."""
         return f"{self.prefix}.trials"
 
     @property
     def training(self) -> str:
-        """launcher -> TrainingJobStarted, TrainingOutputLogged, TrainingJobFinished (in that order)."""
+        """launcher -> TrainingJobStarted, TrainingOutputLogged, TrainingJobFinished (in that order);
+        TrainingJobAttemptFailed (launcher or scheduler) between attempts."""
         return f"{self.prefix}.training"
 
     @property
@@ -35,8 +38,13 @@ class Topics:
         """collector -> MetricReported, ObjectiveCollected."""
         return f"{self.prefix}.metrics"
 
+    @property
+    def launchers(self) -> str:
+        """launcher -> LauncherHeartbeat; short retention, since only recent heartbeats matter."""
+        return f"{self.prefix}.launchers"
+
     def all(self) -> tuple[str, ...]:
-        return (self.jobs, self.trials, self.training, self.metrics)
+        return (self.jobs, self.trials, self.training, self.metrics, self.launchers)
 
     def for_event(self, event_type: str) -> str:
         return {
@@ -45,6 +53,9 @@ class Topics:
             "TrainingJobProposed": self.trials,
             "TrainingJobStopRequested": self.trials,
             "TuningJobEnded": self.trials,
+            "TrainingJobAssigned": self.trials,
+            "TrainingJobAttemptFailed": self.training,
+            "LauncherHeartbeat": self.launchers,
             "TrainingJobStarted": self.training,
             "TrainingOutputLogged": self.training,
             "TrainingJobFinished": self.training,

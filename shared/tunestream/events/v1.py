@@ -19,6 +19,8 @@ from tunestream.definitions import CreateTuningJobRequest, MetricDefinition
 from tunestream.trials import ObjectiveStatus, TrainingJobStatus
 
 SCHEMA_VERSION = 1
+# Log batch numbers of attempt n start at n * SEQ_PER_ATTEMPT, so a retry's batches never reuse an id.
+SEQ_PER_ATTEMPT = 1_000_000
 
 
 def utcnow() -> datetime:
@@ -36,6 +38,10 @@ class EventBase(BaseModel):
     tuning_job_name: str
     occurred_at: datetime = Field(default_factory=utcnow)
     schema_version: Literal[1] = 1
+
+    def partition_key(self) -> str:
+        """A tuning job's events share one partition, so they are read in the order they were written."""
+        return self.tuning_job_name
 
 
 # --- api -> suggester, tracker -------------------------------------------------------------------
@@ -96,6 +102,18 @@ class TrainingJobSpec(Payload):
     objective_metric_name: str
     objective_type: Literal["Maximize", "Minimize"]
     instance_count: int = 1
+    # Set: run in a container of this image (Docker backend); unset: run `command` as a local process.
+    training_image: str | None = None
+    gpu_count: int = 0
+    checkpoint_s3_uri: str | None = None
+    checkpoint_local_path: str | None = None
+    # RetryStrategy.MaximumRetryAttempts: attempts after the first one that an infrastructure failure
+    # (a launcher lost or restarted, an internal launcher error) may use. SageMaker's default is none.
+    max_retry_attempts: int = 0
+
+    @property
+    def backend(self) -> Literal["process", "container"]:
+        return "container" if self.training_image else "process"
 
 
 class TrainingJobProposedData(Payload):
@@ -124,6 +142,23 @@ class TrainingJobStopRequested(EventBase):
     payload: TrainingJobStopRequestedData
 
 
+class TrainingJobAssignedData(Payload):
+    """The scheduler's choice of where one attempt of a training job runs. For a given (training job,
+    attempt) the first assignment in the partition wins, for every reader alike."""
+
+    training_job_name: str
+    attempt: int
+    launcher_id: str
+    # The launcher's incarnation when assigned: a launcher that restarted no longer runs this attempt.
+    incarnation: str
+    gpus: list[str] = Field(default_factory=list)
+
+
+class TrainingJobAssigned(EventBase):
+    type: Literal["TrainingJobAssigned"] = "TrainingJobAssigned"
+    payload: TrainingJobAssignedData
+
+
 class TuningJobCompletionDetails(Payload):
     """SageMaker's TuningJobCompletionDetails."""
 
@@ -148,6 +183,7 @@ class TuningJobEnded(EventBase):
 class TrainingJobStartedData(Payload):
     training_job_name: str
     launcher_id: str
+    attempt: int = 0
     pid: int
     work_dir: str
     metric_definitions: list[MetricDefinition]
@@ -167,7 +203,9 @@ class OutputLine(Payload):
 
 class TrainingOutputLoggedData(Payload):
     training_job_name: str
+    # Increases over the training job's whole life: attempt n numbers its batches from n * SEQ_PER_ATTEMPT.
     seq: int
+    attempt: int = 0
     first_line: int
     lines: list[OutputLine]
 
@@ -186,11 +224,55 @@ class TrainingJobFinishedData(Payload):
     model_artifact_s3_uri: str | None
     log_batches: int
     log_lines: int
+    attempt: int = 0
+    # A Failed job whose cause was tunestream's (SageMaker's "Failed (Retryable)"), not the program's.
+    retryable: bool = False
 
 
 class TrainingJobFinished(EventBase):
     type: Literal["TrainingJobFinished"] = "TrainingJobFinished"
     payload: TrainingJobFinishedData
+
+
+class TrainingJobAttemptFailedData(Payload):
+    """One attempt ended for a reason outside the training program; the scheduler retries it or
+    ends the training job as Failed (Retryable) once RetryStrategy's attempts are spent."""
+
+    training_job_name: str
+    attempt: int
+    launcher_id: str
+    reason: str
+
+
+class TrainingJobAttemptFailed(EventBase):
+    type: Literal["TrainingJobAttemptFailed"] = "TrainingJobAttemptFailed"
+    payload: TrainingJobAttemptFailedData
+
+
+# --- launcher -> scheduler (launchers topic, keyed by launcher) ---------------------------------
+
+
+class LauncherHeartbeatData(Payload):
+    launcher_id: str
+    # New on every start of the launcher process: attempts assigned to an older one are lost.
+    incarnation: str
+    backends: list[Literal["process", "container"]]
+    slots: int
+    gpus: list[str]
+    running: list[str]
+    interval_s: float
+    # Set when the launcher shuts down: assign nothing more to it.
+    stopping: bool = False
+
+
+class LauncherHeartbeat(EventBase):
+    """Keyed by launcher id; `tuning_job_name` is empty."""
+
+    type: Literal["LauncherHeartbeat"] = "LauncherHeartbeat"
+    payload: LauncherHeartbeatData
+
+    def partition_key(self) -> str:
+        return self.payload.launcher_id
 
 
 # --- collector -> suggester, tracker -------------------------------------------------------------
@@ -230,10 +312,13 @@ Event = Annotated[
     | TuningJobStopRequested
     | TrainingJobProposed
     | TrainingJobStopRequested
+    | TrainingJobAssigned
     | TuningJobEnded
     | TrainingJobStarted
     | TrainingOutputLogged
     | TrainingJobFinished
+    | TrainingJobAttemptFailed
+    | LauncherHeartbeat
     | MetricReported
     | ObjectiveCollected,
     Field(discriminator="type"),

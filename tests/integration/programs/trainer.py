@@ -1,6 +1,7 @@
 """A training program for integration tests; its behaviour is chosen by the `mode` hyperparameter.
 
-ok      prints `epoch=<k> score=<value>` for each epoch, writes what it received into the model dir
+ok      prints `epoch=<k> score=<value>` for each epoch, writes what it received into the model dir;
+        with SM_CHECKPOINT_DIR it records each finished epoch there and resumes after the last one
 fail    writes to stderr and exits 3
 silent  completes without ever printing the objective
 hang    sleeps forever (MaxRuntimeInSeconds must end it), ignoring SIGTERM if `ignore_term` is 1
@@ -40,7 +41,14 @@ def main() -> None:
         "cwd": os.getcwd(),
     }
     (model_dir / "received.json").write_text(json.dumps(received, indent=1))
-    print(f"starting mode={args.mode} x={x} unused={rest}", flush=True)
+    checkpoint = Path(os.environ["SM_CHECKPOINT_DIR"], "epoch") if os.environ.get("SM_CHECKPOINT_DIR") else None
+    resumed = int(checkpoint.read_text()) if checkpoint is not None and checkpoint.is_file() else 0
+    received["resumed_from_epoch"] = resumed
+    if os.environ.get("TRAINER_STARTS_DIR"):  # one file per program start, to count starts across launchers
+        starts = Path(os.environ["TRAINER_STARTS_DIR"])
+        starts.mkdir(parents=True, exist_ok=True)
+        (starts / f"{os.environ['SM_TRAINING_JOB_NAME']}.{os.getpid()}").write_text(str(resumed))
+    print(f"starting mode={args.mode} x={x} unused={rest} resumed_from_epoch={resumed}", flush=True)
     if args.mode == "fail":
         print("Traceback (most recent call last):", file=sys.stderr)
         print("ValueError: the data went bad at epoch 1", file=sys.stderr, flush=True)
@@ -50,13 +58,16 @@ def main() -> None:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         while True:
             time.sleep(1)
-    for epoch in range(1, args.epochs + 1):
+    for epoch in range(resumed + 1, args.epochs + 1):
         time.sleep(args.sleep)
         score = 1.0 - (x - 0.3) ** 2 - 0.1 / epoch
         if args.mode != "silent":
             print(f"epoch={epoch} score={score:.6f}", flush=True)
         else:
             print(f"epoch={epoch} (nothing to report)", flush=True)
+        if checkpoint is not None:
+            checkpoint.write_text(str(epoch))
+    (model_dir / "received.json").write_text(json.dumps(received, indent=1))
 
 
 if __name__ == "__main__":

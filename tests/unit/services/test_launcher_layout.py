@@ -5,7 +5,7 @@ from pathlib import Path
 
 from tunestream.events.v1 import InputChannel, TrainingJobSpec
 from tunestream.launcher.layout import JobLayout, failure_reason, training_argv, training_environment
-from tunestream.launcher.local import model_artifact_uri
+from tunestream.launcher.run import model_artifact_uri
 
 
 def spec() -> TrainingJobSpec:

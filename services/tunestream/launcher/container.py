@@ -1,0 +1,227 @@
+"""The container backend (Docker SDK): a training job runs in a container of its TrainingImage.
+
+The job's folder is mounted at /opt/ml, so the program finds SageMaker's layout at SageMaker's
+paths (and the checkpoints folder also at CheckpointConfig.LocalPath when that differs). Without a
+Command the image is started with the argument `train`, as SageMaker does. GPUs are device requests
+for exactly the ids the scheduler assigned. Every container carries labels naming its launcher,
+incarnation and training job, so a restarted launcher finds and removes what an earlier run left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.types import DeviceRequest, Mount
+
+from tunestream.config import Settings
+from tunestream.events.v1 import TrainingJobSpec
+from tunestream.launcher.layout import JobLayout, failure_reason, training_argv, training_environment
+from tunestream.launcher.run import Attempt, LaunchFailed, Publish, RunOptions, TrainingRun
+from tunestream.objstore.base import ObjectStore
+
+log = logging.getLogger(__name__)
+
+CONTAINER_ROOT = Path("/opt/ml")
+LABEL = "tunestream"
+
+
+def container_name(training_job_name: str, attempt: int) -> str:
+    return f"tunestream-{training_job_name}-{attempt + 1}"
+
+
+class ContainerEngine:
+    """One Docker engine and how this launcher runs containers on it."""
+
+    def __init__(
+        self, client: Any, network: str, cpus: float | None, memory: str | None, pull_missing: bool = True
+    ) -> None:
+        self.client = client
+        self.network = network
+        self.cpus = cpus
+        self.memory = memory
+        self.pull_missing = pull_missing
+
+    @classmethod
+    def connect(cls, settings: Settings) -> ContainerEngine:
+        try:
+            client = docker.DockerClient(base_url=settings.docker_host) if settings.docker_host else docker.from_env()
+            client.ping()
+        except DockerException as exc:
+            where = settings.docker_host or "DOCKER_HOST or the default socket"
+            raise RuntimeError(f"the container backend cannot reach a Docker engine at {where}: {exc}") from exc
+        return cls(client, settings.docker_network, settings.docker_cpus, settings.docker_memory)
+
+    def reap(self, launcher_id: str) -> int:
+        """Remove every container an earlier run of this launcher left; their attempts are reported lost."""
+        removed = 0
+        for container in self.client.containers.list(all=True, filters={"label": f"{LABEL}.launcher={launcher_id}"}):
+            with contextlib.suppress(NotFound):
+                container.remove(force=True)
+                removed += 1
+                log.warning("removed leftover container %s (%s)", container.name, container.labels)
+        return removed
+
+    def run(
+        self,
+        spec: TrainingJobSpec,
+        tuning_job_name: str,
+        attempt: Attempt,
+        layout: JobLayout,
+        store: ObjectStore,
+        publish: Publish,
+        options: RunOptions,
+        incarnation: str,
+    ) -> ContainerRun:
+        return ContainerRun(spec, tuning_job_name, attempt, layout, store, publish, options, self, incarnation)
+
+
+class ContainerRun(TrainingRun):
+    def __init__(
+        self,
+        spec: TrainingJobSpec,
+        tuning_job_name: str,
+        attempt: Attempt,
+        layout: JobLayout,
+        store: ObjectStore,
+        publish: Publish,
+        options: RunOptions,
+        engine: ContainerEngine,
+        incarnation: str,
+    ) -> None:
+        super().__init__(spec, tuning_job_name, attempt, layout, store, publish, options)
+        self._engine = engine
+        self._incarnation = incarnation
+        self._container: Any = None
+        self._oom = False
+
+    # --- backend ---------------------------------------------------------------------------------
+
+    async def _launch(self) -> int:
+        return await asyncio.to_thread(self._create_and_start)
+
+    def _create_and_start(self) -> int:
+        client = self._engine.client
+        image = self.spec.training_image
+        assert image is not None
+        self._ensure_image(image)
+        name = container_name(self.name, self.attempt.number)
+        with contextlib.suppress(NotFound):
+            client.containers.get(name).remove(force=True)
+        environment = training_environment(self.spec, JobLayout(CONTAINER_ROOT), {})
+        environment["SM_NUM_GPUS"] = str(len(self.attempt.gpus))
+        mounts = [Mount(str(CONTAINER_ROOT), str(self.layout.root.resolve()), type="bind")]
+        local = self.spec.checkpoint_local_path
+        if local and Path(local) != CONTAINER_ROOT / "checkpoints":
+            mounts.append(Mount(local, str(self.layout.checkpoint_dir.resolve()), type="bind"))
+        try:
+            self._container = client.containers.create(
+                image,
+                command=training_argv(self.spec) if self.spec.command else ["train"],
+                name=name,
+                environment=environment,
+                mounts=mounts,
+                labels={
+                    f"{LABEL}.launcher": self._options.launcher_id,
+                    f"{LABEL}.incarnation": self._incarnation,
+                    f"{LABEL}.tuning-job": self.tuning_job_name,
+                    f"{LABEL}.training-job": self.name,
+                    f"{LABEL}.attempt": str(self.attempt.number),
+                },
+                network_mode=self._engine.network,
+                device_requests=(
+                    [DeviceRequest(driver="nvidia", device_ids=list(self.attempt.gpus), capabilities=[["gpu"]])]
+                    if self.attempt.gpus
+                    else None
+                ),
+                nano_cpus=int(self._engine.cpus * 1e9) if self._engine.cpus else None,
+                mem_limit=self._engine.memory,
+                stdin_open=False,
+                tty=False,
+            )
+            self._container.start()
+            self._container.reload()
+        except APIError as exc:
+            raise LaunchFailed(
+                f"ClientError: cannot start a container of image {image!r}: {exc.explanation or exc}"
+            ) from exc
+        return int(self._container.attrs.get("State", {}).get("Pid") or 0)
+
+    def _ensure_image(self, image: str) -> None:
+        client = self._engine.client
+        try:
+            client.images.get(image)
+            return
+        except ImageNotFound:
+            pass
+        if self._engine.pull_missing:
+            try:
+                client.images.pull(image)
+                return
+            except DockerException as exc:
+                raise LaunchFailed(
+                    f"ClientError: training image {image!r} is not on launcher {self._options.launcher_id}'s "
+                    f"Docker engine and could not be pulled: {exc}"
+                ) from exc
+        raise LaunchFailed(
+            f"ClientError: training image {image!r} is not on launcher {self._options.launcher_id}'s Docker engine"
+        )
+
+    async def _pump_output(self) -> None:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
+
+        def follow() -> None:
+            try:
+                for out, err in self._container.attach(stdout=True, stderr=True, stream=True, logs=True, demux=True):
+                    if out:
+                        loop.call_soon_threadsafe(queue.put_nowait, ("stdout", out))
+                    if err:
+                        loop.call_soon_threadsafe(queue.put_nowait, ("stderr", err))
+            except DockerException as exc:
+                log.warning("training job %s: output stream ended: %s", self.name, exc)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        reader = asyncio.create_task(asyncio.to_thread(follow))
+        partial = {"stdout": b"", "stderr": b""}
+        try:
+            while (item := await queue.get()) is not None:
+                stream, chunk = item
+                *lines, partial[stream] = (partial[stream] + chunk).split(b"\n")
+                for raw in lines:
+                    await self._line(stream, raw.decode(errors="replace").rstrip("\r"))
+            for stream, rest in partial.items():
+                if rest:
+                    await self._line(stream, rest.decode(errors="replace").rstrip("\r"))
+        finally:
+            reader.cancel()
+
+    async def _wait_exit(self) -> int:
+        result = await asyncio.to_thread(self._container.wait)
+        with contextlib.suppress(DockerException):
+            await asyncio.to_thread(self._container.reload)
+            self._oom = bool(self._container.attrs.get("State", {}).get("OOMKilled"))
+        return int(result.get("StatusCode", -1))
+
+    async def _signal(self, kill: bool) -> None:
+        if self._container is None:
+            return
+        with contextlib.suppress(NotFound, APIError):  # APIError: it is not running any more
+            await asyncio.to_thread(self._container.kill, "SIGKILL" if kill else "SIGTERM")
+
+    async def _cleanup(self) -> None:
+        if self._container is None:
+            return
+        with contextlib.suppress(NotFound, APIError):
+            await asyncio.to_thread(self._container.remove, force=True)
+
+    def _failure_reason(self, exit_code: int) -> str:
+        if self._oom:
+            return f"AlgorithmError: the container ran out of memory (limit {self._engine.memory}) and was killed"
+        return failure_reason(self.layout, exit_code, self._stderr_tail)

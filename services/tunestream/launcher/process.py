@@ -1,0 +1,92 @@
+"""The local-process backend: the program runs on the launcher's host in its own process group.
+
+It gets SageMaker's layout under the job's folder (paths in SM_* variables), its GPUs through
+CUDA_VISIBLE_DEVICES, and dies with the launcher (PR_SET_PDEATHSIG), so a launcher killed with
+SIGKILL leaves no training process behind to run alongside its retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+
+from tunestream.launcher.layout import training_argv, training_environment
+from tunestream.launcher.run import LaunchFailed, TrainingRun
+
+STREAM_LIMIT = 1 << 20
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_launcher() -> None:
+    # Runs in the child between fork and exec. Linux only; elsewhere the child outlives a killed launcher.
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def gpu_environment(gpus: tuple[str, ...], host_has_gpus: bool) -> dict[str, str]:
+    if gpus:
+        return {
+            "CUDA_VISIBLE_DEVICES": ",".join(gpus),
+            "NVIDIA_VISIBLE_DEVICES": ",".join(gpus),
+            "SM_NUM_GPUS": str(len(gpus)),
+        }
+    # A job given no GPU must not grab one that another job holds.
+    return {"CUDA_VISIBLE_DEVICES": "", "SM_NUM_GPUS": "0"} if host_has_gpus else {"SM_NUM_GPUS": "0"}
+
+
+class ProcessRun(TrainingRun):
+    _process: asyncio.subprocess.Process | None = None
+
+    async def _launch(self) -> int:
+        argv = training_argv(self.spec)
+        env = training_environment(self.spec, self.layout, dict(os.environ))
+        env.update(gpu_environment(self.attempt.gpus, self._options.host_has_gpus))
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=str(self._options.cwd) if self._options.cwd else None,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,  # its own process group, so a stop reaches its children too
+                preexec_fn=_die_with_launcher,
+                limit=STREAM_LIMIT,
+            )
+        except OSError as exc:
+            raise LaunchFailed(f"ClientError: cannot start {argv[0]!r}: {exc}") from exc
+        self.layout.pid_file.write_text(str(self._process.pid))
+        return self._process.pid
+
+    async def _pump_output(self) -> None:
+        assert self._process is not None and self._process.stdout is not None and self._process.stderr is not None
+        await asyncio.gather(self._read(self._process.stdout, "stdout"), self._read(self._process.stderr, "stderr"))
+
+    async def _read(self, stream: asyncio.StreamReader, name: str) -> None:
+        while True:
+            try:
+                raw = await stream.readline()
+            except ValueError:  # a line longer than STREAM_LIMIT: take what is buffered
+                raw = await stream.read(STREAM_LIMIT)
+            if not raw:
+                return
+            await self._line(name, raw.decode(errors="replace").rstrip("\r\n"))
+
+    async def _wait_exit(self) -> int:
+        assert self._process is not None
+        return await self._process.wait()
+
+    async def _signal(self, kill: bool) -> None:
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, signal.SIGKILL if kill else signal.SIGTERM)
+
+    async def _cleanup(self) -> None:
+        # Children that ignored SIGTERM or were left running must not outlive the job.
+        await self._signal(kill=True)
+        self.layout.pid_file.unlink(missing_ok=True)

@@ -1,0 +1,382 @@
+"""One attempt of one training job, from layout to report; the backends (process, container) fill in
+how the program is started, watched, signalled and cleaned up.
+
+Every attempt ends in exactly one of three ways:
+- TrainingJobFinished: the program's own outcome (Completed, Failed with its reason, Stopped, or
+  MaxRuntimeExceeded), or a ClientError such as a missing image; never retried;
+- TrainingJobAttemptFailed: tunestream's fault (an error inside the launcher, the launcher shutting
+  down); the scheduler retries it per RetryStrategy;
+- nothing at all: the attempt was revoked because the scheduler already declared it lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import tarfile
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tunestream.events.v1 import (
+    SEQ_PER_ATTEMPT,
+    EventBase,
+    OutputLine,
+    TrainingJobAttemptFailed,
+    TrainingJobAttemptFailedData,
+    TrainingJobFinished,
+    TrainingJobFinishedData,
+    TrainingJobSpec,
+    TrainingJobStarted,
+    TrainingJobStartedData,
+    TrainingOutputLogged,
+    TrainingOutputLoggedData,
+)
+from tunestream.launcher.checkpoints import CheckpointSync
+from tunestream.launcher.layout import JobLayout, failure_reason
+from tunestream.objstore.base import ObjectStore, join_s3_uri
+from tunestream.scheduler.fleet import attempt_event_id
+from tunestream.trials import TrainingJobStatus
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[Sequence[EventBase]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    launcher_id: str
+    cwd: Path | None
+    stop_grace_s: float
+    batch_interval_s: float
+    batch_lines: int
+    checkpoint_interval_s: float = 10.0
+    # Whether the host has GPUs: a job given none of them must not see them either.
+    host_has_gpus: bool = False
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int
+    gpus: tuple[str, ...] = ()
+
+
+class LaunchFailed(Exception):
+    """The program could not be started for a reason of the job's own (a ClientError, not retried)."""
+
+
+def model_artifact_uri(spec: TrainingJobSpec) -> str:
+    """SageMaker's key: <S3OutputPath>/<training job>/output/model.tar.gz."""
+    return join_s3_uri(spec.output_s3_path, spec.training_job_name, "output", "model.tar.gz")
+
+
+def _tar_model(model_dir: Path, target: Path) -> None:
+    with tarfile.open(target, "w:gz") as tar:
+        for path in sorted(model_dir.rglob("*")):
+            tar.add(path, arcname=str(path.relative_to(model_dir)), recursive=False)
+
+
+class TrainingRun(ABC):
+    def __init__(
+        self,
+        spec: TrainingJobSpec,
+        tuning_job_name: str,
+        attempt: Attempt,
+        layout: JobLayout,
+        store: ObjectStore,
+        publish: Publish,
+        options: RunOptions,
+    ) -> None:
+        self.spec = spec
+        self.tuning_job_name = tuning_job_name
+        self.attempt = attempt
+        self.layout = layout
+        self._store = store
+        self._publish = publish
+        self._options = options
+        self._stop = asyncio.Event()
+        self._stop_reason = ""
+        self._stop_secondary = "Stopped"
+        self._interrupted: str | None = None
+        self._revoked = False
+        self._pending: list[OutputLine] = []
+        self._seq = attempt.number * SEQ_PER_ATTEMPT
+        self._lines_sent = 0
+        self._stderr_tail: list[str] = []
+        self._flush_lock = asyncio.Lock()
+        self._checkpoints = (
+            CheckpointSync(store, spec.checkpoint_s3_uri, spec.training_job_name, layout.checkpoint_dir)
+            if spec.checkpoint_s3_uri
+            else None
+        )
+
+    @property
+    def name(self) -> str:
+        return self.spec.training_job_name
+
+    # --- what the launcher asks of a run ---------------------------------------------------------
+
+    def request_stop(self, reason: str, secondary_status: str = "Stopped") -> None:
+        if not self._stop.is_set():
+            self._stop_reason, self._stop_secondary = reason, secondary_status
+            self._stop.set()
+
+    def interrupt(self, reason: str) -> None:
+        """End the program and report the attempt as failed for tunestream's reason (retryable)."""
+        self._interrupted = self._interrupted or reason
+        self.request_stop(reason)
+
+    def revoke(self, why: str) -> None:
+        """End the program and report nothing: the attempt is no longer this launcher's."""
+        log.warning("training job %s attempt %d revoked: %s", self.name, self.attempt.number + 1, why)
+        self._revoked = True
+        self.request_stop(why)
+
+    async def run(self) -> None:
+        try:
+            await self._run()
+        except Exception as exc:  # the tuning job must never wait on a training job that vanished
+            log.exception("training job %s failed inside the launcher", self.name)
+            with contextlib.suppress(Exception):
+                await self._cleanup()
+            if not self._revoked:
+                await self._publish([self._attempt_failed(f"InternalServerError: launcher error: {exc}")])
+
+    # --- backends --------------------------------------------------------------------------------
+
+    @abstractmethod
+    async def _launch(self) -> int:
+        """Start the program; returns its host pid. Raises LaunchFailed for the job's own errors."""
+
+    @abstractmethod
+    async def _pump_output(self) -> None:
+        """Feed every output line to `_line` until the program's output ends."""
+
+    @abstractmethod
+    async def _wait_exit(self) -> int:
+        """The program's exit code, once it has exited."""
+
+    @abstractmethod
+    async def _signal(self, kill: bool) -> None:
+        """SIGTERM (kill=False) or SIGKILL to the program and everything it started."""
+
+    @abstractmethod
+    async def _cleanup(self) -> None:
+        """Release what the program held (its process group, its container); idempotent."""
+
+    def _failure_reason(self, exit_code: int) -> str:
+        return failure_reason(self.layout, exit_code, self._stderr_tail)
+
+    # --- the life of an attempt ------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        await asyncio.to_thread(self._prepare)
+        if self._stop.is_set():
+            await self._end_before_start()
+            return
+        try:
+            pid = await self._launch()
+        except LaunchFailed as exc:
+            await self._cleanup()
+            if not self._revoked:
+                await self._finish(TrainingJobStatus.FAILED, "Failed", None, str(exc), None)
+            return
+        await self._publish([self._started(pid)])
+        pump = asyncio.create_task(self._pump_output())
+        background = [asyncio.create_task(self._flush_periodically())]
+        if self._checkpoints is not None:
+            background.append(asyncio.create_task(self._push_checkpoints_periodically()))
+        try:
+            exit_code = await self._supervise()
+            # A daemon child may keep the output open after the program exits; do not wait forever.
+            _, still_reading = await asyncio.wait([pump], timeout=5)
+            for task in still_reading:
+                task.cancel()
+        finally:
+            for task in background:
+                task.cancel()
+            await self._cleanup()
+        await self._flush()
+        await self._report(exit_code)
+
+    def _prepare(self) -> None:
+        # A fresh folder per attempt, as SageMaker gives a fresh instance: only checkpoints carry over.
+        if self.layout.root.exists():
+            shutil.rmtree(self.layout.root)
+        self.layout.create(self.spec)
+        for channel in self.spec.input_channels:
+            self._store.download_prefix(channel.s3_uri, self.layout.channel_dir(channel.name))
+        if self._checkpoints is not None:
+            restored = self._checkpoints.restore()
+            if restored:
+                log.info("training job %s: restored %d checkpoint files", self.name, restored)
+
+    async def _supervise(self) -> int:
+        deadline = time.monotonic() + self.spec.max_runtime_s
+        waiter = asyncio.create_task(self._wait_exit())
+        stopper = asyncio.create_task(self._stop.wait())
+        done, _ = await asyncio.wait(
+            {waiter, stopper}, timeout=max(deadline - time.monotonic(), 0), return_when=asyncio.FIRST_COMPLETED
+        )
+        if waiter not in done:
+            if not self._stop.is_set():
+                self.request_stop(
+                    f"MaxRuntimeExceeded: training job ran longer than StoppingCondition.MaxRuntimeInSeconds "
+                    f"({self.spec.max_runtime_s} s)",
+                    "MaxRuntimeExceeded",
+                )
+            await self._signal(kill=False)
+            try:
+                await asyncio.wait_for(asyncio.shield(waiter), timeout=self._options.stop_grace_s)
+            except TimeoutError:
+                await self._signal(kill=True)
+        stopper.cancel()
+        return await waiter
+
+    async def _report(self, exit_code: int) -> None:
+        if self._revoked:
+            return
+        if self._checkpoints is not None:
+            try:
+                await asyncio.to_thread(self._checkpoints.push)
+            except Exception as exc:
+                log.warning("training job %s: last checkpoint push failed: %s", self.name, exc)
+        if self._interrupted is not None:
+            await self._publish([self._attempt_failed(self._interrupted)])
+            return
+        if self._stop.is_set():
+            status, secondary, reason = TrainingJobStatus.STOPPED, self._stop_secondary, self._stop_reason
+        elif exit_code == 0:
+            status, secondary, reason = TrainingJobStatus.COMPLETED, "Completed", None
+        else:
+            status, secondary = TrainingJobStatus.FAILED, "Failed"
+            reason = self._failure_reason(exit_code)
+        artifact = None
+        if status != TrainingJobStatus.FAILED:
+            try:
+                artifact = await asyncio.to_thread(self._upload_model)
+            except Exception as exc:
+                await self._publish([self._attempt_failed(f"InternalServerError: model upload failed: {exc}")])
+                return
+        await self._finish(status, secondary, exit_code, reason, artifact)
+
+    async def _end_before_start(self) -> None:
+        if self._revoked:
+            return
+        if self._interrupted is not None:
+            await self._publish([self._attempt_failed(self._interrupted)])
+        else:
+            await self._finish(TrainingJobStatus.STOPPED, self._stop_secondary, None, self._stop_reason, None)
+
+    # --- output ----------------------------------------------------------------------------------
+
+    async def _line(self, stream: str, text: str) -> None:
+        self._pending.append(OutputLine(stream=stream, text=text, at=datetime.now(UTC)))  # type: ignore[arg-type]
+        if stream == "stderr":
+            self._stderr_tail = [*self._stderr_tail[-19:], text]
+        if len(self._pending) >= self._options.batch_lines:
+            await self._flush()
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self._options.batch_interval_s)
+            await self._flush()
+
+    async def _push_checkpoints_periodically(self) -> None:
+        assert self._checkpoints is not None
+        while True:
+            await asyncio.sleep(self._options.checkpoint_interval_s)
+            try:
+                await asyncio.to_thread(self._checkpoints.push)
+            except Exception as exc:  # the next push tries again; the job goes on
+                log.warning("training job %s: checkpoint push failed: %s", self.name, exc)
+
+    async def _flush(self) -> None:
+        # One batch in flight at a time keeps batches in seq order on the topic.
+        async with self._flush_lock:
+            if not self._pending or self._revoked:
+                return
+            lines, self._pending = self._pending, []
+            seq, first = self._seq, self._lines_sent
+            self._seq += 1
+            self._lines_sent += len(lines)
+            await self._publish(
+                [
+                    TrainingOutputLogged(
+                        event_id=f"{self.name}:log:{seq}",
+                        tuning_job_name=self.tuning_job_name,
+                        payload=TrainingOutputLoggedData(
+                            training_job_name=self.name,
+                            seq=seq,
+                            attempt=self.attempt.number,
+                            first_line=first,
+                            lines=lines,
+                        ),
+                    )
+                ]
+            )
+
+    def _upload_model(self) -> str:
+        uri = model_artifact_uri(self.spec)
+        target = self.layout.root / "model.tar.gz"
+        _tar_model(self.layout.model_dir, target)
+        self._store.put_file(uri, target, content_type="application/gzip")
+        return uri
+
+    # --- events ----------------------------------------------------------------------------------
+
+    def _started(self, pid: int) -> TrainingJobStarted:
+        number = self.attempt.number
+        return TrainingJobStarted(
+            event_id=f"{self.name}:started" if number == 0 else attempt_event_id(self.name, number, "started"),
+            tuning_job_name=self.tuning_job_name,
+            payload=TrainingJobStartedData(
+                training_job_name=self.name,
+                launcher_id=self._options.launcher_id,
+                attempt=number,
+                pid=pid,
+                work_dir=str(self.layout.root),
+                metric_definitions=list(self.spec.metric_definitions),
+                objective_metric_name=self.spec.objective_metric_name,
+            ),
+        )
+
+    def _attempt_failed(self, reason: str) -> TrainingJobAttemptFailed:
+        return TrainingJobAttemptFailed(
+            event_id=attempt_event_id(self.name, self.attempt.number, "failed"),
+            tuning_job_name=self.tuning_job_name,
+            payload=TrainingJobAttemptFailedData(
+                training_job_name=self.name,
+                attempt=self.attempt.number,
+                launcher_id=self._options.launcher_id,
+                reason=reason,
+            ),
+        )
+
+    async def _finish(
+        self, status: TrainingJobStatus, secondary: str, exit_code: int | None, reason: str | None, artifact: str | None
+    ) -> None:
+        await self._publish(
+            [
+                TrainingJobFinished(
+                    event_id=f"{self.name}:finished",
+                    tuning_job_name=self.tuning_job_name,
+                    payload=TrainingJobFinishedData(
+                        training_job_name=self.name,
+                        status=status,
+                        secondary_status=secondary,
+                        exit_code=exit_code,
+                        failure_reason=reason,
+                        model_artifact_s3_uri=artifact,
+                        log_batches=self._seq - self.attempt.number * SEQ_PER_ATTEMPT,
+                        log_lines=self._lines_sent,
+                        attempt=self.attempt.number,
+                    ),
+                )
+            ]
+        )

@@ -1,0 +1,1 @@
+"""Assigns training jobs to launchers and retries attempts lost with a launcher."""

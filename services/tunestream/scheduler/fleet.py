@@ -1,0 +1,284 @@
+"""The scheduler's pure logic: which launchers are alive, what each holds, where the next attempt goes.
+
+Every training job is one queue entry from its proposal until it finishes. An attempt is assigned to
+one launcher incarnation; it is lost when that launcher misses heartbeats for `heartbeat_timeout_s`
+or comes back as a new incarnation. A lost attempt is retried (RetryStrategy.MaximumRetryAttempts)
+or ends the training job as Failed (Retryable). Waiting jobs are placed first come, first served,
+skipping any that fit nowhere right now, on the live launcher with the most free slots.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tunestream.events.v1 import (
+    Event,
+    EventBase,
+    LauncherHeartbeat,
+    LauncherHeartbeatData,
+    TrainingJobAssigned,
+    TrainingJobAssignedData,
+    TrainingJobAttemptFailed,
+    TrainingJobAttemptFailedData,
+    TrainingJobFinished,
+    TrainingJobFinishedData,
+    TrainingJobProposed,
+    TrainingJobSpec,
+    TrainingJobStopRequested,
+)
+from tunestream.trials import TrainingJobStatus
+
+
+def attempt_event_id(training_job_name: str, attempt: int, what: str) -> str:
+    return f"{training_job_name}:attempt-{attempt}:{what}"
+
+
+@dataclass
+class Launcher:
+    launcher_id: str
+    incarnation: str
+    backends: frozenset[str]
+    slots: int
+    gpus: tuple[str, ...]
+    stopping: bool
+    last_seen: float
+
+
+@dataclass
+class QueuedJob:
+    tuning_job_name: str
+    spec: TrainingJobSpec
+    waiting_since: float
+    assignments: dict[int, TrainingJobAssignedData] = field(default_factory=dict)
+    failures: dict[int, str] = field(default_factory=dict)
+    stop_reason: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.training_job_name
+
+    def current(self) -> TrainingJobAssignedData | None:
+        """The attempt that is assigned and not yet known to have failed."""
+        if not self.assignments:
+            return None
+        latest = max(self.assignments)
+        return None if latest in self.failures else self.assignments[latest]
+
+    def next_attempt(self) -> int:
+        return max([*self.assignments, *self.failures], default=-1) + 1
+
+
+@dataclass
+class Fleet:
+    heartbeat_timeout_s: float
+    # A job no live launcher could ever run (no container backend, too few GPUs) fails after this.
+    unplaceable_after_s: float
+    clock: Callable[[], float] = time.monotonic
+    launchers: dict[str, Launcher] = field(default_factory=dict)
+    # Unfinished training jobs in the order they were proposed.
+    queue: dict[str, QueuedJob] = field(default_factory=dict)
+    finished: set[str] = field(default_factory=set)
+    _early: dict[str, list[Event]] = field(default_factory=dict)
+    _started_at: float | None = None
+
+    def apply(self, event: Event) -> None:
+        """Fold an event into the state; idempotent."""
+        if self._started_at is None:
+            self._started_at = self.clock()
+        if isinstance(event, LauncherHeartbeat):
+            self._heard(event.payload)
+            return
+        if isinstance(event, TrainingJobProposed):
+            spec = event.payload.spec
+            name = spec.training_job_name
+            if name in self.queue or name in self.finished:
+                return
+            self.queue[name] = QueuedJob(event.tuning_job_name, spec, waiting_since=self.clock())
+            for early in self._early.pop(name, []):
+                self.apply(early)
+            return
+        if not isinstance(
+            event, TrainingJobAssigned | TrainingJobAttemptFailed | TrainingJobFinished | TrainingJobStopRequested
+        ):
+            return
+        name = event.payload.training_job_name
+        if name in self.finished:
+            return
+        job = self.queue.get(name)
+        if job is None:  # read before its proposal (other topic) during a rebuild
+            self._early.setdefault(name, []).append(event)
+            return
+        if isinstance(event, TrainingJobAssigned):
+            job.assignments.setdefault(event.payload.attempt, event.payload)
+        elif isinstance(event, TrainingJobAttemptFailed):
+            if event.payload.attempt not in job.failures:
+                job.failures[event.payload.attempt] = event.payload.reason
+                job.waiting_since = self.clock()
+        elif isinstance(event, TrainingJobFinished):
+            del self.queue[name]
+            self.finished.add(name)
+        else:
+            job.stop_reason = job.stop_reason or event.payload.reason
+
+    def _heard(self, beat: LauncherHeartbeatData) -> None:
+        self.launchers[beat.launcher_id] = Launcher(
+            launcher_id=beat.launcher_id,
+            incarnation=beat.incarnation,
+            backends=frozenset(beat.backends),
+            slots=beat.slots,
+            gpus=tuple(beat.gpus),
+            stopping=beat.stopping,
+            last_seen=self.clock(),
+        )
+
+    def alive(self, launcher: Launcher, now: float) -> bool:
+        return now - launcher.last_seen <= self.heartbeat_timeout_s
+
+    def decide(self) -> list[EventBase]:
+        """Events owed now: lost attempts, retries or final failures, stops of waiting jobs, placements."""
+        now = self.clock()
+        outputs: list[EventBase] = []
+        for job in list(self.queue.values()):
+            current = job.current()
+            if current is not None:
+                reason = self._lost_reason(current, now)
+                if reason is None:
+                    continue
+                outputs.append(self._attempt_failed(job, current, reason))
+            if job.failures and job.stop_reason is None and len(job.failures) > job.spec.max_retry_attempts:
+                outputs.append(self._give_up(job))
+            elif job.stop_reason is not None:
+                outputs.append(self._stopped_while_waiting(job))
+        outputs.extend(self._place(now))
+        return outputs
+
+    def _lost_reason(self, attempt: TrainingJobAssignedData, now: float) -> str | None:
+        launcher = self.launchers.get(attempt.launcher_id)
+        last_seen = launcher.last_seen if launcher else (self._started_at or now)
+        if now - last_seen > self.heartbeat_timeout_s:
+            return (
+                f"InternalServerError: launcher {attempt.launcher_id} sent no heartbeat for "
+                f"{self.heartbeat_timeout_s:g} s while running attempt {attempt.attempt + 1}"
+            )
+        if launcher is not None and launcher.incarnation != attempt.incarnation:
+            return (
+                f"InternalServerError: launcher {attempt.launcher_id} restarted "
+                f"while running attempt {attempt.attempt + 1}"
+            )
+        return None
+
+    def _attempt_failed(self, job: QueuedJob, attempt: TrainingJobAssignedData, reason: str) -> EventBase:
+        event = TrainingJobAttemptFailed(
+            event_id=attempt_event_id(job.name, attempt.attempt, "failed"),
+            tuning_job_name=job.tuning_job_name,
+            payload=TrainingJobAttemptFailedData(
+                training_job_name=job.name, attempt=attempt.attempt, launcher_id=attempt.launcher_id, reason=reason
+            ),
+        )
+        self.apply(event)
+        return event
+
+    def _give_up(self, job: QueuedJob) -> EventBase:
+        attempts = len(job.failures)
+        last = job.failures[max(job.failures)]
+        return self._finish(
+            job,
+            TrainingJobStatus.FAILED,
+            f"{last} (attempt {attempts} of {job.spec.max_retry_attempts + 1}; RetryStrategy.MaximumRetryAttempts "
+            f"is {job.spec.max_retry_attempts})",
+            retryable=True,
+        )
+
+    def _stopped_while_waiting(self, job: QueuedJob) -> EventBase:
+        return self._finish(job, TrainingJobStatus.STOPPED, f"Stopped: {job.stop_reason} (before it started)")
+
+    def _finish(self, job: QueuedJob, status: TrainingJobStatus, reason: str, retryable: bool = False) -> EventBase:
+        event = TrainingJobFinished(
+            event_id=f"{job.name}:finished",
+            tuning_job_name=job.tuning_job_name,
+            payload=TrainingJobFinishedData(
+                training_job_name=job.name,
+                status=status,
+                secondary_status="Failed" if status == TrainingJobStatus.FAILED else "Stopped",
+                exit_code=None,
+                failure_reason=reason,
+                model_artifact_s3_uri=None,
+                log_batches=0,
+                log_lines=0,
+                attempt=max(job.failures, default=0),
+                retryable=retryable,
+            ),
+        )
+        self.apply(event)
+        return event
+
+    def _place(self, now: float) -> list[EventBase]:
+        live = [launcher for launcher in self.launchers.values() if self.alive(launcher, now) and not launcher.stopping]
+        slots = {launcher.launcher_id: launcher.slots for launcher in live}
+        free_gpus = {launcher.launcher_id: list(launcher.gpus) for launcher in live}
+        for job in self.queue.values():
+            held = job.current()
+            if held is None or held.launcher_id not in slots:
+                continue
+            slots[held.launcher_id] -= 1
+            for gpu in held.gpus:
+                if gpu in free_gpus[held.launcher_id]:
+                    free_gpus[held.launcher_id].remove(gpu)
+        outputs: list[EventBase] = []
+        for job in list(self.queue.values()):
+            if job.current() is not None or job.stop_reason is not None:
+                continue
+            need = job.spec.gpu_count
+            fits = [
+                launcher
+                for launcher in live
+                if job.spec.backend in launcher.backends
+                and slots[launcher.launcher_id] > 0
+                and len(free_gpus[launcher.launcher_id]) >= need
+            ]
+            if not fits:
+                if now - job.waiting_since > self.unplaceable_after_s and not self._could_ever_fit(job, live):
+                    outputs.append(self._unplaceable(job, live))
+                continue
+            target = min(fits, key=lambda launcher: (-slots[launcher.launcher_id], launcher.launcher_id))
+            gpus = free_gpus[target.launcher_id][:need]
+            del free_gpus[target.launcher_id][:need]
+            slots[target.launcher_id] -= 1
+            event = TrainingJobAssigned(
+                event_id=attempt_event_id(job.name, job.next_attempt(), "assigned"),
+                tuning_job_name=job.tuning_job_name,
+                payload=TrainingJobAssignedData(
+                    training_job_name=job.name,
+                    attempt=job.next_attempt(),
+                    launcher_id=target.launcher_id,
+                    incarnation=target.incarnation,
+                    gpus=gpus,
+                ),
+            )
+            self.apply(event)
+            outputs.append(event)
+        return outputs
+
+    @staticmethod
+    def _could_ever_fit(job: QueuedJob, live: list[Launcher]) -> bool:
+        return any(
+            job.spec.backend in launcher.backends and len(launcher.gpus) >= job.spec.gpu_count and launcher.slots > 0
+            for launcher in live
+        )
+
+    def _unplaceable(self, job: QueuedJob, live: list[Launcher]) -> EventBase:
+        want = f"the {job.spec.backend} backend" + (f" and {job.spec.gpu_count} GPUs" if job.spec.gpu_count else "")
+        offered = (
+            "; ".join(
+                f"{launcher.launcher_id}: {'/'.join(sorted(launcher.backends))}, {len(launcher.gpus)} GPUs"
+                for launcher in live
+            )
+            or "no launcher is running"
+        )
+        return self._finish(
+            job,
+            TrainingJobStatus.FAILED,
+            f"ResourceLimitExceeded: no live launcher offers {want} ({offered}); waited {self.unplaceable_after_s:g} s",
+        )
