@@ -29,7 +29,7 @@ def main() -> None:
     received = {
         "argv": sys.argv[1:],
         "hyperparameters.json": hps,
-        "env": {k: v for k, v in os.environ.items() if k.startswith(("SM_", "TUNESTREAM", "MY_"))},
+        "env": {k: v for k, v in os.environ.items() if k.startswith(("SM_", "TUNESTREAM", "MY_", "CUDA_", "NVIDIA_"))},
         "channels": {
             name: sorted(
                 str(p.relative_to(os.environ[f"SM_CHANNEL_{name.upper()}"]))

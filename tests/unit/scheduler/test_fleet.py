@@ -1,0 +1,282 @@
+"""The scheduler's decisions: placement under capacity, GPU ids, lost launchers, retries, stops."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tunestream.events.v1 import (
+    EventBase,
+    LauncherHeartbeat,
+    LauncherHeartbeatData,
+    TrainingJobAssigned,
+    TrainingJobAssignedData,
+    TrainingJobAttemptFailed,
+    TrainingJobFinished,
+    TrainingJobFinishedData,
+    TrainingJobProposed,
+    TrainingJobProposedData,
+    TrainingJobSpec,
+    TrainingJobStopRequested,
+    TrainingJobStopRequestedData,
+)
+from tunestream.instances import gpus_per_instance
+from tunestream.scheduler.fleet import Fleet
+from tunestream.trials import TrainingJobStatus
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def spec(i: int, *, gpus: int = 0, retries: int = 0, image: str | None = None) -> TrainingJobSpec:
+    return TrainingJobSpec(
+        training_job_name=f"tj-{i:03d}",
+        index=i,
+        tuned_hyperparameters={},
+        hyperparameters={},
+        command=[] if image else ["python", "train.py"],
+        environment={},
+        input_channels=[],
+        output_s3_path="s3://b/out",
+        max_runtime_s=60,
+        metric_definitions=[],
+        objective_metric_name="m",
+        objective_type="Maximize",
+        training_image=image,
+        gpu_count=gpus,
+        max_retry_attempts=retries,
+    )
+
+
+def proposed(s: TrainingJobSpec) -> TrainingJobProposed:
+    return TrainingJobProposed(
+        event_id=f"{s.training_job_name}:proposed",
+        tuning_job_name="tj",
+        payload=TrainingJobProposedData(spec=s, reason="test"),
+    )
+
+
+def beat(
+    launcher: str,
+    *,
+    slots: int = 2,
+    gpus: tuple[str, ...] = (),
+    incarnation: str = "one",
+    backends: tuple[str, ...] = ("process",),
+    stopping: bool = False,
+) -> LauncherHeartbeat:
+    return LauncherHeartbeat(
+        event_id=f"{launcher}:beat",
+        tuning_job_name="",
+        payload=LauncherHeartbeatData(
+            launcher_id=launcher,
+            incarnation=incarnation,
+            backends=list(backends),  # type: ignore[arg-type]
+            slots=slots,
+            gpus=list(gpus),
+            running=[],
+            interval_s=1.0,
+            stopping=stopping,
+        ),
+    )
+
+
+def finished(name: str) -> TrainingJobFinished:
+    return TrainingJobFinished(
+        event_id=f"{name}:finished",
+        tuning_job_name="tj",
+        payload=TrainingJobFinishedData(
+            training_job_name=name,
+            status=TrainingJobStatus.COMPLETED,
+            secondary_status="Completed",
+            exit_code=0,
+            failure_reason=None,
+            model_artifact_s3_uri=None,
+            log_batches=0,
+            log_lines=0,
+        ),
+    )
+
+
+def fleet(clock: Clock) -> Fleet:
+    return Fleet(heartbeat_timeout_s=10, unplaceable_after_s=60, clock=clock)
+
+
+def assigned(outputs: list[EventBase]) -> list[TrainingJobAssignedData]:
+    return [e.payload for e in outputs if isinstance(e, TrainingJobAssigned)]
+
+
+def test_spreads_jobs_and_never_exceeds_a_launchers_slots() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    f.apply(beat("a", slots=2))
+    f.apply(beat("b", slots=1))
+    for i in range(5):
+        f.apply(proposed(spec(i)))
+    first = assigned(f.decide())
+    assert Counter(a.launcher_id for a in first) == {"a": 2, "b": 1}
+    assert [a.training_job_name for a in first] == ["tj-000", "tj-001", "tj-002"]  # first come, first served
+    assert assigned(f.decide()) == []  # full: nothing more until a slot frees
+    f.apply(finished(first[0].training_job_name))
+    second = assigned(f.decide())
+    assert [(a.training_job_name, a.launcher_id) for a in second] == [("tj-003", first[0].launcher_id)]
+
+
+def test_gpu_ids_are_never_handed_out_twice_and_big_jobs_do_not_block_small_ones() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    f.apply(beat("gpu", slots=8, gpus=("0", "1", "2", "3")))
+    f.apply(proposed(spec(0, gpus=2)))
+    f.apply(proposed(spec(1, gpus=1)))
+    f.apply(proposed(spec(2, gpus=4)))  # does not fit while the others hold 3 GPUs
+    f.apply(proposed(spec(3)))
+    out = {a.training_job_name: a.gpus for a in assigned(f.decide())}
+    assert out == {"tj-000": ["0", "1"], "tj-001": ["2"], "tj-003": []}
+    f.apply(finished("tj-000"))
+    f.apply(finished("tj-001"))
+    assert {a.training_job_name: a.gpus for a in assigned(f.decide())} == {"tj-002": ["0", "1", "2", "3"]}
+
+
+def test_container_jobs_go_only_to_container_launchers() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    f.apply(beat("proc", slots=4))
+    f.apply(beat("dock", slots=4, backends=("container",)))
+    f.apply(proposed(spec(0, image="img:1")))
+    f.apply(proposed(spec(1)))
+    out = {a.training_job_name: a.launcher_id for a in assigned(f.decide())}
+    assert out == {"tj-000": "dock", "tj-001": "proc"}
+
+
+def test_a_silent_launcher_loses_its_attempts_which_are_retried_elsewhere() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    f.apply(beat("a", slots=1))
+    f.apply(proposed(spec(0, retries=1)))
+    (first,) = assigned(f.decide())
+    assert (first.launcher_id, first.attempt) == ("a", 0)
+    clock.now += 5
+    f.apply(beat("b", slots=1))
+    assert f.decide() == []  # a is late but within the timeout
+    clock.now += 6
+    f.apply(beat("b", slots=1))
+    out = f.decide()
+    lost = [e.payload for e in out if isinstance(e, TrainingJobAttemptFailed)]
+    assert [(x.attempt, x.launcher_id) for x in lost] == [(0, "a")]
+    assert "sent no heartbeat" in lost[0].reason
+    retry = assigned(out)
+    assert [(r.launcher_id, r.attempt) for r in retry] == [("b", 1)]
+    assert f.decide() == []  # decided once
+
+
+def test_retries_spent_end_the_job_as_failed_retryable() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    f.apply(beat("a", slots=1))
+    f.apply(proposed(spec(0, retries=0)))
+    f.decide()
+    clock.now += 11
+    out = f.decide()
+    (end,) = [e.payload for e in out if isinstance(e, TrainingJobFinished)]
+    assert end.status == TrainingJobStatus.FAILED and end.retryable
+    assert "MaximumRetryAttempts is 0" in (end.failure_reason or "")
+    assert "tj-000" not in f.queue
+
+
+def test_a_restarted_launcher_loses_the_attempts_of_its_earlier_incarnation() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    f.apply(beat("a", slots=2, incarnation="one"))
+    f.apply(proposed(spec(0, retries=2)))
+    f.decide()
+    f.apply(beat("a", slots=2, incarnation="two"))
+    out = f.decide()
+    assert any(isinstance(e, TrainingJobAttemptFailed) and "restarted" in e.payload.reason for e in out)
+    (retry,) = assigned(out)
+    assert (retry.launcher_id, retry.incarnation, retry.attempt) == ("a", "two", 1)
+
+
+def test_the_first_assignment_of_an_attempt_in_the_log_wins() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    f.apply(beat("a"))
+    f.apply(beat("b"))
+    f.apply(proposed(spec(0)))
+    for launcher in ("b", "a"):  # e.g. two schedulers raced
+        f.apply(
+            TrainingJobAssigned(
+                event_id=f"tj-000:attempt-0:assigned:{launcher}",
+                tuning_job_name="tj",
+                payload=TrainingJobAssignedData(
+                    training_job_name="tj-000", attempt=0, launcher_id=launcher, incarnation="one"
+                ),
+            )
+        )
+    current = f.queue["tj-000"].current()
+    assert current is not None and current.launcher_id == "b"
+    assert assigned(f.decide()) == []
+
+
+def test_stopping_a_waiting_job_ends_it_without_a_launcher() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    f.apply(proposed(spec(0)))
+    f.apply(
+        TrainingJobStopRequested(
+            event_id="tj-000:stop-requested",
+            tuning_job_name="tj",
+            payload=TrainingJobStopRequestedData(training_job_name="tj-000", reason="user asked"),
+        )
+    )
+    (end,) = f.decide()
+    assert isinstance(end, TrainingJobFinished) and end.payload.status == TrainingJobStatus.STOPPED
+
+
+def test_a_stopping_launcher_gets_no_new_work() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    f.apply(beat("a", stopping=True))
+    f.apply(proposed(spec(0)))
+    assert assigned(f.decide()) == []
+
+
+def test_a_job_no_launcher_can_ever_run_fails_after_waiting() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    f.apply(beat("a", slots=4, gpus=("0",)))
+    f.apply(proposed(spec(0, gpus=2)))
+    assert f.decide() == []
+    clock.now += 61
+    f.apply(beat("a", slots=4, gpus=("0",)))
+    (end,) = f.decide()
+    assert isinstance(end, TrainingJobFinished) and end.payload.status == TrainingJobStatus.FAILED
+    assert "ResourceLimitExceeded" in (end.payload.failure_reason or "") and "2 GPUs" in (
+        end.payload.failure_reason or ""
+    )
+
+
+def test_replaying_the_events_rebuilds_the_same_placement() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    events: list[object] = [beat("a", slots=2), beat("b", slots=2)]
+    events += [proposed(spec(i)) for i in range(3)]
+    for e in events:
+        f.apply(e)  # type: ignore[arg-type]
+    out = f.decide()
+    rebuilt = fleet(clock)
+    for e in [*events, *out]:
+        rebuilt.apply(e)  # type: ignore[arg-type]
+    assert rebuilt.decide() == []
+    assert {n: j.current() for n, j in rebuilt.queue.items()} == {n: j.current() for n, j in f.queue.items()}
+
+
+def test_gpus_per_instance_type() -> None:
+    assert gpus_per_instance("ml.m5.xlarge") == 0
+    assert gpus_per_instance("local") == 0 and gpus_per_instance(None) == 0
+    assert gpus_per_instance("ml.p3.2xlarge") == 1
+    assert gpus_per_instance("ml.g5.12xlarge") == 4
+    assert gpus_per_instance("ml.p4d.24xlarge") == 8
