@@ -44,6 +44,9 @@ class Launcher:
     gpus: tuple[str, ...]
     stopping: bool
     last_seen: float
+    # Heard while running, not only read back from the topic: a launcher that died while the
+    # scheduler was down must not get work it would then lose.
+    confirmed: bool = False
 
 
 @dataclass
@@ -133,6 +136,11 @@ class Fleet:
             last_seen=self.clock(),
         )
 
+    def confirm(self, launcher_id: str) -> None:
+        """The latest heartbeat of this launcher arrived live (not during a rebuild)."""
+        if launcher_id in self.launchers:
+            self.launchers[launcher_id].confirmed = True
+
     def alive(self, launcher: Launcher, now: float) -> bool:
         return now - launcher.last_seen <= self.heartbeat_timeout_s
 
@@ -215,7 +223,11 @@ class Fleet:
         return event
 
     def _place(self, now: float) -> list[EventBase]:
-        live = [launcher for launcher in self.launchers.values() if self.alive(launcher, now) and not launcher.stopping]
+        live = [
+            launcher
+            for launcher in self.launchers.values()
+            if launcher.confirmed and self.alive(launcher, now) and not launcher.stopping
+        ]
         slots = {launcher.launcher_id: launcher.slots for launcher in live}
         free_gpus = {launcher.launcher_id: list(launcher.gpus) for launcher in live}
         for job in self.queue.values():

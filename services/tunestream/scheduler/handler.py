@@ -37,8 +37,9 @@ class SchedulerHandler:
             TrainingJobProposed | TrainingJobFinished | TrainingJobAttemptFailed | TrainingJobStopRequested,
         ):
             return self.fleet.decide()
-        if isinstance(event, LauncherHeartbeat) and self.fleet.queue:
-            return self.fleet.decide()
+        if isinstance(event, LauncherHeartbeat):
+            self.fleet.confirm(event.payload.launcher_id)
+            return self.fleet.decide() if self.fleet.queue else []
         return []
 
     async def reconcile(self) -> Sequence[EventBase]:

@@ -102,6 +102,12 @@ def finished(name: str) -> TrainingJobFinished:
     )
 
 
+def heard(f: Fleet, event: LauncherHeartbeat) -> None:
+    """A heartbeat received live, as the scheduler's handler passes it on."""
+    f.apply(event)
+    f.confirm(event.payload.launcher_id)
+
+
 def fleet(clock: Clock) -> Fleet:
     return Fleet(heartbeat_timeout_s=10, unplaceable_after_s=60, clock=clock)
 
@@ -113,8 +119,8 @@ def assigned(outputs: list[EventBase]) -> list[TrainingJobAssignedData]:
 def test_spreads_jobs_and_never_exceeds_a_launchers_slots() -> None:
     clock = Clock()
     f = fleet(clock)
-    f.apply(beat("a", slots=2))
-    f.apply(beat("b", slots=1))
+    heard(f, beat("a", slots=2))
+    heard(f, beat("b", slots=1))
     for i in range(5):
         f.apply(proposed(spec(i)))
     first = assigned(f.decide())
@@ -129,7 +135,7 @@ def test_spreads_jobs_and_never_exceeds_a_launchers_slots() -> None:
 def test_gpu_ids_are_never_handed_out_twice_and_big_jobs_do_not_block_small_ones() -> None:
     clock = Clock()
     f = fleet(clock)
-    f.apply(beat("gpu", slots=8, gpus=("0", "1", "2", "3")))
+    heard(f, beat("gpu", slots=8, gpus=("0", "1", "2", "3")))
     f.apply(proposed(spec(0, gpus=2)))
     f.apply(proposed(spec(1, gpus=1)))
     f.apply(proposed(spec(2, gpus=4)))  # does not fit while the others hold 3 GPUs
@@ -144,8 +150,8 @@ def test_gpu_ids_are_never_handed_out_twice_and_big_jobs_do_not_block_small_ones
 def test_container_jobs_go_only_to_container_launchers() -> None:
     clock = Clock()
     f = fleet(clock)
-    f.apply(beat("proc", slots=4))
-    f.apply(beat("dock", slots=4, backends=("container",)))
+    heard(f, beat("proc", slots=4))
+    heard(f, beat("dock", slots=4, backends=("container",)))
     f.apply(proposed(spec(0, image="img:1")))
     f.apply(proposed(spec(1)))
     out = {a.training_job_name: a.launcher_id for a in assigned(f.decide())}
@@ -155,15 +161,15 @@ def test_container_jobs_go_only_to_container_launchers() -> None:
 def test_a_silent_launcher_loses_its_attempts_which_are_retried_elsewhere() -> None:
     clock = Clock()
     f = fleet(clock)
-    f.apply(beat("a", slots=1))
+    heard(f, beat("a", slots=1))
     f.apply(proposed(spec(0, retries=1)))
     (first,) = assigned(f.decide())
     assert (first.launcher_id, first.attempt) == ("a", 0)
     clock.now += 5
-    f.apply(beat("b", slots=1))
+    heard(f, beat("b", slots=1))
     assert f.decide() == []  # a is late but within the timeout
     clock.now += 6
-    f.apply(beat("b", slots=1))
+    heard(f, beat("b", slots=1))
     out = f.decide()
     lost = [e.payload for e in out if isinstance(e, TrainingJobAttemptFailed)]
     assert [(x.attempt, x.launcher_id) for x in lost] == [(0, "a")]
@@ -176,7 +182,7 @@ def test_a_silent_launcher_loses_its_attempts_which_are_retried_elsewhere() -> N
 def test_retries_spent_end_the_job_as_failed_retryable() -> None:
     clock = Clock()
     f = fleet(clock)
-    f.apply(beat("a", slots=1))
+    heard(f, beat("a", slots=1))
     f.apply(proposed(spec(0, retries=0)))
     f.decide()
     clock.now += 11
@@ -190,10 +196,10 @@ def test_retries_spent_end_the_job_as_failed_retryable() -> None:
 def test_a_restarted_launcher_loses_the_attempts_of_its_earlier_incarnation() -> None:
     clock = Clock()
     f = fleet(clock)
-    f.apply(beat("a", slots=2, incarnation="one"))
+    heard(f, beat("a", slots=2, incarnation="one"))
     f.apply(proposed(spec(0, retries=2)))
     f.decide()
-    f.apply(beat("a", slots=2, incarnation="two"))
+    heard(f, beat("a", slots=2, incarnation="two"))
     out = f.decide()
     assert any(isinstance(e, TrainingJobAttemptFailed) and "restarted" in e.payload.reason for e in out)
     (retry,) = assigned(out)
@@ -203,8 +209,8 @@ def test_a_restarted_launcher_loses_the_attempts_of_its_earlier_incarnation() ->
 def test_the_first_assignment_of_an_attempt_in_the_log_wins() -> None:
     clock = Clock()
     f = fleet(clock)
-    f.apply(beat("a"))
-    f.apply(beat("b"))
+    heard(f, beat("a"))
+    heard(f, beat("b"))
     f.apply(proposed(spec(0)))
     for launcher in ("b", "a"):  # e.g. two schedulers raced
         f.apply(
@@ -239,7 +245,7 @@ def test_stopping_a_waiting_job_ends_it_without_a_launcher() -> None:
 def test_a_stopping_launcher_gets_no_new_work() -> None:
     clock = Clock()
     f = fleet(clock)
-    f.apply(beat("a", stopping=True))
+    heard(f, beat("a", stopping=True))
     f.apply(proposed(spec(0)))
     assert assigned(f.decide()) == []
 
@@ -247,16 +253,26 @@ def test_a_stopping_launcher_gets_no_new_work() -> None:
 def test_a_job_no_launcher_can_ever_run_fails_after_waiting() -> None:
     clock = Clock()
     f = fleet(clock)
-    f.apply(beat("a", slots=4, gpus=("0",)))
+    heard(f, beat("a", slots=4, gpus=("0",)))
     f.apply(proposed(spec(0, gpus=2)))
     assert f.decide() == []
     clock.now += 61
-    f.apply(beat("a", slots=4, gpus=("0",)))
+    heard(f, beat("a", slots=4, gpus=("0",)))
     (end,) = f.decide()
     assert isinstance(end, TrainingJobFinished) and end.payload.status == TrainingJobStatus.FAILED
     assert "ResourceLimitExceeded" in (end.payload.failure_reason or "") and "2 GPUs" in (
         end.payload.failure_reason or ""
     )
+
+
+def test_launchers_read_back_in_a_rebuild_get_no_work_until_heard_live() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    f.apply(beat("gone", slots=4))  # read from the topic while rebuilding: maybe long dead
+    f.apply(proposed(spec(0)))
+    assert assigned(f.decide()) == []
+    heard(f, beat("gone", slots=4))
+    assert [a.launcher_id for a in assigned(f.decide())] == ["gone"]
 
 
 def test_replaying_the_events_rebuilds_the_same_placement() -> None:
@@ -266,6 +282,8 @@ def test_replaying_the_events_rebuilds_the_same_placement() -> None:
     events += [proposed(spec(i)) for i in range(3)]
     for e in events:
         f.apply(e)  # type: ignore[arg-type]
+    f.confirm("a")
+    f.confirm("b")
     out = f.decide()
     rebuilt = fleet(clock)
     for e in [*events, *out]:
