@@ -83,16 +83,24 @@ def _peak_concurrency(intervals: list[tuple[datetime, datetime]]) -> int:
     return peak
 
 
-def _wait_for_launchers() -> None:
-    # A launcher takes work once the scheduler has heard its first heartbeat (twice a second here).
-    time.sleep(2.0)
+def _wait_for_launchers(settings: Settings, *launcher_ids: str, timeout_s: float = 60) -> None:
+    """Until each launcher's heartbeats are on the topic: from then on the scheduler places work on it."""
+    deadline = time.monotonic() + timeout_s
+    topic = Topics(settings.topic_prefix).launchers
+    while True:
+        heard = {e.payload.launcher_id for e in read_topic(settings, topic)}
+        if set(launcher_ids) <= heard:
+            break
+        assert time.monotonic() < deadline, f"no heartbeat from {set(launcher_ids) - heard}"
+        time.sleep(0.3)
+    time.sleep(1.0)  # one more heartbeat, so the scheduler has surely heard one live
 
 
 def test_launchers_share_tuning_jobs_within_their_capacity(
     api: TunestreamClient, fleet: Fleet, engine: Engine, settings: Settings, run_id: str
 ) -> None:
     slots = {settings.launcher_id: 4, fleet.start("b", slots=1): 1, fleet.start("c", slots=2): 2}
-    _wait_for_launchers()
+    _wait_for_launchers(settings, *slots)
     names = [f"share{i}-{run_id}" for i in range(2)]
     for name in names:
         api.create_tuning_job(trainer_job(name, jobs=8, parallel=4, sleep="0.3"))
@@ -161,7 +169,7 @@ def test_a_killed_launchers_job_is_retried_elsewhere_from_its_checkpoint(
 ) -> None:
     # The spare launcher has the most free slots, so the scheduler picks it first.
     doomed = fleet.start("doomed", slots=16)
-    _wait_for_launchers()
+    _wait_for_launchers(settings, doomed)
     name = f"retry-{run_id}"
     uri = f"s3://tunestream/it/checkpoints/{name}"
     starts = tmp_path / "starts"
@@ -206,7 +214,7 @@ def test_without_retry_strategy_a_lost_job_fails_as_retryable(
     api: TunestreamClient, fleet: Fleet, settings: Settings, run_id: str, tmp_path: Path
 ) -> None:
     doomed = fleet.start("doomed2", slots=16)
-    _wait_for_launchers()
+    _wait_for_launchers(settings, doomed)
     name = f"noretry-{run_id}"
     api.create_tuning_job(
         _checkpointed_job(
@@ -242,7 +250,7 @@ def test_the_programs_own_failure_is_not_retried(api: TunestreamClient, settings
 
 
 def test_gpus_are_handed_out_without_overlap(
-    api: TunestreamClient, fleet: Fleet, engine: Engine, store: S3ObjectStore, run_id: str
+    api: TunestreamClient, fleet: Fleet, store: S3ObjectStore, settings: Settings, run_id: str
 ) -> None:
     # A "GPU node" with four GPU ids (no real GPU is needed: the program only sees the variables).
     fleet.services.start(
@@ -256,7 +264,7 @@ def test_gpus_are_handed_out_without_overlap(
         },
     )
     fleet.started.append("gpu-node")
-    _wait_for_launchers()
+    _wait_for_launchers(settings, fleet.launcher_id("gpu-node"))
     name = f"gpus-{run_id}"
     job = trainer_job(name, jobs=6, parallel=6, sleep="0.4")
     job["TrainingJobDefinition"]["ResourceConfig"] = {"InstanceType": "ml.g5.xlarge", "GpuCount": 2}

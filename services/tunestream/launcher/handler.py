@@ -75,6 +75,9 @@ class LauncherHandler:
     stopping: bool = False
     _early: dict[str, list[Event]] = field(default_factory=dict)
     _reaped: set[tuple[str, int]] = field(default_factory=set)
+    # Attempts this incarnation has started: one that ended is not started again while its
+    # Finished event is still on its way back from Kafka.
+    _ran: set[tuple[str, int]] = field(default_factory=set)
     _last_beat: float = 0.0
 
     def apply(self, event: Event) -> None:
@@ -170,7 +173,7 @@ class LauncherHandler:
             if len(self.runs) >= self.slots:
                 break
             assigned = self._mine(job)
-            if assigned is None or name in self.runs:
+            if assigned is None or name in self.runs or (name, assigned.attempt) in self._ran:
                 continue
             self._start(name, job, Attempt(assigned.attempt, tuple(assigned.gpus)))
         return []
@@ -179,6 +182,7 @@ class LauncherHandler:
         layout = JobLayout(self.work_dir / job.tuning_job_name / name)
         self._kill_leftover(layout)
         run = self.make_run(job.spec, job.tuning_job_name, attempt, layout)
+        self._ran.add((name, attempt.number))
         if job.stop_reason is not None:
             run.request_stop(f"Stopped: {job.stop_reason}")
         self.runs[name] = run

@@ -98,6 +98,16 @@ async def test_runs_only_what_is_assigned_to_this_incarnation_within_its_slots(t
     await h.shutdown()
 
 
+async def test_an_attempt_that_ended_is_not_started_again_before_its_finish_is_read_back(tmp_path: Path) -> None:
+    h, made = handler(tmp_path, slots=1)
+    await feed(h, proposed(spec(0)), assign("tj-000", 0))
+    made[0].done.set()
+    await asyncio.sleep(0.01)  # the run ends; its TrainingJobFinished has not come back yet
+    assert h.runs == {}
+    await h.reconcile()
+    assert len(made) == 1
+
+
 async def test_an_attempt_declared_lost_is_ended_here_without_a_report(tmp_path: Path) -> None:
     h, made = handler(tmp_path)
     await feed(h, proposed(spec(0)), assign("tj-000", 0))
