@@ -98,6 +98,7 @@ class ContainerRun(TrainingRun):
         self._engine = engine
         self._incarnation = incarnation
         self._container: Any = None
+        self._output: Any = None
         self._oom = False
 
     # --- backend ---------------------------------------------------------------------------------
@@ -144,6 +145,9 @@ class ContainerRun(TrainingRun):
                 stdin_open=False,
                 tty=False,
             )
+            # Attached before it starts, as `docker run` does: an attach after the start (even with
+            # logs=1) loses whatever the program printed in between, e.g. its first lines.
+            self._output = self._container.attach(stdout=True, stderr=True, stream=True, logs=True, demux=True)
             self._container.start()
             self._container.reload()
         except APIError as exc:
@@ -178,12 +182,12 @@ class ContainerRun(TrainingRun):
 
         def follow() -> None:
             try:
-                for out, err in self._container.attach(stdout=True, stderr=True, stream=True, logs=True, demux=True):
+                for out, err in self._output:
                     if out:
                         loop.call_soon_threadsafe(queue.put_nowait, ("stdout", out))
                     if err:
                         loop.call_soon_threadsafe(queue.put_nowait, ("stderr", err))
-            except DockerException as exc:
+            except (DockerException, OSError, ValueError) as exc:  # OSError/ValueError: closed by _cleanup
                 log.warning("training job %s: output stream ended: %s", self.name, exc)
             finally:
                 loop.call_soon_threadsafe(queue.put_nowait, None)
@@ -216,6 +220,9 @@ class ContainerRun(TrainingRun):
             await asyncio.to_thread(self._container.kill, "SIGKILL" if kill else "SIGTERM")
 
     async def _cleanup(self) -> None:
+        if self._output is not None:
+            with contextlib.suppress(Exception):
+                self._output.close()
         if self._container is None:
             return
         with contextlib.suppress(NotFound, APIError):

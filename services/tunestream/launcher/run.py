@@ -104,6 +104,7 @@ class TrainingRun(ABC):
         self._stop_secondary = "Stopped"
         self._interrupted: str | None = None
         self._revoked = False
+        self._reported = False
         self._pending: list[OutputLine] = []
         self._seq = attempt.number * SEQ_PER_ATTEMPT
         self._lines_sent = 0
@@ -133,6 +134,8 @@ class TrainingRun(ABC):
 
     def revoke(self, why: str) -> None:
         """End the program and report nothing: the attempt is no longer this launcher's."""
+        if self._reported:  # its own end, read back before the run was let go
+            return
         log.warning("training job %s attempt %d revoked: %s", self.name, self.attempt.number + 1, why)
         self._revoked = True
         self.request_stop(why)
@@ -347,6 +350,7 @@ class TrainingRun(ABC):
         )
 
     def _attempt_failed(self, reason: str) -> TrainingJobAttemptFailed:
+        self._reported = True
         return TrainingJobAttemptFailed(
             event_id=attempt_event_id(self.name, self.attempt.number, "failed"),
             tuning_job_name=self.tuning_job_name,
@@ -361,6 +365,7 @@ class TrainingRun(ABC):
     async def _finish(
         self, status: TrainingJobStatus, secondary: str, exit_code: int | None, reason: str | None, artifact: str | None
     ) -> None:
+        self._reported = True
         await self._publish(
             [
                 TrainingJobFinished(

@@ -47,6 +47,9 @@ class Launcher:
     # Heard while running, not only read back from the topic: a launcher that died while the
     # scheduler was down must not get work it would then lose.
     confirmed: bool = False
+    # This incarnation lost an attempt since its last heartbeat: it may be dead, or replaced by a
+    # restart whose first heartbeat has not been read yet; it gets no work until heard from again.
+    lost_work: bool = False
 
 
 @dataclass
@@ -119,6 +122,10 @@ class Fleet:
             if event.payload.attempt not in job.failures:
                 job.failures[event.payload.attempt] = event.payload.reason
                 job.waiting_since = self.clock()
+                assigned = job.assignments.get(event.payload.attempt)
+                launcher = self.launchers.get(assigned.launcher_id) if assigned else None
+                if assigned and launcher and launcher.incarnation == assigned.incarnation:
+                    launcher.lost_work = True
         elif isinstance(event, TrainingJobFinished):
             del self.queue[name]
             self.finished.add(name)
@@ -226,7 +233,7 @@ class Fleet:
         live = [
             launcher
             for launcher in self.launchers.values()
-            if launcher.confirmed and self.alive(launcher, now) and not launcher.stopping
+            if launcher.confirmed and self.alive(launcher, now) and not launcher.stopping and not launcher.lost_work
         ]
         slots = {launcher.launcher_id: launcher.slots for launcher in live}
         free_gpus = {launcher.launcher_id: list(launcher.gpus) for launcher in live}

@@ -11,6 +11,7 @@ from tunestream.events.v1 import (
     TrainingJobAssigned,
     TrainingJobAssignedData,
     TrainingJobAttemptFailed,
+    TrainingJobAttemptFailedData,
     TrainingJobFinished,
     TrainingJobFinishedData,
     TrainingJobProposed,
@@ -204,6 +205,28 @@ def test_a_restarted_launcher_loses_the_attempts_of_its_earlier_incarnation() ->
     assert any(isinstance(e, TrainingJobAttemptFailed) and "restarted" in e.payload.reason for e in out)
     (retry,) = assigned(out)
     assert (retry.launcher_id, retry.incarnation, retry.attempt) == ("a", "two", 1)
+
+
+def test_a_launcher_that_lost_an_attempt_gets_no_retry_until_heard_again() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    heard(f, beat("a", slots=2, incarnation="one"))
+    f.apply(proposed(spec(0, retries=2)))
+    f.decide()
+    # A restarted "a" reports its earlier incarnation's attempt before its first heartbeat is read.
+    f.apply(
+        TrainingJobAttemptFailed(
+            event_id="tj-000:attempt-0:failed",
+            tuning_job_name="tj",
+            payload=TrainingJobAttemptFailedData(
+                training_job_name="tj-000", attempt=0, launcher_id="a", reason="launcher a restarted"
+            ),
+        )
+    )
+    assert assigned(f.decide()) == []
+    heard(f, beat("a", slots=2, incarnation="two"))
+    (retry,) = assigned(f.decide())
+    assert (retry.incarnation, retry.attempt) == ("two", 1)
 
 
 def test_the_first_assignment_of_an_attempt_in_the_log_wins() -> None:
