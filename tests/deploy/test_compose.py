@@ -84,6 +84,8 @@ DEPLOY_ONLY = {
     "TUNESTREAM_DOCKER_BRIDGE",
     "TUNESTREAM_DOCKER_START_TIMEOUT",
     "TUNESTREAM_DOCKER_STORAGE_DRIVER",
+    # test.sh tells the container tests why the engine could not start
+    "TUNESTREAM_CONTAINER_TESTS_SKIP",
 }
 
 
