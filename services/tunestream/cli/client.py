@@ -66,3 +66,16 @@ class TunestreamClient:
         if response.status_code >= 400:
             self._json(response)
         return response.text
+
+    def analytics(self, name: str, table: str, *, metric_name: str | None = None) -> dict[str, Any]:
+        """The JSON form of an analytics table: `table` is "training-jobs" or "metrics"."""
+        params = {"MetricName": metric_name} if metric_name else {}
+        return self._json(self._http.get(f"/tuning-jobs/{name}/analytics/{table}", params=params))
+
+    def export(self, name: str, table: str, fmt: str, *, metric_name: str | None = None) -> bytes:
+        """An analytics table as CSV or Parquet bytes."""
+        params = {"format": fmt, **({"MetricName": metric_name} if metric_name else {})}
+        response = self._http.get(f"/tuning-jobs/{name}/analytics/{table}", params=params)
+        if response.status_code >= 400:
+            self._json(response)
+        return response.content

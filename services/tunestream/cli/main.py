@@ -272,6 +272,58 @@ def logs(training_job: str) -> None:
         raise typer.Exit(1) from None
 
 
+@app.command()
+def export(
+    name: str,
+    table: Annotated[str, typer.Option("--table", help="training-jobs (one row per training job) or metrics")] = (
+        "training-jobs"
+    ),
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    out: Annotated[Path | None, typer.Option("--out", help="file to write; default <name>-<table>.<format>")] = None,
+    metric: Annotated[str | None, typer.Option("--metric", help="metrics table: only this metric")] = None,
+) -> None:
+    """Export a tuning job's training jobs table or metric series as CSV or Parquet."""
+    if table not in ("training-jobs", "metrics"):
+        console.print(f"[red]--table must be training-jobs or metrics, not {table!r}[/]")
+        raise typer.Exit(2)
+    if fmt not in ("csv", "parquet"):
+        console.print(f"[red]--format must be csv or parquet, not {fmt!r}[/]")
+        raise typer.Exit(2)
+    try:
+        data = _client().export(name, table, fmt, metric_name=metric)
+    except ApiClientError as exc:
+        _print_error(exc)
+        raise typer.Exit(1) from None
+    path = out or Path(f"{name}-{table}.{fmt}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    console.print(f"wrote {path} ({len(data)} bytes)")
+
+
+@app.command()
+def plot(
+    name: str,
+    out: Annotated[Path, typer.Option("--out", help="folder for the PNG files")] = Path("plots"),
+) -> None:
+    """Convergence, parallel coordinates and learning curves of a tuning job, as PNG files."""
+    from tunestream.plots import write_plots
+
+    client = _client()
+    try:
+        describe = client.describe(name)
+        jobs = client.analytics(name, "training-jobs")["TrainingJobs"]
+        objective = describe["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective") or {}
+        metrics = client.analytics(name, "metrics", metric_name=objective.get("MetricName"))["Metrics"]
+    except ApiClientError as exc:
+        _print_error(exc)
+        raise typer.Exit(1) from None
+    if not objective:
+        console.print(f"[red]{name} has no objective metric to plot[/]")
+        raise typer.Exit(1)
+    for path in write_plots(describe, jobs, metrics, out):
+        console.print(f"wrote {path}")
+
+
 def main() -> None:
     app()
 
