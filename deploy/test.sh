@@ -39,4 +39,10 @@ if ! { bash deploy/docker.sh up && bash deploy/images/build-trainer.sh; } 2>&1 |
   export TUNESTREAM_CONTAINER_TESTS_SKIP="${reason:-deploy/docker.sh up or deploy/images/build-trainer.sh failed}"
   echo "container tests will be skipped: $TUNESTREAM_CONTAINER_TESTS_SKIP" >&2
 fi
+# Chromium + chromedriver for the dashboard's browser tests; without them those tests skip themselves.
+if ! bash deploy/browser.sh 2>&1 | tee test-artifacts/browser.log; then
+  reason=$(grep -v '^[[:space:]]*$' test-artifacts/browser.log | tail -n 1 || true)
+  export TUNESTREAM_BROWSER_TESTS_SKIP="${reason:-deploy/browser.sh failed}"
+  echo "browser tests will be skipped: $TUNESTREAM_BROWSER_TESTS_SKIP" >&2
+fi
 python -m pytest tests -q -p no:cacheprovider -rs --durations=10 --junitxml=test-artifacts/junit.xml "$@"

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     api_port: int = 8080
     api_token: SecretStr | None = None
     api_url: str = "http://127.0.0.1:8080"
+    # SageMaker's JSON 1.1 protocol (`POST /`, boto3): "AKID:SECRET[,AKID2:SECRET2]". Set (or with
+    # api_token set), every request there must carry a SigV4 signature made with one of these keys.
+    sagemaker_access_keys: SecretStr | None = None
 
     # launcher
     # Stable across restarts, so a restarted launcher recognises the training jobs it had started.

@@ -128,10 +128,16 @@ class S3DataSourceShape(Shape):
     S3DataType: Literal["S3Prefix", "ManifestFile", "AugmentedManifestFile"] = "S3Prefix"
     S3DataDistributionType: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"
     AttributeNames: list[str] | None = None
+    InstanceGroupNames: list[str] | None = None
+    ModelAccessConfig: dict[str, Any] | None = None
+    HubAccessConfig: dict[str, Any] | None = None
 
 
 class DataSourceShape(Shape):
+    # Launchers download channels from the S3 store only, so S3DataSource stays required.
     S3DataSource: S3DataSourceShape
+    FileSystemDataSource: dict[str, Any] | None = None
+    DatasetSource: dict[str, Any] | None = None
 
 
 class Channel(Shape):
@@ -141,11 +147,13 @@ class Channel(Shape):
     CompressionType: Literal["None", "Gzip"] | None = None
     RecordWrapperType: str | None = None
     InputMode: str | None = None
+    ShuffleConfig: dict[str, Any] | None = None
 
 
 class OutputDataConfigShape(Shape):
     S3OutputPath: str = Field(pattern=r"^s3://[^/]+(/.*)?$")
     KmsKeyId: str | None = None
+    CompressionType: Literal["GZIP", "NONE"] | None = None
 
 
 class ResourceConfigShape(Shape):
@@ -155,11 +163,19 @@ class ResourceConfigShape(Shape):
     GpuCount: int | None = Field(default=None, ge=0, le=64)
     VolumeSizeInGB: int | None = None
     VolumeKmsKeyId: str | None = None
+    KeepAlivePeriodInSeconds: int | None = None
+    InstanceGroups: list[dict[str, Any]] | None = None
+    TrainingPlanArn: str | None = None
+    InstancePlacementConfig: dict[str, Any] | None = None
+    InstancePreferences: list[dict[str, Any]] | None = None
+    SelectedInstanceType: str | None = None
+    SelectedInstanceCount: int | None = None
 
 
 class StoppingConditionShape(Shape):
     MaxRuntimeInSeconds: int = Field(default=86400, ge=1)
     MaxWaitTimeInSeconds: int | None = None
+    MaxPendingTimeInSeconds: int | None = None
 
 
 class CheckpointConfigShape(Shape):

@@ -130,8 +130,8 @@ def parallel_coordinates_figure(describe: dict[str, Any], jobs: list[dict[str, A
             ax=ax,
             label=objective["MetricName"],
         )
-        for t, label in ((0.0, low), (1.0, high if high > low else low + 1.0)):
-            ax.annotate(f"{label:.4g}", (axes_count - 1, t), xytext=(3, 0), textcoords="offset points", fontsize=7)
+        for t, bound in ((0.0, low), (1.0, high if high > low else low + 1.0)):
+            ax.annotate(f"{bound:.4g}", (axes_count - 1, t), xytext=(3, 0), textcoords="offset points", fontsize=7)
         stopped = sum(1 for j, _ in scored if j.get("TrainingJobStatus") == "Stopped")
         if stopped:
             ax.legend([Line2D([], [], color="grey")], [f"{stopped} of {len(scored)} stopped early"], loc="lower right")

@@ -28,6 +28,7 @@ from tunestream.space import (
     resolve_scaling,
 )
 from tunestream.strategies import EPOCH_HYPERPARAMETERS, hyperband_resources
+from tunestream.training_image import file_uri_problem, is_file_uri
 
 KNOWN_STRATEGIES = ("Bayesian", "Random", "Hyperband", "Grid")
 SUPPORTED_STRATEGIES = ("Bayesian", "Random", "Grid", "Hyperband")
@@ -232,6 +233,19 @@ def _check_definition(
                 "give TrainingImage (runs in a container) or Command (an argv list run as a local process)",
             )
         )
+    if is_file_uri(algo.TrainingImage):
+        assert algo.TrainingImage is not None
+        problem = file_uri_problem(algo.TrainingImage)
+        if problem is not None:
+            errors.append(FieldError(f"{base}.AlgorithmSpecification.TrainingImage", "file-uri", problem))
+        if algo.Command is not None:
+            errors.append(
+                FieldError(
+                    f"{base}.AlgorithmSpecification.Command",
+                    "file-or-command",
+                    "a file:// TrainingImage is the program to run; give it or Command, not both",
+                )
+            )
     names = set()
     for i, m in enumerate(algo.MetricDefinitions):
         path = f"{base}.AlgorithmSpecification.MetricDefinitions[{i}]"

@@ -86,6 +86,8 @@ DEPLOY_ONLY = {
     "TUNESTREAM_DOCKER_STORAGE_DRIVER",
     # test.sh tells the container tests why the engine could not start
     "TUNESTREAM_CONTAINER_TESTS_SKIP",
+    # ... and the dashboard's browser tests why Chromium could not be installed
+    "TUNESTREAM_BROWSER_TESTS_SKIP",
 }
 
 

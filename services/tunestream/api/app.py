@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import secrets
@@ -14,10 +13,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
+from tunestream.api import operations as ops
+from tunestream.api.analytics import analytics_router
+from tunestream.api.dashboard import router as dashboard_router
 from tunestream.api.errors import ApiError, install_error_handlers, not_found
-from tunestream.api.shapes import describe_training_job, describe_tuning_job, training_job_summary, tuning_job_summary
+from tunestream.api.operations import State
+from tunestream.api.operations import in_tx as _in_tx
+from tunestream.api.operations import with_conn as _with_conn
+from tunestream.api.sagemaker_protocol import install_sagemaker_protocol
 from tunestream.api.warm_start import parent_observations
 from tunestream.bus.publisher import Publisher, ensure_topics
 from tunestream.config import Settings
@@ -25,26 +30,12 @@ from tunestream.db import reads, writes
 from tunestream.db.engine import make_engine
 from tunestream.definitions import CreateTuningJobRequest
 from tunestream.events.topics import Topics
-from tunestream.events.v1 import (
-    TuningJobStopRequested,
-    TuningJobStopRequestedData,
-    TuningJobSubmitted,
-    TuningJobSubmittedData,
-)
-from tunestream.naming import tuning_job_arn
+from tunestream.events.v1 import TuningJobSubmitted, TuningJobSubmittedData
 from tunestream.objstore.factory import make_object_store
 from tunestream.tracker.artifacts import render_log
-from tunestream.validation import validate_request
 
 log = logging.getLogger(__name__)
-ENDED = ("Completed", "Failed", "Stopped")
-PUBLISH_TIMEOUT_S = 10.0
 OUTBOX_INTERVAL_S = 5.0
-
-
-class State:
-    def __init__(self, settings: Settings, engine: Engine, publisher: Publisher) -> None:
-        self.settings, self.engine, self.publisher = settings, engine, publisher
 
 
 def _state(request: Request) -> State:
@@ -53,22 +44,6 @@ def _state(request: Request) -> State:
 
 
 StateDep = Annotated[State, Depends(_state)]
-
-
-def _token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
-
-
-def _offset(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        offset = int(json.loads(base64.urlsafe_b64decode(token.encode()))["o"])
-    except (ValueError, KeyError, TypeError):
-        raise ApiError(400, "ValidationException", "NextToken is not a token this api returned") from None
-    if offset < 0:
-        raise ApiError(400, "ValidationException", "NextToken is not a token this api returned")
-    return offset
 
 
 def submitted_event(conn: Connection, row: dict[str, Any]) -> TuningJobSubmitted:
@@ -105,16 +80,6 @@ async def _outbox_loop(state: State) -> None:
         await asyncio.sleep(OUTBOX_INTERVAL_S)
 
 
-def _with_conn(engine: Engine, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    with engine.connect() as conn:
-        return fn(conn, *args, **kwargs)
-
-
-def _in_tx(engine: Engine, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    with engine.begin() as conn:
-        return fn(conn, *args, **kwargs)
-
-
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -134,6 +99,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="tunestream", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
+    app.include_router(dashboard_router)  # the web dashboard: /, /dashboard/ (its assets need no token)
 
     def authorized(request: Request) -> None:
         expected = settings.api_token.get_secret_value() if settings.api_token else None
@@ -146,6 +112,8 @@ def create_app(settings: Settings) -> FastAPI:
             )
 
     auth = [Depends(authorized)]
+    install_sagemaker_protocol(app, settings)
+    app.include_router(analytics_router(auth))
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -158,41 +126,7 @@ def create_app(settings: Settings) -> FastAPI:
             body = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ApiError(400, "ValidationException", f"request body is not valid JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "ValidationException", "request body must be a JSON object")
-        job = CreateTuningJobRequest.model_validate(body)
-        validate_request(job)
-        warm_start = await asyncio.to_thread(_with_conn, st.engine, parent_observations, job)
-        name = job.HyperParameterTuningJobName
-        seed = job.HyperParameterTuningJobConfig.RandomSeed
-        if seed is None:
-            seed = secrets.randbelow(2**31 - 1)
-        created_at = datetime.now(UTC)
-        inserted = await asyncio.to_thread(
-            _in_tx,
-            st.engine,
-            writes.insert_tuning_job,
-            name=name,
-            strategy=job.HyperParameterTuningJobConfig.Strategy,
-            request=job.model_dump(mode="json", exclude_none=True),
-            random_seed=seed,
-            created_at=created_at,
-        )
-        if not inserted:
-            raise ApiError(409, "ResourceInUse", f"tuning job {name!r} already exists")
-        event = TuningJobSubmitted(
-            event_id=f"{name}:submitted",
-            tuning_job_name=name,
-            payload=TuningJobSubmittedData(request=job, random_seed=seed, created_at=created_at, warm_start=warm_start),
-        )
-        try:
-            await asyncio.wait_for(st.publisher.publish([event]), timeout=PUBLISH_TIMEOUT_S)
-        except Exception:
-            # Stored, so accepted: the outbox loop sends it once Kafka answers again.
-            log.exception("tuning job %s stored; publishing it is deferred to the outbox", name)
-        else:
-            await asyncio.to_thread(_in_tx, st.engine, writes.mark_published, name, datetime.now(UTC))
-        return {"HyperParameterTuningJobArn": tuning_job_arn(name)}
+        return await ops.create_tuning_job(st, body)
 
     @app.get("/tuning-jobs", dependencies=auth)
     def list_tuning_jobs(
@@ -203,46 +137,28 @@ def create_app(settings: Settings) -> FastAPI:
         SortOrder: Literal["Ascending", "Descending"] = "Descending",
         MaxResults: Annotated[int, Query(ge=1, le=100)] = 100,
         NextToken: str | None = None,
+        CreationTimeAfter: datetime | None = None,
+        CreationTimeBefore: datetime | None = None,
+        LastModifiedTimeAfter: datetime | None = None,
+        LastModifiedTimeBefore: datetime | None = None,
     ) -> dict[str, Any]:
-        offset = _offset(NextToken)
-        with st.engine.connect() as conn:
-            rows = reads.list_tuning_jobs(
-                conn,
-                status=StatusEquals,
-                name_contains=NameContains,
-                sort_by=SortBy,
-                order=SortOrder,
-                offset=offset,
-                limit=MaxResults + 1,
-            )
-            summaries = [
-                tuning_job_summary(
-                    r, reads.training_job_status_counts(conn, r["name"]), reads.objective_status_counts(conn, r["name"])
-                )
-                for r in rows[:MaxResults]
-            ]
-        result: dict[str, Any] = {"HyperParameterTuningJobSummaries": summaries}
-        if len(rows) > MaxResults:
-            result["NextToken"] = _token(offset + MaxResults)
-        return result
+        query = ops.ListTuningJobsInput(
+            StatusEquals=StatusEquals,
+            NameContains=NameContains,
+            SortBy=SortBy,
+            SortOrder=SortOrder,
+            MaxResults=MaxResults,
+            NextToken=NextToken,
+            CreationTimeAfter=CreationTimeAfter,
+            CreationTimeBefore=CreationTimeBefore,
+            LastModifiedTimeAfter=LastModifiedTimeAfter,
+            LastModifiedTimeBefore=LastModifiedTimeBefore,
+        )
+        return ops.list_tuning_jobs(st, query)
 
     @app.get("/tuning-jobs/{name}", dependencies=auth)
     def describe(name: str, st: StateDep) -> dict[str, Any]:
-        with st.engine.connect() as conn:
-            row = reads.get_tuning_job(conn, name)
-            if row is None:
-                raise not_found("tuning job", name)
-            best = (
-                reads.get_training_job(conn, row["best_training_job_name"]) if row["best_training_job_name"] else None
-            )
-            overall = None
-            warm = row["request"].get("WarmStartConfig")
-            if warm:
-                objective = row["request"]["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
-                parents = [p["HyperParameterTuningJobName"] for p in warm["ParentHyperParameterTuningJobs"]]
-                overall = reads.best_training_job(conn, [name, *parents], objective["Type"] == "Maximize")
-            counts, objectives = reads.training_job_status_counts(conn, name), reads.objective_status_counts(conn, name)
-            return describe_tuning_job(row, counts, objectives, best, overall)
+        return ops.describe_tuning_job(st, name)
 
     @app.get("/tuning-jobs/{name}/training-jobs", dependencies=auth)
     def list_training_jobs(
@@ -254,48 +170,27 @@ def create_app(settings: Settings) -> FastAPI:
         MaxResults: Annotated[int, Query(ge=1, le=100)] = 100,
         NextToken: str | None = None,
     ) -> dict[str, Any]:
-        offset = _offset(NextToken)
-        with st.engine.connect() as conn:
-            tuning = reads.get_tuning_job(conn, name)
-            if tuning is None:
-                raise not_found("tuning job", name)
-            rows = reads.list_training_jobs(
-                conn, name, status=StatusEquals, sort_by=SortBy, order=SortOrder, offset=offset, limit=MaxResults + 1
-            )
-        objective = tuning["request"]["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective") or {}
-        result: dict[str, Any] = {
-            "TrainingJobSummaries": [training_job_summary(r, objective) for r in rows[:MaxResults]]
-        }
-        if len(rows) > MaxResults:
-            result["NextToken"] = _token(offset + MaxResults)
-        return result
+        query = ops.ListTrainingJobsInput(
+            HyperParameterTuningJobName=name,
+            StatusEquals=StatusEquals,
+            SortBy=SortBy,
+            SortOrder=SortOrder,
+            MaxResults=MaxResults,
+            NextToken=NextToken,
+        )
+        return ops.list_training_jobs(st, query)
 
     @app.post("/tuning-jobs/{name}/stop", dependencies=auth)
     async def stop(name: str, st: StateDep) -> dict[str, str]:
-        row = await asyncio.to_thread(_with_conn, st.engine, reads.get_tuning_job, name)
-        if row is None:
-            raise not_found("tuning job", name)
-        if row["status"] in ENDED:
-            raise ApiError(400, "ValidationException", f"tuning job {name!r} has already ended ({row['status']})")
-        await st.publisher.publish(
-            [
-                TuningJobStopRequested(
-                    event_id=f"{name}:stop-requested",
-                    tuning_job_name=name,
-                    payload=TuningJobStopRequestedData(reason="StopHyperParameterTuningJob requested by the user"),
-                )
-            ]
-        )
-        return {"HyperParameterTuningJobStatus": "Stopping"}
+        return await ops.stop_tuning_job(st, name)
+
+    @app.delete("/tuning-jobs/{name}", dependencies=auth)
+    def delete(name: str, st: StateDep) -> dict[str, Any]:
+        return ops.delete_tuning_job(st, name)
 
     @app.get("/training-jobs/{name}", dependencies=auth)
     def describe_training(name: str, st: StateDep) -> dict[str, Any]:
-        with st.engine.connect() as conn:
-            row = reads.get_training_job(conn, name)
-            if row is None:
-                raise not_found("training job", name)
-            tuning = reads.get_tuning_job(conn, row["tuning_job_name"])
-            return describe_training_job(row, tuning, reads.final_metrics(conn, name))
+        return ops.describe_training_job(st, name)
 
     @app.get("/training-jobs/{name}/metrics", dependencies=auth)
     def metrics(name: str, st: StateDep) -> dict[str, Any]:

@@ -134,7 +134,14 @@ def describe_training_job(
             "FailureReason": row["failure_reason"],
             "HyperParameters": row["hyperparameters"],
             "AlgorithmSpecification": definition.get("AlgorithmSpecification"),
+            "RoleArn": definition.get("RoleArn"),
+            "InputDataConfig": definition.get("InputDataConfig") or None,
             "OutputDataConfig": definition.get("OutputDataConfig"),
+            "Environment": definition.get("Environment") or None,
+            "VpcConfig": definition.get("VpcConfig"),
+            "EnableNetworkIsolation": definition.get("EnableNetworkIsolation"),
+            "EnableInterContainerTrafficEncryption": definition.get("EnableInterContainerTrafficEncryption"),
+            "EnableManagedSpotTraining": definition.get("EnableManagedSpotTraining"),
             "StoppingCondition": definition.get("StoppingCondition"),
             "ModelArtifacts": {"S3ModelArtifacts": row["model_artifact_s3_uri"]}
             if row["model_artifact_s3_uri"]

@@ -55,6 +55,9 @@ class TunestreamClient:
     def stop(self, name: str) -> dict[str, Any]:
         return self._json(self._http.post(f"/tuning-jobs/{name}/stop"))
 
+    def delete(self, name: str) -> dict[str, Any]:
+        return self._json(self._http.delete(f"/tuning-jobs/{name}"))
+
     def describe_training_job(self, name: str) -> dict[str, Any]:
         return self._json(self._http.get(f"/training-jobs/{name}"))
 

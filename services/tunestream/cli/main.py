@@ -263,6 +263,17 @@ def stop(name: str) -> None:
 
 
 @app.command()
+def delete(name: str) -> None:
+    """DeleteHyperParameterTuningJob: an ended tuning job leaves Describe and List; its name stays taken."""
+    try:
+        _client().delete(name)
+    except ApiClientError as exc:
+        _print_error(exc)
+        raise typer.Exit(1) from None
+    console.print(f"deleted {name}")
+
+
+@app.command()
 def logs(training_job: str) -> None:
     """The full output of a training job (from S3 once it ended, live before)."""
     try:

@@ -120,8 +120,10 @@ def training_environment(spec: TrainingJobSpec, layout: JobLayout, inherited: di
 
 
 def training_argv(spec: TrainingJobSpec) -> list[str]:
-    """Command followed by --name value for every hyperparameter, each value one argv item."""
-    argv = list(spec.command)
+    """Command (or a `file://` TrainingImage's executable) followed by --name value for every
+    hyperparameter, each value one argv item."""
+    executable = spec.local_executable
+    argv = [executable, *spec.command] if executable else list(spec.command)
     for name, value in spec.hyperparameters.items():
         argv += [f"--{name}", value]
     return argv

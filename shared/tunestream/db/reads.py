@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, case, func, select
@@ -13,8 +14,12 @@ TuningJobSort = Literal["Name", "CreationTime", "Status"]
 Order = Literal["Ascending", "Descending"]
 
 
-def get_tuning_job(conn: Connection, name: str) -> dict[str, Any] | None:
-    row = conn.execute(select(tuning_jobs).where(tuning_jobs.c.name == name)).mappings().first()
+def get_tuning_job(conn: Connection, name: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
+    """A tuning job's row; a deleted one (DeleteHyperParameterTuningJob) only with include_deleted."""
+    query = select(tuning_jobs).where(tuning_jobs.c.name == name)
+    if not include_deleted:
+        query = query.where(tuning_jobs.c.deleted_at.is_(None))
+    row = conn.execute(query).mappings().first()
     return dict(row) if row else None
 
 
@@ -27,15 +32,28 @@ def list_tuning_jobs(
     order: Order,
     offset: int,
     limit: int,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    modified_after: datetime | None = None,
+    modified_before: datetime | None = None,
 ) -> list[dict[str, Any]]:
+    """Tuning jobs that are not deleted; the time filters are strict (SageMaker's "after", "before")."""
     column = {"Name": tuning_jobs.c.name, "CreationTime": tuning_jobs.c.created_at, "Status": tuning_jobs.c.status}[
         sort_by
     ]
-    query = select(tuning_jobs)
+    query = select(tuning_jobs).where(tuning_jobs.c.deleted_at.is_(None))
     if status:
         query = query.where(tuning_jobs.c.status == status)
     if name_contains:
         query = query.where(tuning_jobs.c.name.contains(name_contains, autoescape=True))
+    if created_after is not None:
+        query = query.where(tuning_jobs.c.created_at > created_after)
+    if created_before is not None:
+        query = query.where(tuning_jobs.c.created_at < created_before)
+    if modified_after is not None:
+        query = query.where(tuning_jobs.c.last_modified_at > modified_after)
+    if modified_before is not None:
+        query = query.where(tuning_jobs.c.last_modified_at < modified_before)
     query = query.order_by(column.asc() if order == "Ascending" else column.desc(), tuning_jobs.c.name.asc())
     return [dict(r) for r in conn.execute(query.offset(offset).limit(limit)).mappings()]
 
@@ -70,7 +88,10 @@ def list_training_jobs(
     order: Order,
     offset: int,
     limit: int,
+    with_objective_only: bool = False,
 ) -> list[dict[str, Any]]:
+    """with_objective_only: leave out training jobs without a final objective value (SageMaker's
+    rule when sorting by FinalObjectiveMetricValue)."""
     column = {
         "Name": training_jobs.c.name,
         "CreationTime": training_jobs.c.created_at,
@@ -82,6 +103,8 @@ def list_training_jobs(
     query = select(training_jobs).where(training_jobs.c.tuning_job_name == tuning_job_name)
     if status:
         query = query.where(training_jobs.c.status == status)
+    if with_objective_only:
+        query = query.where(training_jobs.c.final_objective_value.is_not(None))
     query = query.order_by(ordering, training_jobs.c.index.asc()).offset(offset).limit(limit)
     return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -167,3 +190,34 @@ def best_training_job(conn: Connection, tuning_job_names: list[str], maximize: b
         .first()
     )
     return dict(row) if row else None
+
+
+def training_jobs_in_order(conn: Connection, tuning_job_name: str) -> list[dict[str, Any]]:
+    """Every training job of a tuning job, in the order the suggester proposed them (analytics)."""
+    query = (
+        select(training_jobs)
+        .where(training_jobs.c.tuning_job_name == tuning_job_name)
+        .order_by(training_jobs.c.index.asc(), training_jobs.c.name.asc())
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def metric_points_of_tuning_job(
+    conn: Connection, tuning_job_name: str, metric_name: str | None = None
+) -> list[dict[str, Any]]:
+    """Every metric point of every training job of a tuning job, by training job, metric and step."""
+    query = (
+        select(
+            metric_points.c.training_job_name,
+            metric_points.c.metric_name,
+            metric_points.c.step,
+            metric_points.c.value,
+            metric_points.c.at,
+        )
+        .join(training_jobs, training_jobs.c.name == metric_points.c.training_job_name)
+        .where(training_jobs.c.tuning_job_name == tuning_job_name)
+    )
+    if metric_name is not None:
+        query = query.where(metric_points.c.metric_name == metric_name)
+    query = query.order_by(training_jobs.c.index, metric_points.c.metric_name, metric_points.c.step)
+    return [dict(r) for r in conn.execute(query).mappings()]

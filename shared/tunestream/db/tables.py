@@ -43,6 +43,9 @@ tuning_jobs = Table(
     Column("end_at", DateTime(timezone=True)),
     # Outbox: set once TuningJobSubmitted is acknowledged by Kafka; the api republishes rows left null.
     Column("published_at", DateTime(timezone=True)),
+    # DeleteHyperParameterTuningJob (soft): the row stays, since the name keys the job's Kafka history
+    # and its training jobs stay describable; reads leave it out of Describe and List.
+    Column("deleted_at", DateTime(timezone=True)),
 )
 
 training_jobs = Table(

@@ -54,6 +54,21 @@ def insert_tuning_job(
     return inserted is not None
 
 
+def delete_tuning_job(conn: Connection, name: str, at: datetime) -> bool:
+    """Soft-delete a tuning job that has ended; False when no ended, undeleted job has that name.
+
+    The row stays (deleted_at set): the name keys the job's events in Kafka, so it is never reused,
+    and its training jobs stay describable, as in SageMaker. Late events still update the row.
+    """
+    deleted = conn.execute(
+        update(tuning_jobs)
+        .where(and_(tuning_jobs.c.name == name, tuning_jobs.c.status.in_(ENDED), tuning_jobs.c.deleted_at.is_(None)))
+        .values(deleted_at=at)
+        .returning(tuning_jobs.c.name)
+    ).scalar()
+    return deleted is not None
+
+
 def mark_published(conn: Connection, name: str, at: datetime) -> None:
     conn.execute(update(tuning_jobs).where(tuning_jobs.c.name == name).values(published_at=at))
 

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from tunestream.definitions import CreateTuningJobRequest, MetricDefinition
+from tunestream.training_image import is_file_uri, local_executable
 from tunestream.trials import ObjectiveStatus, TrainingJobStatus
 
 SCHEMA_VERSION = 1
@@ -103,6 +104,7 @@ class TrainingJobSpec(Payload):
     objective_type: Literal["Maximize", "Minimize"]
     instance_count: int = 1
     # Set: run in a container of this image (Docker backend); unset: run `command` as a local process.
+    # `file:///abs/path` is no image: that executable runs as a local process (see tunestream.training_image).
     training_image: str | None = None
     gpu_count: int = 0
     checkpoint_s3_uri: str | None = None
@@ -113,7 +115,12 @@ class TrainingJobSpec(Payload):
 
     @property
     def backend(self) -> Literal["process", "container"]:
-        return "container" if self.training_image else "process"
+        return "container" if self.training_image and not is_file_uri(self.training_image) else "process"
+
+    @property
+    def local_executable(self) -> str | None:
+        """The program a `file://` TrainingImage names, run as a local process."""
+        return local_executable(self.training_image)
 
 
 class TrainingJobProposedData(Payload):

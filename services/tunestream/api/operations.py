@@ -1,0 +1,303 @@
+"""The api's operations as plain functions.
+
+The REST routes (`app.py`) and SageMaker's JSON 1.1 protocol (`sagemaker_protocol.py`) both call
+these, so a job is validated, stored, published and read the same way whichever door it came in
+by. Errors are `ApiError`s with the REST status; the JSON 1.1 protocol maps them onto SageMaker's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import secrets
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import Engine
+
+from tunestream.api.errors import ApiError, not_found
+from tunestream.api.shapes import describe_training_job as training_job_shape
+from tunestream.api.shapes import describe_tuning_job as tuning_job_shape
+from tunestream.api.shapes import training_job_summary, tuning_job_summary
+from tunestream.api.warm_start import parent_observations
+from tunestream.bus.publisher import Publisher
+from tunestream.config import Settings
+from tunestream.db import reads, writes
+from tunestream.definitions import CreateTuningJobRequest
+from tunestream.events.v1 import (
+    TuningJobStopRequested,
+    TuningJobStopRequestedData,
+    TuningJobSubmitted,
+    TuningJobSubmittedData,
+)
+from tunestream.naming import tuning_job_arn
+from tunestream.validation import validate_request
+
+log = logging.getLogger(__name__)
+ENDED = ("Completed", "Failed", "Stopped")
+PUBLISH_TIMEOUT_S = 10.0
+
+TuningJobStatus = Literal["Completed", "InProgress", "Failed", "Stopped", "Stopping", "Deleting", "DeleteFailed"]
+TrainingJobStatus = Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting"]
+
+
+class State:
+    def __init__(self, settings: Settings, engine: Engine, publisher: Publisher) -> None:
+        self.settings, self.engine, self.publisher = settings, engine, publisher
+
+
+def with_conn(engine: Engine, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    with engine.connect() as conn:
+        return fn(conn, *args, **kwargs)
+
+
+def in_tx(engine: Engine, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    with engine.begin() as conn:
+        return fn(conn, *args, **kwargs)
+
+
+def page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
+
+
+def page_offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = int(json.loads(base64.urlsafe_b64decode(token.encode()))["o"])
+    except (ValueError, KeyError, TypeError):
+        raise ApiError(400, "ValidationException", "NextToken is not a token this api returned") from None
+    if offset < 0:
+        raise ApiError(400, "ValidationException", "NextToken is not a token this api returned")
+    return offset
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # A time without a zone is UTC (botocore sends epoch seconds, which pydantic reads as UTC).
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class ListTuningJobsInput(_Input):
+    """ListHyperParameterTuningJobs; the defaults are SageMaker's (the REST route passes its own)."""
+
+    StatusEquals: TuningJobStatus | None = None
+    NameContains: str | None = Field(default=None, max_length=63)
+    SortBy: Literal["Name", "CreationTime", "Status"] = "Name"
+    SortOrder: Literal["Ascending", "Descending"] = "Ascending"
+    MaxResults: int = Field(default=10, ge=1, le=100)
+    NextToken: str | None = Field(default=None, max_length=8192)
+    CreationTimeAfter: datetime | None = None
+    CreationTimeBefore: datetime | None = None
+    LastModifiedTimeAfter: datetime | None = None
+    LastModifiedTimeBefore: datetime | None = None
+
+    @field_validator("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore")
+    @classmethod
+    def _zone(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
+
+
+class ListTrainingJobsInput(_Input):
+    """ListTrainingJobsForHyperParameterTuningJob, SageMaker's defaults."""
+
+    HyperParameterTuningJobName: str = Field(min_length=1, max_length=32)
+    StatusEquals: TrainingJobStatus | None = None
+    SortBy: Literal["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"] = "Name"
+    SortOrder: Literal["Ascending", "Descending"] = "Ascending"
+    MaxResults: int = Field(default=10, ge=1, le=100)
+    NextToken: str | None = Field(default=None, max_length=8192)
+
+
+class TuningJobNameInput(_Input):
+    HyperParameterTuningJobName: str = Field(min_length=1, max_length=32)
+
+
+class TrainingJobNameInput(_Input):
+    TrainingJobName: str = Field(min_length=1, max_length=63)
+
+
+# --- operations ------------------------------------------------------------------------------------
+
+
+async def create_tuning_job(st: State, body: Any) -> dict[str, str]:
+    """CreateHyperParameterTuningJob: validate, store, publish (or leave to the outbox)."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "ValidationException", "request body must be a JSON object")
+    job = CreateTuningJobRequest.model_validate(body)
+    validate_request(job)
+    warm_start = await asyncio.to_thread(with_conn, st.engine, parent_observations, job)
+    name = job.HyperParameterTuningJobName
+    seed = job.HyperParameterTuningJobConfig.RandomSeed
+    if seed is None:
+        seed = secrets.randbelow(2**31 - 1)
+    created_at = datetime.now(UTC)
+    inserted = await asyncio.to_thread(
+        in_tx,
+        st.engine,
+        writes.insert_tuning_job,
+        name=name,
+        strategy=job.HyperParameterTuningJobConfig.Strategy,
+        request=job.model_dump(mode="json", exclude_none=True),
+        random_seed=seed,
+        created_at=created_at,
+    )
+    if not inserted:
+        existing = await asyncio.to_thread(with_conn, st.engine, reads.get_tuning_job, name, include_deleted=True)
+        if existing is not None and existing["deleted_at"] is not None:
+            raise ApiError(
+                409,
+                "ResourceInUse",
+                f"tuning job name {name!r} belonged to a tuning job deleted at "
+                f"{existing['deleted_at'].isoformat()}; the events of that job are still kept under the name, "
+                f"so it cannot be used again: choose another name",
+            )
+        raise ApiError(409, "ResourceInUse", f"tuning job {name!r} already exists")
+    event = TuningJobSubmitted(
+        event_id=f"{name}:submitted",
+        tuning_job_name=name,
+        payload=TuningJobSubmittedData(request=job, random_seed=seed, created_at=created_at, warm_start=warm_start),
+    )
+    try:
+        await asyncio.wait_for(st.publisher.publish([event]), timeout=PUBLISH_TIMEOUT_S)
+    except Exception:
+        # Stored, so accepted: the outbox loop sends it once Kafka answers again.
+        log.exception("tuning job %s stored; publishing it is deferred to the outbox", name)
+    else:
+        await asyncio.to_thread(in_tx, st.engine, writes.mark_published, name, datetime.now(UTC))
+    return {"HyperParameterTuningJobArn": tuning_job_arn(name)}
+
+
+def list_tuning_jobs(st: State, query: ListTuningJobsInput) -> dict[str, Any]:
+    """ListHyperParameterTuningJobs (deleted tuning jobs are never listed)."""
+    offset = page_offset(query.NextToken)
+    limit = query.MaxResults
+    with st.engine.connect() as conn:
+        rows = reads.list_tuning_jobs(
+            conn,
+            status=query.StatusEquals,
+            name_contains=query.NameContains,
+            sort_by=query.SortBy,
+            order=query.SortOrder,
+            offset=offset,
+            limit=limit + 1,
+            created_after=query.CreationTimeAfter,
+            created_before=query.CreationTimeBefore,
+            modified_after=query.LastModifiedTimeAfter,
+            modified_before=query.LastModifiedTimeBefore,
+        )
+        summaries = [
+            tuning_job_summary(
+                r, reads.training_job_status_counts(conn, r["name"]), reads.objective_status_counts(conn, r["name"])
+            )
+            for r in rows[:limit]
+        ]
+    result: dict[str, Any] = {"HyperParameterTuningJobSummaries": summaries}
+    if len(rows) > limit:
+        result["NextToken"] = page_token(offset + limit)
+    return result
+
+
+def describe_tuning_job(st: State, name: str) -> dict[str, Any]:
+    """DescribeHyperParameterTuningJob; a deleted tuning job is not found."""
+    with st.engine.connect() as conn:
+        row = reads.get_tuning_job(conn, name)
+        if row is None:
+            raise not_found("tuning job", name)
+        best = reads.get_training_job(conn, row["best_training_job_name"]) if row["best_training_job_name"] else None
+        overall = None
+        warm = row["request"].get("WarmStartConfig")
+        if warm:
+            objective = row["request"]["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+            parents = [p["HyperParameterTuningJobName"] for p in warm["ParentHyperParameterTuningJobs"]]
+            overall = reads.best_training_job(conn, [name, *parents], objective["Type"] == "Maximize")
+        counts, objectives = reads.training_job_status_counts(conn, name), reads.objective_status_counts(conn, name)
+        return tuning_job_shape(row, counts, objectives, best, overall)
+
+
+def list_training_jobs(st: State, query: ListTrainingJobsInput, *, with_objective_only: bool = False) -> dict[str, Any]:
+    """ListTrainingJobsForHyperParameterTuningJob.
+
+    with_objective_only leaves out training jobs without a final objective: the JSON 1.1 protocol
+    sets it when sorting by FinalObjectiveMetricValue, as SageMaker documents; the REST route lists
+    them last instead.
+    """
+    name = query.HyperParameterTuningJobName
+    offset = page_offset(query.NextToken)
+    limit = query.MaxResults
+    with st.engine.connect() as conn:
+        tuning = reads.get_tuning_job(conn, name)
+        if tuning is None:
+            raise not_found("tuning job", name)
+        rows = reads.list_training_jobs(
+            conn,
+            name,
+            status=query.StatusEquals,
+            sort_by=query.SortBy,
+            order=query.SortOrder,
+            offset=offset,
+            limit=limit + 1,
+            with_objective_only=with_objective_only,
+        )
+    objective = tuning["request"]["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective") or {}
+    result: dict[str, Any] = {"TrainingJobSummaries": [training_job_summary(r, objective) for r in rows[:limit]]}
+    if len(rows) > limit:
+        result["NextToken"] = page_token(offset + limit)
+    return result
+
+
+async def stop_tuning_job(st: State, name: str) -> dict[str, str]:
+    """StopHyperParameterTuningJob: the suggester stops the running training jobs and starts none."""
+    row = await asyncio.to_thread(with_conn, st.engine, reads.get_tuning_job, name)
+    if row is None:
+        raise not_found("tuning job", name)
+    if row["status"] in ENDED:
+        raise ApiError(400, "ValidationException", f"tuning job {name!r} has already ended ({row['status']})")
+    await st.publisher.publish(
+        [
+            TuningJobStopRequested(
+                event_id=f"{name}:stop-requested",
+                tuning_job_name=name,
+                payload=TuningJobStopRequestedData(reason="StopHyperParameterTuningJob requested by the user"),
+            )
+        ]
+    )
+    # Shown at once, as SageMaker does; the tracker's copy of this (from the event) changes nothing.
+    await asyncio.to_thread(in_tx, st.engine, writes.set_tuning_job_stopping, name, datetime.now(UTC))
+    return {"HyperParameterTuningJobStatus": "Stopping"}
+
+
+def delete_tuning_job(st: State, name: str) -> dict[str, Any]:
+    """DeleteHyperParameterTuningJob: only an ended job; its training jobs stay describable."""
+    deleted_at = datetime.now(UTC)
+    with st.engine.begin() as conn:
+        if writes.delete_tuning_job(conn, name, deleted_at):
+            log.info("tuning job %s deleted", name)
+            return {"HyperParameterTuningJobArn": tuning_job_arn(name), "DeletedAt": deleted_at.isoformat()}
+        row = reads.get_tuning_job(conn, name)
+    if row is None:
+        raise not_found("tuning job", name)
+    raise ApiError(
+        409,
+        "ResourceInUse",
+        f"tuning job {name!r} is {row['status']}; only a Completed, Failed or Stopped tuning job can be deleted "
+        f"(stop it first)",
+    )
+
+
+def describe_training_job(st: State, name: str) -> dict[str, Any]:
+    """DescribeTrainingJob; also for training jobs of a deleted tuning job, as in SageMaker."""
+    with st.engine.connect() as conn:
+        row = reads.get_training_job(conn, name)
+        if row is None:
+            raise not_found("training job", name)
+        tuning = reads.get_tuning_job(conn, row["tuning_job_name"], include_deleted=True)
+        return training_job_shape(row, tuning, reads.final_metrics(conn, name))
