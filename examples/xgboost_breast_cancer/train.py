@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Gradient-boosted trees on scikit-learn's bundled breast-cancer data, written as a SageMaker
 training program: hyperparameters arrive as `--name value` arguments (also in
 input/config/hyperparameters.json and SM_HP_*), the model goes to SM_MODEL_DIR, and each boosting

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import signal
 import socket
+import subprocess
 import sys
 import tarfile
 import time
@@ -25,7 +27,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from sqlalchemy import Engine
 
-from tests.integration.conftest import PROGRAM, Services
+from tests.integration.conftest import PROGRAM, ROOT, Services
 from tests.integration.test_cli import tunestream
 from tests.sagemaker_shapes import assert_output_shape
 from tunestream.cli.client import TunestreamClient
@@ -460,3 +462,18 @@ def test_sigv4_when_keys_are_configured(
     log = (services.log_dir / "api-sigv4.log").read_text(errors="replace")
     assert "refused a SageMaker request: InvalidSignatureException" in log
     assert not any(secret in log for secret in ("first-secret", "2nd/s+cret", "not-the-secret"))
+
+
+def test_the_readme_example_runs_unchanged(services: Any, settings: Settings, run_id: str) -> None:
+    """examples/boto3/tune_xgboost.py, the README's snippet, end to end with two training jobs."""
+    name = f"b3x-{run_id}"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "boto3" / "tune_xgboost.py"), "--max-jobs", "2", "--name", name],
+        env={**os.environ, "TUNESTREAM_API_URL": f"http://127.0.0.1:{settings.api_port}"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"best training job: {name}-" in done.stdout
+    assert done.stdout.count(f"  {name}-") == 2 and "Completed" in done.stdout
