@@ -269,3 +269,21 @@ def test_server_side_validation_error_is_readable(session: Session, run_id: str)
 
     with pytest.raises(ClientError, match=r"\(ResourceNotFound\).*does not exist"):
         HyperparameterTuner.attach(f"sdk-missing-{run_id}", sagemaker_session=session)
+
+
+def test_the_readme_snippet_runs(api: TunestreamClient, settings: Settings) -> None:
+    """examples/sdk_quickstart.py is README's SDK snippet, copied verbatim."""
+    readme = (ROOT / "README.md").read_text()
+    snippet = readme.split("## Python SDK", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert snippet in (ROOT / "examples" / "sdk_quickstart.py").read_text()
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "sdk_quickstart.py")],
+        cwd=ROOT,
+        env={**os.environ, "TUNESTREAM_API_URL": f"http://127.0.0.1:{settings.api_port}", "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Completed: 6/6 training jobs finished" in done.stdout
+    assert "FinalObjectiveValue" in done.stdout or "validation:auc" in done.stdout
