@@ -160,6 +160,12 @@ def test_list_training_jobs_sort_filter_paginate(api: TunestreamClient, http: ht
     listed = api.list_tuning_jobs(NameContains=name)["HyperParameterTuningJobSummaries"]
     assert [s["HyperParameterTuningJobName"] for s in listed] == [name]
     assert listed[0]["TrainingJobStatusCounters"]["Completed"] == 5
+    # A list page counts every job's training jobs in one query: the same numbers Describe gives.
+    described = api.describe(name)
+    every = api.list_tuning_jobs()["HyperParameterTuningJobSummaries"]
+    mine = next(s for s in every if s["HyperParameterTuningJobName"] == name)
+    assert mine["TrainingJobStatusCounters"] == described["TrainingJobStatusCounters"]
+    assert mine["ObjectiveStatusCounters"] == described["ObjectiveStatusCounters"]
 
 
 def test_stop_ends_running_training_jobs(

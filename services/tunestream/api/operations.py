@@ -194,12 +194,9 @@ def list_tuning_jobs(st: State, query: ListTuningJobsInput) -> dict[str, Any]:
             modified_after=query.LastModifiedTimeAfter,
             modified_before=query.LastModifiedTimeBefore,
         )
-        summaries = [
-            tuning_job_summary(
-                r, reads.training_job_status_counts(conn, r["name"]), reads.objective_status_counts(conn, r["name"])
-            )
-            for r in rows[:limit]
-        ]
+        page = rows[:limit]
+        counts = reads.status_counts_of(conn, [r["name"] for r in page])
+        summaries = [tuning_job_summary(r, *counts[r["name"]]) for r in page]
     result: dict[str, Any] = {"HyperParameterTuningJobSummaries": summaries}
     if len(rows) > limit:
         result["NextToken"] = page_token(offset + limit)

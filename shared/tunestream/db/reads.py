@@ -79,6 +79,27 @@ def objective_status_counts(conn: Connection, tuning_job_name: str) -> dict[str,
     return {status: count for status, count in rows}
 
 
+def status_counts_of(conn: Connection, tuning_job_names: list[str]) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
+    """Training job and objective status counts of several tuning jobs in one query (list pages)."""
+    status = case(
+        (and_(training_jobs.c.status == "Failed", training_jobs.c.retryable), "FailedRetryable"),
+        else_=training_jobs.c.status,
+    )
+    found: dict[str, tuple[dict[str, int], dict[str, int]]] = {name: ({}, {}) for name in tuning_job_names}
+    if not tuning_job_names:
+        return found
+    rows = conn.execute(
+        select(training_jobs.c.tuning_job_name, status, training_jobs.c.objective_status, func.count())
+        .where(training_jobs.c.tuning_job_name.in_(tuning_job_names))
+        .group_by(training_jobs.c.tuning_job_name, status, training_jobs.c.objective_status)
+    )
+    for name, job_status, objective_status, count in rows:
+        counts, objectives = found[name]
+        counts[job_status] = counts.get(job_status, 0) + count
+        objectives[objective_status] = objectives.get(objective_status, 0) + count
+    return found
+
+
 def list_training_jobs(
     conn: Connection,
     tuning_job_name: str,
