@@ -79,6 +79,9 @@ listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$DATA_DIR
 num.partitions=3
 auto.create.topics.enable=true
+# Keep events forever unless a topic says otherwise: a tuning job's history must stay replayable
+# (tunestream replay). tunestream sets retention.ms on its own topics too (TUNESTREAM_TOPIC_RETENTION_MS).
+log.retention.ms=-1
 offsets.topic.replication.factor=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1

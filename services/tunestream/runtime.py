@@ -54,7 +54,7 @@ async def _run_loop(
 
 async def run_service(name: str, settings: Settings) -> None:
     topics = Topics(settings.topic_prefix)
-    await ensure_topics(settings.kafka_bootstrap_servers, topics)
+    await ensure_topics(settings.kafka_bootstrap_servers, topics, retention_ms=settings.topic_retention_ms)
     publisher = Publisher(settings.kafka_bootstrap_servers, topics, client_id=f"tunestream-{name}")
     await publisher.start()
     try:

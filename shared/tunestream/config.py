@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     # Kafka
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     topic_prefix: str = "tunestream"
+    # retention.ms of the job topics when tunestream creates them; -1 keeps every event (replayable).
+    topic_retention_ms: int = -1
 
     # PostgreSQL (the tracker's read model)
     database_url: SecretStr = SecretStr("postgresql+psycopg://tunestream:tunestream@127.0.0.1:15432/tunestream")
@@ -74,6 +76,12 @@ class Settings(BaseSettings):
     stop_grace_s: float = 5.0
     log_batch_interval_s: float = 0.25
     log_batch_lines: int = 500
+    # Output forwarded per training job attempt (to Kafka, the tracker and the S3 log); past it only
+    # lines matching the job's MetricDefinitions are forwarded, so the objective is never lost.
+    log_max_bytes: int = 8 * 1024 * 1024
+    # Names of the launcher's environment variables that training programs also receive (comma
+    # separated), on top of PATH, HOME, LANG, ...; nothing else (no credentials) reaches them.
+    training_env_passthrough: str = ""
 
 
 def load_settings(**overrides: Any) -> Settings:

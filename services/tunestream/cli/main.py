@@ -335,6 +335,33 @@ def plot(
         console.print(f"wrote {path}")
 
 
+@app.command()
+def replay(
+    name: str,
+    component: Annotated[str, typer.Option("--component", help="all | tracker | suggester")] = "all",
+    json_output: Annotated[bool, typer.Option("--json")] = False,
+    keep: Annotated[bool, typer.Option("--keep", help="keep the tracker's replay schema")] = False,
+) -> None:
+    """Rebuild a tuning job from its Kafka history (the tracker's rows in a fresh schema, the
+    suggester's decisions offline) and show how they differ from the live ones; exit 1 if they do."""
+    from tunestream.replay.run import COMPONENTS, render, run_replay
+
+    if component not in COMPONENTS:
+        console.print(f"[red]--component must be one of {', '.join(COMPONENTS)}[/]")
+        raise typer.Exit(2)
+    try:
+        report = run_replay(_settings(), name, component, keep=keep)
+    except LookupError as exc:  # the topics are not there (another TUNESTREAM_TOPIC_PREFIX?)
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    if json_output:
+        print(json.dumps(report, indent=1, default=str))
+    else:
+        for line in render(report):
+            console.print(line, markup=False, highlight=False)
+    raise typer.Exit(1 if report["differences"] else 0)
+
+
 def main() -> None:
     app()
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from tunestream.events.v1 import (
+    DecisionInputs,
     Event,
     EventBase,
     MetricReported,
@@ -24,6 +25,10 @@ from tunestream.suggester.state import TuningJobState
 from tunestream.validation import InvalidTuningJob
 
 log = logging.getLogger(__name__)
+# The job's inputs the suggester counts (see DecisionInputs): the jobs topic's and the metrics topic's.
+JOB_INPUTS = (TuningJobSubmitted, TuningJobStopRequested)
+METRIC_INPUTS = (MetricReported, ObjectiveCollected)
+DECISIONS = (TrainingJobProposed, TrainingJobStopRequested, TuningJobEnded)
 
 
 class SuggesterHandler:
@@ -35,9 +40,16 @@ class SuggesterHandler:
         self._clock = clock
         self.jobs: dict[str, TuningJobState] = {}
         self._early: dict[str, list[Event]] = {}
+        # Per tuning job: events of the jobs topic and of the metrics topic applied so far.
+        self.seen: dict[str, tuple[int, int]] = {}
 
     def apply(self, event: Event) -> None:
         name = event.tuning_job_name
+        jobs, metrics = self.seen.get(name, (0, 0))
+        if isinstance(event, JOB_INPUTS):
+            self.seen[name] = (jobs + 1, metrics)
+        elif isinstance(event, METRIC_INPUTS):
+            self.seen[name] = (jobs, metrics + 1)
         if isinstance(event, TuningJobSubmitted):
             if name in self.jobs:
                 return
@@ -66,6 +78,7 @@ class SuggesterHandler:
             job.proposals.setdefault(event.payload.spec.index, event.payload.spec)
         elif isinstance(event, ObjectiveCollected):
             job.results.setdefault(event.payload.training_job_name, event.payload)
+            job.result_times.setdefault(event.payload.training_job_name, event.occurred_at)
         elif isinstance(event, TuningJobStopRequested):
             if job.stop_requested is None:
                 job.stop_requested = event.payload.reason
@@ -85,14 +98,32 @@ class SuggesterHandler:
             # ObjectiveCollected; the time budget is checked every tick): only early stopping is owed.
             if event.payload.metric_name != job.objective_metric:
                 return []
-            return job.on_objective(event.payload.training_job_name)
+            return self.stamp(job.name, job.on_objective(event.payload.training_job_name))
         # A model-based proposal takes up to seconds: keep the event loop (and Kafka heartbeats) free.
         # Events are handled one at a time, so nothing else touches the state meanwhile.
-        return await asyncio.to_thread(job.decide, self._clock())
+        now = self._clock()
+        return self.stamp(job.name, await asyncio.to_thread(job.decide, now), now)
 
     async def reconcile(self) -> Sequence[EventBase]:
         outputs: list[EventBase] = []
         for job in self.jobs.values():
             if not job.ended:
-                outputs.extend(await asyncio.to_thread(job.decide, self._clock()))
+                now = self._clock()
+                outputs.extend(self.stamp(job.name, await asyncio.to_thread(job.decide, now), now))
         return outputs
+
+    def stamp(self, name: str, outputs: Sequence[EventBase], now: datetime | None = None) -> list[EventBase]:
+        """Record on each decision what it saw (DecisionInputs) and, for `decide`, the `now` it was
+        given (as occurred_at): all that `tunestream replay` needs to re-derive it."""
+        jobs, metrics = self.seen.get(name, (0, 0))
+        stamped: list[EventBase] = []
+        for e in outputs:
+            if isinstance(e, DECISIONS):
+                update: dict[str, object] = {
+                    "payload": e.payload.model_copy(update={"inputs": DecisionInputs(jobs=jobs, metrics=metrics)})
+                }
+                if now is not None:
+                    update["occurred_at"] = now
+                e = e.model_copy(update=update)
+            stamped.append(e)
+        return stamped

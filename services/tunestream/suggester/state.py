@@ -53,6 +53,8 @@ class TuningJobState:
     out_of_time: str | None = None
     criteria_met: str | None = None
     converged_at: datetime | None = None
+    # When each result arrived (its ObjectiveCollected's time): dates convergence without the clock.
+    result_times: dict[str, datetime] = field(default_factory=dict)
     stops_sent: set[str] = field(default_factory=set)
     ended: bool = False
     warm_start: list[TrainingJobRecord] = field(default_factory=list)
@@ -193,7 +195,10 @@ class TuningJobState:
         ]
         check = self.completion.evaluate(objectives)
         if check.converged and self.converged_at is None:
-            self.converged_at = now
+            # The arrival of the newest result (the one that made it converge), not the clock, so a
+            # replay of the events dates it the same.
+            times = [self.result_times[name] for name, _ in objectives if name in self.result_times]
+            self.converged_at = max(times, default=now)
         return check
 
     def _outcome(self, limit: int) -> tuple[str, str]:

@@ -123,6 +123,12 @@ class ServiceLoop:
                         continue
                 self.caught_up.set()
             batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            if self._handler.replays_history and self._assignments.changed.is_set():
+                # The group (re)assigned partitions inside this getmany, and what it returned was
+                # fetched from the committed offsets: handled now, it would meet a state not yet rebuilt
+                # (a restarted collector reported "no objective" for finished jobs this way). The
+                # rebuild reads these events again and handles the ones past the committed offset.
+                continue
             for tp, messages in batches.items():
                 for message in messages:
                     event = self._decode(message.value, tp, message.offset)

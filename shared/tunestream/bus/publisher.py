@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from tunestream.events.topics import LAUNCHERS_TOPIC_CONFIG, PARTITIONS, Topics
+from tunestream.events.topics import JOB_TOPIC_RETENTION_MS, PARTITIONS, Topics
 from tunestream.events.v1 import EventBase, encode
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,14 @@ class Publisher:
         await asyncio.gather(*futures)
 
 
-async def ensure_topics(bootstrap_servers: str, topics: Topics, partitions: int = PARTITIONS) -> None:
-    """Create tunestream's topics with equal partition counts (a job's events share a partition number)."""
+async def ensure_topics(
+    bootstrap_servers: str,
+    topics: Topics,
+    partitions: int = PARTITIONS,
+    retention_ms: int = JOB_TOPIC_RETENTION_MS,
+) -> None:
+    """Create tunestream's topics with equal partition counts (a job's events share a partition number)
+    and their retention (`Topics.config`); topics that exist already keep their configuration."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
@@ -64,7 +70,7 @@ async def ensure_topics(bootstrap_servers: str, topics: Topics, partitions: int 
                 t,
                 num_partitions=partitions,
                 replication_factor=1,
-                topic_configs=LAUNCHERS_TOPIC_CONFIG if t == topics.launchers else {},
+                topic_configs=topics.config(t, retention_ms),
             )
             for t in topics.all()
             if t not in existing

@@ -165,7 +165,8 @@ def _upsert_training_job(
     values.update(fields)
     stmt = insert(training_jobs).values(**values)
     changes: dict[str, Any] = {k: stmt.excluded[k] for k in fields}
-    changes["last_modified_at"] = stmt.excluded.last_modified_at
+    # Never backwards: events of several topics arrive in any order, the row shows the newest.
+    changes["last_modified_at"] = func.greatest(training_jobs.c.last_modified_at, stmt.excluded.last_modified_at)
     changes.update(on_update or {})
     conn.execute(stmt.on_conflict_do_update(index_elements=[training_jobs.c.name], set_=changes))
 

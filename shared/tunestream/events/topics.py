@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PARTITIONS = 3
+# The job topics (jobs, trials, training, metrics) keep every event by default (-1 = forever): a
+# tuning job's history is what the services rebuild from and what `tunestream replay` re-derives.
+JOB_TOPIC_RETENTION_MS = -1
 # Heartbeats are only about liveness; an hour of them is plenty to rebuild from.
 LAUNCHERS_TOPIC_CONFIG = {"retention.ms": str(3600 * 1000), "segment.ms": str(600 * 1000)}
 
@@ -42,6 +45,12 @@ class Topics:
     def launchers(self) -> str:
         """launcher -> LauncherHeartbeat; short retention, since only recent heartbeats matter."""
         return f"{self.prefix}.launchers"
+
+    def config(self, topic: str, retention_ms: int = JOB_TOPIC_RETENTION_MS) -> dict[str, str]:
+        """Topic configuration at creation: heartbeats for an hour, job topics for `retention_ms`."""
+        if topic == self.launchers:
+            return dict(LAUNCHERS_TOPIC_CONFIG)
+        return {"retention.ms": str(retention_ms)}
 
     def all(self) -> tuple[str, ...]:
         return (self.jobs, self.trials, self.training, self.metrics, self.launchers)

@@ -123,10 +123,21 @@ class TrainingJobSpec(Payload):
         return local_executable(self.training_image)
 
 
+class DecisionInputs(Payload):
+    """What the suggester had read of a tuning job when it made a decision: how many of the job's
+    events of the jobs topic and of the metrics topic (copies included, in partition order). The
+    topics interleave differently on every run (and a restarted suggester decides after reading
+    everything), so `tunestream replay` needs this to feed a decision the same inputs again."""
+
+    jobs: int
+    metrics: int
+
+
 class TrainingJobProposedData(Payload):
     spec: TrainingJobSpec
     reason: str
     details: dict[str, float | int | str] = Field(default_factory=dict)
+    inputs: DecisionInputs | None = None
 
 
 class TrainingJobProposed(EventBase):
@@ -142,6 +153,7 @@ class TrainingJobStopRequestedData(Payload):
     step: int | None = None
     value: float | None = None
     cutoff: float | None = None
+    inputs: DecisionInputs | None = None
 
 
 class TrainingJobStopRequested(EventBase):
@@ -177,6 +189,7 @@ class TuningJobEndedData(Payload):
     status: Literal["Completed", "Stopped", "Failed"]
     reason: str
     completion_details: TuningJobCompletionDetails | None = None
+    inputs: DecisionInputs | None = None
 
 
 class TuningJobEnded(EventBase):
