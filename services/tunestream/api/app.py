@@ -13,12 +13,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import PlainTextResponse
+from pydantic import WithJsonSchema
 from sqlalchemy import Connection
 
 from tunestream.api import operations as ops
 from tunestream.api.analytics import analytics_router
 from tunestream.api.dashboard import router as dashboard_router
-from tunestream.api.errors import ApiError, install_error_handlers, not_found
+from tunestream.api.errors import ApiError, install_error_handlers, not_found, reject_nul
 from tunestream.api.operations import State
 from tunestream.api.operations import in_tx as _in_tx
 from tunestream.api.operations import with_conn as _with_conn
@@ -44,6 +45,14 @@ def _state(request: Request) -> State:
 
 
 StateDep = Annotated[State, Depends(_state)]
+# The list filters take ISO 8601 or epoch seconds (pydantic parses both); the spec says so.
+Timestamp = Annotated[
+    datetime,
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}]},
+        mode="validation",
+    ),
+]
 
 
 def submitted_event(conn: Connection, row: dict[str, Any]) -> TuningJobSubmitted:
@@ -126,6 +135,9 @@ def create_app(settings: Settings) -> FastAPI:
             body = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ApiError(400, "ValidationException", f"request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ApiError(400, "ValidationException", "request body is nested too deeply") from None
+        reject_nul(body)
         return await ops.create_tuning_job(st, body)
 
     @app.get("/tuning-jobs", dependencies=auth)
@@ -137,10 +149,10 @@ def create_app(settings: Settings) -> FastAPI:
         SortOrder: Literal["Ascending", "Descending"] = "Descending",
         MaxResults: Annotated[int, Query(ge=1, le=100)] = 100,
         NextToken: str | None = None,
-        CreationTimeAfter: datetime | None = None,
-        CreationTimeBefore: datetime | None = None,
-        LastModifiedTimeAfter: datetime | None = None,
-        LastModifiedTimeBefore: datetime | None = None,
+        CreationTimeAfter: Timestamp | None = None,
+        CreationTimeBefore: Timestamp | None = None,
+        LastModifiedTimeAfter: Timestamp | None = None,
+        LastModifiedTimeBefore: Timestamp | None = None,
     ) -> dict[str, Any]:
         query = ops.ListTuningJobsInput(
             StatusEquals=StatusEquals,

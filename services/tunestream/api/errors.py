@@ -23,6 +23,31 @@ def not_found(what: str, name: str) -> ApiError:
     return ApiError(404, "ResourceNotFound", f"{what} {name!r} does not exist")
 
 
+NUL_RULE = "no-nul-characters"
+
+
+def nul_error(field: str) -> ApiError:
+    message = "NUL characters (\\u0000) are not allowed"
+    return ApiError(400, "ValidationException", f"{field}: {message}", [FieldError(field, NUL_RULE, message)])
+
+
+def reject_nul(value: Any, path: str = "") -> None:
+    """A NUL anywhere in a request's strings (PostgreSQL text cannot hold it, nor can argv) is a 400
+    naming the member."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise nul_error(path or "(body)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                raise nul_error(child)
+            reject_nul(item, child)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            reject_nul(item, f"{path}[{i}]")
+
+
 def field_path(loc: tuple[Any, ...]) -> str:
     """('A', 'B', 0, 'C') -> 'A.B[0].C'; pydantic's own union/kind markers are dropped."""
     path = ""
@@ -85,6 +110,19 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, "Error"
         )
         return JSONResponse(error_body(kind, str(exc.detail), []), status_code=exc.status_code)
+
+    @app.middleware("http")
+    async def _no_nul_in_path_or_query(request: Request, call_next: Any) -> Any:
+        # Path and query strings go to PostgreSQL as they are; a NUL there must be a 400, not a 500.
+        segments = request.scope.get("path", "").split("/")
+        found = next(("name" if i == 2 else "(path)" for i, part in enumerate(segments) if "\x00" in part), None)
+        for key, value in request.query_params.multi_items():
+            if found is None and ("\x00" in key or "\x00" in value):
+                found = key.replace("\x00", "\\u0000")
+        if found is not None:
+            exc = nul_error(found)
+            return JSONResponse(error_body(exc.kind, exc.message, exc.errors), status_code=exc.status)
+        return await call_next(request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

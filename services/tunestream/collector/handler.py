@@ -91,7 +91,12 @@ class CollectorHandler:
         p = event.payload
         job = self.jobs.get(p.training_job_name)
         value = job.extractor.last.get(job.objective_metric_name) if job else None
-        if value is not None:
+        bad = job.extractor.non_finite.get(job.objective_metric_name) if job else None
+        if bad is not None:  # a NaN/inf objective is a failed objective (SageMaker's rule), never the best
+            assert job is not None
+            value, status = None, ObjectiveStatus.FAILED
+            reason = f"the objective metric {job.objective_metric_name!r} was not a finite number: {bad!r}"
+        elif value is not None:
             status, reason = ObjectiveStatus.SUCCEEDED, None
         elif p.status == TrainingJobStatus.COMPLETED:
             name = job.objective_metric_name if job else "objective"

@@ -39,6 +39,8 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
         batch_lines=settings.log_batch_lines,
         checkpoint_interval_s=settings.checkpoint_interval_s,
         host_has_gpus=bool(gpus),
+        log_max_bytes=settings.log_max_bytes,
+        env_passthrough=tuple(n.strip() for n in settings.training_env_passthrough.split(",") if n.strip()),
     )
     containers = None
     if "container" in backends:

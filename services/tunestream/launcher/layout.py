@@ -89,9 +89,12 @@ def env_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
 
 
-def training_environment(spec: TrainingJobSpec, layout: JobLayout, inherited: dict[str, str]) -> dict[str, str]:
-    """The program's whole environment: a few inherited variables, the job's Environment, SM_*."""
-    env = {k: v for k, v in inherited.items() if k in INHERITED_ENV}
+def training_environment(
+    spec: TrainingJobSpec, layout: JobLayout, inherited: dict[str, str], passthrough: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """The program's whole environment: a few inherited variables (INHERITED_ENV and the names the
+    operator lists in TUNESTREAM_TRAINING_ENV_PASSTHROUGH), the job's Environment, SM_*."""
+    env = {k: v for k, v in inherited.items() if k in INHERITED_ENV or k in passthrough}
     env["PYTHONUNBUFFERED"] = "1"
     env.update(spec.environment)
     channels = [c.name for c in spec.input_channels]

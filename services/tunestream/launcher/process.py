@@ -3,6 +3,10 @@
 It gets SageMaker's layout under the job's folder (paths in SM_* variables), its GPUs through
 CUDA_VISIBLE_DEVICES, and dies with the launcher (PR_SET_PDEATHSIG), so a launcher killed with
 SIGKILL leaves no training process behind to run alongside its retry.
+
+When an attempt ends, its process group gets SIGKILL, so children the program forked and left
+running die with it. A descendant that left the group (setsid, a daemon) is found by the marker
+TRAINING_RUN_ID=<attempt uuid> that it inherited in its environment, and killed as well.
 """
 
 from __future__ import annotations
@@ -13,12 +17,31 @@ import ctypes
 import os
 import signal
 import sys
+import uuid
+from pathlib import Path
 
 from tunestream.launcher.layout import training_argv, training_environment
 from tunestream.launcher.run import LaunchFailed, TrainingRun
 
 STREAM_LIMIT = 1 << 20
 _PR_SET_PDEATHSIG = 1
+RUN_ID_VARIABLE = "TRAINING_RUN_ID"
+
+
+def processes_with_marker(marker: str) -> list[int]:
+    """Pids of this user's processes whose environment holds `marker` (NAME=value)."""
+    needle = marker.encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0"):
+            found.append(int(proc.name))
+    return found
 
 
 def _die_with_launcher() -> None:
@@ -41,11 +64,14 @@ def gpu_environment(gpus: tuple[str, ...], host_has_gpus: bool) -> dict[str, str
 
 class ProcessRun(TrainingRun):
     _process: asyncio.subprocess.Process | None = None
+    _run_id: str = ""
 
     async def _launch(self) -> int:
         argv = training_argv(self.spec)
-        env = training_environment(self.spec, self.layout, dict(os.environ))
+        env = training_environment(self.spec, self.layout, dict(os.environ), self._options.env_passthrough)
         env.update(gpu_environment(self.attempt.gpus, self._options.host_has_gpus))
+        self._run_id = uuid.uuid4().hex
+        env[RUN_ID_VARIABLE] = self._run_id
         try:
             self._process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -78,8 +104,12 @@ class ProcessRun(TrainingRun):
             await self._line(name, raw.decode(errors="replace").rstrip("\r\n"))
 
     async def _wait_exit(self) -> int:
+        # Not Process.wait(): since Python 3.12 it also waits for stdout/stderr to close, which a
+        # child the program left running (holding them open) would delay forever.
         assert self._process is not None
-        return await self._process.wait()
+        while self._process.returncode is None:
+            await asyncio.sleep(0.05)
+        return self._process.returncode
 
     async def _signal(self, kill: bool) -> None:
         if self._process is not None:
@@ -89,4 +119,8 @@ class ProcessRun(TrainingRun):
     async def _cleanup(self) -> None:
         # Children that ignored SIGTERM or were left running must not outlive the job.
         await self._signal(kill=True)
+        if self._run_id and sys.platform.startswith("linux"):
+            for pid in await asyncio.to_thread(processes_with_marker, f"{RUN_ID_VARIABLE}={self._run_id}"):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
         self.layout.pid_file.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import shutil
 import tarfile
 import time
@@ -58,6 +59,17 @@ class RunOptions:
     checkpoint_interval_s: float = 10.0
     # Whether the host has GPUs: a job given none of them must not see them either.
     host_has_gpus: bool = False
+    # Output bytes forwarded per attempt; past it only lines matching MetricDefinitions go on.
+    log_max_bytes: int = 8 * 1024 * 1024
+    # Launcher environment variables that training programs receive besides INHERITED_ENV.
+    env_passthrough: tuple[str, ...] = ()
+
+
+# A longer line is cut to this many characters before it is forwarded (the metric regexes still see
+# the whole line when deciding whether to keep it past the cap).
+MAX_LINE_CHARS = 64 * 1024
+# A batch is sent once its text reaches this size, so one event stays well under Kafka's 1 MB.
+BATCH_MAX_CHARS = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,11 @@ class TrainingRun(ABC):
         self._seq = attempt.number * SEQ_PER_ATTEMPT
         self._lines_sent = 0
         self._stderr_tail: list[str] = []
+        self._pending_chars = 0
+        self._bytes_forwarded = 0
+        self._dropped_lines = 0
+        self._dropped_bytes = 0
+        self._metric_patterns = [re.compile(d.Regex) for d in spec.metric_definitions]
         self._flush_lock = asyncio.Lock()
         self._checkpoints = (
             CheckpointSync(store, spec.checkpoint_s3_uri, spec.training_job_name, layout.checkpoint_dir)
@@ -204,6 +221,12 @@ class TrainingRun(ABC):
             for task in background:
                 task.cancel()
             await self._cleanup()
+        if self._dropped_lines:
+            self._note(
+                f"[tunestream] {self._dropped_lines} lines ({self._dropped_bytes} bytes) of output were not "
+                f"forwarded: past TUNESTREAM_LOG_MAX_BYTES={self._options.log_max_bytes} only lines matching "
+                "MetricDefinitions are kept"
+            )
         await self._flush()
         await self._report(exit_code)
 
@@ -279,16 +302,40 @@ class TrainingRun(ABC):
     # --- output ----------------------------------------------------------------------------------
 
     async def _line(self, stream: str, text: str) -> None:
-        self._pending.append(OutputLine(stream=stream, text=text, at=datetime.now(UTC)))  # type: ignore[arg-type]
         if stream == "stderr":
-            self._stderr_tail = [*self._stderr_tail[-19:], text]
-        if len(self._pending) >= self._options.batch_lines:
+            self._stderr_tail = [*self._stderr_tail[-19:], text[:1024]]
+        size = len(text) + 1
+        if self._bytes_forwarded + size > self._options.log_max_bytes and not self._is_metric_line(text):
+            if not self._dropped_lines:
+                self._note(
+                    f"[tunestream] output truncated after {self._bytes_forwarded} bytes "
+                    f"(TUNESTREAM_LOG_MAX_BYTES={self._options.log_max_bytes}); from here on only lines "
+                    "matching MetricDefinitions are forwarded"
+                )
+            self._dropped_lines += 1
+            self._dropped_bytes += size
+            return
+        if len(text) > MAX_LINE_CHARS:
+            text = f"{text[:MAX_LINE_CHARS]} [tunestream: line of {len(text)} characters cut]"
+        self._bytes_forwarded += size
+        self._pending.append(OutputLine(stream=stream, text=text, at=datetime.now(UTC)))  # type: ignore[arg-type]
+        self._pending_chars += len(text)
+        if len(self._pending) >= self._options.batch_lines or self._pending_chars >= BATCH_MAX_CHARS:
             await self._flush()
+
+    def _is_metric_line(self, text: str) -> bool:
+        return any(p.search(text) for p in self._metric_patterns)
+
+    def _note(self, text: str) -> None:
+        """A line of tunestream's own in the training job's log."""
+        self._pending.append(OutputLine(stream="stderr", text=text, at=datetime.now(UTC)))
 
     async def _flush_periodically(self) -> None:
         while True:
             await asyncio.sleep(self._options.batch_interval_s)
-            await self._flush()
+            # Shielded: cancelling this task (the program ended) must not drop a batch whose send is
+            # waiting for Kafka (a broker restart); the final flush and Finished wait for its lock.
+            await asyncio.shield(self._flush())
 
     async def _push_checkpoints_periodically(self) -> None:
         assert self._checkpoints is not None
@@ -304,7 +351,7 @@ class TrainingRun(ABC):
         async with self._flush_lock:
             if not self._pending or self._revoked:
                 return
-            lines, self._pending = self._pending, []
+            lines, self._pending, self._pending_chars = self._pending, [], 0
             seq, first = self._seq, self._lines_sent
             self._seq += 1
             self._lines_sent += len(lines)

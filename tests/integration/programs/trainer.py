@@ -5,6 +5,12 @@ ok      prints `epoch=<k> score=<value>` for each epoch, writes what it received
 fail    writes to stderr and exits 3
 silent  completes without ever printing the objective
 hang    sleeps forever (MaxRuntimeInSeconds must end it), ignoring SIGTERM if `ignore_term` is 1
+stubborn  hang with SIGTERM ignored
+crash   dies at start, before reading anything (an uncaught exception)
+nan     prints a good score, then `score=nan` as the last objective value
+spam    prints `spam_mb` MB of 1 KB junk lines, then the objective (past any output cap)
+fork    leaves a forked child and a setsid grandchild running (both print `child_pid=<pid>` and keep
+        stdout open), prints the objective and exits 0
 """
 
 import argparse
@@ -16,12 +22,34 @@ import time
 from pathlib import Path
 
 
+def leave_children() -> None:
+    if os.fork() == 0:  # a child in the program's process group
+        print(f"child_pid={os.getpid()} kind=group", flush=True)
+        if os.fork() == 0:  # and one that leaves the group
+            os.setsid()
+            print(f"child_pid={os.getpid()} kind=setsid", flush=True)
+        while True:
+            time.sleep(1)
+
+
+def spam(megabytes: float) -> None:
+    line = ("junk " * 204)[:1023] + "\n"
+    chunk = line * 1024  # 1 MiB
+    out = sys.stdout.buffer
+    for _ in range(int(megabytes)):
+        out.write(chunk.encode())
+    out.flush()
+
+
 def main() -> None:
+    if "crash" in sys.argv:
+        raise RuntimeError("crashed at start on purpose")
     parser = argparse.ArgumentParser()
     parser.add_argument("--mode", default="ok")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--sleep", type=float, default=0.0)
     parser.add_argument("--ignore_term", type=int, default=0)
+    parser.add_argument("--spam_mb", type=float, default=100)
     args, rest = parser.parse_known_args()
     hps = json.loads(Path(os.environ["SM_INPUT_CONFIG_DIR"], "hyperparameters.json").read_text())
     x = float(hps.get("x", "0.5"))
@@ -39,6 +67,7 @@ def main() -> None:
             for name in json.loads(os.environ.get("SM_CHANNELS", "[]"))
         },
         "cwd": os.getcwd(),
+        "all_env": dict(os.environ),
     }
     (model_dir / "received.json").write_text(json.dumps(received, indent=1))
     checkpoint = Path(os.environ["SM_CHECKPOINT_DIR"], "epoch") if os.environ.get("SM_CHECKPOINT_DIR") else None
@@ -53,15 +82,21 @@ def main() -> None:
         print("Traceback (most recent call last):", file=sys.stderr)
         print("ValueError: the data went bad at epoch 1", file=sys.stderr, flush=True)
         sys.exit(3)
-    if args.mode == "hang":
-        if args.ignore_term:
+    if args.mode in ("hang", "stubborn"):
+        if args.ignore_term or args.mode == "stubborn":
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
         while True:
             time.sleep(1)
+    if args.mode == "spam":
+        spam(args.spam_mb)
+    if args.mode == "fork":
+        leave_children()
     for epoch in range(resumed + 1, args.epochs + 1):
         time.sleep(args.sleep)
         score = 1.0 - (x - 0.3) ** 2 - 0.1 / epoch
-        if args.mode != "silent":
+        if args.mode == "nan" and epoch == args.epochs:
+            print(f"epoch={epoch} score=nan", flush=True)
+        elif args.mode != "silent":
             print(f"epoch={epoch} score={score:.6f}", flush=True)
         else:
             print(f"epoch={epoch} (nothing to report)", flush=True)

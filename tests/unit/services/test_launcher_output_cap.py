@@ -1,0 +1,109 @@
+"""The launcher caps what it forwards per training job (TUNESTREAM_LOG_MAX_BYTES) but keeps every
+line its MetricDefinitions match; the program's environment holds only what is meant for it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from tunestream.definitions import MetricDefinition
+from tunestream.events.v1 import EventBase, TrainingJobSpec, TrainingOutputLogged
+from tunestream.launcher.layout import JobLayout, training_environment
+from tunestream.launcher.run import MAX_LINE_CHARS, Attempt, RunOptions, TrainingRun
+
+
+def spec() -> TrainingJobSpec:
+    return TrainingJobSpec(
+        training_job_name="tj-001-abcdef12",
+        index=0,
+        tuned_hyperparameters={},
+        hyperparameters={"x": "1"},
+        command=["python", "train.py"],
+        environment={"MY_VAR": "1"},
+        input_channels=[],
+        output_s3_path="s3://b/out/",
+        max_runtime_s=10,
+        metric_definitions=[MetricDefinition(Name="score", Regex=r"score=(\S+)")],
+        objective_metric_name="score",
+        objective_type="Maximize",
+    )
+
+
+class _Run(TrainingRun):  # only the output path is exercised
+    async def _launch(self) -> int:
+        return 1
+
+    async def _pump_output(self) -> None:
+        return None
+
+    async def _wait_exit(self) -> int:
+        return 0
+
+    async def _signal(self, kill: bool) -> None:
+        return None
+
+    async def _cleanup(self) -> None:
+        return None
+
+
+def test_output_past_the_cap_keeps_only_metric_lines(tmp_path: Path) -> None:
+    sent: list[EventBase] = []
+
+    async def publish(events: Sequence[EventBase]) -> None:
+        sent.extend(events)
+
+    options = RunOptions(
+        launcher_id="l", cwd=None, stop_grace_s=1, batch_interval_s=1, batch_lines=100, log_max_bytes=1000
+    )
+    run = _Run(spec(), "tj", Attempt(0), JobLayout(tmp_path), None, publish, options)  # type: ignore[arg-type]
+
+    async def feed() -> None:
+        for i in range(100):
+            await run._line("stdout", f"junk line {i:04d} " + "x" * 80)
+        await run._line("stdout", "epoch=1 score=0.9")
+        await run._line("stdout", "y" * (MAX_LINE_CHARS * 3))
+        await run._flush()
+
+    asyncio.run(feed())
+    lines = [line.text for e in sent if isinstance(e, TrainingOutputLogged) for line in e.payload.lines]
+    kept_junk = [t for t in lines if t.startswith("junk")]
+    assert 5 <= len(kept_junk) <= 11
+    assert any(t.startswith("[tunestream] output truncated after") for t in lines)
+    assert "epoch=1 score=0.9" in lines  # past the cap, but the objective
+    assert not any(t.startswith("y") for t in lines)
+    assert sum(len(t) for t in lines) < 2000
+
+
+def test_long_lines_are_cut_before_the_cap(tmp_path: Path) -> None:
+    sent: list[EventBase] = []
+
+    async def publish(events: Sequence[EventBase]) -> None:
+        sent.extend(events)
+
+    options = RunOptions(launcher_id="l", cwd=None, stop_grace_s=1, batch_interval_s=1, batch_lines=100)
+    run = _Run(spec(), "tj", Attempt(0), JobLayout(tmp_path), None, publish, options)  # type: ignore[arg-type]
+
+    async def feed() -> None:
+        await run._line("stdout", "z" * (MAX_LINE_CHARS * 5))
+        await run._flush()
+
+    asyncio.run(feed())
+    (text,) = [line.text for e in sent if isinstance(e, TrainingOutputLogged) for line in e.payload.lines]
+    assert len(text) < MAX_LINE_CHARS + 100 and text.endswith("characters cut]")
+
+
+def test_environment_passthrough_is_explicit(tmp_path: Path) -> None:
+    inherited = {
+        "PATH": "/bin",
+        "TUNESTREAM_S3_SECRET_KEY": "s3cr3t",
+        "TUNESTREAM_API_TOKEN": "tok",
+        "AWS_SECRET_ACCESS_KEY": "aws",
+        "HF_HOME": "/cache/hf",
+        "OTHER": "no",
+    }
+    env = training_environment(spec(), JobLayout(tmp_path), inherited)
+    assert not {"TUNESTREAM_S3_SECRET_KEY", "TUNESTREAM_API_TOKEN", "AWS_SECRET_ACCESS_KEY", "HF_HOME"} & set(env)
+    env = training_environment(spec(), JobLayout(tmp_path), inherited, ("HF_HOME", "AWS_SECRET_ACCESS_KEY"))
+    assert env["HF_HOME"] == "/cache/hf" and env["AWS_SECRET_ACCESS_KEY"] == "aws"  # opted in by the operator
+    assert "OTHER" not in env and "TUNESTREAM_API_TOKEN" not in env
