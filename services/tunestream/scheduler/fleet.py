@@ -88,6 +88,10 @@ class Fleet:
     finished: set[str] = field(default_factory=set)
     _early: dict[str, list[Event]] = field(default_factory=dict)
     _started_at: float | None = None
+    # Whether the scheduler itself can read from Kafka (see `hearing`): while it cannot, silence
+    # proves nothing about the launchers.
+    _deaf: bool = False
+    _last_heard: float | None = None
 
     def apply(self, event: Event) -> None:
         """Fold an event into the state; idempotent."""
@@ -148,6 +152,33 @@ class Fleet:
         if launcher_id in self.launchers:
             self.launchers[launcher_id].confirmed = True
 
+    def hearing(self, ok: bool) -> None:
+        """Whether the scheduler's own consumer reaches Kafka now (probed every tick).
+
+        A launcher is lost when it is silent for heartbeat_timeout_s *while the scheduler could have
+        heard it*. While the broker is away (restarted, unreachable) no launcher is declared lost, and
+        when the scheduler hears again after a gap, every launcher gets a full heartbeat_timeout_s to
+        deliver the heartbeats it buffered meanwhile: a broker restart is not a launcher failure.
+        """
+        now = self.clock()
+        if not ok:
+            self._deaf = True
+            return
+        gap = now - self._last_heard if self._last_heard is not None else 0.0
+        if self._deaf or gap > self.heartbeat_timeout_s / 2:
+            for launcher in self.launchers.values():
+                launcher.last_seen = max(launcher.last_seen, now)
+            if self._started_at is not None:
+                self._started_at = max(self._started_at, now)
+            self._deaf = False
+        self._last_heard = now
+
+    def _can_judge(self, now: float) -> bool:
+        """Silence means something only if the scheduler heard Kafka lately (never probed: always)."""
+        if self._last_heard is None:
+            return True
+        return not self._deaf and now - self._last_heard <= self.heartbeat_timeout_s / 2
+
     def alive(self, launcher: Launcher, now: float) -> bool:
         return now - launcher.last_seen <= self.heartbeat_timeout_s
 
@@ -158,7 +189,7 @@ class Fleet:
         for job in list(self.queue.values()):
             current = job.current()
             if current is not None:
-                reason = self._lost_reason(current, now)
+                reason = self._lost_reason(current, now) if self._can_judge(now) else None
                 if reason is None:
                     continue
                 outputs.append(self._attempt_failed(job, current, reason))

@@ -42,5 +42,9 @@ class SchedulerHandler:
             return self.fleet.decide() if self.fleet.queue else []
         return []
 
+    def kafka_reachable(self, ok: bool) -> None:
+        """Told by the loop before every tick whether the broker answered (see Fleet.hearing)."""
+        self.fleet.hearing(ok)
+
     async def reconcile(self) -> Sequence[EventBase]:
         return self.fleet.decide()

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tunestream.db import writes
 from tunestream.events.v1 import (
@@ -29,6 +30,12 @@ from tunestream.objstore.base import ObjectStore
 from tunestream.tracker.artifacts import log_uri, render_log
 
 log = logging.getLogger(__name__)
+RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+def _database_away(exc: Exception) -> bool:
+    """PostgreSQL restarting or unreachable (not a bug in the write): wait for it and write again."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 class TrackerHandler:
@@ -45,8 +52,25 @@ class TrackerHandler:
         pass
 
     async def react(self, event: Event) -> Sequence[EventBase]:
-        await asyncio.to_thread(self._write, event)
-        return []
+        # The event's offset is committed only after this returns, so waiting out a PostgreSQL restart
+        # here loses nothing; the transaction either committed (claim_event drops the retry) or not.
+        failures = 0
+        while True:
+            try:
+                await asyncio.to_thread(self._write, event)
+                return []
+            except DBAPIError as exc:
+                if not _database_away(exc):
+                    raise
+                delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
+                failures += 1
+                log.warning(
+                    "PostgreSQL unavailable writing %s (%s); retrying in %.1fs",
+                    event.event_id,
+                    str(exc.orig or exc).splitlines()[0],
+                    delay,
+                )
+                await asyncio.sleep(delay)
 
     async def reconcile(self) -> Sequence[EventBase]:
         return []

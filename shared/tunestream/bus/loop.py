@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
 
 from tunestream.bus.publisher import Publisher
@@ -138,6 +138,11 @@ class ServiceLoop:
                 await self._commit({tp: messages[-1].offset + 1})
             if tick is not None and time.monotonic() - last_tick >= tick:
                 last_tick = time.monotonic()
+                # A handler that judges others by their silence (the scheduler) must know whether it
+                # could hear them at all: is the broker answering?
+                reachable = getattr(self._handler, "kafka_reachable", None)
+                if reachable is not None:
+                    reachable(await self._broker_answers())
                 await self._publisher.publish(await self._handler.reconcile())
 
     async def _catch_up(self) -> None:
@@ -184,6 +189,17 @@ class ServiceLoop:
             len(pending),
             time.monotonic() - started,
         )
+
+    async def _broker_answers(self, timeout_s: float = 1.0) -> bool:
+        partitions = list(self._consumer.assignment())
+        if not partitions:
+            return False
+        try:
+            await asyncio.wait_for(self._consumer.end_offsets(partitions), timeout_s)
+        except (TimeoutError, KafkaError) as exc:
+            log.warning("%s: Kafka does not answer (%s)", self.name, type(exc).__name__)
+            return False
+        return True
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         if not self._grouped:

@@ -9,12 +9,18 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 from tunestream.events.topics import JOB_TOPIC_RETENTION_MS, PARTITIONS, Topics
 from tunestream.events.v1 import EventBase, encode
 
 log = logging.getLogger(__name__)
+RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+def _retriable(exc: BaseException) -> bool:
+    # KafkaTimeoutError: no metadata or no ack within request_timeout_ms, e.g. while the broker restarts.
+    return isinstance(exc, KafkaTimeoutError) or (isinstance(exc, KafkaError) and exc.retriable)
 
 
 class Publisher:
@@ -39,18 +45,50 @@ class Publisher:
         return set(await self._producer.partitions_for(topic))
 
     async def publish(self, events: Sequence[EventBase]) -> None:
-        """Send events and wait until Kafka has acknowledged every one of them."""
-        if not events:
-            return
-        futures = [
-            await self._producer.send(
-                self._topics.for_event(e.type),  # type: ignore[attr-defined]
-                value=encode(e),
-                key=e.partition_key().encode(),
-            )
-            for e in events
-        ]
-        await asyncio.gather(*futures)
+        """Send events and wait until Kafka has acknowledged every one of them.
+
+        While the broker is away (a restart, a network cut) the send is retried, from the first event
+        not acknowledged onwards and in order, for as long as it takes: the service waits instead of
+        dying. Events resent after an unclear failure are copies with the same deterministic ids,
+        which every consumer drops.
+        """
+        pending = list(events)
+        failures = 0
+        while pending:
+            acked = await self._send(pending)
+            if acked == len(pending):
+                return
+            pending = pending[acked:]
+            delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
+            failures += 1
+            log.warning("Kafka did not acknowledge %d events; sending them again in %.1fs", len(pending), delay)
+            await asyncio.sleep(delay)
+
+    async def _send(self, events: Sequence[EventBase]) -> int:
+        """Send in order; how many events from the first were acknowledged (raises if not retriable)."""
+        futures: list[asyncio.Future[object]] = []
+        error: BaseException | None = None
+        for e in events:
+            try:
+                futures.append(
+                    await self._producer.send(
+                        self._topics.for_event(e.type),  # type: ignore[attr-defined]
+                        value=encode(e),
+                        key=e.partition_key().encode(),
+                    )
+                )
+            except KafkaError as exc:
+                error = exc
+                break
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        acked = next((i for i, r in enumerate(results) if isinstance(r, BaseException)), len(results))
+        if acked < len(results):
+            error = results[acked]  # type: ignore[assignment]
+        if error is not None:
+            if not _retriable(error):
+                raise error
+            log.warning("Kafka send failed: %r", error)
+        return acked
 
 
 async def ensure_topics(

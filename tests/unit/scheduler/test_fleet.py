@@ -180,6 +180,47 @@ def test_a_silent_launcher_loses_its_attempts_which_are_retried_elsewhere() -> N
     assert f.decide() == []  # decided once
 
 
+def listen(f: Fleet, clock: Clock, seconds: int, *, kafka: bool = True) -> list[EventBase]:
+    """Let time pass as the scheduler's loop does: a probe of Kafka and decisions every second."""
+    out: list[EventBase] = []
+    for _ in range(seconds):
+        clock.now += 1
+        f.hearing(kafka)
+        out += f.decide()
+    return out
+
+
+def test_no_launcher_is_lost_while_the_scheduler_itself_cannot_reach_kafka() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    f.hearing(True)
+    heard(f, beat("a", slots=1))
+    f.apply(proposed(spec(0)))  # no retries: a false loss would fail the training job
+    (first,) = assigned(f.decide())
+    # The broker restarts: 30 s without a heartbeat, and without Kafka at all.
+    assert listen(f, clock, 30, kafka=False) == []
+    # Back: the launcher gets a full timeout to deliver the heartbeats it buffered.
+    assert listen(f, clock, 9) == []
+    heard(f, beat("a", slots=1))
+    assert listen(f, clock, 10) == []
+    # Now it really is silent while the scheduler hears Kafka.
+    lost = [e.payload for e in listen(f, clock, 2) if isinstance(e, TrainingJobAttemptFailed)]
+    assert [x.training_job_name for x in lost] == [first.training_job_name]
+
+
+def test_a_scheduler_that_did_not_probe_for_a_while_judges_nobody_until_it_does() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    f.hearing(True)
+    heard(f, beat("a", slots=1))
+    f.apply(proposed(spec(0)))
+    assigned(f.decide())
+    clock.now += 20  # its loop was blocked (e.g. sending to a broker that was away)
+    assert f.decide() == []  # events read after the gap declare nobody lost
+    assert listen(f, clock, 10) == []  # the first probe after the gap grants a full timeout
+    assert any(isinstance(e, TrainingJobAttemptFailed) for e in listen(f, clock, 2))
+
+
 def test_retries_spent_end_the_job_as_failed_retryable() -> None:
     clock = Clock()
     f = fleet(clock)

@@ -1,0 +1,124 @@
+"""Chaos: a seeded Random tuning job survives kill -9 of every service, a Kafka broker restart and a
+PostgreSQL restart, with nothing lost, nothing run twice, and the same result as an undisturbed run.
+
+Short form by default (40 training jobs); `TUNESTREAM_CHAOS_JOBS=200 python -m pytest tests/chaos` is
+the full form whose figures are in README. The broker and PostgreSQL tests restart servers of their
+own (deploy/kafka.sh, deploy/postgres.sh with a private state dir and ports), never the shared stack.
+Figures go to test-artifacts/chaos.json.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.chaos.harness import (
+    JOBS,
+    KILLS,
+    SEED,
+    Outcome,
+    Stack,
+    assert_same_as_baseline,
+    check_outcome,
+    kill_counts,
+    private_server,
+    record_figures,
+    run_job,
+    running_stack,
+    wait_for_progress,
+)
+from tests.integration.conftest import ROOT, SERVICES
+
+pytestmark = [pytest.mark.integration, pytest.mark.chaos]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_stack() -> None:
+    if not (ROOT / ".stack" / "stack.env").is_file():
+        pytest.exit("chaos tests need the stack: run `make test` (or `make up` first)", returncode=3)
+
+
+@pytest.fixture(scope="module")
+def shared_stack() -> Iterator[Stack]:
+    with running_stack("kill") as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def baseline(shared_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    """The undisturbed run: same RandomSeed, another name."""
+    record = tmp_path_factory.mktemp("baseline-runs")
+    name = f"calm-{shared_stack.topic_prefix[-6:]}"
+    found, seconds = run_job(shared_stack, name, record)
+    outcome = check_outcome(shared_stack, name, record, found)
+    record_figures("undisturbed", {**outcome.figures, "seed": SEED, "duration_s": round(seconds, 1)})
+    return outcome
+
+
+def test_kill_nine_every_service_at_random_moments(shared_stack: Stack, baseline: Outcome, tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    victims = list(SERVICES) + rng.choices(SERVICES, k=max(0, KILLS - len(SERVICES)))
+    rng.shuffle(victims)
+    # Kill while the job runs: after a random number of training jobs completed, plus a random pause.
+    moments = sorted(rng.sample(range(1, JOBS - JOBS // 8), len(victims)))
+    pauses = [rng.uniform(0, 0.5) for _ in victims]
+    record = tmp_path / "runs"
+    name = f"kill-{shared_stack.topic_prefix[-6:]}"
+    survived: list[str] = []
+
+    def disturb() -> None:
+        for victim, moment, pause in zip(victims, moments, pauses, strict=True):
+            wait_for_progress(shared_stack, record, moment)
+            time.sleep(pause)
+            shared_stack.services.restart(victim)
+            survived.append(victim)
+
+    found, seconds = run_job(shared_stack, name, record, disturb)
+    outcome = check_outcome(shared_stack, name, record, found)
+    record_figures(
+        "kill-9",
+        {
+            **outcome.figures,
+            "seed": SEED,
+            "kills": kill_counts(survived),
+            "kills_total": len(survived),
+            "kill_moments_completed_jobs": moments,
+            "duration_s": round(seconds, 1),
+        },
+    )
+    assert sorted(set(survived)) == sorted(SERVICES) and len(survived) >= KILLS
+    assert_same_as_baseline(outcome, baseline)
+
+
+@pytest.mark.parametrize("server", ["kafka", "postgres"])
+def test_restart_server_mid_job(server: str, baseline: Outcome, tmp_path: Path) -> None:
+    with private_server(server) as private:
+        if server == "kafka":
+            overrides = {"TUNESTREAM_KAFKA_BOOTSTRAP_SERVERS": private.address}
+        else:
+            url = f"postgresql+psycopg://tunestream:tunestream@{private.address}/tunestream"
+            overrides = {"TUNESTREAM_DATABASE_URL": url}
+        with running_stack(server, overrides) as stack:
+            record = tmp_path / "runs"
+            name = f"{server}-{stack.topic_prefix[-6:]}"
+            outage: dict[str, float] = {}
+
+            def disturb() -> None:
+                wait_for_progress(stack, record, JOBS // 3)
+                began = time.monotonic()
+                private.down()
+                time.sleep(2)
+                private.up()
+                outage["s"] = time.monotonic() - began
+
+            found, seconds = run_job(stack, name, record, disturb)
+            outcome = check_outcome(stack, name, record, found)
+    record_figures(
+        f"{server}-restart",
+        {**outcome.figures, "seed": SEED, "outage_s": round(outage["s"], 1), "duration_s": round(seconds, 1)},
+    )
+    assert_same_as_baseline(outcome, baseline)
