@@ -389,7 +389,7 @@ def test_errors(sm: Any, program: str, run_id: str) -> None:
     code, _, _ = error(sm, "describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=f"bad-{run_id}")
     assert code == "ResourceNotFound"
 
-    name = f"dup-{run_id}"
+    name = f"b3dup-{run_id}"
     call(sm, "create_hyper_parameter_tuning_job", **job(name, program, jobs=1, parallel=1))
     code, status, message = error(sm, "create_hyper_parameter_tuning_job", **job(name, program, jobs=2, parallel=1))
     assert (code, status) == ("ResourceInUse", 400) and "already exists" in message
