@@ -70,6 +70,9 @@ class LauncherHandler:
     replays_history: bool = True
     tick_s: float | None = 0.25
     known: dict[str, _Known] = field(default_factory=dict)
+    # The known training jobs not yet finished, in proposal order: what starting, reaping and stopping
+    # look at, so that their cost follows the open jobs, not every job ever seen (10,000s in a long job).
+    open_jobs: dict[str, _Known] = field(default_factory=dict)
     runs: dict[str, TrainingRun] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     stopping: bool = False
@@ -84,7 +87,9 @@ class LauncherHandler:
         if isinstance(event, TrainingJobProposed):
             spec = event.payload.spec
             if spec.training_job_name not in self.known:
-                self.known[spec.training_job_name] = _Known(event.tuning_job_name, spec)
+                self.known[spec.training_job_name] = self.open_jobs[spec.training_job_name] = _Known(
+                    event.tuning_job_name, spec
+                )
                 for early in self._early.pop(spec.training_job_name, []):
                     self.apply(early)
             return
@@ -103,6 +108,7 @@ class LauncherHandler:
             job.failed_attempts.add(event.payload.attempt)
         elif isinstance(event, TrainingJobFinished):
             job.finished = True
+            self.open_jobs.pop(name, None)
         else:
             job.stop_reason = job.stop_reason or event.payload.reason
 
@@ -122,7 +128,7 @@ class LauncherHandler:
             outputs.append(self.heartbeat())
         outputs.extend(self._reap_earlier_incarnations())
         outputs.extend(self._start_assigned())
-        for name, job in self.known.items():
+        for name, job in self.open_jobs.items():
             if job.stop_reason is not None and not job.finished and name in self.runs:
                 self._stop(name)
         return outputs
@@ -169,7 +175,7 @@ class LauncherHandler:
     def _start_assigned(self) -> list[EventBase]:
         if self.stopping:
             return []
-        for name, job in self.known.items():
+        for name, job in self.open_jobs.items():
             if len(self.runs) >= self.slots:
                 break
             assigned = self._mine(job)
@@ -211,7 +217,7 @@ class LauncherHandler:
     def _reap_earlier_incarnations(self) -> list[EventBase]:
         """Attempts assigned to an earlier run of this launcher: kill what is left of them, report them lost."""
         outputs: list[EventBase] = []
-        for name, job in self.known.items():
+        for name, job in self.open_jobs.items():
             latest = job.latest()
             if (
                 latest is None

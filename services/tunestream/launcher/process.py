@@ -44,11 +44,18 @@ def processes_with_marker(marker: str) -> list[int]:
     return found
 
 
+# Loaded once: dlopen in every child between fork and exec cost milliseconds per training job.
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+# How often _wait_exit looks at the exit status: soon after the start (a short program's exit is
+# noticed within milliseconds), then every WAIT_POLL_MAX_S (a long program costs ~20 wake-ups a second).
+WAIT_POLL_FIRST_S = 0.002
+WAIT_POLL_MAX_S = 0.05
+
+
 def _die_with_launcher() -> None:
     # Runs in the child between fork and exec. Linux only; elsewhere the child outlives a killed launcher.
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def gpu_environment(gpus: tuple[str, ...], host_has_gpus: bool) -> dict[str, str]:
@@ -107,8 +114,10 @@ class ProcessRun(TrainingRun):
         # Not Process.wait(): since Python 3.12 it also waits for stdout/stderr to close, which a
         # child the program left running (holding them open) would delay forever.
         assert self._process is not None
+        delay = WAIT_POLL_FIRST_S
         while self._process.returncode is None:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, WAIT_POLL_MAX_S)
         return self._process.returncode
 
     async def _signal(self, kill: bool) -> None:

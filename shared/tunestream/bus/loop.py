@@ -4,9 +4,9 @@ Stateful services (suggester, launcher, collector) keep their state in memory an
 start: when partitions are assigned, the loop reads them from the beginning up to their current
 end. Every event is `apply`d (state only); events at or after the group's committed offset, which
 were never fully handled, are then `react`ed to, and `reconcile` runs once over the rebuilt state.
-After that each new event is applied, reacted to, its outputs acknowledged by Kafka, and only then
-is its offset committed. Outputs carry deterministic ids, so work redone after a crash produces
-copies that consumers recognise and drop.
+After that each new event is applied and reacted to, and its outputs are sent; once the outputs of a
+fetched batch are all acknowledged by Kafka, the batch's offset is committed. Outputs carry
+deterministic ids, so work redone after a crash produces copies that consumers recognise and drop.
 """
 
 from __future__ import annotations
@@ -130,11 +130,15 @@ class ServiceLoop:
                 # rebuild reads these events again and handles the ones past the committed offset.
                 continue
             for tp, messages in batches.items():
+                # Outputs go to the producer as each event is handled; their acknowledgements are
+                # awaited once for the partition's batch, before its offset is committed.
+                outbox = self._publisher.outbox()
                 for message in messages:
                     event = self._decode(message.value, tp, message.offset)
                     if event is not None:
                         self._handler.apply(event)
-                        await self._publisher.publish(await self._handler.react(event))
+                        await outbox.add(await self._handler.react(event))
+                await outbox.flush()
                 await self._commit({tp: messages[-1].offset + 1})
             if tick is not None and time.monotonic() - last_tick >= tick:
                 last_tick = time.monotonic()
@@ -178,8 +182,10 @@ class ServiceLoop:
         # Anything read past the snapshot is read again as live traffic.
         for tp in partitions:
             self._consumer.seek(tp, ends[tp])
+        outbox = self._publisher.outbox()
         for event in pending:
-            await self._publisher.publish(await self._handler.react(event))
+            await outbox.add(await self._handler.react(event))
+        await outbox.flush()
         await self._publisher.publish(await self._handler.reconcile())
         await self._commit({tp: ends[tp] for tp in partitions if ends[tp] > 0})
         log.info(

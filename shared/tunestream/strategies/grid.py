@@ -13,6 +13,9 @@ class GridSearch:
     categorical ranges, each as listed by the user); the last parameter varies fastest, values
     in the order given (integers ascending)."""
 
+    # Only warm-start records (index < 0) matter to it: the suggester passes just those.
+    reads_history = False
+
     def __init__(self, space: SearchSpace) -> None:
         self._space = space
         self._axes: list[list[int | str]] = []

@@ -20,6 +20,9 @@ class RandomSearch:
     it would have proposed without the restart.
     """
 
+    # Only warm-start records (index < 0) matter to it: the suggester passes just those.
+    reads_history = False
+
     def __init__(self, space: SearchSpace, seed: int, max_jobs: int) -> None:
         self._space = space
         self._seed = seed

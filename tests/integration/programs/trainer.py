@@ -24,10 +24,12 @@ from pathlib import Path
 
 def leave_children() -> None:
     if os.fork() == 0:  # a child in the program's process group
-        print(f"child_pid={os.getpid()} kind=group", flush=True)
+        # One write(2) per line: with PYTHONUNBUFFERED, print() sends the text and its newline
+        # separately, and the parent's lines would land in between.
+        os.write(1, f"child_pid={os.getpid()} kind=group\n".encode())
         if os.fork() == 0:  # and one that leaves the group
             os.setsid()
-            print(f"child_pid={os.getpid()} kind=setsid", flush=True)
+            os.write(1, f"child_pid={os.getpid()} kind=setsid\n".encode())
         while True:
             time.sleep(1)
 
