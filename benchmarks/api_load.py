@@ -55,6 +55,24 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+class PeakRss:
+    """Each service's peak RSS, sampled from /proc every `interval_s` in a thread until `stop()`."""
+
+    def __init__(self, procs: dict[str, subprocess.Popen[bytes]], interval_s: float = 0.2) -> None:
+        self.peaks = dict.fromkeys(procs, 0.0)
+        self._procs, self._interval_s, self._done = procs, interval_s, threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            for name, proc in self._procs.items():
+                self.peaks[name] = max(self.peaks.get(name, 0.0), rss_mb(proc.pid))
+            time.sleep(self._interval_s)
+
+    def stop(self) -> None:
+        self._done.set()
+
+
 def tuning_job(name: str, training_jobs: int, seed: int) -> dict[str, Any]:
     return {
         "HyperParameterTuningJobName": name,
@@ -161,16 +179,9 @@ def main() -> None:
         stack.start()
         base = f"http://127.0.0.1:{stack.port}"
         names = [f"load-{stack.prefix[-6:]}-{i:02d}" for i in range(args.tuning_jobs)]
-        peaks = dict.fromkeys(SERVICES, 0.0)
         latencies: dict[str, list[float]] = {"Describe": [], "ListTuningJobs": [], "ListTrainingJobs": []}
         errors: list[str] = []
         done = threading.Event()
-
-        def sample_rss() -> None:
-            while not done.is_set():
-                for name, proc in stack.procs.items():
-                    peaks[name] = max(peaks[name], rss_mb(proc.pid))
-                time.sleep(0.2)
 
         def client(seed: int) -> None:
             rng = random.Random(seed)
@@ -189,8 +200,8 @@ def main() -> None:
                     if response.status_code >= 500:
                         errors.append(f"{op} {response.status_code}")
 
-        threading.Thread(target=sample_rss, daemon=True).start()
         idle = {name: rss_mb(proc.pid) for name, proc in stack.procs.items()}
+        rss = PeakRss(stack.procs)
         started = time.monotonic()
         try:
             with httpx.Client(base_url=base, timeout=60) as http, ThreadPoolExecutor(args.tuning_jobs) as pool:
@@ -219,7 +230,9 @@ def main() -> None:
                     t.join(timeout=30)
         finally:
             done.set()
+            rss.stop()
             stack.stop()
+    peaks = rss.peaks
 
     result = {
         "tuning_jobs": args.tuning_jobs,

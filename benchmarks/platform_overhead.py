@@ -50,7 +50,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_load import ENDED, ROOT, SERVICES, Stack, rss_mb
+from api_load import ENDED, ROOT, PeakRss, Stack
 
 OUT = ROOT / "benchmarks" / "out" / "platform_overhead.json"
 PLOT = ROOT / "docs" / "platform_overhead.png"
@@ -122,46 +122,12 @@ def noop_job(name: str, program: Path, training_jobs: int, parallel: int, seed: 
 
 
 def read_events(bootstrap: str, prefix: str, tuning_job: str) -> list[Any]:
-    """Every event of a tuning job on the job topics, read from the beginning up to the current end."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
+    """Every event of a tuning job on the trials, training and metrics topics (replay's reader)."""
     from tunestream.events.topics import Topics
-    from tunestream.events.v1 import decode
+    from tunestream.replay.source import read_history
 
-    topics = Topics(prefix)
-
-    async def read() -> list[Any]:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            partitions = [
-                TopicPartition(t, p)
-                for t in (topics.trials, topics.training, topics.metrics)
-                for p in (consumer.partitions_for_topic(t) or await _partitions(consumer, t))
-            ]
-            consumer.assign(partitions)
-            ends = await consumer.end_offsets(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            out: list[Any] = []
-            remaining = {tp for tp in partitions if ends[tp] > 0}
-            while remaining:
-                batches = await consumer.getmany(*remaining, timeout_ms=500, max_records=5000)
-                for tp, messages in batches.items():
-                    for m in messages:
-                        if m.offset < ends[tp] and m.key == tuning_job.encode():
-                            out.append(decode(m.value or b""))
-                for tp in list(remaining):
-                    if await consumer.position(tp) >= ends[tp]:
-                        remaining.discard(tp)
-            return out
-        finally:
-            await consumer.stop()
-
-    async def _partitions(consumer: Any, topic: str) -> set[int]:
-        await consumer._client.force_metadata_update()
-        return consumer.partitions_for_topic(topic) or set()
-
-    return asyncio.run(read())
+    history = asyncio.run(read_history(bootstrap, Topics(prefix), tuning_job))
+    return [*history.trials, *history.training, *history.metrics]
 
 
 def _ts(dt: datetime) -> float:
@@ -254,16 +220,7 @@ def run_tunestream(
     stack = Stack(work, slots=max(16, *parallels))
     stack.env.update(code_env(code))
     stack.start()
-    peaks = dict.fromkeys(SERVICES, 0.0)
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            for name, proc in stack.procs.items():
-                peaks[name] = max(peaks[name], rss_mb(proc.pid))
-            time.sleep(0.2)
-
-    threading.Thread(target=sample, daemon=True).start()
+    rss = PeakRss(stack.procs)
     results: dict[str, Any] = {}
     bootstrap = _bootstrap()
     try:
@@ -296,9 +253,9 @@ def run_tunestream(
                 results[str(parallel)] = result
                 print(f"  tunestream P={parallel}: {n} jobs in {wall:.1f}s ({status})", flush=True)
     finally:
-        done.set()
+        rss.stop()
         stack.stop()
-    return {"runs": results, "rss_peak_mb": peaks}
+    return {"runs": results, "rss_peak_mb": rss.peaks}
 
 
 def _bootstrap() -> str:

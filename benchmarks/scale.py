@@ -25,7 +25,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_load import ENDED, ROOT, Stack, rss_mb
+from api_load import ENDED, ROOT, PeakRss, Stack, rss_mb
 from platform_overhead import code_env, export_baseline, noop_job, write_noop
 
 OUT = ROOT / "benchmarks" / "out" / "scale.json"
@@ -68,17 +67,8 @@ def run_one(
     slots = -(-parallel // launchers)
     stack = ScaleStack(work, slots, launchers, code)
     stack.start()
-    peaks: dict[str, float] = dict.fromkeys(stack.procs, 0.0)
+    rss = PeakRss(stack.procs, interval_s=0.5)
     series: list[dict[str, Any]] = []
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            for name, proc in stack.procs.items():
-                peaks[name] = max(peaks.get(name, 0.0), rss_mb(proc.pid))
-            time.sleep(0.5)
-
-    threading.Thread(target=sample, daemon=True).start()
     name = f"scale-{label}-{stack.prefix[-6:]}"
     status, ended_s, tracked_s, max_running = "", float("nan"), float("nan"), 0
     try:
@@ -104,8 +94,9 @@ def run_one(
                     break
                 time.sleep(1.0)
     finally:
-        done.set()
+        rss.stop()
         stack.stop()
+    peaks = rss.peaks
     result = {
         "training_jobs": jobs,
         "parallel": parallel,

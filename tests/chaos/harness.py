@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 from sqlalchemy import Engine, select
 
 from tests.integration.conftest import ARTIFACTS, ROOT, SERVICES, Services, _free_port
@@ -34,7 +33,7 @@ from tunestream.cli.client import ApiClientError, TunestreamClient
 from tunestream.db.engine import make_engine
 from tunestream.db.tables import training_jobs
 from tunestream.events.topics import Topics
-from tunestream.events.v1 import decode
+from tunestream.replay.source import JobHistory, read_history
 
 JOBS = int(os.environ.get("TUNESTREAM_CHAOS_JOBS", "40"))
 KILLS = int(os.environ.get("TUNESTREAM_CHAOS_KILLS", str(max(5, JOBS // 16))))
@@ -286,32 +285,14 @@ def run_job(
 # --- what happened -----------------------------------------------------------------------------------
 
 
-async def _read_topic(bootstrap: str, topic: str) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        partitions = consumer.assignment()
-        while not partitions:
-            await asyncio.sleep(0.1)
-            partitions = consumer.assignment()
-        ends = await consumer.end_offsets(list(partitions))
-        events = []
-        while [tp for tp in partitions if (await consumer.position(tp)) < ends[tp]]:
-            for messages in (await consumer.getmany(timeout_ms=500)).values():
-                events += [decode(m.value) for m in messages]
-        return events
-    finally:
-        await consumer.stop()
-
-
-def topic_events(stack: Stack, topic: str, name: str) -> list[Any]:
-    events = [e for e in asyncio.run(_read_topic(stack.bootstrap, topic)) if e.tuning_job_name == name]
+def job_history(stack: Stack, name: str) -> JobHistory:
+    """The job's events from its partition of each topic (replay's reader), also kept next to the logs."""
+    history = asyncio.run(read_history(stack.bootstrap, Topics(stack.topic_prefix), name))
     # Kept next to the services' logs, to see what happened when a check fails.
     with open(stack.log_dir / f"events-{name}.jsonl", "a") as out:
-        out.writelines(e.model_dump_json() + "\n" for e in events)
-    return events
+        for events in (history.jobs, history.trials, history.training, history.metrics):
+            out.writelines(e.model_dump_json() + "\n" for e in events)
+    return history
 
 
 @dataclass
@@ -350,14 +331,13 @@ def check_outcome(stack: Stack, name: str, record_dir: Path, found: dict[str, An
     assert all(s["TrainingJobStatus"] == "Completed" for s in listed)
 
     # The event log: one proposal per index, one terminal status per training job, no attempt twice.
-    topics = Topics(stack.topic_prefix)
+    history = job_history(stack, name)
     proposals: dict[int, set[str]] = {}
-    for e in topic_events(stack, topics.trials, name):
+    for e in history.trials:
         if e.type == "TrainingJobProposed":
             proposals.setdefault(e.payload.spec.index, set()).add(e.payload.spec.model_dump_json())
     assert sorted(proposals) == list(range(jobs)) and all(len(p) == 1 for p in proposals.values())
-    training = topic_events(stack, topics.training, name)
-    topic_events(stack, topics.metrics, name)
+    training = history.training
     pids: dict[tuple[str, int], set[int]] = {}
     failed: dict[str, set[int]] = {}
     finished: dict[str, set[tuple[int, str]]] = {}
