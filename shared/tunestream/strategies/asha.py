@@ -7,9 +7,13 @@ bracket never stops anyone. Each training job is put in a bracket at random (see
 and its index) with Hyperband's proportions, so aggressive brackets get more jobs.
 
 When a job first reports a step at or past one of its bracket's rungs, its value is recorded at that
-rung. It continues only if it is among the top ceil(n / eta) of the n values recorded there so far,
-itself included. No job waits for a rung to fill: the rule acts as soon as eta values are recorded
-at the rung, and a job reaching a rung earlier continues. Configurations come from random search.
+rung. It continues only if it is among the top max(1, floor(n / eta)) of the n values recorded there
+so far, itself included: ASHA's promotion quota, applied as a stopping rule. No job waits for a rung
+to fill, so the first job at a rung always continues and, until 2 * eta values are there, a job must
+beat every earlier one to go on. Waiting for eta values before judging (as this rule once did) stops
+nothing in a short or narrow job: with 2 workers and a handful of jobs per bracket a rung rarely
+holds 3 values, and a diverged configuration then runs to MaxResource (docs/benchmarks.md). Ties
+continue. Configurations come from random search.
 """
 
 from __future__ import annotations
@@ -92,9 +96,7 @@ class AshaStopper:
             for other in history
             if self.bracket_of(other.index) == bracket and (v := self._value_at(other, rung)) is not None
         ]
-        if len(recorded) < self.eta:
-            return None
-        keep = math.ceil(len(recorded) / self.eta)
+        keep = max(1, len(recorded) // self.eta)
         ranked = sorted(recorded, reverse=self.maximize)
         cutoff = ranked[keep - 1]
         if not better(cutoff, value, self.maximize):

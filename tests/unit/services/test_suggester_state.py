@@ -188,7 +188,7 @@ def test_hyperband_stops_a_job_at_a_rung_with_numbers() -> None:
     assert all("bracket" in p.payload.details for p in proposals)
     zero = [p.payload.spec.training_job_name for p in proposals if p.payload.details["bracket"] == 0][:3]
     assert step(h, metric("hb", zero[0], 1, 0.9)) == []
-    assert step(h, metric("hb", zero[1], 1, 0.8)) == []
+    assert step(h, metric("hb", zero[1], 1, 0.9)) == []  # a tie with the best continues
     (stop,) = step(h, metric("hb", zero[2], 1, 0.1))
     assert isinstance(stop, TrainingJobStopRequested)
     assert stop.payload.training_job_name == zero[2]

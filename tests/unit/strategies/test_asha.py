@@ -35,18 +35,27 @@ def _in_bracket_zero(stopper: AshaStopper, n: int) -> list[int]:
     return [i for i in range(200) if stopper.bracket_of(i) == 0][:n]
 
 
-def test_stops_outside_top_third_at_a_rung_once_eta_values_are_recorded() -> None:
+def test_first_job_at_a_rung_continues_and_later_ones_must_beat_the_quota() -> None:
     s = AshaStopper(1, 9, maximize=True, seed=0)  # bracket 0 rungs: 1, 3
-    i0, i1, i2, i3 = _in_bracket_zero(s, 4)
-    history = [rec(i0, [0.9]), rec(i1, [0.5])]
-    # Fewer than eta values at rung 1: nobody is judged yet.
-    assert s.decide(history[1], history) is None
-    history.append(rec(i2, [0.7]))
-    decision = s.decide(history[2], history)
-    assert decision is not None and decision.step == 1 and decision.value == 0.7 and decision.cutoff == 0.9
-    assert "rung 1" in decision.reason and "top 1 of 3" in decision.reason
-    history.append(rec(i3, [0.95]))
+    ids = _in_bracket_zero(s, 8)
+    history = [rec(ids[0], [0.5])]
+    assert s.decide(history[0], history) is None  # alone at the rung
+    history.append(rec(ids[1], [0.4]))
+    decision = s.decide(history[1], history)  # two values: only the best goes on
+    assert decision is not None and decision.step == 1 and decision.value == 0.4 and decision.cutoff == 0.5
+    assert "rung 1" in decision.reason and "top 1 of 2" in decision.reason
+    history.append(rec(ids[2], [0.5]))
+    assert s.decide(history[2], history) is None  # a tie with the cutoff continues
+    history.append(rec(ids[3], [0.9]))
     assert s.decide(history[3], history) is None  # the new best continues
+    for k, v in enumerate([0.1, 0.2]):
+        history.append(rec(ids[4 + k], [v]))
+    # Seven values: floor(7 / 3) = 2 go on, so the second best is the cutoff.
+    history.append(rec(ids[6], [0.45]))
+    decision = s.decide(history[6], history)
+    assert decision is not None and decision.cutoff == 0.5 and "top 2 of 7" in decision.reason
+    history.append(rec(ids[7], [0.7]))
+    assert s.decide(history[7], history) is None  # second best of 8 goes on
 
 
 def test_minimize_and_rung_crossed_between_reports() -> None:
