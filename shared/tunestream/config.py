@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # Stable across restarts, so a restarted launcher recognises the training jobs it had started.
     launcher_id: str = socket.gethostname()
     launcher_slots: int = 4
+    # Attempts being set up and spawned at once; the rest of a burst waits its turn, so a wide job
+    # (hundreds of slots) cannot starve the launcher's own loop, and its heartbeats, of the CPU.
+    launcher_max_starting: int = 8
     # "process", "container" or both ("process,container"): which training jobs this launcher takes.
     launcher_backends: str = "process"
     # "auto" (nvidia-smi), "none", or the GPU ids to hand out, e.g. "0,1,2,3".

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from tunestream.config import Settings
@@ -41,6 +42,7 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
         host_has_gpus=bool(gpus),
         log_max_bytes=settings.log_max_bytes,
         env_passthrough=tuple(n.strip() for n in settings.training_env_passthrough.split(",") if n.strip()),
+        start_gate=asyncio.Semaphore(max(1, settings.launcher_max_starting)),
     )
     containers = None
     if "container" in backends:

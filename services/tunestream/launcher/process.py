@@ -2,7 +2,10 @@
 
 It gets SageMaker's layout under the job's folder (paths in SM_* variables), its GPUs through
 CUDA_VISIBLE_DEVICES, and dies with the launcher (PR_SET_PDEATHSIG), so a launcher killed with
-SIGKILL leaves no training process behind to run alongside its retry.
+SIGKILL leaves no training process behind to run alongside its retry. The death signal is set by
+util-linux's `setpriv --pdeathsig KILL`, which then execs the program: without a `preexec_fn`,
+Python spawns with vfork instead of copying the launcher's memory with fork, about 10 ms less per
+start. Where setpriv is missing the signal is set between fork and exec instead.
 
 When an attempt ends, its process group gets SIGKILL, so children the program forked and left
 running die with it. A descendant that left the group (setsid, a daemon) is found by the marker
@@ -15,6 +18,7 @@ import asyncio
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import sys
 import uuid
@@ -52,10 +56,26 @@ WAIT_POLL_FIRST_S = 0.002
 WAIT_POLL_MAX_S = 0.05
 
 
+_SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+
+
 def _die_with_launcher() -> None:
     # Runs in the child between fork and exec. Linux only; elsewhere the child outlives a killed launcher.
     if _LIBC is not None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def check_program(program: str, cwd: Path | None, path: str | None) -> None:
+    """LaunchFailed unless exec would find `program`: checked here because behind setpriv a missing
+    program would only show as exit code 127."""
+    if "/" in program:
+        candidate = Path(program) if os.path.isabs(program) or cwd is None else cwd / program
+        if not candidate.is_file():
+            raise LaunchFailed(f"ClientError: cannot start {program!r}: no such file")
+        if not os.access(candidate, os.X_OK):
+            raise LaunchFailed(f"ClientError: cannot start {program!r}: not executable")
+    elif shutil.which(program, path=path) is None:
+        raise LaunchFailed(f"ClientError: cannot start {program!r}: not found on PATH")
 
 
 def gpu_environment(gpus: tuple[str, ...], host_has_gpus: bool) -> dict[str, str]:
@@ -79,16 +99,21 @@ class ProcessRun(TrainingRun):
         env.update(gpu_environment(self.attempt.gpus, self._options.host_has_gpus))
         self._run_id = uuid.uuid4().hex
         env[RUN_ID_VARIABLE] = self._run_id
+        check_program(argv[0], self._options.cwd, env.get("PATH"))
+        if _SETPRIV is not None:
+            command, preexec = [_SETPRIV, "--pdeathsig", "KILL", "--", *argv], None
+        else:
+            command, preexec = list(argv), _die_with_launcher
         try:
             self._process = await asyncio.create_subprocess_exec(
-                *argv,
+                *command,
                 cwd=str(self._options.cwd) if self._options.cwd else None,
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,  # its own process group, so a stop reaches its children too
-                preexec_fn=_die_with_launcher,
+                preexec_fn=preexec,
                 limit=STREAM_LIMIT,
             )
         except OSError as exc:

@@ -63,6 +63,8 @@ class RunOptions:
     log_max_bytes: int = 8 * 1024 * 1024
     # Launcher environment variables that training programs receive besides INHERITED_ENV.
     env_passthrough: tuple[str, ...] = ()
+    # Shared by the launcher's runs: how many may be between setup and their Started event at once.
+    start_gate: asyncio.Semaphore | None = None
 
 
 # A longer line is cut to this many characters before it is forwarded (the metric regexes still see
@@ -195,18 +197,19 @@ class TrainingRun(ABC):
     # --- the life of an attempt ------------------------------------------------------------------
 
     async def _run(self) -> None:
-        await asyncio.to_thread(self._prepare)
-        if self._stop.is_set():
-            await self._end_before_start()
-            return
-        try:
-            pid = await self._launch()
-        except LaunchFailed as exc:
-            await self._cleanup()
-            if not self._revoked:
-                await self._finish(TrainingJobStatus.FAILED, "Failed", None, str(exc), None)
-            return
-        await self._publish([self._started(pid)])
+        async with self._options.start_gate or contextlib.nullcontext():
+            await asyncio.to_thread(self._prepare)
+            if self._stop.is_set():
+                await self._end_before_start()
+                return
+            try:
+                pid = await self._launch()
+            except LaunchFailed as exc:
+                await self._cleanup()
+                if not self._revoked:
+                    await self._finish(TrainingJobStatus.FAILED, "Failed", None, str(exc), None)
+                return
+            await self._publish([self._started(pid)])
         pump = asyncio.create_task(self._pump_output())
         background = [asyncio.create_task(self._flush_periodically())]
         if self._checkpoints is not None:

@@ -75,10 +75,9 @@ class SuggesterHandler:
             if event.payload.metric_name == job.objective_metric:
                 job.add_metric(event.payload.training_job_name, event.payload.step, event.payload.value)
         elif isinstance(event, TrainingJobProposed):
-            job.proposals.setdefault(event.payload.spec.index, event.payload.spec)
+            job.add_proposal(event.payload.spec)
         elif isinstance(event, ObjectiveCollected):
-            job.results.setdefault(event.payload.training_job_name, event.payload)
-            job.result_times.setdefault(event.payload.training_job_name, event.occurred_at)
+            job.add_result(event.payload, event.occurred_at)
         elif isinstance(event, TuningJobStopRequested):
             if job.stop_requested is None:
                 job.stop_requested = event.payload.reason

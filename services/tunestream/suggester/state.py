@@ -58,6 +58,12 @@ class TuningJobState:
     stops_sent: set[str] = field(default_factory=set)
     ended: bool = False
     warm_start: list[TrainingJobRecord] = field(default_factory=list)
+    # Indexes kept beside proposals/results (change both through add_proposal/add_result) so that a
+    # decision costs the same at the 10,000th training job as at the first: the running training
+    # jobs in proposal order, specs by name, and the completion check as of len(results).
+    _open: dict[str, None] = field(default_factory=dict, repr=False)
+    _by_name: dict[str, TrainingJobSpec] = field(default_factory=dict, repr=False)
+    _completion: tuple[int, CompletionCheck] | None = field(default=None, repr=False)
 
     @classmethod
     def create(
@@ -115,7 +121,21 @@ class TuningJobState:
         return objective.MetricName
 
     def running(self) -> list[str]:
-        return [s.training_job_name for s in self.proposals.values() if s.training_job_name not in self.results]
+        """Proposed training jobs without a result, in proposal order."""
+        return list(self._open)
+
+    def add_proposal(self, spec: TrainingJobSpec) -> None:
+        if self.proposals.setdefault(spec.index, spec) is not spec:
+            return  # seen before (a replayed event)
+        self._by_name[spec.training_job_name] = spec
+        if spec.training_job_name not in self.results:
+            self._open[spec.training_job_name] = None
+
+    def add_result(self, result: ObjectiveCollectedData, at: datetime) -> None:
+        name = result.training_job_name
+        self.results.setdefault(name, result)
+        self.result_times.setdefault(name, at)
+        self._open.pop(name, None)
 
     def record(self, spec: TrainingJobSpec) -> TrainingJobRecord:
         result = self.results.get(spec.training_job_name)
@@ -157,7 +177,7 @@ class TuningJobState:
         """Early-stopping verdict after a running training job reported its objective."""
         if self.stopper is None or self.ended or training_job in self.stops_sent or training_job in self.results:
             return []
-        spec = next((s for s in self.proposals.values() if s.training_job_name == training_job), None)
+        spec = self._by_name.get(training_job)
         if spec is None:
             return []
         decision = self.stopper.decide(self.record(spec), self.history())
@@ -178,19 +198,22 @@ class TuningJobState:
         outputs: list[EventBase] = []
         limit = self.strategy.max_training_jobs()
         parallel = self.request.HyperParameterTuningJobConfig.ResourceLimits.MaxParallelTrainingJobs
-        free = parallel - len(self.running())
+        free = parallel - len(self._open)
         while free > 0 and len(self.proposals) < limit:
             index = len(self.proposals)
             event = self._propose(index)
-            self.proposals[index] = event.payload.spec
+            self.add_proposal(event.payload.spec)
             outputs.append(event)
             free -= 1
-        if len(self.proposals) >= limit and not self.running():
+        if len(self.proposals) >= limit and not self._open:
             status, reason = self._outcome(limit)
             outputs.append(self._end(status, reason, check))
         return outputs
 
     def _check_completion(self, now: datetime) -> CompletionCheck:
+        # Results only grow, and the check reads nothing else: it changes only with a new result.
+        if self._completion is not None and self._completion[0] == len(self.results):
+            return self._completion[1]
         objectives = [
             (name, r.objective_value)
             for name, r in self.results.items()
@@ -202,6 +225,7 @@ class TuningJobState:
             # replay of the events dates it the same.
             times = [self.result_times[name] for name, _ in objectives if name in self.result_times]
             self.converged_at = max(times, default=now)
+        self._completion = (len(self.results), check)
         return check
 
     def _outcome(self, limit: int) -> tuple[str, str]:

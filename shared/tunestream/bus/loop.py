@@ -129,15 +129,19 @@ class ServiceLoop:
                 # (a restarted collector reported "no objective" for finished jobs this way). The
                 # rebuild reads these events again and handles the ones past the committed offset.
                 continue
+            # A handler may take a fetched batch at once (the tracker: one transaction for it).
+            react_batch = getattr(self._handler, "react_batch", None)
             for tp, messages in batches.items():
                 # Outputs go to the producer as each event is handled; their acknowledgements are
                 # awaited once for the partition's batch, before its offset is committed.
                 outbox = self._publisher.outbox()
-                for message in messages:
-                    event = self._decode(message.value, tp, message.offset)
-                    if event is not None:
-                        self._handler.apply(event)
+                events = [e for m in messages if (e := self._decode(m.value, tp, m.offset)) is not None]
+                for event in events:
+                    self._handler.apply(event)
+                    if react_batch is None:
                         await outbox.add(await self._handler.react(event))
+                if react_batch is not None and events:
+                    await outbox.add(await react_batch(events))
                 await outbox.flush()
                 await self._commit({tp: messages[-1].offset + 1})
             if tick is not None and time.monotonic() - last_tick >= tick:

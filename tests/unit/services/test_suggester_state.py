@@ -6,6 +6,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.conftest import minimal_job
 from tunestream.definitions import CreateTuningJobRequest
 from tunestream.events.v1 import (
@@ -225,3 +228,32 @@ def test_auto_early_stopping_uses_the_median_rule() -> None:
     assert step(h, metric("m", proposals[3], 1, 0.1)) == []
     (stop,) = step(h, metric("m", proposals[3], 2, 0.1))
     assert stop.payload.rule == "median" and stop.payload.cutoff == 0.8
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["proposal", "result"]), st.integers(0, 11)), max_size=60))
+def test_running_and_completion_indexes_match_their_definitions(ops: list[tuple[str, int]]) -> None:
+    """The suggester keeps `running()` and the completion check as indexes, updated as events are
+    applied; in any arrival order (results before proposals, repeats, during a rebuild) they must equal
+    what a scan of every proposal and result gives."""
+    job = minimal_job("ix", ResourceLimits={"MaxNumberOfTrainingJobs": 12, "MaxParallelTrainingJobs": 12})
+    job["HyperParameterTuningJobConfig"]["TuningJobCompletionCriteria"] = {
+        "BestObjectiveNotImproving": {"MaxNumberOfTrainingJobsNotImproving": 4}
+    }
+    h = SuggesterHandler()
+    h.apply(submitted(job))
+    specs = {p.payload.spec.index: p for p in asyncio.run(h.react(submitted(job)))}
+    state = h.jobs["ix"]
+    rebuilt = SuggesterHandler()
+    rebuilt.apply(submitted(job))
+    for kind, i in ops:
+        event = specs[i] if kind == "proposal" else finished("ix", specs[i].payload.spec.training_job_name, i % 5)
+        rebuilt.apply(event)
+        again = rebuilt.jobs["ix"]
+        scanned = [s.training_job_name for s in again.proposals.values() if s.training_job_name not in again.results]
+        assert again.running() == scanned
+        fresh = again.completion.evaluate(
+            [(n, r.objective_value) for n, r in again.results.items() if r.objective_value is not None]
+        )
+        assert again._check_completion(datetime.now(UTC)) == fresh
+    assert state.running() == [s.payload.spec.training_job_name for s in specs.values()]

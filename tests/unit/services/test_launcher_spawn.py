@@ -1,0 +1,101 @@
+"""How the process backend starts programs: the missing-program check that stands in for exec's own
+error behind setpriv, and the gate that lets only so many attempts set up and spawn at once.
+Real processes, no servers: uploads go to a stand-in store that keeps what it is given."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from tests.unit.scheduler.test_fleet import spec
+from tunestream.events.v1 import EventBase, TrainingJobFinished, TrainingJobStarted
+from tunestream.launcher.layout import JobLayout
+from tunestream.launcher.process import ProcessRun, check_program
+from tunestream.launcher.run import Attempt, LaunchFailed, RunOptions
+
+
+def test_check_program(tmp_path: Path) -> None:
+    script = tmp_path / "train.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    with pytest.raises(LaunchFailed, match=re.escape("cannot start './train.sh': not executable")):
+        check_program("./train.sh", tmp_path, None)
+    script.chmod(0o755)
+    check_program("./train.sh", tmp_path, None)  # relative to the job's working directory
+    check_program(str(script), None, None)
+    with pytest.raises(LaunchFailed, match=re.escape("cannot start '/no/such/program': no such file")):
+        check_program("/no/such/program", None, None)
+    with pytest.raises(LaunchFailed, match="not found on PATH"):
+        check_program("train.sh", None, "/usr/bin")
+    check_program("train.sh", None, str(tmp_path))
+    check_program("sh", None, os.environ.get("PATH"))
+
+
+class KeepingStore:
+    def __init__(self) -> None:
+        self.files: dict[str, int] = {}
+
+    def put_file(self, uri: str, path: Path, content_type: str = "") -> None:
+        self.files[uri] = path.stat().st_size
+
+    def put_bytes(self, uri: str, data: bytes, content_type: str = "") -> None:
+        self.files[uri] = len(data)
+
+    def download_prefix(self, uri_prefix: str, dest: Path) -> int:
+        return 0
+
+
+class CountingRun(ProcessRun):
+    """Counts the attempts that are inside _launch at the same time."""
+
+    inside = 0
+    most = 0
+
+    async def _launch(self) -> int:
+        CountingRun.inside += 1
+        CountingRun.most = max(CountingRun.most, CountingRun.inside)
+        try:
+            await asyncio.sleep(0.05)  # a slow spawn: the others would pile in here without the gate
+            return await super()._launch()
+        finally:
+            CountingRun.inside -= 1
+
+
+async def test_a_burst_of_starts_passes_the_gate_a_few_at_a_time(tmp_path: Path) -> None:
+    events: list[EventBase] = []
+
+    async def publish(batch: Sequence[EventBase]) -> None:
+        events.extend(batch)
+
+    options = RunOptions(
+        launcher_id="me",
+        cwd=tmp_path,
+        stop_grace_s=1,
+        batch_interval_s=0.05,
+        batch_lines=100,
+        start_gate=asyncio.Semaphore(2),
+    )
+    store = KeepingStore()
+    runs = [
+        CountingRun(
+            spec(i).model_copy(update={"command": ["/bin/sh", "-c", "echo m=1"]}),
+            "tj",
+            Attempt(0),
+            JobLayout(tmp_path / f"job-{i}"),
+            store,  # type: ignore[arg-type]
+            publish,
+            options,
+        )
+        for i in range(8)
+    ]
+    await asyncio.wait_for(asyncio.gather(*(r.run() for r in runs)), timeout=60)
+    assert CountingRun.most == 2
+    started = [e for e in events if isinstance(e, TrainingJobStarted)]
+    finished = [e for e in events if isinstance(e, TrainingJobFinished)]
+    assert len(started) == 8
+    assert sorted(e.payload.status.value for e in finished) == ["Completed"] * 8
+    assert len(store.files) == 8  # every model.tar.gz uploaded
