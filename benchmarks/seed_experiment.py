@@ -7,7 +7,7 @@
     python benchmarks/seed_experiment.py --report                  # table, JSON and plot of what finished
     python benchmarks/seed_experiment.py --smoke                   # about a minute, nothing kept
 
-The training function is `examples/mlp/train.py` (a three-layer MLP, PyTorch on the CPU, one thread,
+The training function is `examples/mlp/train.py` (a three-layer MLP, numpy on the CPU, one thread,
 `make_classification(5000, 20, n_informative=10, n_redundant=5)`, 80/20 split), tuned over units
 10-1000, Adam learning rate 1e-4-0.1, L2 1e-6-2, batch size 10-200 (all log scale), up to 20 epochs;
 epochs are the resource. Every method runs it as a subprocess, two at a time:
@@ -379,6 +379,8 @@ def tunestream_job(name: str, strategy: str, seed: int, max_jobs: int, epochs: i
         "HyperParameterTuningJobConfig": config,
         "TrainingJobDefinition": {
             "StaticHyperParameters": {"epochs": str(epochs), "threads": "1"},
+            # One BLAS thread, as the peers' programs get: the launcher passes on no variable of its own.
+            "Environment": CHILD_ENV,
             "AlgorithmSpecification": {
                 "Command": [sys.executable, str(PROGRAM)],
                 "MetricDefinitions": [{"Name": "validation:accuracy", "Regex": r"validation:accuracy=([0-9\.]+)"}],
