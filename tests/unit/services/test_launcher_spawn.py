@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from tests.unit.scheduler.test_fleet import spec
-from tunestream.events.v1 import EventBase, TrainingJobFinished, TrainingJobStarted
+from tunestream.definitions import MetricDefinition
+from tunestream.events.v1 import EventBase, TrainingJobFinished, TrainingJobStarted, TrainingOutputLogged
 from tunestream.launcher.layout import JobLayout
 from tunestream.launcher.process import ProcessRun, check_program
 from tunestream.launcher.run import Attempt, LaunchFailed, RunOptions
@@ -99,3 +101,28 @@ async def test_a_burst_of_starts_passes_the_gate_a_few_at_a_time(tmp_path: Path)
     assert len(started) == 8
     assert sorted(e.payload.status.value for e in finished) == ["Completed"] * 8
     assert len(store.files) == 8  # every model.tar.gz uploaded
+
+
+async def test_a_metric_line_is_sent_at_once_and_other_output_waits_for_its_batch(tmp_path: Path) -> None:
+    """Early stopping waits on metric lines: they leave within milliseconds, not with the periodic batch."""
+    sent: list[tuple[float, EventBase]] = []
+
+    async def publish(batch: Sequence[EventBase]) -> None:
+        sent.extend((time.monotonic(), e) for e in batch)
+
+    options = RunOptions(launcher_id="me", cwd=tmp_path, stop_grace_s=1, batch_interval_s=30, batch_lines=100)
+    program = "echo chatter; sleep 0.3; echo m=0.5; sleep 1.5; echo done"
+    job = spec(0).model_copy(
+        update={
+            "command": ["/bin/sh", "-c", program],
+            "metric_definitions": [MetricDefinition(Name="m", Regex=r"m=([0-9.]+)")],
+        }
+    )
+    run = ProcessRun(job, "tj", Attempt(0), JobLayout(tmp_path / "job"), KeepingStore(), publish, options)  # type: ignore[arg-type]
+    started = time.monotonic()
+    await asyncio.wait_for(run.run(), timeout=30)
+    logged = [(at - started, e) for at, e in sent if isinstance(e, TrainingOutputLogged)]
+    first_at, first = logged[0]
+    assert [line.text for line in first.payload.lines] == ["chatter", "m=0.5"]
+    assert first_at < 1.0  # the program ran on for 1.5 s after printing it
+    assert [line.text for _, e in logged[1:] for line in e.payload.lines] == ["done"]
