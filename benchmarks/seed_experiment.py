@@ -73,13 +73,15 @@ CHILD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREA
 
 
 # --------------------------------------------------------------------------------------------- target
-def calibrate(pilot: Path, share: float) -> dict[str, Any]:
-    """The final accuracy that `share` of the pilot's random configurations reach (rounded down to 0.5 %)."""
+def calibrate(pilot: Path, share: float, override: float | None = None) -> dict[str, Any]:
+    """The final accuracy that `share` of the pilot's random configurations reach (rounded down to 0.5 %),
+    or `override`; with the pilot's share of configurations reaching the target used."""
     curves = json.loads(pilot.read_text())["curves"]
     finals = np.array([c["accuracy"][-1] for c in curves if c["accuracy"]])
     raw = float(np.quantile(finals, 1 - share))
-    target = math.floor(raw * 200) / 200
+    target = math.floor(raw * 200) / 200 if override is None else override
     return {
+        "calibrated_target": math.floor(raw * 200) / 200,
         "pilot": str(pilot.relative_to(ROOT) if pilot.is_relative_to(ROOT) else pilot),
         "pilot_configs": len(finals),
         "share": share,
@@ -663,7 +665,7 @@ def main() -> None:
             "pilot_share_reaching_96": float("nan"),
         }
     elif args.pilot.exists():
-        calibration = calibrate(args.pilot, args.target_share)
+        calibration = calibrate(args.pilot, args.target_share, args.target)
     elif args.target is not None:
         calibration = {
             "pilot": None,
