@@ -73,25 +73,37 @@ class PeakRss:
         self._done.set()
 
 
-def tuning_job(name: str, training_jobs: int, seed: int) -> dict[str, Any]:
+def score_job(
+    name: str,
+    command: list[str],
+    training_jobs: int,
+    parallel: int,
+    seed: int,
+    static: dict[str, str] | None = None,
+    max_runtime_s: int = 600,
+) -> dict[str, Any]:
+    """A Random tuning job over one dummy range whose program prints `score=<value>`; the benchmarks'
+    common workload (api_load, platform_overhead, scale)."""
+    definition: dict[str, Any] = {
+        "AlgorithmSpecification": {
+            "Command": command,
+            "MetricDefinitions": [{"Name": "score", "Regex": r"score=([-0-9.eE+]+)"}],
+        },
+        "OutputDataConfig": {"S3OutputPath": "s3://tunestream/bench/output"},
+        "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime_s},
+    }
+    if static is not None:
+        definition["StaticHyperParameters"] = static
     return {
         "HyperParameterTuningJobName": name,
         "HyperParameterTuningJobConfig": {
             "Strategy": "Random",
             "RandomSeed": seed,
             "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "score"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": training_jobs, "MaxParallelTrainingJobs": 2},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": training_jobs, "MaxParallelTrainingJobs": parallel},
             "ParameterRanges": {"ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}]},
         },
-        "TrainingJobDefinition": {
-            "StaticHyperParameters": {"epochs": "4", "sleep": "0.2"},
-            "AlgorithmSpecification": {
-                "Command": [sys.executable, str(PROGRAM)],
-                "MetricDefinitions": [{"Name": "score", "Regex": r"score=([-0-9.eE+]+)"}],
-            },
-            "OutputDataConfig": {"S3OutputPath": "s3://tunestream/bench/output"},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 120},
-        },
+        "TrainingJobDefinition": definition,
     }
 
 
@@ -207,7 +219,18 @@ def main() -> None:
             with httpx.Client(base_url=base, timeout=60) as http, ThreadPoolExecutor(args.tuning_jobs) as pool:
                 submits = list(
                     pool.map(
-                        lambda i: http.post("/tuning-jobs", json=tuning_job(names[i], args.training_jobs, i)),
+                        lambda i: http.post(
+                            "/tuning-jobs",
+                            json=score_job(
+                                names[i],
+                                [sys.executable, str(PROGRAM)],
+                                args.training_jobs,
+                                parallel=2,
+                                seed=i,
+                                static={"epochs": "4", "sleep": "0.2"},
+                                max_runtime_s=120,
+                            ),
+                        ),
                         range(args.tuning_jobs),
                     )
                 )

@@ -50,7 +50,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_load import ENDED, ROOT, PeakRss, Stack
+from api_load import ENDED, ROOT, PeakRss, Stack, score_job
 
 OUT = ROOT / "benchmarks" / "out" / "platform_overhead.json"
 PLOT = ROOT / "docs" / "platform_overhead.png"
@@ -101,24 +101,7 @@ def write_noop(folder: Path) -> Path:
 
 
 def noop_job(name: str, program: Path, training_jobs: int, parallel: int, seed: int = 7) -> dict[str, Any]:
-    return {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": "Random",
-            "RandomSeed": seed,
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "score"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": training_jobs, "MaxParallelTrainingJobs": parallel},
-            "ParameterRanges": {"ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}]},
-        },
-        "TrainingJobDefinition": {
-            "AlgorithmSpecification": {
-                "Command": [str(program)],
-                "MetricDefinitions": [{"Name": "score", "Regex": r"score=([-0-9.eE+]+)"}],
-            },
-            "OutputDataConfig": {"S3OutputPath": "s3://tunestream/bench/output"},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 600},
-        },
-    }
+    return score_job(name, [str(program)], training_jobs, parallel, seed)
 
 
 def read_events(bootstrap: str, prefix: str, tuning_job: str) -> list[Any]:

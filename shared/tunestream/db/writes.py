@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from tunestream.db.tables import log_batches, metric_points, processed_events, training_jobs, tuning_jobs
 from tunestream.naming import training_job_arn, tuning_job_arn
+from tunestream.strategies.base import better
 
 FINISHED = ("Completed", "Failed", "Stopped")
 ENDED = ("Completed", "Failed", "Stopped")
@@ -359,9 +360,8 @@ def _offer_best(conn: Connection, tuning_job_name: str, name: str, value: float)
     objective_type, best_value, best_index = row
     if best_value is not None:
         index = conn.execute(select(training_jobs.c.index).where(training_jobs.c.name == name)).scalar_one()
-        minimize = objective_type == "Minimize"
-        better = value < best_value if minimize else value > best_value
-        if not (better or (value == best_value and index < best_index)):
+        maximize = objective_type != "Minimize"
+        if not (better(value, best_value, maximize) or (value == best_value and index < best_index)):
             return
     conn.execute(update(tuning_jobs).where(tuning_jobs.c.name == tuning_job_name).values(best_training_job_name=name))
 
