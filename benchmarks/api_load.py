@@ -33,10 +33,11 @@ from typing import Any
 import httpx
 import numpy as np
 
+from tunestream.trials import TERMINAL_STATUSES
+
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "tests" / "integration" / "programs" / "trainer.py"
 SERVICES = ("api", "suggester", "launcher", "collector", "tracker")
-ENDED = ("Completed", "Failed", "Stopped")
 
 
 def free_port() -> int:
@@ -244,7 +245,7 @@ def main() -> None:
                 statuses: dict[str, str] = {}
                 while True:
                     statuses = {n: http.get(f"/tuning-jobs/{n}").json()["HyperParameterTuningJobStatus"] for n in names}
-                    if all(s in ENDED for s in statuses.values()) or time.monotonic() - started > 900:
+                    if all(s in TERMINAL_STATUSES for s in statuses.values()) or time.monotonic() - started > 900:
                         break
                     time.sleep(1)
                 elapsed = time.monotonic() - started

@@ -54,6 +54,8 @@ from typing import Any
 import httpx
 import numpy as np
 
+from tunestream.trials import TERMINAL_STATUSES
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from api_load import Stack  # noqa: E402  (the five services as child processes, own prefix)
@@ -61,7 +63,6 @@ from api_load import Stack  # noqa: E402  (the five services as child processes,
 PROGRAM = ROOT / "examples" / "mlp" / "train.py"
 OUT = ROOT / "benchmarks" / "out"
 LINE = re.compile(r"epoch=(\d+) .*validation:accuracy=([0-9.]+)")
-ENDED = ("Completed", "Failed", "Stopped")
 TUNESTREAM = ("tunestream-random", "tunestream-bayesian", "tunestream-hyperband")
 OPTUNA = ("optuna-tpe-hyperband", "optuna-tpe-median", "optuna-gp-hyperband", "optuna-gp-median")
 SYNETUNE = ("synetune-asha", "synetune-bohb")
@@ -420,7 +421,7 @@ def run_tunestream(
         reached_at, stop_sent = None, False
         while True:
             status = http.get(f"/tuning-jobs/{name}").json()["HyperParameterTuningJobStatus"]
-            if status in ENDED:
+            if status in TERMINAL_STATUSES:
                 break
             if not stop_sent:
                 for s in listing(http):

@@ -5,6 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# A tuning job in one of these statuses is over: nothing about it changes any more.
+TERMINAL_STATUSES: tuple[str, ...] = ("Completed", "Failed", "Stopped")
+
+
+def better(a: float, b: float, maximize: bool) -> bool:
+    """Whether objective value a is strictly better than b."""
+    return a > b if maximize else a < b
+
 
 class TrainingJobStatus(StrEnum):
     """SageMaker's TrainingJobStatus values."""
@@ -17,7 +25,7 @@ class TrainingJobStatus(StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self in (TrainingJobStatus.COMPLETED, TrainingJobStatus.FAILED, TrainingJobStatus.STOPPED)
+        return self.value in TERMINAL_STATUSES
 
 
 class ObjectiveStatus(StrEnum):

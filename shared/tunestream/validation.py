@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from tunestream.definitions import (
     ContinuousParameterRange,
@@ -18,7 +17,9 @@ from tunestream.definitions import (
     IntegerParameterRange,
     ParameterRangesShape,
     TrainingJobDefinitionShape,
+    WarmStartConfigShape,
 )
+from tunestream.field_errors import FieldError, InvalidTuningJob
 from tunestream.space import (
     CategoricalParam,
     ContinuousParam,
@@ -27,29 +28,12 @@ from tunestream.space import (
     SearchSpace,
     resolve_scaling,
 )
-from tunestream.strategies import EPOCH_HYPERPARAMETERS, hyperband_resources
+from tunestream.strategies import registry
+from tunestream.strategies.registry import StrategyInputs
 from tunestream.training_image import file_uri_problem, is_file_uri
 
-KNOWN_STRATEGIES = ("Bayesian", "Random", "Hyperband", "Grid")
-SUPPORTED_STRATEGIES = ("Bayesian", "Random", "Grid", "Hyperband")
 MAX_TUNED_PARAMETERS = 30
 RANGES = "HyperParameterTuningJobConfig.ParameterRanges"
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    rule: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "rule": self.rule, "message": self.message}
-
-
-class InvalidTuningJob(ValueError):
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
-        self.errors = errors
 
 
 def _number(text: str, path: str, errors: list[FieldError], *, integer: bool) -> float | None:
@@ -130,58 +114,27 @@ def build_search_space(ranges: ParameterRangesShape, prefix: str = RANGES) -> tu
     return SearchSpace(tuple(params)), errors
 
 
-def _check_config(config: HyperParameterTuningJobConfigShape, space: SearchSpace, errors: list[FieldError]) -> None:
+def _check_config(
+    config: HyperParameterTuningJobConfigShape,
+    definition: TrainingJobDefinitionShape | None,
+    warm_start: WarmStartConfigShape | None,
+    space: SearchSpace,
+    errors: list[FieldError],
+) -> None:
     base = "HyperParameterTuningJobConfig"
     limits = config.ResourceLimits
-    if config.Strategy not in KNOWN_STRATEGIES:
+    strategy = registry.lookup(config.Strategy)
+    if strategy is None:
         errors.append(
             FieldError(
                 f"{base}.Strategy",
                 "enum",
-                f"unknown Strategy {config.Strategy!r}; one of {', '.join(KNOWN_STRATEGIES)}",
-            )
-        )
-    elif config.Strategy not in SUPPORTED_STRATEGIES:
-        errors.append(
-            FieldError(
-                f"{base}.Strategy",
-                "unsupported",
-                f"Strategy {config.Strategy!r} is not available yet; use one of {', '.join(SUPPORTED_STRATEGIES)}",
+                f"unknown Strategy {config.Strategy!r}; one of {', '.join(registry.names())}",
             )
         )
     if not space.params:
         errors.append(FieldError(f"{base}.ParameterRanges", "non-empty", "at least one parameter range is needed"))
-    if config.Strategy == "Grid":
-        continuous = [p.name for p in space.params if isinstance(p, ContinuousParam)]
-        if continuous:
-            errors.append(
-                FieldError(
-                    f"{base}.ParameterRanges.ContinuousParameterRanges",
-                    "grid-discrete",
-                    f"Grid search needs categorical or integer ranges; continuous: {', '.join(continuous)}",
-                )
-            )
-        elif space.params:
-            size = space.grid_size()
-            if limits.MaxNumberOfTrainingJobs is not None and limits.MaxNumberOfTrainingJobs != size:
-                errors.append(
-                    FieldError(
-                        f"{base}.ResourceLimits.MaxNumberOfTrainingJobs",
-                        "grid-size",
-                        f"Grid search runs every combination: {size} training jobs, "
-                        f"but MaxNumberOfTrainingJobs is {limits.MaxNumberOfTrainingJobs}",
-                    )
-                )
-            if limits.MaxParallelTrainingJobs > size:
-                errors.append(
-                    FieldError(
-                        f"{base}.ResourceLimits.MaxParallelTrainingJobs",
-                        "parallel<=max",
-                        f"MaxParallelTrainingJobs {limits.MaxParallelTrainingJobs} exceeds "
-                        f"the {size} grid combinations",
-                    )
-                )
-    else:
+    if strategy is not None and strategy.needs_max_jobs:
         if limits.MaxNumberOfTrainingJobs is None:
             errors.append(
                 FieldError(
@@ -203,18 +156,17 @@ def _check_config(config: HyperParameterTuningJobConfigShape, space: SearchSpace
         errors.append(
             FieldError(f"{base}.HyperParameterTuningJobObjective", "required", "an objective metric is required")
         )
-    if config.Strategy == "Hyperband" and config.TrainingJobEarlyStoppingType != "Off":
+    if config.StrategyConfig is not None and (strategy is None or strategy.strategy_config is None):
+        readers = [s.name for s in registry.registered().values() if s.strategy_config is not None]
         errors.append(
             FieldError(
-                f"{base}.TrainingJobEarlyStoppingType",
-                "hyperband-off",
-                "must be Off with Strategy Hyperband, which does its own early stopping",
+                f"{base}.StrategyConfig",
+                "-".join(r.lower() for r in readers) + "-only",
+                f"StrategyConfig applies to {' and '.join(readers)} only",
             )
         )
-    if config.StrategyConfig is not None and config.Strategy != "Hyperband":
-        errors.append(
-            FieldError(f"{base}.StrategyConfig", "hyperband-only", "StrategyConfig applies to Hyperband only")
-        )
+    if strategy is not None:
+        errors.extend(strategy.validate(StrategyInputs(config, definition, space, warm_start=warm_start)))
 
 
 def _check_definition(
@@ -284,33 +236,9 @@ def _check_definition(
                     f"{name!r} is both a static hyperparameter and a tuned parameter range",
                 )
             )
-    if config.Strategy == "Hyperband":
-        _check_hyperband(definition, config, errors)
     if definition.HyperParameterRanges is not None:
         errors.append(
             FieldError(f"{base}.HyperParameterRanges", "unsupported", "put ranges in HyperParameterTuningJobConfig")
-        )
-
-
-def _check_hyperband(
-    definition: TrainingJobDefinitionShape, config: HyperParameterTuningJobConfigShape, errors: list[FieldError]
-) -> None:
-    path = "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig"
-    min_resource, max_resource = hyperband_resources(config, definition)
-    if max_resource is None:
-        errors.append(
-            FieldError(
-                f"{path}.MaxResource",
-                "required",
-                "MaxResource is required unless StaticHyperParameters has an integer "
-                + " / ".join(EPOCH_HYPERPARAMETERS),
-            )
-        )
-    elif min_resource > max_resource:
-        errors.append(
-            FieldError(
-                f"{path}.MinResource", "min<=max", f"MinResource {min_resource} exceeds MaxResource {max_resource}"
-            )
         )
 
 
@@ -318,7 +246,7 @@ def validate_request(request: CreateTuningJobRequest) -> SearchSpace:
     """Return the job's search space, or raise InvalidTuningJob listing every broken rule."""
     config = request.HyperParameterTuningJobConfig
     space, errors = build_search_space(config.ParameterRanges)
-    _check_config(config, space, errors)
+    _check_config(config, request.TrainingJobDefinition, request.WarmStartConfig, space, errors)
     if request.TrainingJobDefinitions is not None:
         errors.append(FieldError("TrainingJobDefinitions", "unsupported", "use a single TrainingJobDefinition"))
     if request.TrainingJobDefinition is None:
@@ -338,10 +266,6 @@ def validate_request(request: CreateTuningJobRequest) -> SearchSpace:
                     "not-self",
                     "a tuning job cannot be its own parent",
                 )
-            )
-        if config.Strategy == "Grid":
-            errors.append(
-                FieldError("WarmStartConfig", "grid", "Grid search runs every combination; it takes no warm start")
             )
     if errors:
         raise InvalidTuningJob(errors)

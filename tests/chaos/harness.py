@@ -34,6 +34,7 @@ from tunestream.db.engine import make_engine
 from tunestream.db.tables import training_jobs
 from tunestream.events.topics import Topics
 from tunestream.replay.source import JobHistory, read_history
+from tunestream.trials import TERMINAL_STATUSES
 
 JOBS = int(os.environ.get("TUNESTREAM_CHAOS_JOBS", "40"))
 KILLS = int(os.environ.get("TUNESTREAM_CHAOS_KILLS", str(max(5, JOBS // 16))))
@@ -41,7 +42,6 @@ SEED = int(os.environ.get("TUNESTREAM_CHAOS_SEED", "6"))
 PARALLEL = 4
 PROGRAM = str(Path(__file__).parent / "programs" / "noop.py")
 FIGURES = ARTIFACTS / "chaos.json"
-ENDED = ("Completed", "Failed", "Stopped")
 
 
 def chaos_job(name: str, record_dir: Path, jobs: int = JOBS) -> dict[str, Any]:
@@ -249,7 +249,7 @@ def wait_until_ended(stack: Stack, name: str, timeout_s: float) -> dict[str, Any
     deadline = time.monotonic() + timeout_s
     while True:
         found = describe(stack, name)
-        if found is not None and found["HyperParameterTuningJobStatus"] in ENDED:
+        if found is not None and found["HyperParameterTuningJobStatus"] in TERMINAL_STATUSES:
             return found
         dead = [n for n in SERVICES if not stack.services.alive(n)]
         assert not dead, f"services died: {dead}; logs in {stack.log_dir}"

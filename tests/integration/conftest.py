@@ -27,12 +27,12 @@ from tunestream.config import Settings, load_settings
 from tunestream.db.engine import make_engine
 from tunestream.objstore.factory import make_object_store
 from tunestream.objstore.s3 import S3ObjectStore
+from tunestream.trials import TERMINAL_STATUSES
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = str(ROOT / "tests" / "integration" / "programs" / "trainer.py")
 ARTIFACTS = ROOT / "test-artifacts"
 SERVICES = ("api", "suggester", "launcher", "collector", "tracker")
-ENDED = ("Completed", "Failed", "Stopped")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -199,7 +199,7 @@ def wait_until_ended(api: TunestreamClient, name: str, timeout_s: float = 120) -
     deadline = time.monotonic() + timeout_s
     while True:
         describe = api.describe(name)
-        if describe["HyperParameterTuningJobStatus"] in ENDED:
+        if describe["HyperParameterTuningJobStatus"] in TERMINAL_STATUSES:
             return describe
         if time.monotonic() > deadline:
             raise AssertionError(f"{name} did not end within {timeout_s}s: {describe}")

@@ -34,8 +34,8 @@ from tunestream.cli.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db import reads, writes
 from tunestream.objstore.s3 import S3ObjectStore
+from tunestream.trials import TERMINAL_STATUSES
 
-ENDED = ("Completed", "Failed", "Stopped")
 REGION = "eu-central-1"
 
 
@@ -132,7 +132,9 @@ def job(name: str, image: str, *, jobs: int = 3, parallel: int = 2, **static: st
     }
 
 
-def wait_status(sm: Any, name: str, wanted: tuple[str, ...] = ENDED, timeout_s: float = 120) -> dict[str, Any]:
+def wait_status(
+    sm: Any, name: str, wanted: tuple[str, ...] = TERMINAL_STATUSES, timeout_s: float = 120
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while True:
         describe = call(sm, "describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)

@@ -34,10 +34,10 @@ from tunestream.events.v1 import (
     TuningJobSubmittedData,
 )
 from tunestream.naming import tuning_job_arn
+from tunestream.trials import TERMINAL_STATUSES
 from tunestream.validation import validate_request
 
 log = logging.getLogger(__name__)
-ENDED = ("Completed", "Failed", "Stopped")
 PUBLISH_TIMEOUT_S = 10.0
 
 TuningJobStatus = Literal["Completed", "InProgress", "Failed", "Stopped", "Stopping", "Deleting", "DeleteFailed"]
@@ -256,7 +256,7 @@ async def stop_tuning_job(st: State, name: str) -> dict[str, str]:
     row = await asyncio.to_thread(with_conn, st.engine, reads.get_tuning_job, name)
     if row is None:
         raise not_found("tuning job", name)
-    if row["status"] in ENDED:
+    if row["status"] in TERMINAL_STATUSES:
         raise ApiError(400, "ValidationException", f"tuning job {name!r} has already ended ({row['status']})")
     await st.publisher.publish(
         [

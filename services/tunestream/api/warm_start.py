@@ -7,9 +7,8 @@ from sqlalchemy import Connection
 from tunestream.db import reads
 from tunestream.definitions import CreateTuningJobRequest
 from tunestream.events.v1 import WarmStartObservation
+from tunestream.trials import TERMINAL_STATUSES
 from tunestream.validation import FieldError, InvalidTuningJob
-
-ENDED = ("Completed", "Failed", "Stopped")
 
 
 def parent_observations(conn: Connection, request: CreateTuningJobRequest) -> list[WarmStartObservation]:
@@ -27,7 +26,7 @@ def parent_observations(conn: Connection, request: CreateTuningJobRequest) -> li
         if row is None:
             errors.append(FieldError(path, "parent-exists", f"tuning job {name!r} does not exist"))
             continue
-        if row["status"] not in ENDED:
+        if row["status"] not in TERMINAL_STATUSES:
             errors.append(
                 FieldError(path, "parent-ended", f"tuning job {name!r} is {row['status']}; parents must have ended")
             )

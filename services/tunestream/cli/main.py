@@ -18,12 +18,12 @@ from rich.live import Live
 from tunestream.cli.client import ApiClientError, TunestreamClient
 from tunestream.cli.render import make_progress, progress_view, training_jobs_table
 from tunestream.config import Settings, load_settings
+from tunestream.trials import TERMINAL_STATUSES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 console = Console()
-ENDED = ("Completed", "Failed", "Stopped")
 
 
 def _settings() -> Settings:
@@ -179,7 +179,7 @@ def watch(client: TunestreamClient, name: str, timeout_s: float) -> dict[str, An
             describe = client.describe(name)
             jobs = client.training_jobs(name)
             live.update(progress_view(describe, jobs, progress, task))
-            if describe["HyperParameterTuningJobStatus"] in ENDED:
+            if describe["HyperParameterTuningJobStatus"] in TERMINAL_STATUSES:
                 return describe
             if time.monotonic() > deadline:
                 console.print(f"[red]gave up waiting after {timeout_s:.0f}s[/]")

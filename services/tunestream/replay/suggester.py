@@ -32,10 +32,8 @@ from tunestream.events.v1 import (
     TuningJobEnded,
 )
 from tunestream.replay.source import JobHistory
+from tunestream.strategies import registry
 from tunestream.suggester.handler import DECISIONS, JOB_INPUTS, METRIC_INPUTS, SuggesterHandler
-
-# Proposal details that measure the suggester's own speed (wall-clock), not the decision.
-TIMING_DETAILS = ("fit_s", "suggest_s")
 
 
 @dataclass
@@ -84,7 +82,7 @@ def content(event: EventBase) -> dict[str, Any]:
     payload = event.payload.model_dump(mode="json")  # type: ignore[attr-defined]
     payload.pop("inputs", None)
     if isinstance(event, TrainingJobProposed):
-        payload["details"] = {k: v for k, v in payload["details"].items() if k not in TIMING_DETAILS}
+        payload["details"] = {k: v for k, v in payload["details"].items() if k not in registry.timing_details()}
     return {"type": event.type, **payload}  # type: ignore[attr-defined]
 
 

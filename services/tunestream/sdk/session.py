@@ -18,8 +18,8 @@ import httpx
 from tunestream.cli.client import ApiClientError, TunestreamClient
 from tunestream.config import Settings, load_settings
 from tunestream.sdk.exceptions import ApiUnreachableError, ClientError
+from tunestream.trials import TERMINAL_STATUSES
 
-ENDED_STATUSES = ("Completed", "Failed", "Stopped")
 # tunestream has no IAM: roles are accepted (RoleArn) and ignored. This placeholder keeps lab
 # preambles (`role = get_execution_role()`) working.
 PLACEHOLDER_ROLE_ARN = "arn:aws:iam::000000000000:role/TunestreamExecutionRole"
@@ -136,7 +136,7 @@ class Session:
                 if line != last:
                     print(f"[{time.strftime('%H:%M:%S')}] {line}", flush=True)
                     last = line
-            if desc["HyperParameterTuningJobStatus"] in ENDED_STATUSES:
+            if desc["HyperParameterTuningJobStatus"] in TERMINAL_STATUSES:
                 return desc
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"tuning job {name} did not end within {timeout:.0f}s")

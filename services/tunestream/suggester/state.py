@@ -31,7 +31,7 @@ from tunestream.events.v1 import (
 from tunestream.instances import gpu_count
 from tunestream.naming import training_job_name
 from tunestream.space import SearchSpace
-from tunestream.strategies import EarlyStopper, SearchStrategy, make_early_stopper, make_strategy
+from tunestream.strategies import EarlyStopper, SearchStrategy, registry
 from tunestream.strategies.completion import CompletionCheck, CompletionCriteria
 from tunestream.trials import ObjectiveStatus, StopDecision, TrainingJobRecord, TrainingJobStatus
 from tunestream.validation import validate_request
@@ -76,18 +76,18 @@ class TuningJobState:
         space = validate_request(request)
         config = request.HyperParameterTuningJobConfig
         assert request.TrainingJobDefinition is not None and config.HyperParameterTuningJobObjective is not None
-        strategy = make_strategy(config, space, seed)
+        parts = registry.build(config, request.TrainingJobDefinition, space, seed)
         return cls(
             request=request,
             seed=seed,
             created_at=created_at,
             space=space,
-            strategy=strategy,
-            stopper=make_early_stopper(config, request.TrainingJobDefinition, seed),
+            strategy=parts.proposer,
+            stopper=parts.stopper,
             completion=CompletionCriteria(
                 config.TuningJobCompletionCriteria,
                 maximize=config.HyperParameterTuningJobObjective.Type == "Maximize",
-                max_jobs=strategy.max_training_jobs(),
+                max_jobs=parts.proposer.max_training_jobs(),
             ),
             warm_start=cls._warm_records(space, warm_start),
         )
@@ -152,16 +152,14 @@ class TuningJobState:
         return [self.record(spec) for _, spec in sorted(self.proposals.items())]
 
     def strategy_history(self) -> list[TrainingJobRecord]:
-        """What the strategy sees: parents' results first (Bayesian always; Random and Hyperband only
-        with IdenticalDataAndAlgorithm, to skip what was evaluated), then this job's training jobs."""
+        """What the strategy sees: parents' results first (when its warm-start policy takes them),
+        then this job's training jobs."""
         return self.warm_history() + self.history()
 
     def warm_history(self) -> list[TrainingJobRecord]:
         warm = self.request.WarmStartConfig
-        use_warm = warm is not None and (
-            self.request.HyperParameterTuningJobConfig.Strategy == "Bayesian"
-            or warm.WarmStartType == "IdenticalDataAndAlgorithm"
-        )
+        strategy = registry.lookup(self.request.HyperParameterTuningJobConfig.Strategy)
+        use_warm = warm is not None and strategy is not None and strategy.uses_parents(warm)
         return list(self.warm_start) if use_warm else []
 
     def add_metric(self, training_job: str, step: int, value: float) -> bool:

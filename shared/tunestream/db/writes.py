@@ -16,10 +16,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from tunestream.db.tables import log_batches, metric_points, processed_events, training_jobs, tuning_jobs
 from tunestream.naming import training_job_arn, tuning_job_arn
-from tunestream.strategies.base import better
-
-FINISHED = ("Completed", "Failed", "Stopped")
-ENDED = ("Completed", "Failed", "Stopped")
+from tunestream.trials import TERMINAL_STATUSES, better
 
 
 def claim_event(conn: Connection, event_id: str, at: datetime) -> bool:
@@ -63,7 +60,13 @@ def delete_tuning_job(conn: Connection, name: str, at: datetime) -> bool:
     """
     deleted = conn.execute(
         update(tuning_jobs)
-        .where(and_(tuning_jobs.c.name == name, tuning_jobs.c.status.in_(ENDED), tuning_jobs.c.deleted_at.is_(None)))
+        .where(
+            and_(
+                tuning_jobs.c.name == name,
+                tuning_jobs.c.status.in_(TERMINAL_STATUSES),
+                tuning_jobs.c.deleted_at.is_(None),
+            )
+        )
         .values(deleted_at=at)
         .returning(tuning_jobs.c.name)
     ).scalar()
@@ -104,7 +107,11 @@ def settle_end(conn: Connection, name: str) -> None:
         select(
             tuning_jobs.c.end_status, tuning_jobs.c.end_reason, tuning_jobs.c.end_details, tuning_jobs.c.end_at
         ).where(
-            and_(tuning_jobs.c.name == name, tuning_jobs.c.end_status.is_not(None), tuning_jobs.c.status.not_in(ENDED))
+            and_(
+                tuning_jobs.c.name == name,
+                tuning_jobs.c.end_status.is_not(None),
+                tuning_jobs.c.status.not_in(TERMINAL_STATUSES),
+            )
         )
     ).first()
     if row is None:
@@ -115,7 +122,7 @@ def settle_end(conn: Connection, name: str) -> None:
         .where(
             and_(
                 training_jobs.c.tuning_job_name == name,
-                (training_jobs.c.objective_status == "Pending") | training_jobs.c.status.not_in(FINISHED),
+                (training_jobs.c.objective_status == "Pending") | training_jobs.c.status.not_in(TERMINAL_STATUSES),
             )
         )
     ).scalar()
@@ -242,7 +249,7 @@ def record_attempt_failed(
         on_update={
             "attempts": training_jobs.c.attempts.op("||")(cast(literal(json.dumps([entry])), JSONB)),
             "secondary_status": case(
-                (training_jobs.c.status.in_(FINISHED), training_jobs.c.secondary_status), else_="Starting"
+                (training_jobs.c.status.in_(TERMINAL_STATUSES), training_jobs.c.secondary_status), else_="Starting"
             ),
         },
     )
@@ -259,7 +266,7 @@ def record_started(
         {"started_at": at, "launcher_id": launcher_id, "pid": pid, "secondary_status": "Training"},
         on_update={
             "secondary_status": case(
-                (training_jobs.c.status.in_(FINISHED), training_jobs.c.secondary_status), else_="Training"
+                (training_jobs.c.status.in_(TERMINAL_STATUSES), training_jobs.c.secondary_status), else_="Training"
             )
         },
     )

@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tunestream.strategies.base import better
-from tunestream.trials import StopDecision, TrainingJobRecord
+from tunestream.trials import StopDecision, TrainingJobRecord, better
 
 ETA = 3
 

@@ -45,8 +45,3 @@ class EarlyStopper(Protocol):
     def proposal_details(self, index: int) -> dict[str, float | int | str]:
         """Numbers about training job `index` worth publishing with its proposal (e.g. its bracket)."""
         ...
-
-
-def better(a: float, b: float, maximize: bool) -> bool:
-    """Whether objective value a is strictly better than b."""
-    return a > b if maximize else a < b

@@ -30,6 +30,13 @@ from typing import Any
 import numpy as np
 
 from tunestream.space import CategoricalParam, IntegerParam, SearchSpace
+from tunestream.strategies.registry import (
+    StrategyDefinition,
+    StrategyInputs,
+    StrategyParts,
+    auto_stopper,
+    parents_always,
+)
 from tunestream.trials import Proposal, TrainingJobRecord
 
 MAX_DISCRETE_VALUES = 1000
@@ -244,3 +251,17 @@ class BayesianSearch:
         with torch.no_grad():
             posterior = model.posterior(candidate)
         return float(posterior.mean.squeeze()), float(posterior.variance.clamp_min(0).sqrt().squeeze())
+
+
+def _build(inputs: StrategyInputs) -> StrategyParts:
+    proposer = BayesianSearch(inputs.space, inputs.seed, inputs.max_jobs, maximize=inputs.maximize)
+    return StrategyParts(proposer, auto_stopper(inputs))
+
+
+STRATEGY = StrategyDefinition(
+    name="Bayesian",
+    build=_build,
+    uses_parents=parents_always,
+    timing_details=("fit_s", "suggest_s"),
+    summary="a GP over the search space with a noise-aware acquisition and running jobs as pending points",
+)

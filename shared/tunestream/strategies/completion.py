@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tunestream.definitions import TuningJobCompletionCriteriaShape
-from tunestream.strategies.base import better
+from tunestream.trials import better
 
 IMPROVEMENT = 0.01
 CONVERGENCE_IMPROVEMENT = 0.001

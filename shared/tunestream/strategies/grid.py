@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tunestream.space import CategoricalParam, IntegerParam, SearchSpace
+from tunestream.field_errors import FieldError
+from tunestream.space import CategoricalParam, ContinuousParam, IntegerParam, SearchSpace
+from tunestream.strategies.registry import StrategyDefinition, StrategyInputs, StrategyParts, auto_stopper
 from tunestream.trials import Proposal, TrainingJobRecord
+
+CONFIG = "HyperParameterTuningJobConfig"
 
 
 class GridSearch:
@@ -41,3 +45,50 @@ class GridSearch:
             values[p.name] = axis[position]
         ordered = {p.name: values[p.name] for p in self._space.params}
         return Proposal(index=index, values=ordered, reason=f"grid combination {index + 1} of {self._size}")
+
+
+def _validate(inputs: StrategyInputs) -> list[FieldError]:
+    errors: list[FieldError] = []
+    space, limits = inputs.space, inputs.config.ResourceLimits
+    continuous = [p.name for p in space.params if isinstance(p, ContinuousParam)]
+    if continuous:
+        errors.append(
+            FieldError(
+                f"{CONFIG}.ParameterRanges.ContinuousParameterRanges",
+                "grid-discrete",
+                f"Grid search needs categorical or integer ranges; continuous: {', '.join(continuous)}",
+            )
+        )
+    elif space.params:
+        size = space.grid_size()
+        if limits.MaxNumberOfTrainingJobs is not None and limits.MaxNumberOfTrainingJobs != size:
+            errors.append(
+                FieldError(
+                    f"{CONFIG}.ResourceLimits.MaxNumberOfTrainingJobs",
+                    "grid-size",
+                    f"Grid search runs every combination: {size} training jobs, "
+                    f"but MaxNumberOfTrainingJobs is {limits.MaxNumberOfTrainingJobs}",
+                )
+            )
+        if limits.MaxParallelTrainingJobs > size:
+            errors.append(
+                FieldError(
+                    f"{CONFIG}.ResourceLimits.MaxParallelTrainingJobs",
+                    "parallel<=max",
+                    f"MaxParallelTrainingJobs {limits.MaxParallelTrainingJobs} exceeds the {size} grid combinations",
+                )
+            )
+    if inputs.warm_start is not None:
+        errors.append(
+            FieldError("WarmStartConfig", "grid", "Grid search runs every combination; it takes no warm start")
+        )
+    return errors
+
+
+STRATEGY = StrategyDefinition(
+    name="Grid",
+    build=lambda inputs: StrategyParts(GridSearch(inputs.space), auto_stopper(inputs)),
+    validate=_validate,
+    needs_max_jobs=False,
+    summary="every combination of the categorical and integer ranges, in a fixed order",
+)

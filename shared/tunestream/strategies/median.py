@@ -13,8 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tunestream.strategies.base import better
-from tunestream.trials import StopDecision, TrainingJobRecord
+from tunestream.trials import StopDecision, TrainingJobRecord, better
 
 MIN_EARLIER_JOBS = 3
 MIN_STEP = 2

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tunestream.space import SearchSpace
+from tunestream.strategies.registry import StrategyDefinition, StrategyParts, auto_stopper
 from tunestream.trials import Proposal, TrainingJobRecord
 
 MAX_REDRAWS = 100
@@ -46,3 +47,10 @@ class RandomSearch:
             values=values,
             reason=f"random draw {index + 1} of {self._max_jobs} (seed {self._seed}){note}",
         )
+
+
+STRATEGY = StrategyDefinition(
+    name="Random",
+    build=lambda inputs: StrategyParts(RandomSearch(inputs.space, inputs.seed, inputs.max_jobs), auto_stopper(inputs)),
+    summary="independent seeded draws from each range's scaled distribution",
+)

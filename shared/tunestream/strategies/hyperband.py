@@ -1,0 +1,82 @@
+"""SageMaker's Hyperband strategy: random configurations, stopped early by ASHA's rungs (asha.py).
+
+The resource is the step a training program reports with its objective (epochs, or iterations).
+MinResource defaults to 1; MaxResource falls back to a static epochs hyperparameter, as in SageMaker.
+"""
+
+from __future__ import annotations
+
+from tunestream.definitions import HyperParameterTuningJobConfigShape, TrainingJobDefinitionShape
+from tunestream.field_errors import FieldError
+from tunestream.strategies.asha import AshaStopper
+from tunestream.strategies.random import RandomSearch
+from tunestream.strategies.registry import StrategyDefinition, StrategyInputs, StrategyParts
+
+EPOCH_HYPERPARAMETERS = ("epochs", "num_epochs", "n_epochs")
+CONFIG_PATH = "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig"
+
+
+def hyperband_resources(
+    config: HyperParameterTuningJobConfigShape, definition: TrainingJobDefinitionShape
+) -> tuple[int, int | None]:
+    """(MinResource, MaxResource); MaxResource falls back to a static epochs hyperparameter, as in SageMaker."""
+    hb = config.StrategyConfig.HyperbandStrategyConfig if config.StrategyConfig else None
+    min_resource = hb.MinResource if hb and hb.MinResource else 1
+    max_resource = hb.MaxResource if hb and hb.MaxResource else None
+    if max_resource is None:
+        for name in EPOCH_HYPERPARAMETERS:
+            value = definition.StaticHyperParameters.get(name)
+            if value is not None and value.strip().isdigit():
+                max_resource = int(value)
+                break
+    return min_resource, max_resource
+
+
+def _validate(inputs: StrategyInputs) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if inputs.config.TrainingJobEarlyStoppingType != "Off":
+        errors.append(
+            FieldError(
+                "HyperParameterTuningJobConfig.TrainingJobEarlyStoppingType",
+                "hyperband-off",
+                "must be Off with Strategy Hyperband, which does its own early stopping",
+            )
+        )
+    if inputs.definition is None:
+        return errors
+    min_resource, max_resource = hyperband_resources(inputs.config, inputs.definition)
+    if max_resource is None:
+        errors.append(
+            FieldError(
+                f"{CONFIG_PATH}.MaxResource",
+                "required",
+                "MaxResource is required unless StaticHyperParameters has an integer "
+                + " / ".join(EPOCH_HYPERPARAMETERS),
+            )
+        )
+    elif min_resource > max_resource:
+        errors.append(
+            FieldError(
+                f"{CONFIG_PATH}.MinResource",
+                "min<=max",
+                f"MinResource {min_resource} exceeds MaxResource {max_resource}",
+            )
+        )
+    return errors
+
+
+def _build(inputs: StrategyInputs) -> StrategyParts:
+    assert inputs.definition is not None
+    min_resource, max_resource = hyperband_resources(inputs.config, inputs.definition)
+    assert max_resource is not None
+    stopper = AshaStopper(min_resource, max_resource, inputs.maximize, inputs.seed)
+    return StrategyParts(RandomSearch(inputs.space, inputs.seed, inputs.max_jobs), stopper)
+
+
+STRATEGY = StrategyDefinition(
+    name="Hyperband",
+    build=_build,
+    validate=_validate,
+    strategy_config="HyperbandStrategyConfig",
+    summary="random configurations stopped early at ASHA's rungs between MinResource and MaxResource",
+)
