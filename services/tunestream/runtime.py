@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from collections.abc import Sequence
 
 from tunestream.bus.loop import Handler, ServiceLoop
@@ -52,6 +54,14 @@ async def _run_loop(
     await _run_loops(_make_loop(settings, name, topics, handler, publisher))
 
 
+def limit_threads(threads: int) -> None:
+    """Cap the threads of torch and the BLAS libraries, read when they are first imported."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
 async def run_service(name: str, settings: Settings) -> None:
     topics = Topics(settings.topic_prefix)
     await ensure_topics(settings.kafka_bootstrap_servers, topics, retention_ms=settings.topic_retention_ms)
@@ -59,6 +69,7 @@ async def run_service(name: str, settings: Settings) -> None:
     await publisher.start()
     try:
         if name == "suggester":
+            limit_threads(settings.suggester_threads)
             from tunestream.scheduler.fleet import Fleet
             from tunestream.scheduler.handler import SchedulerHandler
             from tunestream.suggester.handler import SuggesterHandler

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     # api_token set), every request there must carry a SigV4 signature made with one of these keys.
     sagemaker_access_keys: SecretStr | None = None
 
+    # suggester
+    # Threads a model-based proposal (torch, BLAS) may use. Training jobs usually run on the same
+    # machine; a GP fit that takes every core slows them all down (docs/strategies.md).
+    suggester_threads: int = 1
+
     # launcher
     # Stable across restarts, so a restarted launcher recognises the training jobs it had started.
     launcher_id: str = socket.gethostname()

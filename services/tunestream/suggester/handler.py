@@ -22,6 +22,7 @@ from tunestream.events.v1 import (
     utcnow,
 )
 from tunestream.suggester.state import TuningJobState
+from tunestream.trials import Proposal
 from tunestream.validation import InvalidTuningJob
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class SuggesterHandler:
     def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
         self._clock = clock
         self.jobs: dict[str, TuningJobState] = {}
+        # Proposals being computed ahead, per tuning job: (index, the computation).
+        self._ahead: dict[str, tuple[int, asyncio.Future[Proposal]]] = {}
         self._early: dict[str, list[Event]] = {}
         # Per tuning job: events of the jobs topic and of the metrics topic applied so far.
         self.seen: dict[str, tuple[int, int]] = {}
@@ -98,18 +101,42 @@ class SuggesterHandler:
             if event.payload.metric_name != job.objective_metric:
                 return []
             return self.stamp(job.name, job.on_objective(event.payload.training_job_name))
-        # A model-based proposal takes up to seconds: keep the event loop (and Kafka heartbeats) free.
-        # Events are handled one at a time, so nothing else touches the state meanwhile.
-        now = self._clock()
-        return self.stamp(job.name, await asyncio.to_thread(job.decide, now), now)
+        return await self._decide(job)
 
     async def reconcile(self) -> Sequence[EventBase]:
         outputs: list[EventBase] = []
         for job in self.jobs.values():
             if not job.ended:
-                now = self._clock()
-                outputs.extend(self.stamp(job.name, await asyncio.to_thread(job.decide, now), now))
+                outputs.extend(await self._decide(job))
         return outputs
+
+    async def _decide(self, job: TuningJobState) -> list[EventBase]:
+        # A model-based proposal takes up to seconds: keep the event loop (and Kafka heartbeats) free.
+        # Events are handled one at a time, so nothing else touches the state meanwhile; a proposal
+        # computed ahead only reads the history snapshot it was given, and lands before `decide`.
+        await self._settle_ahead(job)
+        now = self._clock()
+        outputs = self.stamp(job.name, await asyncio.to_thread(job.decide, now), now)
+        request = job.ahead_request()
+        if request is not None:
+            index, history = request
+            self._ahead[job.name] = (
+                index,
+                asyncio.ensure_future(asyncio.to_thread(job.strategy.propose, index, history)),
+            )
+        return outputs
+
+    async def _settle_ahead(self, job: TuningJobState) -> None:
+        pending = self._ahead.pop(job.name, None)
+        if pending is None:
+            return
+        index, computation = pending
+        if computation.cancelled():  # its event loop was shut down (a stopping service)
+            return
+        try:
+            job.ahead[index] = await computation
+        except Exception:  # the proposal is then computed when due, as without proposing ahead
+            log.exception("tuning job %s: proposing training job %d ahead failed", job.name, index)
 
     def stamp(self, name: str, outputs: Sequence[EventBase], now: datetime | None = None) -> list[EventBase]:
         """Record on each decision what it saw (DecisionInputs) and, for `decide`, the `now` it was

@@ -5,6 +5,15 @@ that must exist next (proposals to fill free slots, stop requests, the end of th
 `on_objective` asks the early stopper about a running training job's newest objective value.
 Facts are keyed by name, so replaying or duplicating events leaves the state unchanged, and
 outputs carry deterministic ids.
+
+Proposing ahead: for a strategy whose proposals take long (a GP fit), a worker that frees its
+slot should not wait for one. So when `decide` has just filled every slot, `ahead_request` hands
+out the next index and a snapshot of the history as it stands then; the handler computes that
+proposal while the training jobs run, and `decide` emits it when the next slot frees. The
+proposal therefore lacks the results that arrived in between (at most the ones that freed the
+slot), and it is made at a position of the inputs that replay reproduces (right after a decision),
+so the same events give the same proposals. A restarted suggester has nothing prepared and
+computes its next proposal when it is due.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from tunestream.naming import training_job_name
 from tunestream.space import SearchSpace
 from tunestream.strategies import EarlyStopper, SearchStrategy, registry
 from tunestream.strategies.completion import CompletionCheck, CompletionCriteria
-from tunestream.trials import ObjectiveStatus, StopDecision, TrainingJobRecord, TrainingJobStatus
+from tunestream.trials import ObjectiveStatus, Proposal, StopDecision, TrainingJobRecord, TrainingJobStatus
 from tunestream.validation import validate_request
 
 
@@ -58,6 +67,11 @@ class TuningJobState:
     stops_sent: set[str] = field(default_factory=set)
     ended: bool = False
     warm_start: list[TrainingJobRecord] = field(default_factory=list)
+    proposes_ahead: bool = False
+    # Proposals computed ahead (see the module's docstring), by index; `_ahead_due` is set by a
+    # decide that filled every slot, and consumed by ahead_request.
+    ahead: dict[int, Proposal] = field(default_factory=dict)
+    _ahead_due: bool = field(default=False, repr=False)
     # Indexes kept beside proposals/results (change both through add_proposal/add_result) so that a
     # decision costs the same at the 10,000th training job as at the first: the running training
     # jobs in proposal order, specs by name, and the completion check as of len(results).
@@ -77,6 +91,7 @@ class TuningJobState:
         config = request.HyperParameterTuningJobConfig
         assert request.TrainingJobDefinition is not None and config.HyperParameterTuningJobObjective is not None
         parts = registry.build(config, request.TrainingJobDefinition, space, seed)
+        definition = registry.lookup(config.Strategy)
         return cls(
             request=request,
             seed=seed,
@@ -90,6 +105,7 @@ class TuningJobState:
                 max_jobs=parts.proposer.max_training_jobs(),
             ),
             warm_start=cls._warm_records(space, warm_start),
+            proposes_ahead=definition is not None and definition.proposes_ahead,
         )
 
     @staticmethod
@@ -206,7 +222,18 @@ class TuningJobState:
         if len(self.proposals) >= limit and not self._open:
             status, reason = self._outcome(limit)
             outputs.append(self._end(status, reason, check))
+        self._ahead_due = self.proposes_ahead and bool(outputs) and free == 0 and len(self.proposals) < limit
         return outputs
+
+    def ahead_request(self) -> tuple[int, list[TrainingJobRecord]] | None:
+        """The next proposal to compute ahead, with the history it must see, right after a decide
+        that filled every slot; None otherwise. Ask once per decide: the request is consumed."""
+        due, self._ahead_due = self._ahead_due, False
+        index = len(self.proposals)
+        if not due or self.ended or index in self.ahead:
+            return None
+        reads_history = getattr(self.strategy, "reads_history", True)
+        return index, self.strategy_history() if reads_history else self.warm_history()
 
     def _check_completion(self, now: datetime) -> CompletionCheck:
         # Results only grow, and the check reads nothing else: it changes only with a new result.
@@ -280,7 +307,12 @@ class TuningJobState:
         # only the warm-start records: building every record for each proposal made a long job's
         # proposals O(n) each (10,000 training jobs: minutes of the suggester's CPU).
         reads_history = getattr(self.strategy, "reads_history", True)
-        proposal = self.strategy.propose(index, self.strategy_history() if reads_history else self.warm_history())
+        prepared = self.ahead.pop(index, None)
+        for stale in [i for i in self.ahead if i < index]:
+            del self.ahead[stale]
+        proposal = prepared or self.strategy.propose(
+            index, self.strategy_history() if reads_history else self.warm_history()
+        )
         definition = self.request.TrainingJobDefinition
         config = self.request.HyperParameterTuningJobConfig
         assert definition is not None and config.HyperParameterTuningJobObjective is not None
@@ -312,6 +344,8 @@ class TuningJobState:
             max_retry_attempts=definition.RetryStrategy.MaximumRetryAttempts if definition.RetryStrategy else 0,
         )
         details = dict(proposal.details)
+        if prepared is not None:
+            details["proposed_ahead"] = 1
         if self.stopper is not None:
             details.update(self.stopper.proposal_details(index))
         return TrainingJobProposed(

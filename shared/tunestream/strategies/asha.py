@@ -14,6 +14,12 @@ beat every earlier one to go on. Waiting for eta values before judging (as this 
 nothing in a short or narrow job: with 2 workers and a handful of jobs per bracket a rung rarely
 holds 3 values, and a diverged configuration then runs to MaxResource (docs/benchmarks.md). Ties
 continue. Configurations come from random search.
+
+MaxResource is a ceiling, as SageMaker defines it: a training job that reports a step at or past
+MaxResource is stopped there (rule "max-resource"), unless its epochs hyperparameter says it ends
+there anyway (then it is left to complete, so its status stays Completed). The resource is the
+step a program reports with its objective, not a count of reports: a program that reports every
+k epochs (steps k, 2k, ...) is judged at a rung r by its first report with step >= r.
 """
 
 from __future__ import annotations
@@ -58,6 +64,10 @@ class AshaStopper:
     maximize: bool
     seed: int
     eta: int = ETA
+    # The steps every training job is told to run (a static epochs hyperparameter), when known;
+    # a tuned epochs hyperparameter, named in `epoch_names`, overrides it per job.
+    planned_steps: int | None = None
+    epoch_names: tuple[str, ...] = ()
     brackets: list[list[int]] = field(init=False)
     weights: list[float] = field(init=False)
     _bracket_cache: dict[int, int] = field(init=False, default_factory=dict)
@@ -81,7 +91,15 @@ class AshaStopper:
         if not job.metric_history:
             return None
         bracket = self.bracket_of(job.index)
-        step, _ = job.metric_history[-1]
+        step, last = job.metric_history[-1]
+        if step >= self.max_resource and self._runs_past_max_resource(job):
+            return StopDecision(
+                reason=f"hyperband: reached MaxResource {self.max_resource} at step {step}",
+                rule="max-resource",
+                step=step,
+                value=last,
+                cutoff=last,
+            )
         # The rung this report completes: the highest rung at or below the step not judged before it.
         previous_step = job.metric_history[-2][0] if len(job.metric_history) > 1 else 0
         crossed = [r for r in self.brackets[bracket] if previous_step < r <= step]
@@ -110,6 +128,14 @@ class AshaStopper:
             value=value,
             cutoff=cutoff,
         )
+
+    def _runs_past_max_resource(self, job: TrainingJobRecord) -> bool:
+        planned = self.planned_steps
+        for name in self.epoch_names:
+            value = job.values.get(name)
+            if isinstance(value, int):
+                planned = value
+        return planned is None or planned > self.max_resource
 
     @staticmethod
     def _value_at(job: TrainingJobRecord, rung: int) -> float | None:

@@ -263,5 +263,6 @@ STRATEGY = StrategyDefinition(
     build=_build,
     uses_parents=parents_always,
     timing_details=("fit_s", "suggest_s"),
+    proposes_ahead=True,
     summary="a GP over the search space with a noise-aware acquisition and running jobs as pending points",
 )

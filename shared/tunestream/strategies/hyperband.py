@@ -16,19 +16,21 @@ EPOCH_HYPERPARAMETERS = ("epochs", "num_epochs", "n_epochs")
 CONFIG_PATH = "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig"
 
 
+def static_epochs(definition: TrainingJobDefinitionShape) -> int | None:
+    for name in EPOCH_HYPERPARAMETERS:
+        value = definition.StaticHyperParameters.get(name)
+        if value is not None and value.strip().isdigit():
+            return int(value)
+    return None
+
+
 def hyperband_resources(
     config: HyperParameterTuningJobConfigShape, definition: TrainingJobDefinitionShape
 ) -> tuple[int, int | None]:
     """(MinResource, MaxResource); MaxResource falls back to a static epochs hyperparameter, as in SageMaker."""
     hb = config.StrategyConfig.HyperbandStrategyConfig if config.StrategyConfig else None
     min_resource = hb.MinResource if hb and hb.MinResource else 1
-    max_resource = hb.MaxResource if hb and hb.MaxResource else None
-    if max_resource is None:
-        for name in EPOCH_HYPERPARAMETERS:
-            value = definition.StaticHyperParameters.get(name)
-            if value is not None and value.strip().isdigit():
-                max_resource = int(value)
-                break
+    max_resource = hb.MaxResource if hb and hb.MaxResource else static_epochs(definition)
     return min_resource, max_resource
 
 
@@ -69,7 +71,14 @@ def _build(inputs: StrategyInputs) -> StrategyParts:
     assert inputs.definition is not None
     min_resource, max_resource = hyperband_resources(inputs.config, inputs.definition)
     assert max_resource is not None
-    stopper = AshaStopper(min_resource, max_resource, inputs.maximize, inputs.seed)
+    stopper = AshaStopper(
+        min_resource,
+        max_resource,
+        inputs.maximize,
+        inputs.seed,
+        planned_steps=static_epochs(inputs.definition),
+        epoch_names=EPOCH_HYPERPARAMETERS,
+    )
     return StrategyParts(RandomSearch(inputs.space, inputs.seed, inputs.max_jobs), stopper)
 
 

@@ -80,6 +80,9 @@ class StrategyDefinition:
     needs_max_jobs: bool = True
     # The StrategyConfig member it reads (e.g. "HyperbandStrategyConfig"); None: it takes none.
     strategy_config: str | None = None
+    # Whether the suggester computes its next proposal while every slot is busy (see
+    # TuningJobState.ahead_request): for proposers slow enough that a worker would wait for them.
+    proposes_ahead: bool = False
     summary: str = field(default="", compare=False)
 
 

@@ -257,3 +257,67 @@ def test_running_and_completion_indexes_match_their_definitions(ops: list[tuple[
         )
         assert again._check_completion(datetime.now(UTC)) == fresh
     assert state.running() == [s.payload.spec.training_job_name for s in specs.values()]
+
+
+class Loop:
+    """One event loop for a handler's whole life, as in the service (work it starts in the
+    background, like a proposal computed ahead, outlives a single event)."""
+
+    def __init__(self, handler: SuggesterHandler) -> None:
+        self.handler, self.loop = handler, asyncio.new_event_loop()
+
+    def step(self, event: Any) -> list[Any]:
+        self.handler.apply(event)
+        return list(self.loop.run_until_complete(self.handler.react(event)))
+
+
+def bayesian_job(name: str) -> dict[str, Any]:
+    job = minimal_job(name, Strategy="Bayesian")
+    job["HyperParameterTuningJobConfig"]["ResourceLimits"] = {
+        "MaxNumberOfTrainingJobs": 5,
+        "MaxParallelTrainingJobs": 2,
+    }
+    return job
+
+
+def test_bayesian_proposes_ahead_while_every_slot_is_busy() -> None:
+    """The proposal for the next slot is computed right after the slots were filled, from the
+    history as it stood then, and emitted as soon as a slot frees."""
+    h = SuggesterHandler()
+    loop = Loop(h)
+    first = loop.step(submitted(bayesian_job("ahead")))
+    assert [e.payload.spec.index for e in first] == [0, 1]
+    assert "ahead" in h._ahead  # computing index 2 while 0 and 1 train
+    state = h.jobs["ahead"]
+    nxt = loop.step(finished("ahead", first[0].payload.spec.training_job_name, 0.5))
+    (proposal,) = [e for e in nxt if isinstance(e, TrainingJobProposed)]
+    assert proposal.payload.spec.index == 2 and proposal.payload.details["proposed_ahead"] == 1
+    # Made before job 0's result arrived: it saw no observation.
+    assert proposal.payload.details["observations"] == 0
+    assert state.ahead == {}
+
+
+def test_proposing_ahead_gives_the_same_proposals_for_the_same_events() -> None:
+    def run() -> list[dict[str, str]]:
+        loop = Loop(SuggesterHandler())
+        pending = loop.step(submitted(bayesian_job("same")))
+        out = []
+        value = 0.1
+        while pending:
+            p = pending.pop(0)
+            out.append(p.payload.spec.tuned_hyperparameters)
+            value += 0.1
+            pending += [
+                e
+                for e in loop.step(finished("same", p.payload.spec.training_job_name, value))
+                if isinstance(e, TrainingJobProposed)
+            ]
+        return out
+
+    assert run() == run()
+
+
+def test_random_does_not_propose_ahead() -> None:
+    h = SuggesterHandler()
+    step(h, submitted(minimal_job("plain")))
+    assert h._ahead == {} and h.jobs["plain"].ahead == {}

@@ -72,7 +72,37 @@ def test_minimize_and_rung_crossed_between_reports() -> None:
 
 
 def test_last_bracket_never_stops() -> None:
-    s = AshaStopper(1, 9, maximize=True, seed=0)
+    s = AshaStopper(1, 9, maximize=True, seed=0, planned_steps=9)
     last = [i for i in range(300) if s.bracket_of(i) == len(s.brackets) - 1][:4]
     history = [rec(i, [0.1 * k] * 9) for k, i in enumerate(last)]
     assert all(s.decide(h, history) is None for h in history)
+
+
+def test_max_resource_is_a_ceiling() -> None:
+    """SageMaker stops a Hyperband training job when it reaches MaxResource, unless its own epochs
+    end it there anyway (then it completes)."""
+    unknown = AshaStopper(1, 4, maximize=True, seed=0)
+    job = next(i for i in range(100) if unknown.bracket_of(i) == len(unknown.brackets) - 1)  # never judged at rungs
+    curve = [0.1, 0.2, 0.3, 0.4, 0.5]
+    decisions = [unknown.decide(rec(job, curve[:n]), [rec(job, curve[:n])]) for n in range(1, 6)]
+    assert decisions[:3] == [None, None, None]
+    assert decisions[3] is not None and decisions[3].rule == "max-resource" and decisions[3].step == 4
+    planned_there = AshaStopper(1, 4, maximize=True, seed=0, planned_steps=4)
+    assert planned_there.decide(rec(job, curve[:4]), [rec(job, curve[:4])]) is None
+    planned_longer = AshaStopper(1, 4, maximize=True, seed=0, planned_steps=10)
+    stop = planned_longer.decide(rec(job, curve[:4]), [rec(job, curve[:4])])
+    assert stop is not None and stop.rule == "max-resource"
+    tuned = AshaStopper(1, 4, maximize=True, seed=0, planned_steps=10, epoch_names=("epochs",))
+    short = TrainingJobRecord(index=job, name="t", values={"epochs": 4}, metric_history=((4, 0.4),))
+    assert tuned.decide(short, [short]) is None
+
+
+def test_sparse_reports_are_judged_by_their_step() -> None:
+    """A program reporting every 5 epochs is judged at rung 3 by its step-5 value."""
+    s = AshaStopper(1, 30, maximize=True, seed=0, planned_steps=30)
+    ids = _in_bracket_zero(s, 2)
+    first = TrainingJobRecord(index=ids[0], name="a", values={}, metric_history=((5, 0.9),))
+    second = TrainingJobRecord(index=ids[1], name="b", values={}, metric_history=((5, 0.1),))
+    assert s.decide(first, [first]) is None
+    stop = s.decide(second, [first, second])
+    assert stop is not None and stop.step == 3 and stop.value == 0.1
