@@ -10,7 +10,10 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,examples,bayesian]"
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,examples,bayesian,bench]"
+	# The bench's peers: dehb pins numpy<2 and syne-tune pulls xgboost's CUDA build; both run on what
+	# is installed (numpy 2, xgboost-cpu), so they come without their own dependency pins.
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps "dehb==0.1.2" "syne-tune==0.16.0"
 	@touch $@
 
 up: install

@@ -1,0 +1,170 @@
+"""The search bench: tunestream's strategies and the peers on recorded curve tables.
+
+    python benchmarks/search_bench.py [--tasks mlp xgboost digits costly] [--workers 2 4 8]
+        [--seeds 100] [--slow-seeds 30] [--methods NAME ...] [--processes 2]
+        [--decision-time zero|measured] [--smoke] [--out benchmarks/out/search_bench]
+
+Each cell (task, W, method) simulates `--seeds` tuning jobs on the task's curve table
+(benchmarks/tables/<task>.json.gz) with W workers (tunestream.bench.simulator). Prints, per task
+and W, the median time to the targets reached by 10 %, 5 % and 2 % of the table's configurations,
+with bootstrap 95 % intervals of the speed-up over Random and over the best peer; writes each cell
+as JSON (a rerun skips cells already there unless --fresh), the summary as JSON, and a
+best-so-far plot per task. Methods whose proposals fit a model (tunestream Bayesian, Optuna GP)
+run `--slow-seeds` seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tunestream.bench import runner
+from tunestream.bench.report import Cell, markdown, plot, rows
+from tunestream.bench.simulator import Outcome
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLES = ROOT / "benchmarks" / "tables"
+SLOW = ("tunestream Bayesian*", "Optuna GP*")
+SMOKE_METHODS = ("tunestream Random", "tunestream Hyperband", "tunestream Random + Auto", "Optuna TPE + Hyperband")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", nargs="*", default=None, help="table names (default: every table)")
+    parser.add_argument("--tables", type=Path, default=TABLES)
+    parser.add_argument("--workers", nargs="*", type=int, default=[2, 4, 8])
+    parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--slow-seeds", type=int, default=30)
+    parser.add_argument("--methods", nargs="*", default=["*"], help="names or glob patterns")
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--decision-time", choices=("zero", "measured"), default="zero")
+    parser.add_argument("--full-jobs", type=int, default=runner.FULL_JOBS, help="horizon in average full jobs")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "search_bench")
+    parser.add_argument("--plots", type=Path, default=None, help="folder for the per-task plots (default: --out)")
+    parser.add_argument("--fresh", action="store_true", help="recompute cells already in --out")
+    parser.add_argument("--smoke", action="store_true", help="3 seeds, W=2, a few methods, short horizon")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.seeds, args.slow_seeds, args.workers, args.full_jobs = 3, 2, [2], 40
+        if args.methods == ["*"]:
+            args.methods = list(SMOKE_METHODS)
+    return args
+
+
+def cell_path(out: Path, task: str, workers: int, method: str, decision_time: str) -> Path:
+    slug = "".join(ch if ch.isalnum() else "-" for ch in method).strip("-")
+    return out / "cells" / f"{task}-W{workers}-{decision_time}-{slug}.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    paths = sorted(args.tables.glob("*.json.gz"))
+    if args.tasks:
+        paths = [p for p in paths if p.name.removesuffix(".json.gz") in args.tasks]
+    if not paths:
+        print(f"no curve tables under {args.tables}", file=sys.stderr)
+        return 2
+    available = runner.all_methods()
+    methods = [m for m in available if any(fnmatch.fnmatch(m, pat) for pat in args.methods)]
+    unknown = [p for p in args.methods if not any(fnmatch.fnmatch(m, p) for m in available)]
+    if unknown:
+        print(f"no method matches {unknown}; known: {', '.join(available)}", file=sys.stderr)
+        return 2
+
+    cells: list[Cell] = []
+    todo: list[tuple[Path, str, int, int]] = []
+    for path in paths:
+        task = path.name.removesuffix(".json.gz")
+        for workers in args.workers:
+            for method in methods:
+                stored = cell_path(args.out, task, workers, method, args.decision_time)
+                if stored.exists() and not args.fresh:
+                    cells.append(Cell.from_json(json.loads(stored.read_text())))
+                    continue
+                slow = any(fnmatch.fnmatch(method, pat) for pat in SLOW)
+                todo.append((path, method, workers, args.slow_seeds if slow else args.seeds))
+
+    runs = [
+        runner.Run(str(path), method, workers, seed, args.decision_time, args.full_jobs)
+        for path, method, workers, seeds in todo
+        for seed in range(seeds)
+    ]
+    started = time.perf_counter()
+    outcomes: dict[tuple[str, str, int], list[Outcome]] = {}
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False
+    ) as progress:
+        bar = progress.add_task("simulated tuning jobs", total=len(runs))
+
+        def tick(run: runner.Run, outcome: Outcome) -> None:
+            progress.update(bar, advance=1, description=f"{outcome.task} W={run.workers} {run.method}")
+
+        for run, outcome in zip(runs, runner.run_all(runs, args.processes, tick), strict=True):
+            outcomes.setdefault((run.table, run.method, run.workers), []).append(outcome)
+
+    for (table_path, method, workers), results in outcomes.items():
+        table = runner.load_table(table_path)
+        targets = runner.targets_of(table)
+        shares = runner.TARGET_SHARES
+        cell = Cell(
+            task=table.task,
+            workers=workers,
+            method=method,
+            targets=dict(zip(shares, targets, strict=True)),
+            times={s: [o.time_to_target[t] for o in results] for s, t in zip(shares, targets, strict=True)},
+            traces=[o.trace for o in results],
+            by_jobs=[o.by_jobs for o in results],
+            decision_seconds=[o.decision_seconds for o in results],
+            horizon_s=runner.horizon_of(table, workers, args.full_jobs),
+            maximize=table.maximize,
+        )
+        stored = cell_path(args.out, table.task, workers, method, args.decision_time)
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        stored.write_text(json.dumps(cell.as_json()))
+        cells.append(cell)
+
+    seeds = {(c.task, c.workers, c.method): len(c.traces) for c in cells}
+    table_rows = rows(cells)
+    text = markdown(table_rows, seeds)
+    print(text)
+    print(f"\n{len(runs)} simulated tuning jobs in {time.perf_counter() - started:.0f} s")
+    summary = [
+        {
+            "task": r.task,
+            "workers": r.workers,
+            "method": r.method,
+            "target_share": r.share,
+            "median_s": _num(r.median_s.value),
+            "median_ci": [_num(r.median_s.low), _num(r.median_s.high)],
+            "vs_random": _num(r.vs_random.value),
+            "vs_random_ci": [_num(r.vs_random.low), _num(r.vs_random.high)],
+            "vs_best_peer": _num(r.vs_best_peer.value),
+            "vs_best_peer_ci": [_num(r.vs_best_peer.low), _num(r.vs_best_peer.high)],
+            "best_peer": r.best_peer,
+            "reached": r.reached,
+            "seeds": seeds[(r.task, r.workers, r.method)],
+        }
+        for r in table_rows
+    ]
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"summary-{args.decision_time}.json").write_text(json.dumps(summary, indent=1))
+    (args.out / f"summary-{args.decision_time}.md").write_text(text + "\n")
+    plots = args.plots or args.out
+    for task in sorted({c.task for c in cells}):
+        plot([c for c in cells if c.task == task], task, plots / f"search_bench_{task}.png")
+    return 0
+
+
+def _num(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""The bench's figures: time-to-target tables with bootstrap intervals, and best-so-far plots."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tunestream.bench.stats import Interval, median_interval, speedup
+
+RANDOM = "tunestream Random"
+
+
+@dataclass
+class Cell:
+    """The runs of one method on one task with W workers."""
+
+    task: str
+    workers: int
+    method: str
+    targets: dict[float, float]  # share -> target value
+    times: dict[float, list[float]]  # share -> time to target per seed
+    traces: list[list[tuple[float, float]]]
+    by_jobs: list[list[float]]
+    decision_seconds: list[float]
+    horizon_s: float
+    maximize: bool = True
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "workers": self.workers,
+            "method": self.method,
+            "targets": {str(k): v for k, v in self.targets.items()},
+            "times": {str(k): [t if math.isfinite(t) else None for t in v] for k, v in self.times.items()},
+            "traces": self.traces,
+            "by_jobs": self.by_jobs,
+            "decision_seconds": self.decision_seconds,
+            "horizon_s": self.horizon_s,
+            "maximize": self.maximize,
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Cell:
+        return cls(
+            task=doc["task"],
+            workers=doc["workers"],
+            method=doc["method"],
+            targets={float(k): v for k, v in doc["targets"].items()},
+            times={float(k): [math.inf if t is None else t for t in v] for k, v in doc["times"].items()},
+            traces=[[(a, b) for a, b in t] for t in doc["traces"]],
+            by_jobs=doc["by_jobs"],
+            decision_seconds=doc["decision_seconds"],
+            horizon_s=doc["horizon_s"],
+            maximize=doc.get("maximize", True),
+        )
+
+
+def is_peer(method: str) -> bool:
+    return not method.startswith("tunestream ")
+
+
+@dataclass(frozen=True)
+class Row:
+    task: str
+    workers: int
+    method: str
+    share: float
+    median_s: Interval
+    vs_random: Interval
+    vs_best_peer: Interval
+    best_peer: str
+    reached: float  # share of seeds that reached the target within the horizon
+
+
+def rows(cells: Sequence[Cell]) -> list[Row]:
+    out: list[Row] = []
+    groups: dict[tuple[str, int], dict[str, Cell]] = {}
+    for c in cells:
+        groups.setdefault((c.task, c.workers), {})[c.method] = c
+    for (task, workers), by_method in sorted(groups.items()):
+        shares = sorted(next(iter(by_method.values())).times, reverse=True)
+        for share in shares:
+            random = by_method.get(RANDOM)
+            peers = {m: c for m, c in by_method.items() if is_peer(m)}
+            best_peer = min(peers, key=lambda m: np.median(peers[m].times[share]), default="")
+            for method, cell in by_method.items():
+                times = cell.times[share]
+                out.append(
+                    Row(
+                        task=task,
+                        workers=workers,
+                        method=method,
+                        share=share,
+                        median_s=median_interval(times),
+                        vs_random=speedup(random.times[share], times) if random else Interval(math.nan, 0, 0),
+                        vs_best_peer=(
+                            speedup(peers[best_peer].times[share], times) if best_peer else Interval(math.nan, 0, 0)
+                        ),
+                        best_peer=best_peer,
+                        reached=float(np.mean([math.isfinite(t) for t in times])),
+                    )
+                )
+    return out
+
+
+def markdown(table_rows: Sequence[Row], seeds: dict[tuple[str, int, str], int]) -> str:
+    """One table per task and W: a row per method, time to each target and speed-ups with 95 % CIs."""
+    lines: list[str] = []
+    by_cell: dict[tuple[str, int], dict[str, dict[float, Row]]] = {}
+    for r in table_rows:
+        by_cell.setdefault((r.task, r.workers), {}).setdefault(r.method, {})[r.share] = r
+    for (task, workers), methods in sorted(by_cell.items()):
+        shares = sorted(next(iter(methods.values())), reverse=True)
+        best_peer = next(iter(next(iter(methods.values())).values())).best_peer
+        lines.append(f"\n#### {task}, W = {workers} (best peer at the 5 % target: {_best_at(methods, 0.05)})\n")
+        header = ["method", "seeds"]
+        for s in shares:
+            header += [f"{s:.0%}: median s [95 % CI]", f"{s:.0%}: speed-up vs Random"]
+        header.append("5 %: speed-up vs best peer")
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---|" * len(header))
+        order = sorted(methods, key=lambda m: (is_peer(m), _sort_key(methods[m])))
+        for m in order:
+            cells = [m, str(seeds.get((task, workers, m), ""))]
+            for s in shares:
+                r = methods[m][s]
+                reached = "" if r.reached == 1 else f" ({r.reached:.0%} reached)"
+                cells += [f"{r.median_s}{reached}", str(r.vs_random)]
+            five = methods[m].get(0.05)
+            cells.append(str(five.vs_best_peer) if five and best_peer else "")
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _best_at(methods: dict[str, dict[float, Row]], share: float) -> str:
+    for rs in methods.values():
+        if share in rs:
+            return rs[share].best_peer or "none"
+    return "none"
+
+
+def _sort_key(rs: dict[float, Row]) -> float:
+    r = rs.get(0.05) or next(iter(rs.values()))
+    return r.median_s.value
+
+
+def plot(cells: Sequence[Cell], task: str, path: Path, max_lines: int = 9) -> None:
+    """Best-so-far (median over seeds) against simulated time, one panel per W; tunestream's
+    methods and Random always, the best peers (at the 5 % target) up to `max_lines` lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mine = [c for c in cells if c.task == task]
+    workers = sorted({c.workers for c in mine})
+    fig, axes = plt.subplots(1, len(workers), figsize=(5.5 * len(workers), 4.2), squeeze=False)
+    for ax, w in zip(axes[0], workers, strict=True):
+        group = [c for c in mine if c.workers == w]
+        ours = [c for c in group if not is_peer(c.method)]
+        peers = sorted((c for c in group if is_peer(c.method)), key=lambda c: np.median(c.times.get(0.05, [math.inf])))
+        shown = ours + peers[: max(0, max_lines - len(ours))]
+        horizon = group[0].horizon_s
+        grid = np.linspace(0, horizon, 200)
+        for c in shown:
+            curves = np.array([[_best_at_time(t, x) for x in grid] for t in c.traces], dtype=float)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # no job ended yet early on: all-NaN columns
+                med = np.nanmedian(curves, axis=0) if len(curves) else grid * math.nan
+            ax.plot(grid, med, label=c.method, linestyle="-" if not is_peer(c.method) else "--")
+        for share, target in sorted(group[0].targets.items()):
+            ax.axhline(target, color="grey", linewidth=0.6, linestyle=":")
+            ax.annotate(f"{share:.0%}", (horizon, target), fontsize=7, color="grey", ha="right", va="bottom")
+        ax.set_title(f"{task}, W = {w}")
+        ax.set_xlabel("simulated seconds")
+        ax.set_ylabel("best objective so far (median over seeds)")
+        finals = [v for c in group for t in c.traces for _, v in t]
+        if finals:
+            lo, hi = np.quantile(finals, [0.05, 1.0] if group[0].maximize else [0.0, 0.95])
+            ax.set_ylim(lo, hi + 0.05 * (hi - lo) + 1e-12)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _best_at_time(trace: Sequence[tuple[float, float]], t: float) -> float:
+    best = math.nan
+    for when, value in trace:
+        if when > t:
+            break
+        best = value
+    return best

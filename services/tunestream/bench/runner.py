@@ -1,0 +1,99 @@
+"""Runs the bench: every (task, W, method) cell over many seeds, in worker processes.
+
+A cell's runs share a horizon: the simulated time W workers need to train `FULL_JOBS` average
+configurations to the end, long enough that Random reaches the hardest target in nearly every run.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tunestream.bench import tables
+from tunestream.bench.methods import MethodFactory
+from tunestream.bench.simulator import DecisionTime, Outcome, simulate
+from tunestream.bench.suggester_methods import METHODS
+
+TARGET_SHARES = (0.10, 0.05, 0.02)  # targets: the final values reached by this share of a table's rows
+FULL_JOBS = 200
+
+
+def all_methods() -> dict[str, MethodFactory]:
+    """tunestream's methods, then the peers (imported only here: they need the bench extra)."""
+    from tunestream.bench.peers import PEERS
+
+    return {**METHODS, **PEERS}
+
+
+@functools.cache
+def load_table(path: str) -> tables.CurveTable:
+    return tables.load(Path(path))
+
+
+def targets_of(table: tables.CurveTable, shares: Sequence[float] = TARGET_SHARES) -> tuple[float, ...]:
+    return tuple(table.target(s) for s in shares)
+
+
+def horizon_of(table: tables.CurveTable, workers: int, full_jobs: int = FULL_JOBS) -> float:
+    mean_full = float(np.mean([sum(r.seconds) for r in table.rows]))
+    return full_jobs * mean_full / workers
+
+
+@dataclass(frozen=True)
+class Run:
+    table: str  # path
+    method: str
+    workers: int
+    seed: int
+    decision_time: DecisionTime = "zero"
+    full_jobs: int = FULL_JOBS
+
+
+def run_one(run: Run) -> Outcome:
+    table = load_table(run.table)
+    factory = all_methods()[run.method] if run.method not in METHODS else METHODS[run.method]
+    return simulate(
+        table,
+        factory,
+        run.seed,
+        run.workers,
+        targets=targets_of(table),
+        horizon_s=horizon_of(table, run.workers, run.full_jobs),
+        decision_time=run.decision_time,
+    )
+
+
+def _one_thread() -> None:
+    # Each bench process is one sequential suggester; torch and BLAS must not fan out over the
+    # cores the other processes use.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        # Imported here, not inside the first model-based proposal, whose measured time it would be.
+        import botorch.fit
+        import botorch.optim  # noqa: F401
+    except ImportError:
+        pass
+
+
+def run_all(runs: Sequence[Run], processes: int, progress: Callable[[Run, Outcome], None]) -> Iterator[Outcome]:
+    """Outcomes in the order of `runs`, computed by `processes` worker processes (1: in this one)."""
+    if processes <= 1:
+        _one_thread()
+        for run in runs:
+            outcome = run_one(run)
+            progress(run, outcome)
+            yield outcome
+        return
+    with ProcessPoolExecutor(processes, initializer=_one_thread) as pool:
+        for run, outcome in zip(runs, pool.map(run_one, runs, chunksize=4), strict=True):
+            progress(run, outcome)
+            yield outcome

@@ -1,0 +1,155 @@
+"""tunestream's own strategies on the bench, decided by the suggester's own code.
+
+Each simulated tuning job is a `TuningJobState` built from a real CreateHyperParameterTuningJob
+request (the shapes a user writes), fed what the live suggester would be fed (proposals it made,
+every objective value as MetricReported, each end as ObjectiveCollected) and asked for its
+decisions the same way (`decide` for proposals, `on_objective` for early stops). Nothing of a
+strategy is re-implemented here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tunestream.bench.methods import MethodFactory, Start, Task
+from tunestream.definitions import CreateTuningJobRequest
+from tunestream.events.v1 import ObjectiveCollectedData, TrainingJobProposed, TrainingJobStopRequested, TuningJobEnded
+from tunestream.space import CategoricalParam, ContinuousParam, SearchSpace
+from tunestream.suggester.state import TuningJobState
+from tunestream.trials import ObjectiveStatus, TrainingJobStatus
+
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+# Enough that the simulated horizon, not the count, ends every bench run.
+MAX_TRAINING_JOBS = 500
+
+
+def parameter_ranges(space: SearchSpace) -> dict[str, list[dict[str, Any]]]:
+    ranges: dict[str, list[dict[str, Any]]] = {
+        "IntegerParameterRanges": [],
+        "ContinuousParameterRanges": [],
+        "CategoricalParameterRanges": [],
+    }
+    for p in space.params:
+        if isinstance(p, CategoricalParam):
+            ranges["CategoricalParameterRanges"].append({"Name": p.name, "Values": list(p.choices)})
+        else:
+            key = "ContinuousParameterRanges" if isinstance(p, ContinuousParam) else "IntegerParameterRanges"
+            ranges[key].append(
+                {"Name": p.name, "MinValue": str(p.low), "MaxValue": str(p.high), "ScalingType": p.scaling}
+            )
+    return ranges
+
+
+def tuning_request(task: Task, seed: int, workers: int, strategy: str, **config: Any) -> CreateTuningJobRequest:
+    """The request a user would write for this task; `config` adds or overrides config members."""
+    job_config: dict[str, Any] = {
+        "Strategy": strategy,
+        "RandomSeed": seed,
+        "HyperParameterTuningJobObjective": {
+            "Type": "Maximize" if task.maximize else "Minimize",
+            "MetricName": task.metric,
+        },
+        "ResourceLimits": {"MaxNumberOfTrainingJobs": MAX_TRAINING_JOBS, "MaxParallelTrainingJobs": workers},
+        "ParameterRanges": parameter_ranges(task.space),
+        **config,
+    }
+    return CreateTuningJobRequest.model_validate(
+        {
+            "HyperParameterTuningJobName": f"bench-{task.name}-{seed}",
+            "HyperParameterTuningJobConfig": job_config,
+            "TrainingJobDefinition": {
+                "StaticHyperParameters": {"epochs": str(task.max_resource)},
+                "AlgorithmSpecification": {
+                    "Command": ["bench"],
+                    "MetricDefinitions": [{"Name": task.metric, "Regex": "objective=([0-9.eE+-]+)"}],
+                },
+                "OutputDataConfig": {"S3OutputPath": "s3://bench/output"},
+                "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
+            },
+        }
+    )
+
+
+class SuggesterMethod:
+    """One simulated tuning job run by the suggester's TuningJobState."""
+
+    def __init__(self, name: str, request: CreateTuningJobRequest, seed: int) -> None:
+        self.name = name
+        self._state = TuningJobState.create(request, seed, EPOCH)
+        self._queue: list[TrainingJobProposed] = []
+        self._ended = False
+        self._ahead: tuple[int, list[Any]] | None = None
+
+    def _at(self, now: float) -> datetime:
+        return EPOCH + timedelta(seconds=now)
+
+    def ask(self, now: float) -> Start | None:
+        if not self._queue and not self._ended:
+            self.think(now)  # as the handler does: a proposal computed ahead lands before decide
+            for event in self._state.decide(self._at(now)):
+                if isinstance(event, TrainingJobProposed):
+                    self._queue.append(event)
+                elif isinstance(event, TuningJobEnded):
+                    self._ended = True
+            self._ahead = self._state.ahead_request()
+        if not self._queue:
+            return None
+        spec = self._queue.pop(0).payload.spec
+        return Start(spec.training_job_name, self._state.space.parse(spec.tuned_hyperparameters))
+
+    def think(self, now: float) -> None:
+        """Compute the proposal `decide` asked to have ready (the suggester's work between events:
+        the simulator charges its time to the suggester, not to the job that was just started)."""
+        if self._ahead is not None:
+            index, history = self._ahead
+            self._ahead = None
+            self._state.ahead[index] = self._state.strategy.propose(index, history)
+
+    def report(self, trial_id: str, epoch: int, value: float, now: float) -> bool:
+        if not self._state.add_metric(trial_id, epoch, value):
+            return True
+        return not any(
+            isinstance(e, TrainingJobStopRequested) and e.payload.training_job_name == trial_id
+            for e in self._state.on_objective(trial_id)
+        )
+
+    def finish(self, trial_id: str, last_value: float | None, stopped: bool, now: float) -> None:
+        self._state.add_result(
+            ObjectiveCollectedData(
+                training_job_name=trial_id,
+                status=TrainingJobStatus.STOPPED if stopped else TrainingJobStatus.COMPLETED,
+                failure_reason=None,
+                objective_value=last_value,
+                objective_status=ObjectiveStatus.SUCCEEDED if last_value is not None else ObjectiveStatus.FAILED,
+                objective_reason=None,
+            ),
+            self._at(now),
+        )
+
+
+def suggester(name: str, strategy: str, **config: Any) -> MethodFactory:
+    def make(task: Task, seed: int, workers: int) -> SuggesterMethod:
+        return SuggesterMethod(name, tuning_request(task, seed, workers, strategy, **config), seed)
+
+    return make
+
+
+def hyperband_config(task: Task) -> dict[str, Any]:
+    return {"StrategyConfig": {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": task.max_resource}}}
+
+
+def _hyperband(task: Task, seed: int, workers: int) -> SuggesterMethod:
+    request = tuning_request(task, seed, workers, "Hyperband", **hyperband_config(task))
+    return SuggesterMethod("tunestream Hyperband", request, seed)
+
+
+METHODS: dict[str, MethodFactory] = {
+    "tunestream Random": suggester("tunestream Random", "Random"),
+    "tunestream Random + Auto": suggester("tunestream Random + Auto", "Random", TrainingJobEarlyStoppingType="Auto"),
+    "tunestream Hyperband": _hyperband,
+    "tunestream Bayesian": suggester("tunestream Bayesian", "Bayesian"),
+    "tunestream Bayesian + Auto": suggester(
+        "tunestream Bayesian + Auto", "Bayesian", TrainingJobEarlyStoppingType="Auto"
+    ),
+}
