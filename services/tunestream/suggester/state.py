@@ -19,7 +19,7 @@ computes its next proposal when it is due.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from tunestream.definitions import CreateTuningJobRequest
@@ -77,6 +77,10 @@ class TuningJobState:
     # jobs in proposal order, specs by name, and the completion check as of len(results).
     _open: dict[str, None] = field(default_factory=dict, repr=False)
     _by_name: dict[str, TrainingJobSpec] = field(default_factory=dict, repr=False)
+    # Records as strategies see them, rebuilt only for a training job whose curve or result changed:
+    # every objective value asks the stopper, which reads every record.
+    _records: dict[str, TrainingJobRecord] = field(default_factory=dict, repr=False)
+    _specs_in_order: list[TrainingJobSpec] | None = field(default=None, repr=False)
     _completion: tuple[int, CompletionCheck] | None = field(default=None, repr=False)
 
     @classmethod
@@ -144,28 +148,40 @@ class TuningJobState:
         if self.proposals.setdefault(spec.index, spec) is not spec:
             return  # seen before (a replayed event)
         self._by_name[spec.training_job_name] = spec
+        self._specs_in_order = None
         if spec.training_job_name not in self.results:
             self._open[spec.training_job_name] = None
 
     def add_result(self, result: ObjectiveCollectedData, at: datetime) -> None:
         name = result.training_job_name
-        self.results.setdefault(name, result)
+        if name not in self.results:
+            self.results[name] = result
+            self._records.pop(name, None)
         self.result_times.setdefault(name, at)
         self._open.pop(name, None)
 
     def record(self, spec: TrainingJobSpec) -> TrainingJobRecord:
-        result = self.results.get(spec.training_job_name)
-        return TrainingJobRecord(
+        name = spec.training_job_name
+        cached = self._records.get(name)
+        if cached is not None and cached.index == spec.index:
+            return cached
+        result = self.results.get(name)
+        previous = cached.values if cached is not None else None
+        record = TrainingJobRecord(
             index=spec.index,
-            name=spec.training_job_name,
-            values=self.space.parse(spec.tuned_hyperparameters),
+            name=name,
+            values=previous if previous is not None else self.space.parse(spec.tuned_hyperparameters),
             status=result.status if result else TrainingJobStatus.IN_PROGRESS,
             objective=result.objective_value if result else None,
-            metric_history=tuple(self.curves.get(spec.training_job_name, ())),
+            metric_history=tuple(self.curves.get(name, ())),
         )
+        self._records[name] = record
+        return record
 
     def history(self) -> list[TrainingJobRecord]:
-        return [self.record(spec) for _, spec in sorted(self.proposals.items())]
+        if self._specs_in_order is None:
+            self._specs_in_order = [spec for _, spec in sorted(self.proposals.items())]
+        return [self.record(spec) for spec in self._specs_in_order]
 
     def strategy_history(self) -> list[TrainingJobRecord]:
         """What the strategy sees: parents' results first (when its warm-start policy takes them),
@@ -185,6 +201,9 @@ class TuningJobState:
             return False
         curve.append((step, value))
         curve.sort()
+        cached = self._records.get(training_job)
+        if cached is not None:  # keep its parsed values, renew the curve
+            self._records[training_job] = replace(cached, metric_history=tuple(curve))
         return True
 
     def on_objective(self, training_job: str) -> list[EventBase]:

@@ -9,6 +9,7 @@ a job is never judged on a single noisy first value.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,6 +25,10 @@ class MedianStopper:
         self._maximize = maximize
         self._min_jobs = min_earlier_jobs
         self._min_step = min_step
+        # (training job index, step) -> running average over its steps 1..step. A job's values at
+        # steps up to k are fixed once it has reported k of them (the suggester keeps a step's first
+        # value), so an average is computed once, not at every later job's every step.
+        self._averages: dict[tuple[int, int], float] = {}
 
     def proposal_details(self, index: int) -> dict[str, float | int | str]:
         return {}
@@ -38,9 +43,16 @@ class MedianStopper:
         for other in history:
             if other.index >= job.index:
                 continue
-            values = [v for s, v in other.metric_history if s <= step]
-            if len(values) >= step:
-                averages.append(float(np.mean(values[:step])))
+            average = self._averages.get((other.index, step))
+            if average is None:
+                values = [v for s, v in other.metric_history if s <= step]
+                if len(values) < step:
+                    if other.status.finished:  # it never will reach the step
+                        self._averages[(other.index, step)] = math.nan
+                    continue
+                average = self._averages[(other.index, step)] = float(np.mean(values[:step]))
+            if not math.isnan(average):
+                averages.append(average)
         if len(averages) < self._min_jobs:
             return None
         median = float(np.median(averages))
