@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             traces=[o.trace for o in results],
             by_jobs=[o.by_jobs for o in results],
             decision_seconds=[o.decision_seconds for o in results],
+            train_seconds=[o.train_seconds for o in results],
+            epochs=[o.epochs for o in results],
             horizon_s=runner.horizon_of(table, workers, args.full_jobs),
             maximize=table.maximize,
         )
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
     seeds = {(c.task, c.workers, c.method): len(c.traces) for c in cells}
     table_rows = rows(cells)
-    text = markdown(table_rows, seeds)
+    text = markdown(table_rows, seeds, cells)
     print(text)
     print(f"\n{len(runs)} simulated tuning jobs in {time.perf_counter() - started:.0f} s")
     summary = [

@@ -6,7 +6,9 @@ For Branin (2-D), Hartmann6 (6-D) and a mixed integer/continuous/categorical fun
 runs `--trials` sequential training jobs per seed; the table gives the median (and IQR) over seeds
 of the best objective found after 10, 20, 30 and 40 trials (all minimised). Grid runs over a
 discretised version of each space (k levels per continuous range, k^d >= trials where possible).
-Prints a Markdown table, writes JSON, and draws best-so-far curves (PNG) when matplotlib is there.
+Optuna's TPESampler and GPSampler (the bench's peer adapters, seeded) run over the same seeds.
+Torch and BLAS get one thread, as in the suggester. Prints a Markdown table, writes JSON, and draws
+best-so-far curves (PNG) when matplotlib is there.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from tunestream.bench.methods import MethodFactory, Task
+from tunestream.bench.peers import PEERS
 from tunestream.space import CategoricalParam, ContinuousParam, IntegerParam, SearchSpace
 from tunestream.strategies.base import SearchStrategy
 from tunestream.strategies.bayesian import BayesianSearch
@@ -131,6 +136,23 @@ def run(
     return curve
 
 
+def run_peer(
+    factory: MethodFactory, space: SearchSpace, f: Callable[[Values], float], trials: int, seed: int
+) -> list[float]:
+    """A peer through the bench's Method interface, one training job at a time, one step each."""
+    method = factory(Task("problem", space, "objective", False, 1), seed, 1)
+    best, curve = math.inf, []
+    for _ in range(trials):
+        start = method.ask(0.0)
+        assert start is not None
+        value = f(start.values)
+        method.report(start.trial_id, 1, value, 0.0)
+        method.finish(start.trial_id, value, False, 0.0)
+        best = min(best, value)
+        curve.append(best)
+    return curve
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=5)
@@ -138,6 +160,10 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="2 seeds, 12 trials: a few seconds")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
     if args.smoke:
         args.seeds, args.trials = 2, 12
     checkpoints = [c for c in (10, 20, 30, 40) if c <= args.trials] or [args.trials]
@@ -146,7 +172,7 @@ def main() -> None:
     for problem, (space, f, optimum) in PROBLEMS.items():
         results[problem], timings[problem] = {}, {}
         gspace, to_original = grid_space(space, args.trials)
-        for method in ("Random", "Bayesian", "Grid"):
+        for method in ("Random", "Bayesian", "Grid", "Optuna TPE", "Optuna GP"):
             curves = []
             started = time.perf_counter()
             for seed in range(args.seeds):
@@ -155,8 +181,10 @@ def main() -> None:
                 elif method == "Bayesian":
                     bo = BayesianSearch(space, seed, args.trials, maximize=False)
                     curves.append(run(bo, f, args.trials, lambda v: v))
-                else:
+                elif method == "Grid":
                     curves.append(run(GridSearch(gspace), f, args.trials, to_original))
+                else:
+                    curves.append(run_peer(PEERS[method], space, f, args.trials, seed))
             results[problem][method] = curves
             timings[problem][method] = (time.perf_counter() - started) / args.seeds
             medians = [float(np.median([c[n - 1] for c in curves])) for n in checkpoints]

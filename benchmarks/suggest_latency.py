@@ -3,8 +3,8 @@
     python benchmarks/suggest_latency.py [--observations 20 100 300] [--repeats 7] [--out benchmarks/out]
 
 Hartmann6-like 6-D continuous space plus a mixed space (2 continuous, 1 log-integer, 1 categorical);
-each proposal sees N finished training jobs and 3 running ones (pending points). Prints a table and
-writes JSON.
+each proposal sees N finished training jobs and 3 running ones (pending points). Torch gets one
+thread, as in the suggester. Prints a table and writes JSON.
 """
 
 from __future__ import annotations
@@ -63,6 +63,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
     args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)  # as the suggester runs it (TUNESTREAM_SUGGESTER_THREADS)
     rows = []
     for space_name, space in SPACES.items():
         for n in args.observations:

@@ -229,6 +229,12 @@ def _median(task: Task) -> optuna.pruners.BasePruner:
     return optuna.pruners.MedianPruner()
 
 
+def _no_pruner(task: Task) -> optuna.pruners.BasePruner:
+    import optuna
+
+    return optuna.pruners.NopPruner()
+
+
 def optuna_method(
     name: str,
     sampler: Callable[[int], optuna.samplers.BaseSampler],
@@ -601,6 +607,8 @@ def _one_epoch(task: Task, seed: int, workers: int) -> OneEpochTopK:
 
 
 PEERS: dict[str, MethodFactory] = {
+    "Optuna TPE": optuna_method("Optuna TPE", _tpe, _no_pruner),
+    "Optuna GP": optuna_method("Optuna GP", _gp, _no_pruner, torch_rng=True),
     "Optuna TPE + Hyperband": optuna_method("Optuna TPE + Hyperband", _tpe, _hyperband),
     "Optuna TPE + Median": optuna_method("Optuna TPE + Median", _tpe, _median),
     "Optuna GP + Hyperband": optuna_method("Optuna GP + Hyperband", _gp, _hyperband),

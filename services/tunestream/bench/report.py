@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,9 @@ class Cell:
     by_jobs: list[list[float]]
     decision_seconds: list[float]
     horizon_s: float
+    # Per seed: worker seconds spent training and epochs trained (their ratio: what a chosen epoch costs).
+    train_seconds: list[float] = field(default_factory=list)
+    epochs: list[int] = field(default_factory=list)
     maximize: bool = True
 
     def as_json(self) -> dict[str, Any]:
@@ -43,6 +46,8 @@ class Cell:
             "decision_seconds": self.decision_seconds,
             "horizon_s": self.horizon_s,
             "maximize": self.maximize,
+            "train_seconds": self.train_seconds,
+            "epochs": self.epochs,
         }
 
     @classmethod
@@ -58,6 +63,8 @@ class Cell:
             decision_seconds=doc["decision_seconds"],
             horizon_s=doc["horizon_s"],
             maximize=doc.get("maximize", True),
+            train_seconds=doc.get("train_seconds", []),
+            epochs=doc.get("epochs", []),
         )
 
 
@@ -109,8 +116,20 @@ def rows(cells: Sequence[Cell]) -> list[Row]:
     return out
 
 
-def markdown(table_rows: Sequence[Row], seeds: dict[tuple[str, int, str], int]) -> str:
-    """One table per task and W: a row per method, time to each target and speed-ups with 95 % CIs."""
+def costs(cell: Cell) -> tuple[float, float]:
+    """Median over seeds of the seconds an epoch it trained took, and of its own seconds per job."""
+    per_epoch = [s / e for s, e in zip(cell.train_seconds, cell.epochs, strict=True) if e]
+    per_job = [d / len(j) for d, j in zip(cell.decision_seconds, cell.by_jobs, strict=True) if j]
+    return (
+        float(np.median(per_epoch)) if per_epoch else math.nan,
+        float(np.median(per_job)) if per_job else math.nan,
+    )
+
+
+def markdown(table_rows: Sequence[Row], seeds: dict[tuple[str, int, str], int], cells: Sequence[Cell] = ()) -> str:
+    """One table per task and W: a row per method, time to each target and speed-ups with 95 % CIs,
+    then what an epoch of its choices cost and its own time per training job."""
+    by_key = {(c.task, c.workers, c.method): c for c in cells}
     lines: list[str] = []
     by_cell: dict[tuple[str, int], dict[str, dict[float, Row]]] = {}
     for r in table_rows:
@@ -122,19 +141,22 @@ def markdown(table_rows: Sequence[Row], seeds: dict[tuple[str, int, str], int]) 
         header = ["method", "seeds"]
         for s in shares:
             header += [f"{s:.0%}: median s [95 % CI]", f"{s:.0%}: speed-up vs Random"]
-        header.append("5 %: speed-up vs best peer")
+        header += ["5 %: speed-up vs best peer", "s per epoch trained", "method s per job"]
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "---|" * len(header))
         order = sorted(methods, key=lambda m: (is_peer(m), _sort_key(methods[m])))
         for m in order:
-            cells = [m, str(seeds.get((task, workers, m), ""))]
+            line = [m, str(seeds.get((task, workers, m), ""))]
             for s in shares:
                 r = methods[m][s]
                 reached = "" if r.reached == 1 else f" ({r.reached:.0%} reached)"
-                cells += [f"{r.median_s}{reached}", str(r.vs_random)]
+                line += [f"{r.median_s}{reached}", str(r.vs_random)]
             five = methods[m].get(0.05)
-            cells.append(str(five.vs_best_peer) if five and best_peer else "")
-            lines.append("| " + " | ".join(cells) + " |")
+            line.append(str(five.vs_best_peer) if five and best_peer else "")
+            cell = by_key.get((task, workers, m))
+            epoch_s, decision_s = costs(cell) if cell else (math.nan, math.nan)
+            line += [f"{epoch_s:.3g}", f"{decision_s:.2g}"]
+            lines.append("| " + " | ".join(line) + " |")
     return "\n".join(lines)
 
 

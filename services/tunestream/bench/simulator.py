@@ -52,6 +52,7 @@ class Outcome:
     by_jobs: list[float] = field(default_factory=list)
     jobs: int = 0
     epochs: int = 0
+    train_seconds: float = 0.0  # worker time spent training (the cost of what the method chose)
     stopped: int = 0
     decision_seconds: float = 0.0
     end_time: float = 0.0
@@ -170,6 +171,7 @@ def simulate(
         run.epoch += 1
         run.last_value = value
         out.epochs += 1
+        out.train_seconds += row.seconds[run.epoch - 1]
         go_on = method.report(trial_id, run.epoch, value, now)
         if run.epoch >= run.last_epoch:  # done: a stop verdict on the last epoch comes too late
             end(run, now, stopped=False)

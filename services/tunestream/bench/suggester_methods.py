@@ -74,9 +74,10 @@ def tuning_request(task: Task, seed: int, workers: int, strategy: str, **config:
 class SuggesterMethod:
     """One simulated tuning job run by the suggester's TuningJobState."""
 
-    def __init__(self, name: str, request: CreateTuningJobRequest, seed: int) -> None:
+    def __init__(self, name: str, request: CreateTuningJobRequest, seed: int, *, ahead: bool = True) -> None:
         self.name = name
         self._state = TuningJobState.create(request, seed, EPOCH)
+        self._state.proposes_ahead = self._state.proposes_ahead and ahead
         self._queue: list[TrainingJobProposed] = []
         self._ended = False
         self._ahead: tuple[int, list[Any]] | None = None
@@ -128,9 +129,9 @@ class SuggesterMethod:
         )
 
 
-def suggester(name: str, strategy: str, **config: Any) -> MethodFactory:
+def suggester(name: str, strategy: str, *, ahead: bool = True, **config: Any) -> MethodFactory:
     def make(task: Task, seed: int, workers: int) -> SuggesterMethod:
-        return SuggesterMethod(name, tuning_request(task, seed, workers, strategy, **config), seed)
+        return SuggesterMethod(name, tuning_request(task, seed, workers, strategy, **config), seed, ahead=ahead)
 
     return make
 
@@ -149,6 +150,9 @@ METHODS: dict[str, MethodFactory] = {
     "tunestream Random + Auto": suggester("tunestream Random + Auto", "Random", TrainingJobEarlyStoppingType="Auto"),
     "tunestream Hyperband": _hyperband,
     "tunestream Bayesian": suggester("tunestream Bayesian", "Bayesian"),
+    # The same Bayesian proposing only when a slot is free (as before it proposed ahead): what the
+    # fresher information is worth, and (with measured decision time) what the waiting costs.
+    "tunestream Bayesian (no ahead)": suggester("tunestream Bayesian (no ahead)", "Bayesian", ahead=False),
     "tunestream Bayesian + Auto": suggester(
         "tunestream Bayesian + Auto", "Bayesian", TrainingJobEarlyStoppingType="Auto"
     ),
