@@ -21,12 +21,14 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tunestream.bench import runner
-from tunestream.bench.report import Cell, markdown, plot, rows
+from tunestream.bench.report import Cell, by_jobs_markdown, markdown, plot, rows
 from tunestream.bench.simulator import Outcome
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +65,56 @@ def cell_path(out: Path, task: str, workers: int, method: str, decision_time: st
     return out / "cells" / f"{task}-W{workers}-{decision_time}-{slug}.json"
 
 
+def store_cell(args: argparse.Namespace, run: runner.Run, results: list[Outcome]) -> Cell:
+    table = runner.load_table(run.table)
+    targets = runner.targets_of(table)
+    shares = runner.TARGET_SHARES
+    cell = Cell(
+        task=table.task,
+        workers=run.workers,
+        method=run.method,
+        targets=dict(zip(shares, targets, strict=True)),
+        times={s: [o.time_to_target[t] for o in results] for s, t in zip(shares, targets, strict=True)},
+        traces=[o.trace for o in results],
+        by_jobs=[o.by_jobs for o in results],
+        decision_seconds=[o.decision_seconds for o in results],
+        train_seconds=[o.train_seconds for o in results],
+        epochs=[o.epochs for o in results],
+        horizon_s=runner.horizon_of(table, run.workers, args.full_jobs),
+        maximize=table.maximize,
+    )
+    stored = cell_path(args.out, table.task, run.workers, run.method, args.decision_time)
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_text(json.dumps(cell.as_json()))
+    return cell
+
+
+@contextmanager
+def progress_bar(total: int) -> Iterator[Callable[[runner.Run, Outcome], None]]:
+    """A live bar on a terminal; in a log, a line every 2 % of the runs."""
+    if sys.stderr.isatty():
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns) as progress:
+            bar = progress.add_task("simulated tuning jobs", total=total)
+
+            def advance(run: runner.Run, outcome: Outcome) -> None:
+                progress.update(bar, advance=1, description=f"{outcome.task} W={run.workers} {run.method}")
+
+            yield advance
+        return
+    done, started, every = 0, time.perf_counter(), max(1, total // 50)
+
+    def line(run: runner.Run, outcome: Outcome) -> None:
+        nonlocal done
+        done += 1
+        if done % every == 0 or done == total:
+            elapsed = time.perf_counter() - started
+            where = f"{outcome.task} W={run.workers} {run.method}"
+            print(f"{done}/{total} runs, {elapsed:.0f} s ({where})", file=sys.stderr, flush=True)
+
+    yield line
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     paths = sorted(args.tables.glob("*.json.gz"))
@@ -97,44 +149,18 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(seeds)
     ]
     started = time.perf_counter()
+    seeds_of = {(str(path), method, workers): seeds for path, method, workers, seeds in todo}
     outcomes: dict[tuple[str, str, int], list[Outcome]] = {}
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False
-    ) as progress:
-        bar = progress.add_task("simulated tuning jobs", total=len(runs))
-
-        def tick(run: runner.Run, outcome: Outcome) -> None:
-            progress.update(bar, advance=1, description=f"{outcome.task} W={run.workers} {run.method}")
-
+    with progress_bar(len(runs)) as tick:
         for run, outcome in zip(runs, runner.run_all(runs, args.processes, tick), strict=True):
-            outcomes.setdefault((run.table, run.method, run.workers), []).append(outcome)
-
-    for (table_path, method, workers), results in outcomes.items():
-        table = runner.load_table(table_path)
-        targets = runner.targets_of(table)
-        shares = runner.TARGET_SHARES
-        cell = Cell(
-            task=table.task,
-            workers=workers,
-            method=method,
-            targets=dict(zip(shares, targets, strict=True)),
-            times={s: [o.time_to_target[t] for o in results] for s, t in zip(shares, targets, strict=True)},
-            traces=[o.trace for o in results],
-            by_jobs=[o.by_jobs for o in results],
-            decision_seconds=[o.decision_seconds for o in results],
-            train_seconds=[o.train_seconds for o in results],
-            epochs=[o.epochs for o in results],
-            horizon_s=runner.horizon_of(table, workers, args.full_jobs),
-            maximize=table.maximize,
-        )
-        stored = cell_path(args.out, table.task, workers, method, args.decision_time)
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        stored.write_text(json.dumps(cell.as_json()))
-        cells.append(cell)
+            key = (run.table, run.method, run.workers)
+            outcomes.setdefault(key, []).append(outcome)
+            if len(outcomes[key]) == seeds_of[key]:  # the cell is complete: keep it at once
+                cells.append(store_cell(args, run, outcomes.pop(key)))
 
     seeds = {(c.task, c.workers, c.method): len(c.traces) for c in cells}
     table_rows = rows(cells)
-    text = markdown(table_rows, seeds, cells)
+    text = markdown(table_rows, seeds, cells) + "\n\n" + by_jobs_markdown(cells)
     print(text)
     print(f"\n{len(runs)} simulated tuning jobs in {time.perf_counter() - started:.0f} s")
     summary = [

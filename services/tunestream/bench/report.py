@@ -172,6 +172,25 @@ def _sort_key(rs: dict[float, Row]) -> float:
     return r.median_s.value
 
 
+def best_after(cell: Cell, jobs: int) -> list[float]:
+    """Per seed, the best objective once `jobs` training jobs have ended (SageMaker's count). A run
+    that ended earlier (every target reached) keeps its last best, a floor of what it would have had."""
+    return [b[min(jobs, len(b)) - 1] for b in cell.by_jobs if b]
+
+
+def by_jobs_markdown(cells: Sequence[Cell], counts: Sequence[int] = (20, 40)) -> str:
+    """Median best objective after 20 and 40 training jobs, with a bootstrap 95 % interval."""
+    lines = ["| task | W | method | " + " | ".join(f"best after {n} jobs" for n in counts) + " |"]
+    lines.append("|" + "---|" * (3 + len(counts)))
+    for c in sorted(cells, key=lambda c: (c.task, c.workers, is_peer(c.method), c.method)):
+        line = [c.task, str(c.workers), c.method]
+        for n in counts:
+            values = best_after(c, n)
+            line.append(str(median_interval(values)) if values else "n/a")
+        lines.append("| " + " | ".join(line) + " |")
+    return "\n".join(lines)
+
+
 def plot(cells: Sequence[Cell], task: str, path: Path, max_lines: int = 9) -> None:
     """Best-so-far (median over seeds) against simulated time, one panel per W; tunestream's
     methods and Random always, the best peers (at the 5 % target) up to `max_lines` lines."""

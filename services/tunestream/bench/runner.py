@@ -22,6 +22,9 @@ from tunestream.bench.suggester_methods import METHODS
 
 TARGET_SHARES = (0.10, 0.05, 0.02)  # targets: the final values reached by this share of a table's rows
 FULL_JOBS = 200
+# Training jobs one simulated tuning job may start (MaxNumberOfTrainingJobs), for every method: a
+# method that stops nearly everything at its first rung would otherwise start thousands.
+MAX_JOBS = 1000
 
 
 def all_methods() -> dict[str, MethodFactory]:
@@ -66,6 +69,7 @@ def run_one(run: Run) -> Outcome:
         targets=targets_of(table),
         horizon_s=horizon_of(table, run.workers, run.full_jobs),
         decision_time=run.decision_time,
+        max_jobs=MAX_JOBS,
     )
 
 

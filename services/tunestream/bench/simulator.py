@@ -85,9 +85,11 @@ def simulate(
     horizon_s: float,
     decision_time: DecisionTime = "zero",
     stop_at_targets: bool = True,
+    max_jobs: int | None = None,
 ) -> Outcome:
     """Run one tuning job until `horizon_s` simulated seconds, until the method has nothing left to
-    run, or (with stop_at_targets) until every target is reached."""
+    run, or (with stop_at_targets) until every target is reached. `max_jobs` caps the training
+    jobs started (a resumed one counts too), as MaxNumberOfTrainingJobs caps a user's."""
     task = task_of(table)
     method = factory(task, seed, workers)
     out = Outcome(method=method.name, task=table.task, seed=seed, workers=workers)
@@ -102,7 +104,7 @@ def simulate(
 
     def fill(now: float) -> None:
         nonlocal order, suggester_free_at
-        while len(running) < workers:
+        while len(running) < workers and (max_jobs is None or out.jobs < max_jobs):
             started = time.perf_counter()
             start: Start | None = method.ask(max(now, suggester_free_at))
             spent = time.perf_counter() - started

@@ -20,8 +20,8 @@ from tunestream.suggester.state import TuningJobState
 from tunestream.trials import ObjectiveStatus, TrainingJobStatus
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-# Enough that the simulated horizon, not the count, ends every bench run.
-MAX_TRAINING_JOBS = 500
+# The bench's cap for every method (runner.MAX_JOBS): the simulator enforces it.
+MAX_TRAINING_JOBS = 1000
 
 
 def parameter_ranges(space: SearchSpace) -> dict[str, list[dict[str, Any]]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,9 +70,14 @@ class CurveTable:
         return np.array([r.final for r in self.rows])
 
     def target(self, share: float) -> float:
-        """The objective reached (final value) by `share` of the table's configurations."""
-        finals = self.finals()
-        return float(np.quantile(finals, 1 - share) if self.maximize else np.quantile(finals, share))
+        """The final value reached by `share` of the table's configurations: the k-th best of them,
+        k = ceil(share * rows), a value some configuration really reached (accuracies on a held-out
+        set are discrete, and an interpolated quantile can lie above all but a few)."""
+        finals = np.sort(self.finals())
+        if self.maximize:
+            finals = finals[::-1]
+        k = max(1, math.ceil(share * len(finals) - 1e-9))
+        return float(finals[k - 1])
 
     def reaches(self, value: float, target: float) -> bool:
         return value >= target if self.maximize else value <= target
