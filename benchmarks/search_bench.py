@@ -52,6 +52,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--plots", type=Path, default=None, help="folder for the per-task plots (default: --out)")
     parser.add_argument("--fresh", action="store_true", help="recompute cells already in --out")
     parser.add_argument("--smoke", action="store_true", help="3 seeds, W=2, a few methods, short horizon")
+    parser.add_argument("--report-only", action="store_true", help="summarise the cells already in --out")
     args = parser.parse_args(argv)
     if args.smoke:
         args.seeds, args.slow_seeds, args.workers, args.full_jobs = 3, 2, [2], 40
@@ -139,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
                 stored = cell_path(args.out, task, workers, method, args.decision_time)
                 if stored.exists() and not args.fresh:
                     cells.append(Cell.from_json(json.loads(stored.read_text())))
+                    continue
+                if args.report_only:
                     continue
                 slow = any(fnmatch.fnmatch(method, pat) for pat in SLOW)
                 todo.append((path, method, workers, args.slow_seeds if slow else args.seeds))

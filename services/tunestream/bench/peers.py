@@ -170,6 +170,9 @@ class OptunaMethod:
             )
         self._trials: dict[str, optuna.trial.Trial] = {}
         self._told: set[str] = set()
+        # Without a pruner intermediate values change nothing Optuna decides, and storing each one
+        # copies the trial (quadratic in the steps: minutes per run at 150 boosting rounds).
+        self._reports = not isinstance(self._study.pruner, optuna.pruners.NopPruner)
 
     def ask(self, now: float) -> Start | None:
         with self._rng.active():
@@ -181,6 +184,8 @@ class OptunaMethod:
     def report(self, trial_id: str, epoch: int, value: float, now: float) -> bool:
         from optuna.trial import TrialState
 
+        if not self._reports:
+            return True
         trial = self._trials[trial_id]
         with self._rng.active():
             trial.report(value, epoch)
