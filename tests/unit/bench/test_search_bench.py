@@ -1,0 +1,41 @@
+"""The search bench's smoke mode on the committed curve tables: every table, W = 2, a few seeds of
+a few methods (a peer among them), figures and plots written. The full bench runs by hand
+(docs/strategies.md)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def load_cli():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("search_bench", ROOT / "benchmarks" / "search_bench.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_smoke_mode_on_every_committed_table(tmp_path: Path) -> None:
+    cli = load_cli()
+    tables = sorted(p.name.removesuffix(".json.gz") for p in (ROOT / "benchmarks" / "tables").glob("*.json.gz"))
+    assert len(tables) >= 4
+    assert cli.main(["--smoke", "--processes", "1", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary-zero.json").read_text())
+    assert {r["task"] for r in summary} == set(tables)
+    assert {r["method"] for r in summary} == set(cli.SMOKE_METHODS)
+    random = [r for r in summary if r["method"] == "tunestream Random"]
+    assert all(r["vs_random"] == 1.0 for r in random if r["median_s"] is not None)
+    for task in tables:
+        assert (tmp_path / f"search_bench_{task}.png").stat().st_size > 10_000
+    # A rerun takes the stored cells instead of simulating again.
+    assert cli.main(["--smoke", "--processes", "1", "--out", str(tmp_path)]) == 0
+
+
+def test_unknown_method_is_refused(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    cli = load_cli()
+    assert cli.main(["--smoke", "--methods", "Nope*", "--out", str(tmp_path)]) == 2
+    assert "no method matches" in capsys.readouterr().err
