@@ -217,14 +217,24 @@ def plot(cells: Sequence[Cell], task: str, path: Path, max_lines: int = 9) -> No
             ax.plot(grid, med, label=c.method, linestyle="-" if not is_peer(c.method) else "--")
         for share, target in sorted(group[0].targets.items()):
             ax.axhline(target, color="grey", linewidth=0.6, linestyle=":")
-            ax.annotate(f"{share:.0%}", (horizon, target), fontsize=7, color="grey", ha="right", va="bottom")
+            ax.annotate(f"{share:.0%} target", (0, target), fontsize=7, color="grey", va="bottom")
         ax.set_title(f"{task}, W = {w}")
         ax.set_xlabel("simulated seconds")
         ax.set_ylabel("best objective so far (median over seeds)")
-        finals = [v for c in group for t in c.traces for _, v in t]
-        if finals:
-            lo, hi = np.quantile(finals, [0.05, 1.0] if group[0].maximize else [0.0, 0.95])
-            ax.set_ylim(lo, hi + 0.05 * (hi - lo) + 1e-12)
+        # Where the search happens: from a little below the 10 % target to the best value seen, and
+        # up to twice the time Random needs for the hardest target.
+        values = [v for c in group for t in c.traces for _, v in t]
+        easy = group[0].targets[max(group[0].targets)]
+        if values:
+            best = max(values) if group[0].maximize else min(values)
+            span = abs(best - easy) or abs(easy) * 0.01 or 1.0
+            lo, hi = sorted((easy - 1.5 * span if group[0].maximize else easy + 1.5 * span, best))
+            ax.set_ylim(lo, hi + 0.05 * (hi - lo))
+        random = next((c for c in group if c.method == RANDOM), None)
+        if random is not None:
+            slowest = float(np.median(random.times[min(random.times)]))
+            if math.isfinite(slowest) and slowest > 0:
+                ax.set_xlim(0, min(horizon, 2 * slowest))
         ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
