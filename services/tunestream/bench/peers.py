@@ -347,19 +347,24 @@ def _do_minimize(task: Task) -> bool:
     return not task.maximize
 
 
+def _successive_halving(task: Task, seed: int) -> dict[str, Any]:
+    """The arguments every Syne Tune successive-halving scheduler here gets: rungs from 1 epoch up to
+    the task's resource with reduction factor 3, as tunestream's Hyperband and Optuna's pruner."""
+    return {
+        "metric": METRIC,
+        "time_attr": RESOURCE,
+        "max_t": task.max_resource,
+        "do_minimize": _do_minimize(task),
+        "random_seed": seed,
+        "grace_period": 1,
+        "reduction_factor": 3,
+    }
+
+
 def _st_asha(config: dict[str, Any], task: Task, seed: int) -> Any:
     from syne_tune.optimizer.baselines import ASHA
 
-    return ASHA(
-        config,
-        metric=METRIC,
-        time_attr=RESOURCE,
-        max_t=task.max_resource,
-        do_minimize=_do_minimize(task),
-        random_seed=seed,
-        grace_period=1,
-        reduction_factor=3,
-    )
+    return ASHA(config, **_successive_halving(task, seed))
 
 
 def _st_hyperband(config: dict[str, Any], task: Task, seed: int) -> Any:
@@ -370,47 +375,19 @@ def _st_hyperband(config: dict[str, Any], task: Task, seed: int) -> Any:
     brackets = 1
     while 3**brackets <= task.max_resource:
         brackets += 1
-    return ASHA(
-        config,
-        metric=METRIC,
-        time_attr=RESOURCE,
-        max_t=task.max_resource,
-        do_minimize=_do_minimize(task),
-        random_seed=seed,
-        grace_period=1,
-        reduction_factor=3,
-        brackets=brackets,
-    )
+    return ASHA(config, **_successive_halving(task, seed), brackets=brackets)
 
 
 def _st_bohb(config: dict[str, Any], task: Task, seed: int) -> Any:
     from syne_tune.optimizer.baselines import BOHB
 
-    return BOHB(
-        config,
-        metric=METRIC,
-        time_attr=RESOURCE,
-        max_t=task.max_resource,
-        do_minimize=_do_minimize(task),
-        random_seed=seed,
-        grace_period=1,
-        reduction_factor=3,
-    )
+    return BOHB(config, **_successive_halving(task, seed))
 
 
 def _st_asha_bore(config: dict[str, Any], task: Task, seed: int) -> Any:
     from syne_tune.optimizer.baselines import ASHABORE
 
-    return ASHABORE(
-        config,
-        metric=METRIC,
-        time_attr=RESOURCE,
-        max_t=task.max_resource,
-        do_minimize=_do_minimize(task),
-        random_seed=seed,
-        grace_period=1,
-        reduction_factor=3,
-    )
+    return ASHABORE(config, **_successive_halving(task, seed))
 
 
 def _st_median(config: dict[str, Any], task: Task, seed: int) -> Any:
