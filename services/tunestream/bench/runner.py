@@ -60,7 +60,8 @@ class Run:
 
 def run_one(run: Run) -> Outcome:
     table = load_table(run.table)
-    factory = all_methods()[run.method] if run.method not in METHODS else METHODS[run.method]
+    # tunestream's own methods without importing the peers (they need the bench extra).
+    factory = METHODS.get(run.method) or all_methods()[run.method]
     return simulate(
         table,
         factory,
