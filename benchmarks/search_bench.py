@@ -28,7 +28,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tunestream.bench import runner
-from tunestream.bench.report import Cell, by_jobs_markdown, markdown, plot, rows
+from tunestream.bench.report import Cell, by_jobs_markdown, markdown, overview_markdown, plot, rows
 from tunestream.bench.simulator import Outcome
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 
     seeds = {(c.task, c.workers, c.method): len(c.traces) for c in cells}
     table_rows = rows(cells)
-    text = markdown(table_rows, seeds, cells) + "\n\n" + by_jobs_markdown(cells)
+    text = "\n\n".join([overview_markdown(table_rows), markdown(table_rows, seeds, cells), by_jobs_markdown(cells)])
     print(text)
     print(f"\n{len(runs)} simulated tuning jobs in {time.perf_counter() - started:.0f} s")
     summary = [

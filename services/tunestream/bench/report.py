@@ -160,6 +160,30 @@ def markdown(table_rows: Sequence[Row], seeds: dict[tuple[str, int, str], int], 
     return "\n".join(lines)
 
 
+def overview_markdown(table_rows: Sequence[Row], share: float = 0.05) -> str:
+    """The yardstick at a glance: per task, a row per method and a column per W, each the speed-up
+    over Random at one target with its 95 % interval; the fastest at each W in bold."""
+    picked = [r for r in table_rows if r.share == share]
+    lines: list[str] = []
+    for task in sorted({r.task for r in picked}):
+        mine = [r for r in picked if r.task == task]
+        widths = sorted({r.workers for r in mine})
+        cell = {(r.method, r.workers): r for r in mine}
+        fastest = {w: min((r for r in mine if r.workers == w), key=lambda r: r.median_s.value) for w in widths}
+        lines.append(f"\n#### {task}: speed-up over Random at the {share:.0%} target\n")
+        lines.append("| method | " + " | ".join(f"W = {w}" for w in widths) + " |")
+        lines.append("|" + "---|" * (1 + len(widths)))
+        methods = sorted({r.method for r in mine}, key=lambda m: (is_peer(m), m))
+        for m in methods:
+            entries = []
+            for w in widths:
+                r = cell.get((m, w))
+                text = "" if r is None else str(r.vs_random)
+                entries.append(f"**{text}**" if r is not None and fastest[w].method == m else text)
+            lines.append(f"| {m} | " + " | ".join(entries) + " |")
+    return "\n".join(lines)
+
+
 def _best_at(methods: dict[str, dict[float, Row]], share: float) -> str:
     for rs in methods.values():
         if share in rs:
