@@ -71,8 +71,8 @@ def main() -> None:
         for n in args.observations:
             times, fits = [], []
             for r in range(args.repeats):
-                # As in the suggester: the strategy lives across proposals, so each fit is warm-started
-                # from the previous one. The first (cold) proposal is not timed.
+                # As in the suggester, the strategy lives across proposals; the first one in a process
+                # also pays torch's and BoTorch's first-call costs, so it is not timed.
                 hist = history(space, n + 1, pending=3, seed=r)
                 strategy = BayesianSearch(space, seed=r, max_jobs=10_000, maximize=True)
                 strategy.propose(len(hist), hist[: n - 1] + hist[n + 1 :])
