@@ -31,6 +31,7 @@ same proposal.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Sequence
@@ -89,25 +90,14 @@ class Encoder:
                 values[p.name] = p.from_unit(float(x))
         return values
 
-    def bounds(self) -> list[tuple[float, float]]:
-        """Per column; a discrete column spans exactly its first and last allowed value."""
-        discrete = self.discrete_dims()
-        bounds = []
-        for i, p in enumerate(self.space.params):
-            if isinstance(p, CategoricalParam):
-                bounds.append((0.0, float(len(p.choices) - 1)))
-            elif i in discrete:
-                bounds.append((discrete[i][0], discrete[i][-1]))
-            else:
-                bounds.append((0.0, 1.0))
-        return bounds
-
     def categorical_dims(self) -> dict[int, list[float]]:
-        return {
-            i: [float(k) for k in range(len(p.choices))]
-            for i, p in enumerate(self.space.params)
-            if isinstance(p, CategoricalParam)
-        }
+        return {i: [float(k) for k in range(n)] for i, n in self.choice_counts.items()}
+
+    @functools.cached_property
+    def choice_counts(self) -> dict[int, int]:
+        """Column -> number of choices, for the categorical columns. Cached: `features` runs on every
+        acquisition evaluation of the search."""
+        return {i: len(p.choices) for i, p in enumerate(self.space.params) if isinstance(p, CategoricalParam)}
 
     def discrete_dims(self) -> dict[int, list[float]]:
         return {
@@ -123,20 +113,20 @@ class Encoder:
         return acquisition_search.Columns(
             dims=len(self.space.params),
             discrete=self.discrete_dims(),
-            categorical={i: len(choices) for i, choices in self.categorical_dims().items()},
+            categorical=self.choice_counts,
         )
 
     def features(self, x: Any) -> Any:
         """The GP's inputs for encoded rows (torch, (..., d)): categorical columns one-hot."""
         import torch
 
-        categorical = self.categorical_dims()
+        categorical = self.choice_counts
         if not categorical:
             return x
         parts = []
         for i in range(x.shape[-1]):
             if i in categorical:
-                n = len(categorical[i])
+                n = categorical[i]
                 index = x[..., i].round().long().clamp(0, n - 1)
                 parts.append(torch.nn.functional.one_hot(index, n).to(x))
             else:
