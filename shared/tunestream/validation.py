@@ -7,7 +7,6 @@ so both agree on what a valid job is.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 from tunestream.definitions import (
@@ -20,6 +19,7 @@ from tunestream.definitions import (
     WarmStartConfigShape,
 )
 from tunestream.field_errors import FieldError, InvalidTuningJob
+from tunestream.metric_regex import UnsupportedRegex, compile_metric_regex
 from tunestream.space import (
     CategoricalParam,
     ContinuousParam,
@@ -205,9 +205,10 @@ def _check_definition(
             errors.append(FieldError(f"{path}.Name", "unique", f"metric {m.Name!r} is defined more than once"))
         names.add(m.Name)
         try:
-            compiled = re.compile(m.Regex)
-        except re.error as exc:
-            errors.append(FieldError(f"{path}.Regex", "regex-compiles", f"does not compile: {exc}"))
+            compiled = compile_metric_regex(m.Regex)
+        except UnsupportedRegex as exc:
+            rule = "regex-re2" if exc.python_accepts else "regex-compiles"
+            errors.append(FieldError(f"{path}.Regex", rule, exc.reason))
             continue
         if compiled.groups < 1:
             errors.append(

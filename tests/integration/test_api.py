@@ -74,6 +74,12 @@ CASES = {
         lambda j: j["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"][0].update(Regex="score=(["),
         "TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions[0].Regex",
     ),
+    "regex needs backtracking": (
+        lambda j: j["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"][0].update(
+            Regex="(?<=score=)([0-9.]+)"
+        ),
+        "TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions[0].Regex",
+    ),
     "regex without group": (
         lambda j: j["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"][0].update(
             Regex="score=\\d+"

@@ -121,6 +121,17 @@ def test_regex_that_does_not_compile(job: dict[str, Any]) -> None:
     )
 
 
+@pytest.mark.parametrize("regex", [r"(?<=score=)([0-9.]+)", r"(\w)\1 score=([0-9.]+)", r"score=([0-9.]+){2000}"])
+def test_regex_that_needs_more_than_re2_is_refused(job: dict[str, Any], regex: str) -> None:
+    # Python's re takes these; the launcher and collector run RE2, so they are refused up front.
+    job["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"][0]["Regex"] = regex
+    with pytest.raises(InvalidTuningJob) as info:
+        validate_request(CreateTuningJobRequest.model_validate(job))
+    (error,) = [e for e in info.value.errors if e.field.endswith("MetricDefinitions[0].Regex")]
+    assert error.rule == "regex-re2"
+    assert "RE2 refuses it" in error.message
+
+
 def test_regex_without_group(job: dict[str, Any]) -> None:
     job["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"][0]["Regex"] = "score=[0-9.]+"
     assert ("TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions[0].Regex", "regex-group") in errors_of(job)

@@ -98,6 +98,13 @@ class CollectorHandler:
             reason = f"the objective metric {job.objective_metric_name!r} was not a finite number: {bad!r}"
         elif value is not None:
             status, reason = ObjectiveStatus.SUCCEEDED, None
+        elif job is not None and job.objective_metric_name in job.extractor.unsupported:
+            status = ObjectiveStatus.FAILED
+            reason = (
+                f"the objective metric {job.objective_metric_name!r} has a Regex RE2 cannot run "
+                f"({job.extractor.unsupported[job.objective_metric_name]!r}); it was accepted before tunestream "
+                "refused such regexes and is never matched"
+            )
         elif p.status == TrainingJobStatus.COMPLETED:
             name = job.objective_metric_name if job else "objective"
             status = ObjectiveStatus.FAILED

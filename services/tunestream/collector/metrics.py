@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from tunestream.definitions import MetricDefinition
+from tunestream.metric_regex import MetricRegex, UnsupportedRegex, compile_metric_regex
 
 # A captured value longer than this is garbage, not a number.
 MAX_VALUE_CHARS = 64
@@ -49,7 +50,8 @@ def parse_metric_value(text: str | None) -> float | None:
 
 @dataclass
 class MetricExtractor:
-    """Applies every definition to every line, as SageMaker does (re.search, first group).
+    """Applies every definition to every line, as SageMaker does (search, first group), with RE2
+    (tunestream.metric_regex: linear time, each line's first MATCH_CHARS characters).
 
     The step of a value is its ordinal among that metric's values in this training job (1, 2, ...),
     so a program printing one line per epoch gets epoch numbers for free. `last` holds each metric's
@@ -61,18 +63,22 @@ class MetricExtractor:
     counts: dict[str, int] = field(default_factory=dict)
     last: dict[str, float] = field(default_factory=dict)
     non_finite: dict[str, str] = field(default_factory=dict)
+    unsupported: dict[str, str] = field(default_factory=dict)  # metric name -> a regex RE2 refused
 
     def __post_init__(self) -> None:
-        self._compiled = [(d.Name, re.compile(d.Regex)) for d in self.definitions]
+        self._compiled: list[tuple[str, MetricRegex]] = []
+        for d in self.definitions:
+            try:
+                self._compiled.append((d.Name, compile_metric_regex(d.Regex)))
+            except UnsupportedRegex:
+                # Validation refuses these now; a tuning job accepted before RE2 may still hold one.
+                # Its metric is never found, rather than matched by a backtracking engine.
+                self.unsupported[d.Name] = d.Regex
 
     def feed(self, line: str) -> list[Match]:
         matches = []
         for name, pattern in self._compiled:
-            try:
-                found = pattern.search(line)
-                text = found.group(1) if found else None
-            except (IndexError, re.error, TypeError):  # a regex without a group
-                continue
+            text = pattern.first_group(line)
             value = parse_metric_value(text)
             if value is None:
                 continue

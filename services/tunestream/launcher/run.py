@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import shutil
 import tarfile
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tunestream.definitions import MetricDefinition
 from tunestream.events.v1 import (
     SEQ_PER_ATTEMPT,
     EventBase,
@@ -40,6 +40,7 @@ from tunestream.events.v1 import (
 )
 from tunestream.launcher.checkpoints import CheckpointSync
 from tunestream.launcher.layout import JobLayout, failure_reason
+from tunestream.metric_regex import MetricRegex, UnsupportedRegex, compile_metric_regex
 from tunestream.objstore.base import ObjectStore, join_s3_uri
 from tunestream.scheduler.fleet import attempt_event_id
 from tunestream.trials import TrainingJobStatus
@@ -91,6 +92,16 @@ def model_artifact_uri(spec: TrainingJobSpec) -> str:
     return join_s3_uri(spec.output_s3_path, spec.training_job_name, "output", "model.tar.gz")
 
 
+def _metric_patterns(definitions: Sequence[MetricDefinition]) -> list[MetricRegex]:
+    """The regexes that mark a line as a metric line (kept from batching limits), run by RE2. One RE2
+    refuses (accepted before validation refused it) marks nothing, as the collector never matches it."""
+    patterns = []
+    for d in definitions:
+        with contextlib.suppress(UnsupportedRegex):
+            patterns.append(compile_metric_regex(d.Regex))
+    return patterns
+
+
 def _tar_model(model_dir: Path, target: Path) -> None:
     with tarfile.open(target, "w:gz") as tar:
         for path in sorted(model_dir.rglob("*")):
@@ -129,7 +140,7 @@ class TrainingRun(ABC):
         self._bytes_forwarded = 0
         self._dropped_lines = 0
         self._dropped_bytes = 0
-        self._metric_patterns = [re.compile(d.Regex) for d in spec.metric_definitions]
+        self._metric_patterns = _metric_patterns(spec.metric_definitions)
         self._flush_lock = asyncio.Lock()
         self._last_flush = 0.0
         self._soon: asyncio.Task[None] | None = None

@@ -23,6 +23,7 @@ from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any
 
 from tunestream.definitions import JOB_NAME_PATTERN
+from tunestream.metric_regex import UnsupportedRegex, compile_metric_regex
 from tunestream.sdk.estimator import Estimator, EstimatorBase
 from tunestream.sdk.exceptions import ClientError, NoBestTrainingJobError, UnexpectedStatusException
 from tunestream.sdk.inputs import input_data_config
@@ -318,9 +319,9 @@ class HyperparameterTuner:
             if not isinstance(d, dict) or "Name" not in d or "Regex" not in d:
                 raise ValueError(f"each metric definition needs 'Name' and 'Regex', got {d!r}")
             try:
-                groups = re.compile(d["Regex"]).groups
-            except re.error as exc:
-                raise ValueError(f"metric {d['Name']!r}: Regex {d['Regex']!r} does not compile: {exc}") from None
+                groups = compile_metric_regex(d["Regex"]).groups
+            except UnsupportedRegex as exc:
+                raise ValueError(f"metric {d['Name']!r}: Regex {d['Regex']!r} {exc.reason}") from None
             if groups < 1:
                 raise ValueError(f"metric {d['Name']!r}: Regex {d['Regex']!r} needs a capturing group around the value")
         names = [d["Name"] for d in definitions]

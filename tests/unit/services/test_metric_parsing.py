@@ -23,6 +23,7 @@ from tunestream.events.v1 import (
     TrainingOutputLogged,
     TrainingOutputLoggedData,
 )
+from tunestream.metric_regex import MATCH_CHARS
 from tunestream.trials import ObjectiveStatus, TrainingJobStatus
 
 # Deliberately loose regexes, as users write them: they capture whatever follows.
@@ -94,9 +95,25 @@ def test_extractor_huge_and_binary_lines() -> None:
     x = MetricExtractor(LOOSE)
     assert x.feed("score=" + "9" * 5_000_000) == []  # too long to be a number
     assert x.feed("acc=" + "1," * 1_000_000) == []
-    assert x.feed(bytes(range(256)).decode(errors="replace") * 1000 + " score=0.5")[0].value == 0.5
+    binary = bytes(range(256)).decode(errors="replace")
+    assert x.feed(binary * 100 + " score=0.5")[0].value == 0.5
+    # Lines are matched on their first MATCH_CHARS characters: a value after those is not seen.
+    assert len(binary * 1000) > MATCH_CHARS
+    assert x.feed(binary * 1000 + " score=0.6") == []
     assert x.feed("acc: 0,95") == []  # a locale comma is not 0.95 (nor 95)
     assert x.last == {"score": 0.5}
+
+
+def test_backtracking_regex_runs_in_linear_time() -> None:
+    # Nested quantifiers over a line that nearly matches: Python's re would take exponential time
+    # (beyond any CI run) on a line of this length; RE2 answers in linear time.
+    x = MetricExtractor([MetricDefinition(Name="m", Regex=r"^(\w+\s?)*=([0-9.]+)$")])
+    assert x.feed("ab " * 20_000 + "!") == []
+    x = MetricExtractor([MetricDefinition(Name="m", Regex=r"(a+)+b=([0-9]+)")])
+    assert x.feed("a" * 60_000) == []
+    assert x.feed("aaab=7") == []  # the value is the first group, "aaa": not a number
+    x = MetricExtractor([MetricDefinition(Name="m", Regex=r"m=([0-9.]+)")])
+    assert [m.value for m in x.feed("x" * 60_000 + " m=0.25")] == [0.25]
 
 
 def test_extractor_nan_and_inf_are_never_values() -> None:
@@ -115,9 +132,9 @@ def test_regex_without_group_reports_nothing() -> None:
     assert x.feed("m=3") == []
 
 
-def _objective_for(lines: list[str]) -> ObjectiveCollected:
+def _objective_for(lines: list[str], regex: str = r"score=(\S+)") -> ObjectiveCollected:
     at = datetime.now(UTC)
-    defs = [MetricDefinition(Name="score", Regex=r"score=(\S+)")]
+    defs = [MetricDefinition(Name="score", Regex=regex)]
     h = CollectorHandler()
     h.apply(
         TrainingJobStarted(
@@ -168,3 +185,11 @@ def test_nan_objective_is_a_failed_objective() -> None:
     assert "not a finite number" in (p.objective_reason or "") and "NaN" in (p.objective_reason or "")
     p = _objective_for(["score=inf", "score=0.4"]).payload
     assert p.objective_status == ObjectiveStatus.SUCCEEDED and p.objective_value == 0.4
+
+
+def test_regex_re2_refuses_from_an_older_job_fails_the_objective_with_the_reason() -> None:
+    # Accepted before validation refused lookaround: never matched (no backtracking engine runs it),
+    # and the objective's reason says why instead of "no output line matched".
+    p = _objective_for(["score=0.9"], regex=r"(?<=score=)(\S+)").payload
+    assert p.objective_status == ObjectiveStatus.FAILED and p.objective_value is None
+    assert "RE2 cannot run" in (p.objective_reason or "")
