@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install up down status demo test test-unit test-integration lint services-start services-stop clean
+.PHONY: install up down status demo test test-unit lint services-start services-stop clean
 
 install: $(VENV)/.installed
 
@@ -46,6 +46,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shared/tunestream services/tunestream
+	$(PY) -m pytest -q tests/unit/test_service_boundaries.py
 
 clean: down
 	bash deploy/stack.sh clean

@@ -29,7 +29,7 @@ import httpx
 from sqlalchemy import Engine, select
 
 from tests.integration.conftest import ARTIFACTS, ROOT, SERVICES, Services, _free_port
-from tunestream.cli.client import ApiClientError, TunestreamClient
+from tunestream.client import ApiClientError, TunestreamClient
 from tunestream.db.engine import make_engine
 from tunestream.db.tables import training_jobs
 from tunestream.events.topics import Topics

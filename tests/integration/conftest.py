@@ -22,7 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from tunestream.cli.client import TunestreamClient
+from tunestream.client import TunestreamClient
 from tunestream.config import Settings, load_settings
 from tunestream.db.engine import make_engine
 from tunestream.objstore.factory import make_object_store

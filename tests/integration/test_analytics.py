@@ -16,7 +16,7 @@ from matplotlib import image
 
 from tests.integration.conftest import ARTIFACTS, trainer_job, wait_until_ended
 from tests.integration.test_cli import tunestream
-from tunestream.cli.client import TunestreamClient
+from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 
 

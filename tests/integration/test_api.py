@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 
 from tests.integration.conftest import trainer_job, training_processes, wait_until_ended
 from tunestream.api.app import create_app
-from tunestream.cli.client import TunestreamClient
+from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db.tables import training_jobs
 

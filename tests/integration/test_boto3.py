@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 from tests.integration.conftest import PROGRAM, ROOT, Services
 from tests.integration.test_cli import tunestream
 from tests.sagemaker_shapes import assert_output_shape
-from tunestream.cli.client import TunestreamClient
+from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db import reads, writes
 from tunestream.objstore.s3 import S3ObjectStore

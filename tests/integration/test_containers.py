@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.integration.conftest import ROOT, Services, wait_until_ended
-from tunestream.cli.client import TunestreamClient
+from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.objstore.s3 import S3ObjectStore
 

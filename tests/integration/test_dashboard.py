@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import ARTIFACTS, ROOT, Services, _free_port, trainer_job
-from tunestream.cli.client import TunestreamClient
+from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.integration.conftest import trainer_job, training_processes, wait_until_ended
-from tunestream.cli.client import TunestreamClient
+from tunestream.client import TunestreamClient
 
 
 def test_hyperband_stops_some_training_jobs_early(api: TunestreamClient, run_id: str) -> None:

@@ -38,7 +38,7 @@ from schemathesis.checks import (
     response_schema_conformance,
 )
 
-from tunestream.cli.client import TunestreamClient
+from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 
 EXAMPLES = int(os.environ.get("TUNESTREAM_SCHEMATHESIS_EXAMPLES", "200"))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.conftest import PROGRAM, Services, training_processes, wait_until_ended
-from tunestream.cli.client import TunestreamClient
+from tunestream.client import TunestreamClient
 
 MODES = ["ok", "crash", "hang", "stubborn", "fork", "silent", "nan"]
 OUTPUT_MB = float(os.environ.get("TUNESTREAM_HOSTILE_OUTPUT_MB", "100"))

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from tests.integration.conftest import ROOT, trainer_job, wait_until_ended
-from tunestream.cli.client import TunestreamClient
+from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db.tables import training_jobs
 from tunestream.replay.run import render, run_replay

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 
 from tests.integration.conftest import Services, trainer_job, training_processes, wait_until_ended
 from tests.integration.test_tuning_job import read_topic
-from tunestream.cli.client import TunestreamClient
+from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db.tables import training_jobs
 from tunestream.events.topics import Topics

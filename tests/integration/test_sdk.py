@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from tests.integration.conftest import ARTIFACTS, ROOT, Services
-from tunestream.cli.client import ApiClientError, TunestreamClient
+from tunestream.client import ApiClientError, TunestreamClient
 from tunestream.config import Settings
 from tunestream.sdk.analytics import METADATA_COLUMNS, HyperparameterTuningJobAnalytics
 from tunestream.sdk.estimator import Estimator

@@ -20,7 +20,7 @@ import pytest
 from botocore.config import Config
 
 from tests.integration.conftest import Services, trainer_job, wait_until_ended
-from tunestream.cli.client import TunestreamClient
+from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.objstore.s3 import S3ObjectStore
 

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy import Engine, func, select
 
 from tests.integration.conftest import trainer_job, wait_until_ended
-from tunestream.cli.client import TunestreamClient
+from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db.tables import log_batches, metric_points, processed_events, training_jobs, tuning_jobs
 from tunestream.events.topics import Topics

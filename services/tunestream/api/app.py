@@ -30,10 +30,11 @@ from tunestream.config import Settings
 from tunestream.db import reads, writes
 from tunestream.db.engine import make_engine
 from tunestream.definitions import CreateTuningJobRequest
+from tunestream.events import ids
 from tunestream.events.topics import Topics
 from tunestream.events.v1 import TuningJobSubmitted, TuningJobSubmittedData
 from tunestream.objstore.factory import make_object_store
-from tunestream.tracker.artifacts import render_log
+from tunestream.training_logs import render_log
 
 log = logging.getLogger(__name__)
 OUTBOX_INTERVAL_S = 5.0
@@ -59,7 +60,7 @@ def submitted_event(conn: Connection, row: dict[str, Any]) -> TuningJobSubmitted
     """The event for a stored job; parents' results are read again (they no longer change)."""
     request = CreateTuningJobRequest.model_validate(row["request"])
     return TuningJobSubmitted(
-        event_id=f"{row['name']}:submitted",
+        event_id=ids.submitted(row["name"]),
         tuning_job_name=row["name"],
         payload=TuningJobSubmittedData(
             request=request,

@@ -27,6 +27,7 @@ from tunestream.bus.publisher import Publisher
 from tunestream.config import Settings
 from tunestream.db import reads, writes
 from tunestream.definitions import CreateTuningJobRequest
+from tunestream.events import ids
 from tunestream.events.v1 import (
     TuningJobStopRequested,
     TuningJobStopRequestedData,
@@ -162,7 +163,7 @@ async def create_tuning_job(st: State, body: Any) -> dict[str, str]:
             )
         raise ApiError(409, "ResourceInUse", f"tuning job {name!r} already exists")
     event = TuningJobSubmitted(
-        event_id=f"{name}:submitted",
+        event_id=ids.submitted(name),
         tuning_job_name=name,
         payload=TuningJobSubmittedData(request=job, random_seed=seed, created_at=created_at, warm_start=warm_start),
     )
@@ -261,7 +262,7 @@ async def stop_tuning_job(st: State, name: str) -> dict[str, str]:
     await st.publisher.publish(
         [
             TuningJobStopRequested(
-                event_id=f"{name}:stop-requested",
+                event_id=ids.tuning_job_stop_requested(name),
                 tuning_job_name=name,
                 payload=TuningJobStopRequestedData(reason="StopHyperParameterTuningJob requested by the user"),
             )

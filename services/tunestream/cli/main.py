@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from tunestream.cli.client import ApiClientError, TunestreamClient
 from tunestream.cli.render import make_progress, progress_view, training_jobs_table
+from tunestream.client import ApiClientError, TunestreamClient
 from tunestream.config import Settings, load_settings
 from tunestream.trials import TERMINAL_STATUSES
 

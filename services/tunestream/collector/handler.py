@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tunestream.collector.metrics import MetricExtractor
+from tunestream.events import ids
 from tunestream.events.v1 import (
     Event,
     EventBase,
@@ -58,7 +59,7 @@ class CollectorHandler:
                 for m in job.extractor.feed(line.text):
                     reported.append(
                         MetricReported(
-                            event_id=f"{event.payload.training_job_name}:metric:{m.metric_name}:{m.step}",
+                            event_id=ids.metric(event.payload.training_job_name, m.metric_name, m.step),
                             tuning_job_name=event.tuning_job_name,
                             payload=MetricReportedData(
                                 training_job_name=event.payload.training_job_name,
@@ -118,7 +119,7 @@ class CollectorHandler:
                 f"training job {p.status.value.lower()} before reporting the objective",
             )
         return ObjectiveCollected(
-            event_id=f"{p.training_job_name}:objective",
+            event_id=ids.objective(p.training_job_name),
             tuning_job_name=event.tuning_job_name,
             payload=ObjectiveCollectedData(
                 training_job_name=p.training_job_name,

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tunestream.events import ids
 from tunestream.events.v1 import (
     Event,
     EventBase,
@@ -35,7 +36,6 @@ from tunestream.events.v1 import (
 )
 from tunestream.launcher.layout import JobLayout
 from tunestream.launcher.run import Attempt, Publish, TrainingRun
-from tunestream.scheduler.fleet import attempt_event_id
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class LauncherHandler:
 
     def heartbeat(self) -> LauncherHeartbeat:
         return LauncherHeartbeat(
-            event_id=f"{self.launcher_id}:{self.incarnation}:heartbeat:{time.time_ns()}",
+            event_id=ids.heartbeat(self.launcher_id, self.incarnation, time.time_ns()),
             tuning_job_name="",
             payload=LauncherHeartbeatData(
                 launcher_id=self.launcher_id,
@@ -232,7 +232,7 @@ class LauncherHandler:
             self._kill_leftover(JobLayout(self.work_dir / job.tuning_job_name / name))
             outputs.append(
                 TrainingJobAttemptFailed(
-                    event_id=attempt_event_id(name, latest.attempt, "failed"),
+                    event_id=ids.attempt(name, latest.attempt, "failed"),
                     tuning_job_name=job.tuning_job_name,
                     payload=TrainingJobAttemptFailedData(
                         training_job_name=name,

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tunestream.definitions import MetricDefinition
+from tunestream.events import ids
 from tunestream.events.v1 import (
     SEQ_PER_ATTEMPT,
     EventBase,
@@ -42,7 +43,6 @@ from tunestream.launcher.checkpoints import CheckpointSync
 from tunestream.launcher.layout import JobLayout, failure_reason
 from tunestream.metric_regex import MetricRegex, UnsupportedRegex, compile_metric_regex
 from tunestream.objstore.base import ObjectStore, join_s3_uri
-from tunestream.scheduler.fleet import attempt_event_id
 from tunestream.trials import TrainingJobStatus
 
 log = logging.getLogger(__name__)
@@ -394,7 +394,7 @@ class TrainingRun(ABC):
             await self._publish(
                 [
                     TrainingOutputLogged(
-                        event_id=f"{self.name}:log:{seq}",
+                        event_id=ids.output_batch(self.name, seq),
                         tuning_job_name=self.tuning_job_name,
                         payload=TrainingOutputLoggedData(
                             training_job_name=self.name,
@@ -419,7 +419,7 @@ class TrainingRun(ABC):
     def _started(self, pid: int) -> TrainingJobStarted:
         number = self.attempt.number
         return TrainingJobStarted(
-            event_id=f"{self.name}:started" if number == 0 else attempt_event_id(self.name, number, "started"),
+            event_id=ids.started(self.name, number),
             tuning_job_name=self.tuning_job_name,
             payload=TrainingJobStartedData(
                 training_job_name=self.name,
@@ -435,7 +435,7 @@ class TrainingRun(ABC):
     def _attempt_failed(self, reason: str) -> TrainingJobAttemptFailed:
         self._reported = True
         return TrainingJobAttemptFailed(
-            event_id=attempt_event_id(self.name, self.attempt.number, "failed"),
+            event_id=ids.attempt(self.name, self.attempt.number, "failed"),
             tuning_job_name=self.tuning_job_name,
             payload=TrainingJobAttemptFailedData(
                 training_job_name=self.name,
@@ -452,7 +452,7 @@ class TrainingRun(ABC):
         await self._publish(
             [
                 TrainingJobFinished(
-                    event_id=f"{self.name}:finished",
+                    event_id=ids.finished(self.name),
                     tuning_job_name=self.tuning_job_name,
                     payload=TrainingJobFinishedData(
                         training_job_name=self.name,

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tunestream.events import ids
 from tunestream.events.v1 import (
     Event,
     EventBase,
@@ -29,10 +30,6 @@ from tunestream.events.v1 import (
     TrainingJobStopRequested,
 )
 from tunestream.trials import TrainingJobStatus
-
-
-def attempt_event_id(training_job_name: str, attempt: int, what: str) -> str:
-    return f"{training_job_name}:attempt-{attempt}:{what}"
 
 
 @dataclass
@@ -217,7 +214,7 @@ class Fleet:
 
     def _attempt_failed(self, job: QueuedJob, attempt: TrainingJobAssignedData, reason: str) -> EventBase:
         event = TrainingJobAttemptFailed(
-            event_id=attempt_event_id(job.name, attempt.attempt, "failed"),
+            event_id=ids.attempt(job.name, attempt.attempt, "failed"),
             tuning_job_name=job.tuning_job_name,
             payload=TrainingJobAttemptFailedData(
                 training_job_name=job.name, attempt=attempt.attempt, launcher_id=attempt.launcher_id, reason=reason
@@ -242,7 +239,7 @@ class Fleet:
 
     def _finish(self, job: QueuedJob, status: TrainingJobStatus, reason: str, retryable: bool = False) -> EventBase:
         event = TrainingJobFinished(
-            event_id=f"{job.name}:finished",
+            event_id=ids.finished(job.name),
             tuning_job_name=job.tuning_job_name,
             payload=TrainingJobFinishedData(
                 training_job_name=job.name,
@@ -297,7 +294,7 @@ class Fleet:
             del free_gpus[target.launcher_id][:need]
             slots[target.launcher_id] -= 1
             event = TrainingJobAssigned(
-                event_id=attempt_event_id(job.name, job.next_attempt(), "assigned"),
+                event_id=ids.attempt(job.name, job.next_attempt(), "assigned"),
                 tuning_job_name=job.tuning_job_name,
                 payload=TrainingJobAssignedData(
                     training_job_name=job.name,

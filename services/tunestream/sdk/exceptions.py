@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tunestream.cli.client import ApiClientError
+from tunestream.client import ApiClientError
 
 
 class ClientError(ApiClientError):

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from tunestream.cli.client import ApiClientError, TunestreamClient
+from tunestream.client import ApiClientError, TunestreamClient
 from tunestream.config import Settings, load_settings
 from tunestream.sdk.exceptions import ApiUnreachableError, ClientError
 from tunestream.trials import TERMINAL_STATUSES

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from tunestream.definitions import CreateTuningJobRequest
+from tunestream.events import ids
 from tunestream.events.v1 import (
     EventBase,
     InputChannel,
@@ -294,7 +295,7 @@ class TuningJobState:
     def _stop(self, name: str, reason: str, decision: StopDecision | None = None) -> TrainingJobStopRequested:
         self.stops_sent.add(name)
         return TrainingJobStopRequested(
-            event_id=f"{name}:stop-requested",
+            event_id=ids.training_job_stop_requested(name),
             tuning_job_name=self.name,
             payload=TrainingJobStopRequestedData(
                 training_job_name=name,
@@ -309,7 +310,7 @@ class TuningJobState:
     def _end(self, status: str, reason: str, check: CompletionCheck) -> TuningJobEnded:
         self.ended = True
         return TuningJobEnded(
-            event_id=f"{self.name}:ended",
+            event_id=ids.ended(self.name),
             tuning_job_name=self.name,
             payload=TuningJobEndedData(
                 status=status,  # type: ignore[arg-type]
@@ -368,7 +369,7 @@ class TuningJobState:
         if self.stopper is not None:
             details.update(self.stopper.proposal_details(index))
         return TrainingJobProposed(
-            event_id=f"{name}:proposed",
+            event_id=ids.proposed(name),
             tuning_job_name=self.name,
             payload=TrainingJobProposedData(spec=spec, reason=proposal.reason, details=details),
         )

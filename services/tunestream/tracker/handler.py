@@ -29,7 +29,7 @@ from tunestream.events.v1 import (
     TuningJobSubmitted,
 )
 from tunestream.objstore.base import ObjectStore
-from tunestream.tracker.artifacts import log_uri, render_log
+from tunestream.training_logs import log_uri, render_log
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 5.0)

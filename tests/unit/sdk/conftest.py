@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tunestream.cli.client import TunestreamClient
+from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.sdk.session import Session
 

@@ -1,4 +1,5 @@
-"""Where the tracker keeps things in the S3 store."""
+"""A training job's full log in the S3 store: where it lives and how it reads. The tracker writes it
+when the job ends; the api renders the same text from the database while the job still runs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A small HTTP client of tunestream's api, for the CLI and tests."""
+"""A small HTTP client of tunestream's api, shared by the CLI, the SDK and the tests."""
 
 from __future__ import annotations
 
