@@ -113,11 +113,12 @@ class LauncherHandler:
             job.stop_reason = job.stop_reason or event.payload.reason
 
     async def react(self, event: Event) -> Sequence[EventBase]:
+        # Starting and stopping runs emits nothing here: a run publishes its own events.
         if isinstance(event, TrainingJobStopRequested):
-            return self._stop(event.payload.training_job_name)
-        if isinstance(event, TrainingJobAssigned | TrainingJobAttemptFailed | TrainingJobFinished):
+            self._stop(event.payload.training_job_name)
+        elif isinstance(event, TrainingJobAssigned | TrainingJobAttemptFailed | TrainingJobFinished):
             self._fence(event.payload.training_job_name)
-            return self._start_assigned()
+            self._start_assigned()
         return []
 
     async def reconcile(self) -> Sequence[EventBase]:
@@ -127,7 +128,7 @@ class LauncherHandler:
             self._last_beat = now
             outputs.append(self.heartbeat())
         outputs.extend(self._reap_earlier_incarnations())
-        outputs.extend(self._start_assigned())
+        self._start_assigned()
         for name, job in self.open_jobs.items():
             if job.stop_reason is not None and not job.finished and name in self.runs:
                 self._stop(name)
@@ -172,9 +173,9 @@ class LauncherHandler:
         if mine is None or mine.attempt != run.attempt.number:
             run.revoke("the scheduler ended this attempt or the training job finished")
 
-    def _start_assigned(self) -> list[EventBase]:
+    def _start_assigned(self) -> None:
         if self.stopping:
-            return []
+            return
         for name, job in self.open_jobs.items():
             if len(self.runs) >= self.slots:
                 break
@@ -182,7 +183,6 @@ class LauncherHandler:
             if assigned is None or name in self.runs or (name, assigned.attempt) in self._ran:
                 continue
             self._start(name, job, Attempt(assigned.attempt, tuple(assigned.gpus)))
-        return []
 
     def _start(self, name: str, job: _Known, attempt: Attempt) -> None:
         layout = JobLayout(self.work_dir / job.tuning_job_name / name)
@@ -205,14 +205,13 @@ class LauncherHandler:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    def _stop(self, name: str) -> list[EventBase]:
+    def _stop(self, name: str) -> None:
         job = self.known.get(name)
         if job is None or job.finished:
-            return []
+            return
         run = self.runs.get(name)
         if run is not None:
             run.request_stop(f"Stopped: {job.stop_reason or 'stop requested'}")
-        return []
 
     def _reap_earlier_incarnations(self) -> list[EventBase]:
         """Attempts assigned to an earlier run of this launcher: kill what is left of them, report them lost."""
