@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tunestream.events import ids
+from tunestream.events.early import EarlyEvents
 from tunestream.events.v1 import (
     Event,
     EventBase,
@@ -76,7 +77,7 @@ class LauncherHandler:
     runs: dict[str, TrainingRun] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     stopping: bool = False
-    _early: dict[str, list[Event]] = field(default_factory=dict)
+    _early: EarlyEvents = field(default_factory=EarlyEvents)
     _reaped: set[tuple[str, int]] = field(default_factory=set)
     # Attempts this incarnation has started: one that ended is not started again while its
     # Finished event is still on its way back from Kafka.
@@ -90,7 +91,7 @@ class LauncherHandler:
                 self.known[spec.training_job_name] = self.open_jobs[spec.training_job_name] = _Known(
                     event.tuning_job_name, spec
                 )
-                for early in self._early.pop(spec.training_job_name, []):
+                for early in self._early.release(spec.training_job_name):
                     self.apply(early)
             return
         if not isinstance(
@@ -100,7 +101,7 @@ class LauncherHandler:
         name = event.payload.training_job_name
         job = self.known.get(name)
         if job is None:  # read before its proposal during a rebuild
-            self._early.setdefault(name, []).append(event)
+            self._early.hold(name, event)
             return
         if isinstance(event, TrainingJobAssigned):
             job.assignments.setdefault(event.payload.attempt, event.payload)

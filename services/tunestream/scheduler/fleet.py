@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tunestream.events import ids
+from tunestream.events.early import EarlyEvents
 from tunestream.events.v1 import (
     Event,
     EventBase,
@@ -83,7 +84,7 @@ class Fleet:
     # Unfinished training jobs in the order they were proposed.
     queue: dict[str, QueuedJob] = field(default_factory=dict)
     finished: set[str] = field(default_factory=set)
-    _early: dict[str, list[Event]] = field(default_factory=dict)
+    _early: EarlyEvents = field(default_factory=EarlyEvents)
     _started_at: float | None = None
     # Whether the scheduler itself can read from Kafka (see `hearing`): while it cannot, silence
     # proves nothing about the launchers.
@@ -103,7 +104,7 @@ class Fleet:
             if name in self.queue or name in self.finished:
                 return
             self.queue[name] = QueuedJob(event.tuning_job_name, spec, waiting_since=self.clock())
-            for early in self._early.pop(name, []):
+            for early in self._early.release(name):
                 self.apply(early)
             return
         if not isinstance(
@@ -115,7 +116,7 @@ class Fleet:
             return
         job = self.queue.get(name)
         if job is None:  # read before its proposal (other topic) during a rebuild
-            self._early.setdefault(name, []).append(event)
+            self._early.hold(name, event)
             return
         if isinstance(event, TrainingJobAssigned):
             job.assignments.setdefault(event.payload.attempt, event.payload)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from tunestream.events.early import EarlyEvents
 from tunestream.events.v1 import (
     DecisionInputs,
     Event,
@@ -42,7 +43,7 @@ class SuggesterHandler:
         self.jobs: dict[str, TuningJobState] = {}
         # Proposals being computed ahead, per tuning job: (index, the computation).
         self._ahead: dict[str, tuple[int, asyncio.Future[Proposal]]] = {}
-        self._early: dict[str, list[Event]] = {}
+        self._early = EarlyEvents()
         # Per tuning job: events of the jobs topic and of the metrics topic applied so far.
         self.seen: dict[str, tuple[int, int]] = {}
 
@@ -63,12 +64,12 @@ class SuggesterHandler:
                 log.error("tuning job %s cannot be run: %s", name, exc)
                 return
             # Events of other topics can be read before the job's submission during a rebuild.
-            for early in self._early.pop(name, []):
+            for early in self._early.release(name):
                 self._apply_to(self.jobs[name], early)
             return
         job = self.jobs.get(name)
         if job is None:
-            self._early.setdefault(name, []).append(event)
+            self._early.hold(name, event)
             return
         self._apply_to(job, event)
 
