@@ -44,6 +44,8 @@ class SuggesterHandler:
         # Proposals being computed ahead, per tuning job: (index, the computation).
         self._ahead: dict[str, tuple[int, asyncio.Future[Proposal]]] = {}
         self._early = EarlyEvents()
+        # Tuning jobs whose submission could not be run (refused by this version's validation).
+        self.unrunnable: set[str] = set()
         # Per tuning job: events of the jobs topic and of the metrics topic applied so far.
         self.seen: dict[str, tuple[int, int]] = {}
 
@@ -62,6 +64,9 @@ class SuggesterHandler:
                 self.jobs[name] = TuningJobState.create(p.request, p.random_seed, p.created_at, p.warm_start)
             except InvalidTuningJob as exc:
                 log.error("tuning job %s cannot be run: %s", name, exc)
+                # Nothing will ever apply its other events: hold none of them.
+                self.unrunnable.add(name)
+                self._early.forget(name)
                 return
             # Events of other topics can be read before the job's submission during a rebuild.
             for early in self._early.release(name):
@@ -69,7 +74,8 @@ class SuggesterHandler:
             return
         job = self.jobs.get(name)
         if job is None:
-            self._early.hold(name, event)
+            if name not in self.unrunnable:
+                self._early.hold(name, event)
             return
         self._apply_to(job, event)
 

@@ -139,6 +139,20 @@ def test_events_read_before_submission_are_kept() -> None:
     assert [e.payload.spec.index for e in asyncio.run(rebuilt.reconcile())] == [2]
 
 
+def test_events_of_an_unrunnable_tuning_job_are_not_held_forever() -> None:
+    # A submission this version refuses (here: the objective has no MetricDefinition) never gets a
+    # state; what was held for it, and what arrives after it, is dropped instead of kept for good.
+    bad = minimal_job("bad")
+    bad["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"] = "loss"
+    h = SuggesterHandler()
+    h.apply(finished("bad", "bad-001-x", 1.0))
+    assert h._early.held("bad") == 1
+    assert step(h, submitted(bad)) == []
+    assert "bad" not in h.jobs and "bad" in h.unrunnable
+    h.apply(finished("bad", "bad-002-x", 1.0))
+    assert h._early.subjects() == 0
+
+
 def test_proposal_carries_everything_the_launcher_needs() -> None:
     h = SuggesterHandler()
     p = step(h, submitted(minimal_job("j")))[0].payload
