@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
@@ -43,6 +43,22 @@ class Handler(Protocol):
     async def reconcile(self) -> Sequence[EventBase]:
         """Outputs owed by the current state (after a rebuild, and every tick_s seconds)."""
         ...
+
+
+@runtime_checkable
+class BatchHandler(Protocol):
+    """A handler that takes each fetched batch at once (the tracker: one transaction per batch)
+    instead of one `react` per live event."""
+
+    async def react_batch(self, events: Sequence[Event]) -> Sequence[EventBase]: ...
+
+
+@runtime_checkable
+class BrokerWatcher(Protocol):
+    """A handler that judges others by their silence (the scheduler) and so must know, before each
+    `reconcile`, whether it could hear them at all: is the broker answering?"""
+
+    def kafka_reachable(self, answers: bool) -> None: ...
 
 
 class _Assignments(ConsumerRebalanceListener):
@@ -129,8 +145,7 @@ class ServiceLoop:
                 # (a restarted collector reported "no objective" for finished jobs this way). The
                 # rebuild reads these events again and handles the ones past the committed offset.
                 continue
-            # A handler may take a fetched batch at once (the tracker: one transaction for it).
-            react_batch = getattr(self._handler, "react_batch", None)
+            react_batch = self._handler.react_batch if isinstance(self._handler, BatchHandler) else None
             for tp, messages in batches.items():
                 # Outputs go to the producer as each event is handled; their acknowledgements are
                 # awaited once for the partition's batch, before its offset is committed.
@@ -146,11 +161,8 @@ class ServiceLoop:
                 await self._commit({tp: messages[-1].offset + 1})
             if tick is not None and time.monotonic() - last_tick >= tick:
                 last_tick = time.monotonic()
-                # A handler that judges others by their silence (the scheduler) must know whether it
-                # could hear them at all: is the broker answering?
-                reachable = getattr(self._handler, "kafka_reachable", None)
-                if reachable is not None:
-                    reachable(await self._broker_answers())
+                if isinstance(self._handler, BrokerWatcher):
+                    self._handler.kafka_reachable(await self._broker_answers())
                 await self._publisher.publish(await self._handler.reconcile())
 
     async def _catch_up(self) -> None:
