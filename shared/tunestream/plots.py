@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tunestream.analytics import best_so_far, search_space_of
+from tunestream.analytics_tables import best_so_far, search_space_of
 from tunestream.space import CategoricalParam, ContinuousParam, IntegerParam, SearchSpace
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tests.conftest import minimal_job
-from tunestream.analytics import best_so_far, metrics_table, to_csv, to_parquet, to_records, training_jobs_table
+from tunestream.analytics_tables import best_so_far, metrics_table, to_csv, to_parquet, to_records, training_jobs_table
 from tunestream.plots import write_plots
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

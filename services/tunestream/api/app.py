@@ -17,7 +17,7 @@ from pydantic import WithJsonSchema
 from sqlalchemy import Connection
 
 from tunestream.api import operations as ops
-from tunestream.api.analytics import analytics_router
+from tunestream.api.analytics_routes import analytics_router
 from tunestream.api.dashboard import router as dashboard_router
 from tunestream.api.errors import ApiError, install_error_handlers, not_found, reject_nul
 from tunestream.api.operations import State

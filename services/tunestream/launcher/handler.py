@@ -45,7 +45,7 @@ RunFactory = Callable[[TrainingJobSpec, str, Attempt, JobLayout], TrainingRun]
 
 
 @dataclass
-class _Known:
+class _KnownTrainingJob:
     tuning_job_name: str
     spec: TrainingJobSpec
     assignments: dict[int, TrainingJobAssignedData] = field(default_factory=dict)
@@ -70,10 +70,10 @@ class LauncherHandler:
     incarnation: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     replays_history: bool = True
     tick_s: float | None = 0.25
-    known: dict[str, _Known] = field(default_factory=dict)
+    known: dict[str, _KnownTrainingJob] = field(default_factory=dict)
     # The known training jobs not yet finished, in proposal order: what starting, reaping and stopping
     # look at, so that their cost follows the open jobs, not every job ever seen (10,000s in a long job).
-    open_jobs: dict[str, _Known] = field(default_factory=dict)
+    open_jobs: dict[str, _KnownTrainingJob] = field(default_factory=dict)
     runs: dict[str, TrainingRun] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     stopping: bool = False
@@ -88,7 +88,7 @@ class LauncherHandler:
         if isinstance(event, TrainingJobProposed):
             spec = event.payload.spec
             if spec.training_job_name not in self.known:
-                self.known[spec.training_job_name] = self.open_jobs[spec.training_job_name] = _Known(
+                self.known[spec.training_job_name] = self.open_jobs[spec.training_job_name] = _KnownTrainingJob(
                     event.tuning_job_name, spec
                 )
                 for early in self._early.release(spec.training_job_name):
@@ -118,7 +118,7 @@ class LauncherHandler:
         if isinstance(event, TrainingJobStopRequested):
             self._stop(event.payload.training_job_name)
         elif isinstance(event, TrainingJobAssigned | TrainingJobAttemptFailed | TrainingJobFinished):
-            self._fence(event.payload.training_job_name)
+            self._revoke_unless_ours(event.payload.training_job_name)
             self._start_assigned()
         return []
 
@@ -151,7 +151,7 @@ class LauncherHandler:
             ),
         )
 
-    def _mine(self, job: _Known) -> TrainingJobAssignedData | None:
+    def _attempt_for_this_incarnation(self, job: _KnownTrainingJob) -> TrainingJobAssignedData | None:
         """The attempt this incarnation should be running for the job, if any."""
         latest = job.latest()
         if (
@@ -164,13 +164,13 @@ class LauncherHandler:
             return None
         return latest
 
-    def _fence(self, name: str) -> None:
+    def _revoke_unless_ours(self, name: str) -> None:
         """End a run that is no longer this launcher's to run (declared lost, reassigned, finished elsewhere)."""
         run = self.runs.get(name)
         job = self.known.get(name)
         if run is None or job is None:
             return
-        mine = self._mine(job)
+        mine = self._attempt_for_this_incarnation(job)
         if mine is None or mine.attempt != run.attempt.number:
             run.revoke("the scheduler ended this attempt or the training job finished")
 
@@ -180,12 +180,12 @@ class LauncherHandler:
         for name, job in self.open_jobs.items():
             if len(self.runs) >= self.slots:
                 break
-            assigned = self._mine(job)
+            assigned = self._attempt_for_this_incarnation(job)
             if assigned is None or name in self.runs or (name, assigned.attempt) in self._ran:
                 continue
             self._start(name, job, Attempt(assigned.attempt, tuple(assigned.gpus)))
 
-    def _start(self, name: str, job: _Known, attempt: Attempt) -> None:
+    def _start(self, name: str, job: _KnownTrainingJob, attempt: Attempt) -> None:
         layout = JobLayout(self.work_dir / job.tuning_job_name / name)
         self._kill_leftover(layout)
         run = self.make_run(job.spec, job.tuning_job_name, attempt, layout)

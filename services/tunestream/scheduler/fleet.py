@@ -86,9 +86,9 @@ class Fleet:
     finished: set[str] = field(default_factory=set)
     _early: EarlyEvents = field(default_factory=EarlyEvents)
     _started_at: float | None = None
-    # Whether the scheduler itself can read from Kafka (see `hearing`): while it cannot, silence
+    # Whether the scheduler itself can read from Kafka (see `broker_reachable`): while it cannot, silence
     # proves nothing about the launchers.
-    _deaf: bool = False
+    _broker_unreachable: bool = False
     _last_heard: float | None = None
 
     def apply(self, event: Event) -> None:
@@ -150,7 +150,7 @@ class Fleet:
         if launcher_id in self.launchers:
             self.launchers[launcher_id].confirmed = True
 
-    def hearing(self, ok: bool) -> None:
+    def broker_reachable(self, ok: bool) -> None:
         """Whether the scheduler's own consumer reaches Kafka now (probed every tick).
 
         A launcher is lost when it is silent for heartbeat_timeout_s *while the scheduler could have
@@ -160,22 +160,22 @@ class Fleet:
         """
         now = self.clock()
         if not ok:
-            self._deaf = True
+            self._broker_unreachable = True
             return
         gap = now - self._last_heard if self._last_heard is not None else 0.0
-        if self._deaf or gap > self.heartbeat_timeout_s / 2:
+        if self._broker_unreachable or gap > self.heartbeat_timeout_s / 2:
             for launcher in self.launchers.values():
                 launcher.last_seen = max(launcher.last_seen, now)
             if self._started_at is not None:
                 self._started_at = max(self._started_at, now)
-            self._deaf = False
+            self._broker_unreachable = False
         self._last_heard = now
 
     def _can_judge(self, now: float) -> bool:
         """Silence means something only if the scheduler heard Kafka lately (never probed: always)."""
         if self._last_heard is None:
             return True
-        return not self._deaf and now - self._last_heard <= self.heartbeat_timeout_s / 2
+        return not self._broker_unreachable and now - self._last_heard <= self.heartbeat_timeout_s / 2
 
     def alive(self, launcher: Launcher, now: float) -> bool:
         return now - launcher.last_seen <= self.heartbeat_timeout_s

@@ -43,8 +43,8 @@ class SchedulerHandler:
         return []
 
     def kafka_reachable(self, ok: bool) -> None:
-        """Told by the loop before every tick whether the broker answered (see Fleet.hearing)."""
-        self.fleet.hearing(ok)
+        """Told by the loop before every tick whether the broker answered (see Fleet.broker_reachable)."""
+        self.fleet.broker_reachable(ok)
 
     async def reconcile(self) -> Sequence[EventBase]:
         return self.fleet.decide()

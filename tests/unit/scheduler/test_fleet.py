@@ -185,7 +185,7 @@ def listen(f: Fleet, clock: Clock, seconds: int, *, kafka: bool = True) -> list[
     out: list[EventBase] = []
     for _ in range(seconds):
         clock.now += 1
-        f.hearing(kafka)
+        f.broker_reachable(kafka)
         out += f.decide()
     return out
 
@@ -193,7 +193,7 @@ def listen(f: Fleet, clock: Clock, seconds: int, *, kafka: bool = True) -> list[
 def test_no_launcher_is_lost_while_the_scheduler_itself_cannot_reach_kafka() -> None:
     clock = Clock()
     f = fleet(clock)
-    f.hearing(True)
+    f.broker_reachable(True)
     heard(f, beat("a", slots=1))
     f.apply(proposed(spec(0)))  # no retries: a false loss would fail the training job
     (first,) = assigned(f.decide())
@@ -211,7 +211,7 @@ def test_no_launcher_is_lost_while_the_scheduler_itself_cannot_reach_kafka() -> 
 def test_a_scheduler_that_did_not_probe_for_a_while_judges_nobody_until_it_does() -> None:
     clock = Clock()
     f = fleet(clock)
-    f.hearing(True)
+    f.broker_reachable(True)
     heard(f, beat("a", slots=1))
     f.apply(proposed(spec(0)))
     assigned(f.decide())

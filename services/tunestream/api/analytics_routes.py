@@ -9,7 +9,7 @@ from fastapi.params import Depends as DependsParam
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 
-from tunestream.analytics import (
+from tunestream.analytics_tables import (
     MEDIA_TYPES,
     ExportFormat,
     Table,
