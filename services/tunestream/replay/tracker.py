@@ -119,7 +119,7 @@ def replay_tracker(
         handler = TrackerHandler(replay_engine, store, bucket)
         count = 0
         for event in merged(history):
-            handler._write([event])
+            handler.write([event])
             count += 1
         live_rows = snapshot(live_engine, history.name)
         replayed_rows = snapshot(replay_engine, history.name)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -75,7 +76,7 @@ class TrackerHandler:
         failures = 0
         while True:
             try:
-                await asyncio.to_thread(self._write, events)
+                await asyncio.to_thread(self.write, events)
                 return
             except DBAPIError as exc:
                 if not _database_away(exc):
@@ -93,137 +94,184 @@ class TrackerHandler:
     async def reconcile(self) -> Sequence[EventBase]:
         return []
 
-    def _write(self, events: Sequence[Event]) -> None:
+    def write(self, events: Sequence[Event]) -> None:
+        """Writes the events in one transaction, each at most once (by its id). Replay calls this too."""
         with self._engine.begin() as conn:
             for event in events:
                 if writes.claim_event(conn, event.event_id, event.occurred_at):
-                    self._dispatch(conn, event)
+                    writer = _WRITERS.get(type(event))
+                    if writer is not None:
+                        writer(self, conn, event)
 
-    def _dispatch(self, conn: Connection, event: Event) -> None:
-        at = event.occurred_at
+    def _tuning_job_submitted(self, conn: Connection, event: TuningJobSubmitted) -> None:
         job = event.tuning_job_name
-        if isinstance(event, TuningJobSubmitted):
-            request = event.payload.request
-            writes.insert_tuning_job(
-                conn,
-                name=job,
-                strategy=request.HyperParameterTuningJobConfig.Strategy,
-                request=request.model_dump(mode="json", exclude_none=True),
-                random_seed=event.payload.random_seed,
-                created_at=event.payload.created_at,
-            )
-            writes.mark_published(conn, job, at)
-        elif isinstance(event, TuningJobStopRequested):
-            writes.set_tuning_job_stopping(conn, job, at)
-        elif isinstance(event, TuningJobEnded):
-            details = event.payload.completion_details
-            writes.end_tuning_job(
-                conn,
-                job,
-                event.payload.status,
-                event.payload.reason,
-                at,
-                details.model_dump(mode="json", exclude_none=True) if details else None,
-            )
-        elif isinstance(event, TrainingJobProposed):
-            spec = event.payload.spec
-            writes.record_proposal(
-                conn,
-                name=spec.training_job_name,
-                tuning_job_name=job,
-                index=spec.index,
-                tuned=spec.tuned_hyperparameters,
-                hyperparameters=spec.hyperparameters,
-                reason=event.payload.reason,
-                at=at,
-                details=event.payload.details,
-            )
-        elif isinstance(event, TrainingJobStopRequested):
-            stop = event.payload
-            numbers = {"Rule": stop.rule, "Step": stop.step, "Value": stop.value, "Cutoff": stop.cutoff}
-            writes.record_stop_requested(
-                conn,
-                stop.training_job_name,
-                stop.reason,
-                {k: v for k, v in numbers.items() if v is not None} or None,
-                at,
-            )
-        elif isinstance(event, TrainingJobAssigned):
-            assigned = event.payload
-            writes.record_assigned(
-                conn,
-                name=assigned.training_job_name,
-                tuning_job_name=job,
-                launcher_id=assigned.launcher_id,
-                gpus=assigned.gpus,
-                at=at,
-            )
-        elif isinstance(event, TrainingJobAttemptFailed):
-            lost = event.payload
-            writes.record_attempt_failed(
-                conn,
-                name=lost.training_job_name,
-                tuning_job_name=job,
-                attempt=lost.attempt,
-                launcher_id=lost.launcher_id,
-                reason=lost.reason,
-                at=at,
-            )
-        elif isinstance(event, TrainingJobStarted):
-            started = event.payload
-            writes.record_started(
-                conn,
-                name=started.training_job_name,
-                tuning_job_name=job,
-                launcher_id=started.launcher_id,
-                pid=started.pid,
-                at=at,
-            )
-        elif isinstance(event, TrainingOutputLogged):
-            logged = event.payload
-            writes.record_log_batch(
-                conn,
-                name=logged.training_job_name,
-                seq=logged.seq,
-                first_line=logged.first_line,
-                lines=[line.model_dump(mode="json") for line in logged.lines],
-            )
-        elif isinstance(event, TrainingJobFinished):
-            done = event.payload
-            uri = log_uri(self._bucket, job, done.training_job_name)
-            # Batches precede Finished in the same partition, so the log is complete here.
-            self._store.put_bytes(uri, render_log(writes.log_lines_of(conn, done.training_job_name)), "text/plain")
-            writes.record_finished(
-                conn,
-                name=done.training_job_name,
-                tuning_job_name=job,
-                status=done.status.value,
-                secondary_status=done.secondary_status,
-                exit_code=done.exit_code,
-                failure_reason=done.failure_reason,
-                model_artifact_s3_uri=done.model_artifact_s3_uri,
-                log_s3_uri=uri,
-                at=at,
-                retryable=done.retryable,
-            )
-        elif isinstance(event, MetricReported):
-            metric = event.payload
-            writes.record_metric(
-                conn,
-                name=metric.training_job_name,
-                metric=metric.metric_name,
-                step=metric.step,
-                value=metric.value,
-                at=metric.at,
-            )
-        elif isinstance(event, ObjectiveCollected):
-            objective = event.payload
-            writes.record_objective(
-                conn,
-                name=objective.training_job_name,
-                tuning_job_name=job,
-                objective_status=objective.objective_status.value,
-                value=objective.objective_value,
-                reason=objective.objective_reason,
-                at=at,
-            )
+        at = event.occurred_at
+        request = event.payload.request
+        writes.insert_tuning_job(
+            conn,
+            name=job,
+            strategy=request.HyperParameterTuningJobConfig.Strategy,
+            request=request.model_dump(mode="json", exclude_none=True),
+            random_seed=event.payload.random_seed,
+            created_at=event.payload.created_at,
+        )
+        writes.mark_published(conn, job, at)
+
+    def _tuning_job_stop_requested(self, conn: Connection, event: TuningJobStopRequested) -> None:
+        job = event.tuning_job_name
+        at = event.occurred_at
+        writes.set_tuning_job_stopping(conn, job, at)
+
+    def _tuning_job_ended(self, conn: Connection, event: TuningJobEnded) -> None:
+        job = event.tuning_job_name
+        at = event.occurred_at
+        details = event.payload.completion_details
+        writes.end_tuning_job(
+            conn,
+            job,
+            event.payload.status,
+            event.payload.reason,
+            at,
+            details.model_dump(mode="json", exclude_none=True) if details else None,
+        )
+
+    def _training_job_proposed(self, conn: Connection, event: TrainingJobProposed) -> None:
+        job = event.tuning_job_name
+        at = event.occurred_at
+        spec = event.payload.spec
+        writes.record_proposal(
+            conn,
+            name=spec.training_job_name,
+            tuning_job_name=job,
+            index=spec.index,
+            tuned=spec.tuned_hyperparameters,
+            hyperparameters=spec.hyperparameters,
+            reason=event.payload.reason,
+            at=at,
+            details=event.payload.details,
+        )
+
+    def _training_job_stop_requested(self, conn: Connection, event: TrainingJobStopRequested) -> None:
+        at = event.occurred_at
+        stop = event.payload
+        numbers = {"Rule": stop.rule, "Step": stop.step, "Value": stop.value, "Cutoff": stop.cutoff}
+        writes.record_stop_requested(
+            conn,
+            stop.training_job_name,
+            stop.reason,
+            {k: v for k, v in numbers.items() if v is not None} or None,
+            at,
+        )
+
+    def _training_job_assigned(self, conn: Connection, event: TrainingJobAssigned) -> None:
+        job = event.tuning_job_name
+        at = event.occurred_at
+        assigned = event.payload
+        writes.record_assigned(
+            conn,
+            name=assigned.training_job_name,
+            tuning_job_name=job,
+            launcher_id=assigned.launcher_id,
+            gpus=assigned.gpus,
+            at=at,
+        )
+
+    def _training_job_attempt_failed(self, conn: Connection, event: TrainingJobAttemptFailed) -> None:
+        job = event.tuning_job_name
+        at = event.occurred_at
+        lost = event.payload
+        writes.record_attempt_failed(
+            conn,
+            name=lost.training_job_name,
+            tuning_job_name=job,
+            attempt=lost.attempt,
+            launcher_id=lost.launcher_id,
+            reason=lost.reason,
+            at=at,
+        )
+
+    def _training_job_started(self, conn: Connection, event: TrainingJobStarted) -> None:
+        job = event.tuning_job_name
+        at = event.occurred_at
+        started = event.payload
+        writes.record_started(
+            conn,
+            name=started.training_job_name,
+            tuning_job_name=job,
+            launcher_id=started.launcher_id,
+            pid=started.pid,
+            at=at,
+        )
+
+    def _training_output_logged(self, conn: Connection, event: TrainingOutputLogged) -> None:
+        logged = event.payload
+        writes.record_log_batch(
+            conn,
+            name=logged.training_job_name,
+            seq=logged.seq,
+            first_line=logged.first_line,
+            lines=[line.model_dump(mode="json") for line in logged.lines],
+        )
+
+    def _training_job_finished(self, conn: Connection, event: TrainingJobFinished) -> None:
+        job = event.tuning_job_name
+        at = event.occurred_at
+        done = event.payload
+        uri = log_uri(self._bucket, job, done.training_job_name)
+        # Batches precede Finished in the same partition, so the log is complete here.
+        self._store.put_bytes(uri, render_log(writes.log_lines_of(conn, done.training_job_name)), "text/plain")
+        writes.record_finished(
+            conn,
+            name=done.training_job_name,
+            tuning_job_name=job,
+            status=done.status.value,
+            secondary_status=done.secondary_status,
+            exit_code=done.exit_code,
+            failure_reason=done.failure_reason,
+            model_artifact_s3_uri=done.model_artifact_s3_uri,
+            log_s3_uri=uri,
+            at=at,
+            retryable=done.retryable,
+        )
+
+    def _metric_reported(self, conn: Connection, event: MetricReported) -> None:
+        metric = event.payload
+        writes.record_metric(
+            conn,
+            name=metric.training_job_name,
+            metric=metric.metric_name,
+            step=metric.step,
+            value=metric.value,
+            at=metric.at,
+        )
+
+    def _objective_collected(self, conn: Connection, event: ObjectiveCollected) -> None:
+        job = event.tuning_job_name
+        at = event.occurred_at
+        objective = event.payload
+        writes.record_objective(
+            conn,
+            name=objective.training_job_name,
+            tuning_job_name=job,
+            objective_status=objective.objective_status.value,
+            value=objective.objective_value,
+            reason=objective.objective_reason,
+            at=at,
+        )
+
+
+# Each event type and the method that writes it; events of other types are claimed and not written.
+_WRITERS: dict[type[EventBase], Callable[[TrackerHandler, Connection, Any], None]] = {
+    TuningJobSubmitted: TrackerHandler._tuning_job_submitted,
+    TuningJobStopRequested: TrackerHandler._tuning_job_stop_requested,
+    TuningJobEnded: TrackerHandler._tuning_job_ended,
+    TrainingJobProposed: TrackerHandler._training_job_proposed,
+    TrainingJobStopRequested: TrackerHandler._training_job_stop_requested,
+    TrainingJobAssigned: TrackerHandler._training_job_assigned,
+    TrainingJobAttemptFailed: TrackerHandler._training_job_attempt_failed,
+    TrainingJobStarted: TrackerHandler._training_job_started,
+    TrainingOutputLogged: TrackerHandler._training_output_logged,
+    TrainingJobFinished: TrackerHandler._training_job_finished,
+    MetricReported: TrackerHandler._metric_reported,
+    ObjectiveCollected: TrackerHandler._objective_collected,
+}
