@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+# Under CI=true a skip is a failure (tests/ci_no_skips.py).
+pytest_plugins = ["tests.ci_no_skips"]
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_JOB = ROOT / "examples" / "xgboost_breast_cancer" / "job.json"
 
