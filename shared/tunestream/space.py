@@ -5,7 +5,7 @@ scaling (Linear, Logarithmic, ReverseLogarithmic) is decided once, here.
 
 `Auto` scaling is resolved when the space is built: Logarithmic when the range is strictly
 positive and spans at least two orders of magnitude (MaxValue / MinValue >= 100), Linear otherwise.
-SageMaker leaves the choice to the service; this rule is tunestream's and is documented in README.
+SageMaker leaves the choice to the service; this rule is tunestream's and is documented in docs/job-json.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the chaos tests share: a private Kafka or PostgreSQL to restart, the five services, a seeded
 Random tuning job of fast training jobs, and the checks that nothing was lost or run twice.
 
-Sizes come from the environment, so CI runs a short form and README's figures come from the full one:
+Sizes come from the environment, so CI runs a short form and docs/architecture.md's figures come from the full one:
 
 TUNESTREAM_CHAOS_JOBS   training jobs per tuning job (default 40; the full form is 200)
 TUNESTREAM_CHAOS_KILLS  kill -9s in the service test (default max(5, jobs // 16): 12 for 200 jobs)

@@ -2,7 +2,7 @@
 PostgreSQL restart, with nothing lost, nothing run twice, and the same result as an undisturbed run.
 
 Short form by default (40 training jobs); `TUNESTREAM_CHAOS_JOBS=200 python -m pytest tests/chaos` is
-the full form whose figures are in README. The broker and PostgreSQL tests restart servers of their
+the full form whose figures are in docs/architecture.md. The broker and PostgreSQL tests restart servers of their
 own (deploy/kafka.sh, deploy/postgres.sh with a private state dir and ports), never the shared stack.
 Figures go to test-artifacts/chaos.json.
 """

@@ -467,7 +467,7 @@ def test_sigv4_when_keys_are_configured(
 
 
 def test_the_readme_example_runs_unchanged(services: Any, settings: Settings, run_id: str) -> None:
-    """examples/boto3/tune_xgboost.py, the README's snippet, end to end with two training jobs."""
+    """examples/boto3/tune_xgboost.py, docs/api.md's snippet, end to end with two training jobs."""
     name = f"b3x-{run_id}"
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "boto3" / "tune_xgboost.py"), "--max-jobs", "2", "--name", name],

@@ -5,7 +5,7 @@ Describe as it changes (live updates, no reload), the page turns Completed by it
 jobs table sorts and filters, the plots are drawn, user strings (categorical values holding HTML,
 log lines) stay text, and a configured api token is asked for and sent. Screenshots go to
 test-artifacts/screenshots/; with TUNESTREAM_DOCS_SCREENSHOTS=1, once all is well, also to
-docs/dashboard-*.png (the pictures the README shows).
+docs/dashboard-*.png (the pictures docs/analytics.md shows).
 """
 
 from __future__ import annotations

@@ -274,7 +274,7 @@ def test_server_side_validation_error_is_readable(session: Session, run_id: str)
 def test_the_readme_snippet_runs(api: TunestreamClient, settings: Settings) -> None:
     """examples/sdk_quickstart.py is README's SDK snippet, copied verbatim."""
     readme = (ROOT / "README.md").read_text()
-    snippet = readme.split("## Python SDK", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    snippet = readme.split("## One example", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     assert snippet in (ROOT / "examples" / "sdk_quickstart.py").read_text()
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "sdk_quickstart.py")],
