@@ -20,7 +20,7 @@ from tunestream.api import operations as ops
 from tunestream.api.analytics_routes import analytics_router
 from tunestream.api.dashboard import router as dashboard_router
 from tunestream.api.errors import ApiError, install_error_handlers, not_found, reject_nul
-from tunestream.api.operations import State
+from tunestream.api.operations import State, submitted_event
 from tunestream.api.operations import in_tx as _in_tx
 from tunestream.api.operations import with_conn as _with_conn
 from tunestream.api.sagemaker_protocol import install_sagemaker_protocol
@@ -30,9 +30,8 @@ from tunestream.config import Settings
 from tunestream.db import reads, writes
 from tunestream.db.engine import make_engine
 from tunestream.definitions import CreateTuningJobRequest
-from tunestream.events import ids
 from tunestream.events.topics import Topics
-from tunestream.events.v1 import TuningJobSubmitted, TuningJobSubmittedData
+from tunestream.events.v1 import TuningJobSubmitted
 from tunestream.objstore.factory import make_object_store
 from tunestream.training_logs import render_log
 
@@ -56,18 +55,11 @@ Timestamp = Annotated[
 ]
 
 
-def submitted_event(conn: Connection, row: dict[str, Any]) -> TuningJobSubmitted:
+def stored_submitted_event(conn: Connection, row: dict[str, Any]) -> TuningJobSubmitted:
     """The event for a stored job; parents' results are read again (they no longer change)."""
     request = CreateTuningJobRequest.model_validate(row["request"])
-    return TuningJobSubmitted(
-        event_id=ids.submitted(row["name"]),
-        tuning_job_name=row["name"],
-        payload=TuningJobSubmittedData(
-            request=request,
-            random_seed=row["random_seed"],
-            created_at=row["created_at"],
-            warm_start=parent_observations(conn, request),
-        ),
+    return submitted_event(
+        row["name"], request, row["random_seed"], row["created_at"], parent_observations(conn, request)
     )
 
 
@@ -75,7 +67,7 @@ async def republish_unpublished(state: State) -> None:
     """Outbox: a job stored but not yet acknowledged by Kafka (api crashed between) is sent again."""
     rows = await asyncio.to_thread(_with_conn, state.engine, reads.unpublished_tuning_jobs)
     for row in rows:
-        event = await asyncio.to_thread(_with_conn, state.engine, submitted_event, row)
+        event = await asyncio.to_thread(_with_conn, state.engine, stored_submitted_event, row)
         await state.publisher.publish([event])
         await asyncio.to_thread(_in_tx, state.engine, writes.mark_published, row["name"], datetime.now(UTC))
         log.info("republished tuning job %s", row["name"])

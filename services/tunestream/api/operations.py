@@ -33,6 +33,7 @@ from tunestream.events.v1 import (
     TuningJobStopRequestedData,
     TuningJobSubmitted,
     TuningJobSubmittedData,
+    WarmStartObservation,
 )
 from tunestream.naming import tuning_job_arn
 from tunestream.trials import TERMINAL_STATUSES
@@ -129,6 +130,23 @@ class TrainingJobNameInput(_Input):
 # --- operations ------------------------------------------------------------------------------------
 
 
+def submitted_event(
+    name: str,
+    request: CreateTuningJobRequest,
+    random_seed: int,
+    created_at: datetime,
+    warm_start: list[WarmStartObservation],
+) -> TuningJobSubmitted:
+    """The event that hands a stored tuning job to the services (sent at once, or later by the outbox)."""
+    return TuningJobSubmitted(
+        event_id=ids.submitted(name),
+        tuning_job_name=name,
+        payload=TuningJobSubmittedData(
+            request=request, random_seed=random_seed, created_at=created_at, warm_start=warm_start
+        ),
+    )
+
+
 async def create_tuning_job(st: State, body: Any) -> dict[str, str]:
     """CreateHyperParameterTuningJob: validate, store, publish (or leave to the outbox)."""
     if not isinstance(body, dict):
@@ -162,11 +180,7 @@ async def create_tuning_job(st: State, body: Any) -> dict[str, str]:
                 f"so it cannot be used again: choose another name",
             )
         raise ApiError(409, "ResourceInUse", f"tuning job {name!r} already exists")
-    event = TuningJobSubmitted(
-        event_id=ids.submitted(name),
-        tuning_job_name=name,
-        payload=TuningJobSubmittedData(request=job, random_seed=seed, created_at=created_at, warm_start=warm_start),
-    )
+    event = submitted_event(name, job, seed, created_at, warm_start)
     try:
         await asyncio.wait_for(st.publisher.publish([event]), timeout=PUBLISH_TIMEOUT_S)
     except Exception:
