@@ -16,13 +16,14 @@ import signal
 import subprocess
 import tarfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
 from tests.integration.conftest import ROOT, Services, wait_until_ended
+from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.objstore.s3 import S3ObjectStore
@@ -33,14 +34,6 @@ IMAGE = "tunestream/test-trainer:1"
 DOCKER_ENV = ROOT / ".stack" / "docker.env"
 STOP_GRACE_S = 2.0  # TUNESTREAM_STOP_GRACE_S in conftest's services
 T = TypeVar("T")
-
-
-def _wait_for(predicate: Callable[[], T], timeout_s: float = 60, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout_s
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, f"timed out after {timeout_s}s waiting for {what}"
-        time.sleep(0.2)
-    return value
 
 
 # --- the engine ------------------------------------------------------------------------------------
@@ -153,7 +146,7 @@ class ContainerLauncher:
             found = re.search(r"\(incarnation (\w+)\)", text)
             return found.group(1) if found and "rebuilt state" in text else None
 
-        return _wait_for(ready, timeout_s=60, what="the container launcher to start")
+        return wait_for("the container launcher to start", ready, timeout_s=60)
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.services.alive(self.name):
@@ -268,7 +261,7 @@ def test_stop_removes_containers(api: TunestreamClient, launcher: ContainerLaunc
         running = [c for c in containers(dockerc, name) if c.status == "running"]
         return len(running) == 2 and list(_statuses(api, name).values()).count("InProgress") == 2
 
-    _wait_for(both_running, timeout_s=60, what="two training containers")
+    wait_for("two training containers", both_running, timeout_s=60)
     for container in containers(dockerc, name):
         assert container.labels["tunestream.launcher"] == launcher.launcher_id
         assert container.labels["tunestream.attempt"] == "0"
@@ -293,7 +286,7 @@ def test_max_runtime_stops_container_that_ignores_sigterm(
     job = container_job(name, epochs="200", sleep="0.5", ignore_term="1")
     job["TrainingJobDefinition"]["StoppingCondition"] = {"MaxRuntimeInSeconds": 3}
     api.create_tuning_job(job)
-    _wait_for(lambda: containers(dockerc, name), timeout_s=60, what="the training container")
+    wait_for("the training container", lambda: containers(dockerc, name), timeout_s=60)
     describe = wait_until_ended(api, name, timeout_s=3 + STOP_GRACE_S + 30)
 
     (summary,) = api.training_jobs(name)
@@ -362,7 +355,7 @@ def test_launcher_killed_container_reaped_and_retried_from_checkpoint(
     job["TrainingJobDefinition"]["CheckpointConfig"] = {"S3Uri": checkpoints}
     job["TrainingJobDefinition"]["RetryStrategy"] = {"MaximumRetryAttempts": 2}
     api.create_tuning_job(job)
-    (tj,) = _wait_for(lambda: list(_statuses(api, name)), timeout_s=60, what="the training job")
+    (tj,) = wait_for("the training job", lambda: list(_statuses(api, name)), timeout_s=60)
 
     def checkpointed() -> int:
         try:
@@ -370,7 +363,7 @@ def test_launcher_killed_container_reaped_and_retried_from_checkpoint(
         except Exception:
             return 0
 
-    _wait_for(lambda: checkpointed() >= 2, timeout_s=60, what="a checkpoint of epoch 2 in S3")
+    wait_for("a checkpoint of epoch 2 in S3", lambda: checkpointed() >= 2, timeout_s=60)
     launcher.kill(signal.SIGKILL)
     # dockerd owns the container: it outlives its launcher.
     (leftover,) = containers(dockerc, name)
@@ -378,7 +371,7 @@ def test_launcher_killed_container_reaped_and_retried_from_checkpoint(
 
     launcher.start()
     # The restarted launcher removes what its earlier run left (nothing else removes containers).
-    _wait_for(lambda: not containers(dockerc, name, attempt="0"), timeout_s=30, what="the leftover to be reaped")
+    wait_for("the leftover to be reaped", lambda: not containers(dockerc, name, attempt="0"), timeout_s=30)
     describe = wait_until_ended(api, name, timeout_s=90)
 
     assert describe["HyperParameterTuningJobStatus"] == "Completed", describe

@@ -10,12 +10,13 @@ docs/dashboard-*.png (the pictures docs/analytics.md shows).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import ARTIFACTS, ROOT, Services, _free_port, trainer_job
+from tests.support import waiting
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 
@@ -128,21 +130,8 @@ def browser() -> Iterator[Browser]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def wait_for(what: str, fn: Callable[[], T], timeout_s: float = 15.0, interval_s: float = 0.25) -> T:
-    """fn's first truthy result; an AssertionError with its last result after timeout_s."""
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while True:
-        try:
-            last = fn()
-        except Exception as exc:  # a page mid-update: stale element, missing node
-            last = exc
-        else:
-            if last:
-                return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; last: {last!r}")
-        time.sleep(interval_s)
+# A page mid-update raises (stale element, missing node): that is "not yet", not a failure.
+wait_for = functools.partial(waiting.wait_for, timeout_s=15.0, interval_s=0.25, tolerate=(Exception,))
 
 
 JOB_PAGE_STATE = """

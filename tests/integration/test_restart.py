@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 from sqlalchemy import Engine, select
 
 from tests.integration.conftest import Services, trainer_job, training_processes, wait_until_ended
 from tests.integration.test_tuning_job import read_topic
+from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db.tables import training_jobs
 from tunestream.events.topics import Topics
-
-
-def _wait_for(predicate, timeout_s: float = 60, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def _api_up(settings: Settings) -> bool:
@@ -46,15 +38,15 @@ def test_kill_nine_each_service_mid_job(
     api.create_tuning_job(job)
     kills = ["suggester", "tracker", "collector", "launcher", "api", "suggester", "collector"]
     for i, service in enumerate(kills):
-        _wait_for(
+        wait_for(
+            f"progress before killing {service}",
             lambda i=i: (
                 _finished(api, name) >= i + 1 or api.describe(name)["HyperParameterTuningJobStatus"] != "InProgress"
             ),
-            what=f"progress before killing {service}",
         )
         services.restart(service)
         if service == "api":
-            _wait_for(lambda: _api_up(settings), what="api back")
+            wait_for("api back", lambda: _api_up(settings))
     describe = wait_until_ended(api, name, timeout_s=180)
     assert describe["HyperParameterTuningJobStatus"] == "Completed"
 
