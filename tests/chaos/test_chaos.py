@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.chaos.harness import (
@@ -106,11 +107,20 @@ def test_restart_server_mid_job(server: str, baseline: Outcome, tmp_path: Path) 
             record = tmp_path / "runs"
             name = f"{server}-{stack.topic_prefix[-6:]}"
             outage: dict[str, float] = {}
+            outages: list[tuple[int, str | None]] = []
+            readiness: list[tuple[int, str]] = []
 
             def disturb() -> None:
                 wait_for_progress(stack, record, JOBS // 3)
                 began = time.monotonic()
                 private.down()
+                if server == "postgres":
+                    # While PostgreSQL is away the api says so: 503 with Retry-After, never a 500.
+                    base = f"http://127.0.0.1:{stack.api_port}"
+                    describe = httpx.get(f"{base}/tuning-jobs/{name}", timeout=30)
+                    outages.append((describe.status_code, describe.headers.get("retry-after")))
+                    ready = httpx.get(f"{base}/readyz", timeout=30)
+                    readiness.append((ready.status_code, ready.json()["dependencies"]["postgresql"]["status"]))
                 time.sleep(2)
                 private.up()
                 outage["s"] = time.monotonic() - began
@@ -122,3 +132,6 @@ def test_restart_server_mid_job(server: str, baseline: Outcome, tmp_path: Path) 
         {**outcome.figures, "seed": SEED, "outage_s": round(outage["s"], 1), "duration_s": round(seconds, 1)},
     )
     assert_same_as_baseline(outcome, baseline)
+    if server == "postgres":
+        assert outages == [(503, "5")]
+        assert readiness == [(503, "unavailable")]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import WithJsonSchema
 from sqlalchemy import Connection
 
@@ -23,6 +23,7 @@ from tunestream.api.errors import ApiError, install_error_handlers, not_found, r
 from tunestream.api.operations import State, submitted_event
 from tunestream.api.operations import in_tx as _in_tx
 from tunestream.api.operations import with_conn as _with_conn
+from tunestream.api.outages import RETRY_AFTER_S, readiness
 from tunestream.api.sagemaker_protocol import install_sagemaker_protocol
 from tunestream.api.warm_start import parent_observations
 from tunestream.bus.publisher import Publisher, ensure_topics
@@ -119,7 +120,20 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
+        """Alive: the process answers HTTP (whatever its dependencies do)."""
         return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz(st: StateDep) -> JSONResponse:
+        """Ready: PostgreSQL, Kafka and the S3 store each answered a probe just now."""
+        probes = await readiness(st.settings, st.engine, st.publisher)
+        ready = all(p.ok for p in probes.values())
+        body = {
+            "status": "ready" if ready else "unavailable",
+            "dependencies": {k: p.as_dict() for k, p in probes.items()},
+        }
+        headers = {} if ready else {"Retry-After": str(RETRY_AFTER_S)}
+        return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
 
     @app.post("/tuning-jobs", dependencies=auth)
     async def create_tuning_job(request: Request, st: StateDep) -> dict[str, str]:

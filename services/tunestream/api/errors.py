@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tunestream.api.outages import RETRY_AFTER_S, unavailable_dependency
 from tunestream.validation import FieldError, InvalidTuningJob
 
 
@@ -126,8 +127,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Never a stack trace to the client; the log has it.
         import logging
 
+        away = unavailable_dependency(exc)
+        if away is not None:
+            # Only the error's type in the log: driver messages can carry a statement's parameters.
+            logging.getLogger(__name__).warning(
+                "%s unavailable on %s %s (%s)", away, request.method, request.url.path, type(exc).__name__
+            )
+            return JSONResponse(
+                error_body("ServiceUnavailable", f"{away} is unavailable; retry in a few seconds", []),
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+        # Never a stack trace to the client; the log has it.
         logging.getLogger(__name__).exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(error_body("InternalFailure", "internal error; see the api log", []), status_code=500)

@@ -40,6 +40,10 @@ class Publisher:
     async def stop(self) -> None:
         await self._producer.stop()
 
+    async def broker_metadata(self) -> None:
+        """Asks a broker for the cluster's metadata (a real round trip, not the cached copy)."""
+        await self._producer.client.fetch_all_metadata()
+
     async def partitions_for(self, topic: str) -> set[int]:
         """The topic's partition ids, waiting for metadata if need be."""
         return set(await self._producer.partitions_for(topic))

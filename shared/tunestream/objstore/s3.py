@@ -28,6 +28,9 @@ class S3ObjectStore:
                 raise
         self._buckets.add(bucket)
 
+    def bucket_exists(self, bucket: str) -> bool:
+        return bool(self._client.bucket_exists(bucket))
+
     def put_bytes(self, uri: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         bucket, key = split_s3_uri(uri)
         self.ensure_bucket(bucket)
