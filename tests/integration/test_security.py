@@ -35,9 +35,10 @@ HOSTILE = {
     "glob": "* ~ > /tmp/tunestream-pwned-redirect | cat &",
     "newline": "first line\nsecond line; echo $HOME",  # accepted: SageMaker's pattern is only a length limit here
 }
-# Reads that need no token: liveness, the API description, the dashboard's static page.
+# Reads that need no token: liveness, readiness, the API description, the dashboard's static page.
 PUBLIC = {
     ("GET", "/healthz"),
+    ("GET", "/readyz"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
