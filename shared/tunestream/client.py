@@ -31,6 +31,13 @@ class TunestreamClient:
             raise ApiClientError(response.status_code, body)
         return body
 
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """The api's /readyz: whether it is ready, and each dependency's status (a 503 is an answer here)."""
+        response = self._http.get("/readyz")
+        if response.status_code not in (200, 503):
+            self._json(response)
+        return response.status_code == 200, response.json()
+
     def create_tuning_job(self, job: dict[str, Any]) -> dict[str, Any]:
         return self._json(self._http.post("/tuning-jobs", json=job))
 

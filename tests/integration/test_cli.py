@@ -61,3 +61,10 @@ def test_invalid_job_prints_field_and_rule(api: Any, settings: Settings, tmp_pat
     assert result.returncode == 1
     assert "HyperParameterTuningJobConfig.ResourceLimits.MaxParallelTrainingJobs" in result.stdout
     assert "parallel<=max" in result.stdout
+
+
+def test_status_shows_the_api_and_its_dependencies(api: Any, settings: Settings) -> None:
+    shown = tunestream(settings, "status")
+    assert f"api (http://127.0.0.1:{settings.api_port}): ready" in shown.stdout, shown.stdout + shown.stderr
+    for dependency in ("postgresql", "kafka", "s3"):
+        assert any(line.split()[:2] == [dependency, "ok"] for line in shown.stdout.splitlines()), shown.stdout

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.console import Console
 from rich.live import Live
@@ -62,8 +63,18 @@ def down() -> None:
 
 @app.command()
 def status() -> None:
-    """Show whether Kafka, PostgreSQL and the S3 server run."""
-    _stack("status")
+    """Show whether Kafka, PostgreSQL and the S3 server run, and whether the api can reach them."""
+    code = subprocess.call(["bash", str(_stack_script()), "status"])
+    try:
+        ready, body = _client().readiness()
+    except (httpx.HTTPError, ApiClientError, ValueError) as exc:
+        console.print(f"api ({_settings().api_url}): not answering ({type(exc).__name__})")
+        raise typer.Exit(code) from None
+    console.print(f"api ({_settings().api_url}): {'ready' if ready else '[red]not ready[/]'}")
+    for name, dependency in body.get("dependencies", {}).items():
+        mark = "ok" if dependency["status"] == "ok" else f"[red]{dependency['status']}[/]"
+        console.print(f"  {name:<11} {mark}  {dependency['detail']} ({dependency['seconds']} s)")
+    raise typer.Exit(code if ready else max(code, 1))
 
 
 @db_app.command("upgrade")
