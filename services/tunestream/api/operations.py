@@ -36,6 +36,8 @@ from tunestream.events.v1 import (
     WarmStartObservation,
 )
 from tunestream.naming import tuning_job_arn
+from tunestream.objstore.factory import make_object_store
+from tunestream.training_logs import render_log
 from tunestream.trials import TERMINAL_STATUSES
 from tunestream.validation import validate_request
 
@@ -313,3 +315,31 @@ def describe_training_job(st: State, name: str) -> dict[str, Any]:
             raise not_found("training job", name)
         tuning = reads.get_tuning_job(conn, row["tuning_job_name"], include_deleted=True)
         return training_job_shape(row, tuning, reads.final_metrics(conn, name))
+
+
+def training_job_metrics(st: State, name: str) -> dict[str, Any]:
+    """Every metric value of a training job with its step and time."""
+    with st.engine.connect() as conn:
+        if reads.get_training_job(conn, name) is None:
+            raise not_found("training job", name)
+        points = reads.metric_series(conn, name)
+    return {
+        "TrainingJobName": name,
+        "Metrics": [
+            {"MetricName": p["metric_name"], "Step": p["step"], "Value": p["value"], "Timestamp": p["at"].isoformat()}
+            for p in points
+        ],
+    }
+
+
+def training_job_log(st: State, name: str) -> str:
+    """A training job's full output: from S3 once it finished, from PostgreSQL while it runs."""
+    with st.engine.connect() as conn:
+        row = reads.get_training_job(conn, name)
+        if row is None:
+            raise not_found("training job", name)
+        if row["log_s3_uri"]:
+            text = make_object_store(st.settings).get_bytes(row["log_s3_uri"])
+        else:  # still running: what the tracker has so far
+            text = render_log(writes.log_lines_of(conn, name))
+    return text.decode(errors="replace")

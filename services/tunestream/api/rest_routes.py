@@ -1,0 +1,141 @@
+"""The REST routes (tunestream's own JSON API): thin wrappers around `operations`, which the
+SageMaker protocol (sagemaker_protocol.py) shares; liveness and readiness probes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.params import Depends as DependsParam
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import WithJsonSchema
+
+from tunestream.api import operations as ops
+from tunestream.api.errors import ApiError, reject_nul
+from tunestream.api.operations import State
+from tunestream.api.outages import RETRY_AFTER_S, readiness
+
+
+def _state(request: Request) -> State:
+    state: State = request.app.state.ts
+    return state
+
+
+StateDep = Annotated[State, Depends(_state)]
+# The list filters take ISO 8601 or epoch seconds (pydantic parses both); the spec says so.
+Timestamp = Annotated[
+    datetime,
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}]},
+        mode="validation",
+    ),
+]
+
+
+def rest_router(auth: list[DependsParam]) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Alive: the process answers HTTP (whatever its dependencies do)."""
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(st: StateDep) -> JSONResponse:
+        """Ready: PostgreSQL, Kafka and the S3 store each answered a probe just now."""
+        probes = await readiness(st.settings, st.engine, st.publisher)
+        ready = all(p.ok for p in probes.values())
+        body = {
+            "status": "ready" if ready else "unavailable",
+            "dependencies": {k: p.as_dict() for k, p in probes.items()},
+        }
+        headers = {} if ready else {"Retry-After": str(RETRY_AFTER_S)}
+        return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
+
+    @router.post("/tuning-jobs", dependencies=auth)
+    async def create_tuning_job(request: Request, st: StateDep) -> dict[str, str]:
+        raw = await request.body()
+        try:
+            body = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ApiError(400, "ValidationException", f"request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ApiError(400, "ValidationException", "request body is nested too deeply") from None
+        reject_nul(body)
+        return await ops.create_tuning_job(st, body)
+
+    @router.get("/tuning-jobs", dependencies=auth)
+    def list_tuning_jobs(
+        st: StateDep,
+        StatusEquals: Literal["Completed", "InProgress", "Failed", "Stopped", "Stopping"] | None = None,
+        NameContains: str | None = None,
+        SortBy: Literal["Name", "CreationTime", "Status"] = "CreationTime",
+        SortOrder: Literal["Ascending", "Descending"] = "Descending",
+        MaxResults: Annotated[int, Query(ge=1, le=100)] = 100,
+        NextToken: str | None = None,
+        CreationTimeAfter: Timestamp | None = None,
+        CreationTimeBefore: Timestamp | None = None,
+        LastModifiedTimeAfter: Timestamp | None = None,
+        LastModifiedTimeBefore: Timestamp | None = None,
+    ) -> dict[str, Any]:
+        query = ops.ListTuningJobsInput(
+            StatusEquals=StatusEquals,
+            NameContains=NameContains,
+            SortBy=SortBy,
+            SortOrder=SortOrder,
+            MaxResults=MaxResults,
+            NextToken=NextToken,
+            CreationTimeAfter=CreationTimeAfter,
+            CreationTimeBefore=CreationTimeBefore,
+            LastModifiedTimeAfter=LastModifiedTimeAfter,
+            LastModifiedTimeBefore=LastModifiedTimeBefore,
+        )
+        return ops.list_tuning_jobs(st, query)
+
+    @router.get("/tuning-jobs/{name}", dependencies=auth)
+    def describe(name: str, st: StateDep) -> dict[str, Any]:
+        return ops.describe_tuning_job(st, name)
+
+    @router.get("/tuning-jobs/{name}/training-jobs", dependencies=auth)
+    def list_training_jobs(
+        name: str,
+        st: StateDep,
+        StatusEquals: Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"] | None = None,
+        SortBy: Literal["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"] = "Name",
+        SortOrder: Literal["Ascending", "Descending"] = "Ascending",
+        MaxResults: Annotated[int, Query(ge=1, le=100)] = 100,
+        NextToken: str | None = None,
+    ) -> dict[str, Any]:
+        query = ops.ListTrainingJobsInput(
+            HyperParameterTuningJobName=name,
+            StatusEquals=StatusEquals,
+            SortBy=SortBy,
+            SortOrder=SortOrder,
+            MaxResults=MaxResults,
+            NextToken=NextToken,
+        )
+        return ops.list_training_jobs(st, query)
+
+    @router.post("/tuning-jobs/{name}/stop", dependencies=auth)
+    async def stop(name: str, st: StateDep) -> dict[str, str]:
+        return await ops.stop_tuning_job(st, name)
+
+    @router.delete("/tuning-jobs/{name}", dependencies=auth)
+    def delete(name: str, st: StateDep) -> dict[str, Any]:
+        return ops.delete_tuning_job(st, name)
+
+    @router.get("/training-jobs/{name}", dependencies=auth)
+    def describe_training(name: str, st: StateDep) -> dict[str, Any]:
+        return ops.describe_training_job(st, name)
+
+    @router.get("/training-jobs/{name}/metrics", dependencies=auth)
+    def metrics(name: str, st: StateDep) -> dict[str, Any]:
+        return ops.training_job_metrics(st, name)
+
+    @router.get("/training-jobs/{name}/logs", dependencies=auth, response_class=PlainTextResponse)
+    def logs(name: str, st: StateDep) -> PlainTextResponse:
+        return PlainTextResponse(ops.training_job_log(st, name))
+
+    return router
