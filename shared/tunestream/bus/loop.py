@@ -82,6 +82,7 @@ class ServiceLoop:
         topics: Sequence[str],
         handler: Handler,
         publisher: Publisher,
+        consumer: AIOKafkaConsumer | None = None,
     ) -> None:
         self.name = name
         self._handler = handler
@@ -89,7 +90,8 @@ class ServiceLoop:
         self.topics = list(topics)
         self._grouped = group_id is not None
         self._assignments = _Assignments()
-        self._consumer = AIOKafkaConsumer(
+        # `consumer` is for tests (a fake broker); a service always gets its own consumer.
+        self._consumer = consumer or AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             client_id=f"{group_id or 'tunestream'}-{name}",
