@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tunestream.attempts import Attempts
 from tunestream.events import ids
 from tunestream.events.early import EarlyEvents
 from tunestream.events.v1 import (
@@ -48,13 +49,9 @@ RunFactory = Callable[[TrainingJobSpec, str, Attempt, JobLayout], TrainingRun]
 class _KnownTrainingJob:
     tuning_job_name: str
     spec: TrainingJobSpec
-    assignments: dict[int, TrainingJobAssignedData] = field(default_factory=dict)
-    failed_attempts: set[int] = field(default_factory=set)
+    attempts: Attempts = field(default_factory=Attempts)
     finished: bool = False
     stop_reason: str | None = None
-
-    def latest(self) -> TrainingJobAssignedData | None:
-        return self.assignments[max(self.assignments)] if self.assignments else None
 
 
 @dataclass
@@ -104,9 +101,9 @@ class LauncherHandler:
             self._early.hold(name, event)
             return
         if isinstance(event, TrainingJobAssigned):
-            job.assignments.setdefault(event.payload.attempt, event.payload)
+            job.attempts.assign(event.payload)
         elif isinstance(event, TrainingJobAttemptFailed):
-            job.failed_attempts.add(event.payload.attempt)
+            job.attempts.fail(event.payload.attempt, event.payload.reason)
         elif isinstance(event, TrainingJobFinished):
             job.finished = True
             self.open_jobs.pop(name, None)
@@ -153,13 +150,13 @@ class LauncherHandler:
 
     def _attempt_for_this_incarnation(self, job: _KnownTrainingJob) -> TrainingJobAssignedData | None:
         """The attempt this incarnation should be running for the job, if any."""
-        latest = job.latest()
+        latest = job.attempts.latest()
         if (
             latest is None
             or job.finished
             or latest.launcher_id != self.launcher_id
             or latest.incarnation != self.incarnation
-            or latest.attempt in job.failed_attempts
+            or latest.attempt in job.attempts.failed
         ):
             return None
         return latest
@@ -218,13 +215,13 @@ class LauncherHandler:
         """Attempts assigned to an earlier run of this launcher: kill what is left of them, report them lost."""
         outputs: list[EventBase] = []
         for name, job in self.open_jobs.items():
-            latest = job.latest()
+            latest = job.attempts.latest()
             if (
                 latest is None
                 or job.finished
                 or latest.launcher_id != self.launcher_id
                 or latest.incarnation == self.incarnation
-                or latest.attempt in job.failed_attempts
+                or latest.attempt in job.attempts.failed
                 or (name, latest.attempt) in self._reaped
             ):
                 continue

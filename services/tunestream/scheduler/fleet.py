@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tunestream.attempts import Attempts
 from tunestream.events import ids
 from tunestream.events.early import EarlyEvents
 from tunestream.events.v1 import (
@@ -55,8 +56,7 @@ class QueuedJob:
     tuning_job_name: str
     spec: TrainingJobSpec
     waiting_since: float
-    assignments: dict[int, TrainingJobAssignedData] = field(default_factory=dict)
-    failures: dict[int, str] = field(default_factory=dict)
+    attempts: Attempts = field(default_factory=Attempts)
     stop_reason: str | None = None
 
     @property
@@ -65,13 +65,10 @@ class QueuedJob:
 
     def current(self) -> TrainingJobAssignedData | None:
         """The attempt that is assigned and not yet known to have failed."""
-        if not self.assignments:
-            return None
-        latest = max(self.assignments)
-        return None if latest in self.failures else self.assignments[latest]
+        return self.attempts.current()
 
     def next_attempt(self) -> int:
-        return max([*self.assignments, *self.failures], default=-1) + 1
+        return self.attempts.next_number()
 
 
 @dataclass
@@ -119,12 +116,11 @@ class Fleet:
             self._early.hold(name, event)
             return
         if isinstance(event, TrainingJobAssigned):
-            job.assignments.setdefault(event.payload.attempt, event.payload)
+            job.attempts.assign(event.payload)
         elif isinstance(event, TrainingJobAttemptFailed):
-            if event.payload.attempt not in job.failures:
-                job.failures[event.payload.attempt] = event.payload.reason
+            if job.attempts.fail(event.payload.attempt, event.payload.reason):
                 job.waiting_since = self.clock()
-                assigned = job.assignments.get(event.payload.attempt)
+                assigned = job.attempts.assigned.get(event.payload.attempt)
                 launcher = self.launchers.get(assigned.launcher_id) if assigned else None
                 if assigned and launcher and launcher.incarnation == assigned.incarnation:
                     launcher.lost_work = True
@@ -191,7 +187,8 @@ class Fleet:
                 if reason is None:
                     continue
                 outputs.append(self._attempt_failed(job, current, reason))
-            if job.failures and job.stop_reason is None and len(job.failures) > job.spec.max_retry_attempts:
+            failures = job.attempts.failed
+            if failures and job.stop_reason is None and len(failures) > job.spec.max_retry_attempts:
                 outputs.append(self._give_up(job))
             elif job.stop_reason is not None:
                 outputs.append(self._stopped_while_waiting(job))
@@ -225,8 +222,8 @@ class Fleet:
         return event
 
     def _give_up(self, job: QueuedJob) -> EventBase:
-        attempts = len(job.failures)
-        last = job.failures[max(job.failures)]
+        attempts = len(job.attempts.failed)
+        last = job.attempts.failed[max(job.attempts.failed)]
         return self._finish(
             job,
             TrainingJobStatus.FAILED,
@@ -251,7 +248,7 @@ class Fleet:
                 model_artifact_s3_uri=None,
                 log_batches=0,
                 log_lines=0,
-                attempt=max(job.failures, default=0),
+                attempt=max(job.attempts.failed, default=0),
                 retryable=retryable,
             ),
         )
