@@ -68,9 +68,9 @@ class RunOptions:
     start_gate: asyncio.Semaphore | None = None
 
 
-# A longer line is cut to this many characters before it is forwarded (the metric regexes still see
-# the whole line when deciding whether to keep it past the cap).
-MAX_LINE_CHARS = 64 * 1024
+# A longer line is cut to this many bytes (UTF-8) before it is forwarded (the metric regexes still
+# see the line when deciding whether to keep it past the cap).
+MAX_LINE_BYTES = 64 * 1024
 # A batch is sent once its text reaches this size, so one event stays well under Kafka's 1 MB.
 BATCH_MAX_CHARS = 256 * 1024
 # The shortest gap between two batches sent early because they hold a metric line.
@@ -322,7 +322,10 @@ class TrainingRun(ABC):
     async def _line(self, stream: str, text: str) -> None:
         if stream == "stderr":
             self._stderr_tail = [*self._stderr_tail[-19:], text[:1024]]
-        size = len(text) + 1
+        # Bytes, not characters: the cap and Kafka's message limit are in bytes, and a line of
+        # 4-byte characters is 4 times its length.
+        encoded = text.encode("utf-8", "replace")
+        size = len(encoded) + 1
         if self._bytes_forwarded + size > self._options.log_max_bytes and not self._is_metric_line(text):
             if not self._dropped_lines:
                 self._note(
@@ -333,8 +336,9 @@ class TrainingRun(ABC):
             self._dropped_lines += 1
             self._dropped_bytes += size
             return
-        if len(text) > MAX_LINE_CHARS:
-            text = f"{text[:MAX_LINE_CHARS]} [tunestream: line of {len(text)} characters cut]"
+        if len(encoded) > MAX_LINE_BYTES:
+            head = encoded[:MAX_LINE_BYTES].decode("utf-8", "ignore")  # never half a character
+            text = f"{head} [tunestream: line of {len(encoded)} bytes cut]"
         self._bytes_forwarded += size
         self._pending.append(OutputLine(stream=stream, text=text, at=datetime.now(UTC)))  # type: ignore[arg-type]
         self._pending_chars += len(text)

@@ -10,7 +10,7 @@ from pathlib import Path
 from tunestream.definitions import MetricDefinition
 from tunestream.events.v1 import EventBase, TrainingJobSpec, TrainingOutputLogged
 from tunestream.launcher.layout import JobLayout, training_environment
-from tunestream.launcher.run import MAX_LINE_CHARS, Attempt, RunOptions, TrainingRun
+from tunestream.launcher.run import MAX_LINE_BYTES, Attempt, RunOptions, TrainingRun
 
 
 def spec() -> TrainingJobSpec:
@@ -62,7 +62,7 @@ def test_output_past_the_cap_keeps_only_metric_lines(tmp_path: Path) -> None:
         for i in range(100):
             await run._line("stdout", f"junk line {i:04d} " + "x" * 80)
         await run._line("stdout", "epoch=1 score=0.9")
-        await run._line("stdout", "y" * (MAX_LINE_CHARS * 3))
+        await run._line("stdout", "y" * (MAX_LINE_BYTES * 3))
         await run._flush()
 
     asyncio.run(feed())
@@ -85,12 +85,37 @@ def test_long_lines_are_cut_before_the_cap(tmp_path: Path) -> None:
     run = _Run(spec(), "tj", Attempt(0), JobLayout(tmp_path), None, publish, options)  # type: ignore[arg-type]
 
     async def feed() -> None:
-        await run._line("stdout", "z" * (MAX_LINE_CHARS * 5))
+        await run._line("stdout", "z" * (MAX_LINE_BYTES * 5))
         await run._flush()
 
     asyncio.run(feed())
     (text,) = [line.text for e in sent if isinstance(e, TrainingOutputLogged) for line in e.payload.lines]
-    assert len(text) < MAX_LINE_CHARS + 100 and text.endswith("characters cut]")
+    assert len(text) < MAX_LINE_BYTES + 100 and text.endswith("bytes cut]")
+
+
+def test_the_cap_and_the_cut_count_bytes_not_characters(tmp_path: Path) -> None:
+    sent: list[EventBase] = []
+
+    async def publish(events: Sequence[EventBase]) -> None:
+        sent.extend(events)
+
+    options = RunOptions(
+        launcher_id="l", cwd=None, stop_grace_s=1, batch_interval_s=1, batch_lines=100, log_max_bytes=1000
+    )
+    run = _Run(spec(), "tj", Attempt(0), JobLayout(tmp_path), None, publish, options)  # type: ignore[arg-type]
+
+    async def feed() -> None:
+        for _ in range(30):
+            await run._line("stdout", "é" * 40)  # 40 characters, 80 bytes
+        await run._line("stdout", "score=0.5 " + "€" * MAX_LINE_BYTES)  # a metric line: kept, but cut
+        await run._flush()
+
+    asyncio.run(feed())
+    lines = [line.text for e in sent if isinstance(e, TrainingOutputLogged) for line in e.payload.lines]
+    kept = [t for t in lines if t.startswith("é")]
+    assert len(kept) == 1000 // 81  # counted as characters, twice as many would pass
+    (long,) = [t for t in lines if t.startswith("score=")]
+    assert len(long.encode()) < MAX_LINE_BYTES + 100 and long.endswith(f"{10 + 3 * MAX_LINE_BYTES} bytes cut]")
 
 
 def test_environment_passthrough_is_explicit(tmp_path: Path) -> None:
