@@ -71,8 +71,8 @@ class RunOptions:
 # A longer line is cut to this many bytes (UTF-8) before it is forwarded (the metric regexes still
 # see the line when deciding whether to keep it past the cap).
 MAX_LINE_BYTES = 64 * 1024
-# A batch is sent once its text reaches this size, so one event stays well under Kafka's 1 MB.
-BATCH_MAX_CHARS = 256 * 1024
+# A batch is sent once its text reaches this many UTF-8 bytes, so one event stays well under Kafka's 1 MB.
+BATCH_MAX_BYTES = 256 * 1024
 # The shortest gap between two batches sent early because they hold a metric line.
 METRIC_FLUSH_GAP_S = 0.02
 
@@ -136,7 +136,7 @@ class TrainingRun(ABC):
         self._seq = attempt.number * SEQ_PER_ATTEMPT
         self._lines_sent = 0
         self._stderr_tail: list[str] = []
-        self._pending_chars = 0
+        self._pending_bytes = 0
         self._bytes_forwarded = 0
         self._dropped_lines = 0
         self._dropped_bytes = 0
@@ -341,8 +341,8 @@ class TrainingRun(ABC):
             text = f"{head} [tunestream: line of {len(encoded)} bytes cut]"
         self._bytes_forwarded += size
         self._pending.append(OutputLine(stream=stream, text=text, at=datetime.now(UTC)))  # type: ignore[arg-type]
-        self._pending_chars += len(text)
-        if len(self._pending) >= self._options.batch_lines or self._pending_chars >= BATCH_MAX_CHARS:
+        self._pending_bytes += min(len(encoded), MAX_LINE_BYTES + 64)  # a cut line: its head and note
+        if len(self._pending) >= self._options.batch_lines or self._pending_bytes >= BATCH_MAX_BYTES:
             await self._flush()
         elif self._is_metric_line(text):
             self._flush_soon()
@@ -390,7 +390,7 @@ class TrainingRun(ABC):
         async with self._flush_lock:
             if not self._pending or self._revoked:
                 return
-            lines, self._pending, self._pending_chars = self._pending, [], 0
+            lines, self._pending, self._pending_bytes = self._pending, [], 0
             self._last_flush = time.monotonic()
             seq, first = self._seq, self._lines_sent
             self._seq += 1
