@@ -18,6 +18,7 @@ from tunestream.analytics_tables import (
     to_records,
     training_jobs_table,
 )
+from tunestream.api.contract import errors
 from tunestream.api.errors import not_found
 from tunestream.db import reads
 
@@ -41,7 +42,7 @@ def _respond(name: str, what: str, table: Table, fmt: ExportFormat, extra: dict[
 def analytics_router(auth: list[DependsParam]) -> APIRouter:
     router = APIRouter(dependencies=auth)
 
-    @router.get("/tuning-jobs/{name}/analytics/training-jobs")
+    @router.get("/tuning-jobs/{name}/analytics/training-jobs", responses=errors(404))
     def training_jobs_export(name: str, engine: Engine = Depends(_engine), format: ExportFormat = "json") -> Response:
         """One row per training job: tuned values, status, FinalObjectiveValue, timings, stop reasons."""
         with engine.connect() as conn:
@@ -60,7 +61,7 @@ def analytics_router(auth: list[DependsParam]) -> APIRouter:
             {"Objective": objective, "CreationTime": tuning["created_at"].isoformat()},
         )
 
-    @router.get("/tuning-jobs/{name}/analytics/metrics")
+    @router.get("/tuning-jobs/{name}/analytics/metrics", responses=errors(404))
     def metrics_export(
         name: str, engine: Engine = Depends(_engine), format: ExportFormat = "json", MetricName: str | None = None
     ) -> Response:

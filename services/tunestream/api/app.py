@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI, Request
 from sqlalchemy import Connection
 
 from tunestream.api.analytics_routes import analytics_router
+from tunestream.api.contract import install_contract
 from tunestream.api.dashboard import router as dashboard_router
 from tunestream.api.errors import ApiError, install_error_handlers
 from tunestream.api.operations import State, submitted_event
@@ -80,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="tunestream", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
+    install_contract(app)
     app.include_router(dashboard_router)  # the web dashboard: /, /dashboard/ (its assets need no token)
 
     def authorized(request: Request) -> None:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import WithJsonSchema
 
 from tunestream.api import operations as ops
+from tunestream.api.contract import Readiness, errors
 from tunestream.api.errors import ApiError, reject_nul
 from tunestream.api.operations import State
 from tunestream.api.outages import RETRY_AFTER_S, readiness
@@ -42,7 +43,11 @@ def rest_router(auth: list[DependsParam]) -> APIRouter:
         """Alive: the process answers HTTP (whatever its dependencies do)."""
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get(
+        "/readyz",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "a dependency does not answer (see Retry-After)"}},
+    )
     async def readyz(st: StateDep) -> JSONResponse:
         """Ready: PostgreSQL, Kafka and the S3 store each answered a probe just now."""
         probes = await readiness(st.settings, st.engine, st.publisher)
@@ -54,7 +59,7 @@ def rest_router(auth: list[DependsParam]) -> APIRouter:
         headers = {} if ready else {"Retry-After": str(RETRY_AFTER_S)}
         return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
 
-    @router.post("/tuning-jobs", dependencies=auth)
+    @router.post("/tuning-jobs", dependencies=auth, responses=errors(409))
     async def create_tuning_job(request: Request, st: StateDep) -> dict[str, str]:
         raw = await request.body()
         try:
@@ -66,7 +71,7 @@ def rest_router(auth: list[DependsParam]) -> APIRouter:
         reject_nul(body)
         return await ops.create_tuning_job(st, body)
 
-    @router.get("/tuning-jobs", dependencies=auth)
+    @router.get("/tuning-jobs", dependencies=auth, responses=errors())
     def list_tuning_jobs(
         st: StateDep,
         StatusEquals: Literal["Completed", "InProgress", "Failed", "Stopped", "Stopping"] | None = None,
@@ -94,11 +99,11 @@ def rest_router(auth: list[DependsParam]) -> APIRouter:
         )
         return ops.list_tuning_jobs(st, query)
 
-    @router.get("/tuning-jobs/{name}", dependencies=auth)
+    @router.get("/tuning-jobs/{name}", dependencies=auth, responses=errors(404, 405))
     def describe(name: str, st: StateDep) -> dict[str, Any]:
         return ops.describe_tuning_job(st, name)
 
-    @router.get("/tuning-jobs/{name}/training-jobs", dependencies=auth)
+    @router.get("/tuning-jobs/{name}/training-jobs", dependencies=auth, responses=errors(404))
     def list_training_jobs(
         name: str,
         st: StateDep,
@@ -118,23 +123,25 @@ def rest_router(auth: list[DependsParam]) -> APIRouter:
         )
         return ops.list_training_jobs(st, query)
 
-    @router.post("/tuning-jobs/{name}/stop", dependencies=auth)
+    @router.post("/tuning-jobs/{name}/stop", dependencies=auth, responses=errors(404))
     async def stop(name: str, st: StateDep) -> dict[str, str]:
         return await ops.stop_tuning_job(st, name)
 
-    @router.delete("/tuning-jobs/{name}", dependencies=auth)
+    @router.delete("/tuning-jobs/{name}", dependencies=auth, responses=errors(404, 405, 409))
     def delete(name: str, st: StateDep) -> dict[str, Any]:
         return ops.delete_tuning_job(st, name)
 
-    @router.get("/training-jobs/{name}", dependencies=auth)
+    @router.get("/training-jobs/{name}", dependencies=auth, responses=errors(404))
     def describe_training(name: str, st: StateDep) -> dict[str, Any]:
         return ops.describe_training_job(st, name)
 
-    @router.get("/training-jobs/{name}/metrics", dependencies=auth)
+    @router.get("/training-jobs/{name}/metrics", dependencies=auth, responses=errors(404))
     def metrics(name: str, st: StateDep) -> dict[str, Any]:
         return ops.training_job_metrics(st, name)
 
-    @router.get("/training-jobs/{name}/logs", dependencies=auth, response_class=PlainTextResponse)
+    @router.get(
+        "/training-jobs/{name}/logs", dependencies=auth, response_class=PlainTextResponse, responses=errors(404)
+    )
     def logs(name: str, st: StateDep) -> PlainTextResponse:
         return PlainTextResponse(ops.training_job_log(st, name))
 
