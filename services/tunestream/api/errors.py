@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,6 +31,17 @@ NUL_RULE = "no-nul-characters"
 def nul_error(field: str) -> ApiError:
     message = "NUL characters (\\u0000) are not allowed"
     return ApiError(400, "ValidationException", f"{field}: {message}", [FieldError(field, NUL_RULE, message)])
+
+
+def parse_json_body(raw: bytes, kind: str) -> Any:
+    """A request body's JSON, or a 400 of the given error type (REST: ValidationException,
+    SageMaker's protocol: SerializationException) that says what is wrong with it."""
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, kind, f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, kind, "request body is nested too deeply") from None
 
 
 def reject_nul(value: Any, path: str = "") -> None:

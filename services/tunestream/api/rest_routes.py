@@ -3,7 +3,6 @@ SageMaker protocol (sagemaker_protocol.py) shares; liveness and readiness probes
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -14,7 +13,7 @@ from pydantic import WithJsonSchema
 
 from tunestream.api import operations as ops
 from tunestream.api.contract import Readiness, errors
-from tunestream.api.errors import ApiError, reject_nul
+from tunestream.api.errors import parse_json_body, reject_nul
 from tunestream.api.operations import State
 from tunestream.api.outages import RETRY_AFTER_S, readiness
 
@@ -61,13 +60,7 @@ def rest_router(auth: list[DependsParam]) -> APIRouter:
 
     @router.post("/tuning-jobs", dependencies=auth, responses=errors(409))
     async def create_tuning_job(request: Request, st: StateDep) -> dict[str, str]:
-        raw = await request.body()
-        try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ApiError(400, "ValidationException", f"request body is not valid JSON: {exc}") from None
-        except RecursionError:
-            raise ApiError(400, "ValidationException", "request body is nested too deeply") from None
+        body = parse_json_body(await request.body(), "ValidationException")
         reject_nul(body)
         return await ops.create_tuning_job(st, body)
 

@@ -29,7 +29,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from tunestream.api import operations as ops
-from tunestream.api.errors import ApiError, errors_from_pydantic, reject_nul
+from tunestream.api.errors import ApiError, errors_from_pydantic, parse_json_body, reject_nul
 from tunestream.api.sigv4 import Request as SignedRequest
 from tunestream.api.sigv4 import SigV4Error, parse_access_keys, verify
 from tunestream.config import Settings
@@ -233,14 +233,9 @@ def _params(body: bytes, content_type: str) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        params = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ProtocolError(400, "SerializationException", f"request body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise ProtocolError(400, "SerializationException", "request body is nested too deeply") from None
-    if not isinstance(params, dict):
-        raise ProtocolError(400, "SerializationException", "request body must be a JSON object")
-    try:
+        params = parse_json_body(body, "SerializationException")
+        if not isinstance(params, dict):
+            raise ApiError(400, "SerializationException", "request body must be a JSON object")
         reject_nul(params)
     except ApiError as exc:
         raise ProtocolError(exc.status, exc.kind, exc.message) from None
