@@ -55,9 +55,10 @@ def _worker_start(module_name: str) -> None:
 
 def one_run(task_name: str, method_name: str, seed: int, jobs: int) -> dict[str, Any]:
     """One seed of one method: every job's program value, table value and table row."""
-    from tunestream.bench.runner import all_methods
+    from tunestream.bench.runner import all_methods, load_table
 
-    table = tables.load(ROOT / "benchmarks" / "tables" / f"{task_name}.json.gz")
+    # Loaded once per worker process (cached), as the bench's runner does.
+    table = load_table(str(ROOT / "benchmarks" / "tables" / f"{task_name}.json.gz"))
     module = importlib.import_module(TASK_MODULES[task_name])
     task = Task(task_name, table.space, table.metric, table.maximize, table.max_resource)
     method = all_methods()[method_name](task, seed, 1)

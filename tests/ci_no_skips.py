@@ -24,19 +24,21 @@ def _reason(longrepr: Any) -> str:
     return str(longrepr)
 
 
+def _fail_if_skipped(report: Any) -> None:
+    if report.skipped and in_ci():
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, where every test must run: {_reason(report.longrepr)}"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
-    if report.skipped and in_ci() and not hasattr(report, "wasxfail"):
-        report.outcome = "failed"
-        report.longrepr = f"skipped under CI=true, where every test must run: {_reason(report.longrepr)}"
+    if not hasattr(report, "wasxfail"):
+        _fail_if_skipped(report)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, None]:
     outcome = yield
-    report = outcome.get_result()
-    if report.skipped and in_ci():
-        report.outcome = "failed"
-        report.longrepr = f"skipped under CI=true, where every test must run: {_reason(report.longrepr)}"
+    _fail_if_skipped(outcome.get_result())

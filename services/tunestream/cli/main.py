@@ -65,12 +65,13 @@ def down() -> None:
 def status() -> None:
     """Show whether Kafka, PostgreSQL and the S3 server run, and whether the api can reach them."""
     code = subprocess.call(["bash", str(_stack_script()), "status"])
+    api_url = _settings().api_url
     try:
         ready, body = _client().readiness()
     except (httpx.HTTPError, ApiClientError, ValueError) as exc:
-        console.print(f"api ({_settings().api_url}): not answering ({type(exc).__name__})")
+        console.print(f"api ({api_url}): not answering ({type(exc).__name__})")
         raise typer.Exit(code) from None
-    console.print(f"api ({_settings().api_url}): {'ready' if ready else '[red]not ready[/]'}")
+    console.print(f"api ({api_url}): {'ready' if ready else '[red]not ready[/]'}")
     for name, dependency in body.get("dependencies", {}).items():
         mark = "ok" if dependency["status"] == "ok" else f"[red]{dependency['status']}[/]"
         console.print(f"  {name:<11} {mark}  {dependency['detail']} ({dependency['seconds']} s)")

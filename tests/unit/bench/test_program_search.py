@@ -3,23 +3,19 @@ for the same configurations beside it. The full comparison runs by hand (docs/st
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
 import pytest
 
+from tests.support import scripts
 from tunestream.bench import tables
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def load_script():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("program_search", ROOT / "benchmarks" / "program_search.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return scripts.load_script("benchmarks/program_search.py")
 
 
 @pytest.fixture(scope="module")

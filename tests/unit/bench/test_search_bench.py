@@ -4,19 +4,16 @@ a few methods (a peer among them), figures and plots written. The full bench run
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
+
+from tests.support import scripts
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def load_cli():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("search_bench", ROOT / "benchmarks" / "search_bench.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return scripts.load_script("benchmarks/search_bench.py")
 
 
 def test_smoke_mode_on_every_committed_table(tmp_path: Path) -> None:

@@ -47,16 +47,20 @@ class _Run(TrainingRun):  # only the output path is exercised
         return None
 
 
-def test_output_past_the_cap_keeps_only_metric_lines(tmp_path: Path) -> None:
+def capturing_run(tmp_path: Path, **options: int) -> tuple[_Run, list[EventBase]]:
+    """A run whose published events land in the returned list."""
     sent: list[EventBase] = []
 
     async def publish(events: Sequence[EventBase]) -> None:
         sent.extend(events)
 
-    options = RunOptions(
-        launcher_id="l", cwd=None, stop_grace_s=1, batch_interval_s=1, batch_lines=100, log_max_bytes=1000
-    )
-    run = _Run(spec(), "tj", Attempt(0), JobLayout(tmp_path), None, publish, options)  # type: ignore[arg-type]
+    run_options = RunOptions(launcher_id="l", cwd=None, stop_grace_s=1, batch_interval_s=1, batch_lines=100, **options)
+    run = _Run(spec(), "tj", Attempt(0), JobLayout(tmp_path), None, publish, run_options)  # type: ignore[arg-type]
+    return run, sent
+
+
+def test_output_past_the_cap_keeps_only_metric_lines(tmp_path: Path) -> None:
+    run, sent = capturing_run(tmp_path, log_max_bytes=1000)
 
     async def feed() -> None:
         for i in range(100):
@@ -76,13 +80,7 @@ def test_output_past_the_cap_keeps_only_metric_lines(tmp_path: Path) -> None:
 
 
 def test_long_lines_are_cut_before_the_cap(tmp_path: Path) -> None:
-    sent: list[EventBase] = []
-
-    async def publish(events: Sequence[EventBase]) -> None:
-        sent.extend(events)
-
-    options = RunOptions(launcher_id="l", cwd=None, stop_grace_s=1, batch_interval_s=1, batch_lines=100)
-    run = _Run(spec(), "tj", Attempt(0), JobLayout(tmp_path), None, publish, options)  # type: ignore[arg-type]
+    run, sent = capturing_run(tmp_path)
 
     async def feed() -> None:
         await run._line("stdout", "z" * (MAX_LINE_BYTES * 5))
@@ -94,15 +92,7 @@ def test_long_lines_are_cut_before_the_cap(tmp_path: Path) -> None:
 
 
 def test_the_cap_and_the_cut_count_bytes_not_characters(tmp_path: Path) -> None:
-    sent: list[EventBase] = []
-
-    async def publish(events: Sequence[EventBase]) -> None:
-        sent.extend(events)
-
-    options = RunOptions(
-        launcher_id="l", cwd=None, stop_grace_s=1, batch_interval_s=1, batch_lines=100, log_max_bytes=1000
-    )
-    run = _Run(spec(), "tj", Attempt(0), JobLayout(tmp_path), None, publish, options)  # type: ignore[arg-type]
+    run, sent = capturing_run(tmp_path, log_max_bytes=1000)
 
     async def feed() -> None:
         for _ in range(30):
