@@ -47,6 +47,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--methods", nargs="*", default=["*"], help="names or glob patterns")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--decision-time", choices=("zero", "measured"), default="zero")
+    parser.add_argument(
+        "--start-cost",
+        type=float,
+        default=0.0,
+        help="worker seconds every training job (new or resumed) spends before its first epoch",
+    )
     parser.add_argument("--full-jobs", type=int, default=runner.FULL_JOBS, help="horizon in average full jobs")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "search_bench")
     parser.add_argument("--plots", type=Path, default=None, help="folder for the per-task plots (default: --out)")
@@ -61,9 +67,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def cell_path(out: Path, task: str, workers: int, method: str, decision_time: str) -> Path:
+def cell_path(out: Path, task: str, workers: int, method: str, decision_time: str, start_cost: float = 0.0) -> Path:
     slug = "".join(ch if ch.isalnum() else "-" for ch in method).strip("-")
-    return out / "cells" / f"{task}-W{workers}-{decision_time}-{slug}.json"
+    timing = decision_time + (f"-start{start_cost:g}s" if start_cost else "")
+    return out / "cells" / f"{task}-W{workers}-{timing}-{slug}.json"
 
 
 def store_cell(args: argparse.Namespace, run: runner.Run, results: list[Outcome]) -> Cell:
@@ -84,7 +91,7 @@ def store_cell(args: argparse.Namespace, run: runner.Run, results: list[Outcome]
         horizon_s=runner.horizon_of(table, run.workers, args.full_jobs),
         maximize=table.maximize,
     )
-    stored = cell_path(args.out, table.task, run.workers, run.method, args.decision_time)
+    stored = cell_path(args.out, table.task, run.workers, run.method, args.decision_time, args.start_cost)
     stored.parent.mkdir(parents=True, exist_ok=True)
     stored.write_text(json.dumps(cell.as_json()))
     return cell
@@ -137,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         task = path.name.removesuffix(".json.gz")
         for workers in args.workers:
             for method in methods:
-                stored = cell_path(args.out, task, workers, method, args.decision_time)
+                stored = cell_path(args.out, task, workers, method, args.decision_time, args.start_cost)
                 if stored.exists() and not args.fresh:
                     cells.append(Cell.from_json(json.loads(stored.read_text())))
                     continue
@@ -147,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                 todo.append((path, method, workers, args.slow_seeds if slow else args.seeds))
 
     runs = [
-        runner.Run(str(path), method, workers, seed, args.decision_time, args.full_jobs)
+        runner.Run(str(path), method, workers, seed, args.decision_time, args.full_jobs, args.start_cost)
         for path, method, workers, seeds in todo
         for seed in range(seeds)
     ]
@@ -185,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         for r in table_rows
     ]
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"summary-{args.decision_time}.json").write_text(json.dumps(summary, indent=1))
-    (args.out / f"summary-{args.decision_time}.md").write_text(text + "\n")
+    timing = args.decision_time + (f"-start{args.start_cost:g}s" if args.start_cost else "")
+    (args.out / f"summary-{timing}.json").write_text(json.dumps(summary, indent=1))
+    (args.out / f"summary-{timing}.md").write_text(text + "\n")
     plots = args.plots or args.out
     for task in sorted({c.task for c in cells}):
         plot([c for c in cells if c.task == task], task, plots / f"search_bench_{task}.png")

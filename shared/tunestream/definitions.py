@@ -76,6 +76,9 @@ class ResourceLimitsShape(Shape):
 class HyperbandStrategyConfigShape(Shape):
     MinResource: int | None = Field(default=None, ge=1)
     MaxResource: int | None = Field(default=None, ge=1)
+    # tunestream's extension: "Enabled" pauses training jobs at their rung and resumes the promoted
+    # ones from their checkpoints (strategies/promotion.py); it needs CheckpointConfig.
+    Promotion: Literal["Enabled", "Disabled"] | None = None
 
 
 class StrategyConfigShape(Shape):

@@ -46,6 +46,10 @@ class TrainingJobRecord:
     status: TrainingJobStatus = TrainingJobStatus.IN_PROGRESS
     objective: float | None = None
     metric_history: tuple[tuple[int, float], ...] = field(default_factory=tuple)
+    # Pause and resume (promotion Hyperband): the training job whose checkpoint this one continues
+    # from, and the step it trains to before it pauses (None: the program's own end).
+    resume_from: str | None = None
+    resource_limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,10 @@ class Proposal:
     values: dict[str, int | float | str]
     reason: str
     details: dict[str, float | int | str] = field(default_factory=dict)
+    # Set to continue an earlier training job of the same configuration from its checkpoint.
+    resume_from: str | None = None
+    # The step (resource) the training job trains to; None: the program's own end.
+    resource_limit: int | None = None
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ class Run:
     seed: int
     decision_time: DecisionTime = "zero"
     full_jobs: int = FULL_JOBS
+    start_cost_s: float = 0.0
 
 
 def run_one(run: Run) -> Outcome:
@@ -71,6 +72,7 @@ def run_one(run: Run) -> Outcome:
         horizon_s=horizon_of(table, run.workers, run.full_jobs),
         decision_time=run.decision_time,
         max_jobs=MAX_JOBS,
+        start_cost_s=run.start_cost_s,
     )
 
 

@@ -86,10 +86,13 @@ def simulate(
     decision_time: DecisionTime = "zero",
     stop_at_targets: bool = True,
     max_jobs: int | None = None,
+    start_cost_s: float = 0.0,
 ) -> Outcome:
     """Run one tuning job until `horizon_s` simulated seconds, until the method has nothing left to
     run, or (with stop_at_targets) until every target is reached. `max_jobs` caps the training
-    jobs started (a resumed one counts too), as MaxNumberOfTrainingJobs caps a user's."""
+    jobs started (a resumed one counts too), as MaxNumberOfTrainingJobs caps a user's.
+    `start_cost_s`: worker seconds every training job spends before its first epoch (the launch,
+    the program's start, loading a checkpoint), charged alike to new and resumed ones."""
     task = task_of(table)
     method = factory(task, seed, workers)
     out = Outcome(method=method.name, task=table.task, seed=seed, workers=workers)
@@ -131,7 +134,8 @@ def simulate(
             running[start.trial_id] = run
             out.jobs += 1
             order += 1
-            heapq.heappush(events, (at + table.rows[row].seconds[done], order, start.trial_id))
+            out.train_seconds += start_cost_s
+            heapq.heappush(events, (at + start_cost_s + table.rows[row].seconds[done], order, start.trial_id))
         think = getattr(method, "think", None)  # work a method does between events (proposing ahead)
         if think is not None:
             started = time.perf_counter()

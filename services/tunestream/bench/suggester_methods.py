@@ -41,8 +41,11 @@ def parameter_ranges(space: SearchSpace) -> dict[str, list[dict[str, Any]]]:
     return ranges
 
 
-def tuning_request(task: Task, seed: int, workers: int, strategy: str, **config: Any) -> CreateTuningJobRequest:
-    """The request a user would write for this task; `config` adds or overrides config members."""
+def tuning_request(
+    task: Task, seed: int, workers: int, strategy: str, *, checkpoints: bool = False, **config: Any
+) -> CreateTuningJobRequest:
+    """The request a user would write for this task; `config` adds or overrides config members.
+    `checkpoints`: the program checkpoints (CheckpointConfig), so training jobs can pause and resume."""
     job_config: dict[str, Any] = {
         "Strategy": strategy,
         "RandomSeed": seed,
@@ -66,6 +69,7 @@ def tuning_request(task: Task, seed: int, workers: int, strategy: str, **config:
                 },
                 "OutputDataConfig": {"S3OutputPath": "s3://bench/output"},
                 "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
+                **({"CheckpointConfig": {"S3Uri": "s3://bench/checkpoints"}} if checkpoints else {}),
             },
         }
     )
@@ -97,7 +101,12 @@ class SuggesterMethod:
         if not self._queue:
             return None
         spec = self._queue.pop(0).payload.spec
-        return Start(spec.training_job_name, self._state.space.parse(spec.tuned_hyperparameters))
+        return Start(
+            spec.training_job_name,
+            self._state.space.parse(spec.tuned_hyperparameters),
+            epochs=spec.resource_limit,
+            resume=spec.resume_from,
+        )
 
     def think(self, now: float) -> None:
         """Compute the proposal `decide` asked to have ready (the suggester's work between events:
@@ -145,10 +154,18 @@ def _hyperband(task: Task, seed: int, workers: int) -> SuggesterMethod:
     return SuggesterMethod("tunestream Hyperband", request, seed)
 
 
+def _promotion_hyperband(task: Task, seed: int, workers: int) -> SuggesterMethod:
+    config = hyperband_config(task)
+    config["StrategyConfig"]["HyperbandStrategyConfig"]["Promotion"] = "Enabled"
+    request = tuning_request(task, seed, workers, "Hyperband", checkpoints=True, **config)
+    return SuggesterMethod("tunestream Hyperband (promotion)", request, seed)
+
+
 METHODS: dict[str, MethodFactory] = {
     "tunestream Random": suggester("tunestream Random", "Random"),
     "tunestream Random + Auto": suggester("tunestream Random + Auto", "Random", TrainingJobEarlyStoppingType="Auto"),
     "tunestream Hyperband": _hyperband,
+    "tunestream Hyperband (promotion)": _promotion_hyperband,
     "tunestream Bayesian": suggester("tunestream Bayesian", "Bayesian"),
     # The same Bayesian proposing only when a slot is free (as before it proposed ahead): what the
     # fresher information is worth, and (with measured decision time) what the waiting costs.

@@ -175,6 +175,8 @@ class TuningJobState:
             status=result.status if result else TrainingJobStatus.IN_PROGRESS,
             objective=result.objective_value if result else None,
             metric_history=tuple(self.curves.get(name, ())),
+            resume_from=spec.resume_from,
+            resource_limit=spec.resource_limit,
         )
         self._records[name] = record
         return record
@@ -362,6 +364,8 @@ class TuningJobState:
             checkpoint_s3_uri=checkpoint.S3Uri if checkpoint else None,
             checkpoint_local_path=checkpoint.LocalPath if checkpoint else None,
             max_retry_attempts=definition.RetryStrategy.MaximumRetryAttempts if definition.RetryStrategy else 0,
+            resource_limit=proposal.resource_limit,
+            resume_from=proposal.resume_from,
         )
         details = dict(proposal.details)
         if prepared is not None:

@@ -112,6 +112,11 @@ class TrainingJobSpec(Payload):
     # RetryStrategy.MaximumRetryAttempts: attempts after the first one that an infrastructure failure
     # (a launcher lost or restarted, an internal launcher error) may use. SageMaker's default is none.
     max_retry_attempts: int = 0
+    # Promotion Hyperband (pause and resume): the step the program trains to before it pauses
+    # (TUNESTREAM_RESOURCE_LIMIT), and the earlier training job of the same configuration whose
+    # checkpoint it starts from.
+    resource_limit: int | None = None
+    resume_from: str | None = None
 
     @property
     def backend(self) -> Literal["process", "container"]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from tunestream.definitions import HyperParameterTuningJobConfigShape, TrainingJobDefinitionShape
 from tunestream.field_errors import FieldError
 from tunestream.strategies.asha import AshaStopper
+from tunestream.strategies.promotion import PromotionHyperband, RungLimitStopper
 from tunestream.strategies.random import RandomSearch
 from tunestream.strategies.registry import StrategyDefinition, StrategyInputs, StrategyParts
 
@@ -34,6 +35,11 @@ def hyperband_resources(
     return min_resource, max_resource
 
 
+def promotion_enabled(config: HyperParameterTuningJobConfigShape) -> bool:
+    hb = config.StrategyConfig.HyperbandStrategyConfig if config.StrategyConfig else None
+    return hb is not None and hb.Promotion == "Enabled"
+
+
 def _validate(inputs: StrategyInputs) -> list[FieldError]:
     errors: list[FieldError] = []
     if inputs.config.TrainingJobEarlyStoppingType != "Off":
@@ -46,6 +52,14 @@ def _validate(inputs: StrategyInputs) -> list[FieldError]:
         )
     if inputs.definition is None:
         return errors
+    if promotion_enabled(inputs.config) and inputs.definition.CheckpointConfig is None:
+        errors.append(
+            FieldError(
+                "TrainingJobDefinition.CheckpointConfig",
+                "promotion-needs-checkpoints",
+                f"is required with {CONFIG_PATH}.Promotion Enabled: a paused training job resumes from its checkpoint",
+            )
+        )
     min_resource, max_resource = hyperband_resources(inputs.config, inputs.definition)
     if max_resource is None:
         errors.append(
@@ -71,6 +85,11 @@ def _build(inputs: StrategyInputs) -> StrategyParts:
     assert inputs.definition is not None
     min_resource, max_resource = hyperband_resources(inputs.config, inputs.definition)
     assert max_resource is not None
+    if promotion_enabled(inputs.config):
+        proposer = PromotionHyperband(
+            inputs.space, inputs.seed, inputs.max_jobs, min_resource, max_resource, inputs.maximize
+        )
+        return StrategyParts(proposer, RungLimitStopper(max_resource, static_epochs(inputs.definition)))
     stopper = AshaStopper(
         min_resource,
         max_resource,

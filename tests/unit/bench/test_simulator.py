@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tunestream.bench.methods import Start, Task
-from tunestream.bench.simulator import simulate
+from tunestream.bench.simulator import simulate, task_of
 from tunestream.bench.stats import median_interval, speedup
 from tunestream.bench.suggester_methods import METHODS
 from tunestream.bench.tables import CurveRow, CurveTable
@@ -97,6 +97,38 @@ def test_resume_continues_from_the_checkpoint_without_training_epochs_again() ->
     assert out.epochs == 3 and out.time_to_target == {0.9: 6.0}
 
 
+def test_start_cost_is_charged_to_new_and_resumed_jobs() -> None:
+    script = Scripted([Start("a", {"x": 0.9}, epochs=1), Start("a2", {}, resume="a")])
+    out = simulate(two_rows(), lambda *_: script, 0, 1, targets=(0.9,), horizon_s=100, start_cost_s=0.5)
+    assert out.time_to_target == {0.9: 0.5 + 2.0 + 0.5 + 4.0} and out.train_seconds == 7.0
+
+
+def test_promotion_hyperband_pauses_and_resumes_without_training_an_epoch_twice() -> None:
+    method = METHODS["tunestream Hyperband (promotion)"](task_of(TABLE), 0, 2)
+    starts: list[Start] = []
+    ask = method.ask
+
+    def recording_ask(now: float) -> Start | None:
+        start = ask(now)
+        if start is not None:
+            starts.append(start)
+        return start
+
+    method.ask = recording_ask  # type: ignore[method-assign]
+    out = simulate(TABLE, lambda *_: method, 0, 2, targets=TARGETS, horizon_s=60, stop_at_targets=False)
+    resumed = [s for s in starts if s.resume is not None]
+    assert resumed and out.stopped == 0  # nothing stopped: every job paused at its rung or finished
+    assert {s.epochs for s in starts if s.resume is None} == {1} and {s.epochs for s in resumed} <= {3, 9}
+    # Each configuration's epochs are trained once: what was trained is the highest rung each
+    # configuration reached, less what the (at most 2) jobs still running at the horizon had left.
+    root: dict[str, str] = {}
+    reached: dict[str, int] = {}
+    for s in starts:
+        root[s.trial_id] = s.trial_id if s.resume is None else root[s.resume]
+        reached[root[s.trial_id]] = max(reached.get(root[s.trial_id], 0), s.epochs or 9)
+    assert sum(reached.values()) - 2 * 9 < out.epochs <= sum(reached.values())
+
+
 def test_horizon_and_unreached_targets_are_infinite() -> None:
     script = Scripted([Start("a", {"x": 0.1})])
     out = simulate(two_rows(), lambda *_: script, 0, 1, targets=(0.9,), horizon_s=2.5)
@@ -116,7 +148,10 @@ def test_nearest_row_in_the_unit_cube() -> None:
     assert t.nearest({"x": 0.3}) == 0 and t.nearest({"x": 0.7}) == 1
 
 
-@pytest.mark.parametrize("method", ["tunestream Random", "tunestream Hyperband", "tunestream Random + Auto"])
+@pytest.mark.parametrize(
+    "method",
+    ["tunestream Random", "tunestream Hyperband", "tunestream Random + Auto", "tunestream Hyperband (promotion)"],
+)
 def test_suggester_strategies_are_deterministic_under_the_seed(method: str) -> None:
     runs = [simulate(TABLE, METHODS[method], s, 4, targets=TARGETS, horizon_s=60) for s in (1, 1, 2)]
     assert runs[0].trace == runs[1].trace and runs[0].jobs == runs[1].jobs
