@@ -11,12 +11,18 @@ scikit-learn, importing them took 4-5 s per training job on a 2-core machine aga
 epoch, so every training job, stopped early or not, cost mostly its start. The data set is made once
 with scikit-learn and cached (`MLP_DATA_CACHE`, default a folder in the temporary directory), so a
 numpy training job imports nothing heavier than numpy.
+
+Checkpoints (numpy backend): after every epoch the whole training state (weights, Adam's moments,
+the shuffling generator) is written to SM_CHECKPOINT_DIR, and a run that finds one there continues
+from it, so a resumed run reports exactly the curve of an uninterrupted one. With
+TUNESTREAM_RESOURCE_LIMIT set (promotion Hyperband) the run stops after that epoch, checkpointed.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -73,6 +79,41 @@ def report(epoch: int, loss: float, accuracy: float) -> None:
     print(f"epoch={epoch} loss={loss:.5f} validation:accuracy={accuracy:.5f}", flush=True)
 
 
+def last_epoch(args: argparse.Namespace) -> int:
+    """The epochs hyperparameter, or promotion Hyperband's resource limit when that is lower."""
+    limit = os.environ.get("TUNESTREAM_RESOURCE_LIMIT")
+    return min(args.epochs, int(limit)) if limit else args.epochs
+
+
+def checkpoint_path() -> Path | None:
+    folder = os.environ.get("SM_CHECKPOINT_DIR")
+    return Path(folder) / "mlp_state.npz" if folder else None
+
+
+def save_checkpoint(
+    path: Path, epoch: int, rng: np.random.Generator, arrays: dict[str, list[np.ndarray]], t: int
+) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stored = {f"{name}_{i}": a for name, group in arrays.items() for i, a in enumerate(group)}
+    partial = path.with_name(f".{path.name}.partial.npz")  # renamed after: never a half-written checkpoint
+    np.savez(partial, epoch=epoch, t=t, rng=json.dumps(rng.bit_generator.state), **stored)
+    os.replace(partial, path)
+
+
+def load_checkpoint(
+    path: Path | None, rng: np.random.Generator, arrays: dict[str, list[np.ndarray]]
+) -> tuple[int, int]:
+    """Restores the arrays and the generator in place; returns (epochs done, Adam's step count)."""
+    if path is None or not path.is_file():
+        return 0, 0
+    with np.load(path) as stored:
+        for name, group in arrays.items():
+            for i, a in enumerate(group):
+                a[...] = stored[f"{name}_{i}"]
+        rng.bit_generator.state = json.loads(str(stored["rng"]))
+        return int(stored["epoch"]), int(stored["t"])
+
+
 def train_numpy(args: argparse.Namespace, data: dict[str, np.ndarray], model_dir: Path) -> None:
     rng = np.random.default_rng(0)
     x, y, xv, yv = data["x_train"], data["y_train"], data["x_valid"], data["y_valid"]
@@ -89,7 +130,8 @@ def train_numpy(args: argparse.Namespace, data: dict[str, np.ndarray], model_dir
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     scratch = [np.empty_like(p) for p in params]
-    t = 0
+    checkpoint = checkpoint_path()
+    done, t = load_checkpoint(checkpoint, rng, {"param": params, "m": m, "v": v})
 
     def forward(inputs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         activations = [inputs]
@@ -99,7 +141,7 @@ def train_numpy(args: argparse.Namespace, data: dict[str, np.ndarray], model_dir
             activations.append(h)
         return (h @ params[6] + params[7])[:, 0], activations
 
-    for epoch in range(1, args.epochs + 1):
+    for epoch in range(done + 1, last_epoch(args) + 1):
         order = rng.permutation(len(x))
         total = 0.0
         for start in range(0, len(x), args.batch_size):
@@ -138,6 +180,8 @@ def train_numpy(args: argparse.Namespace, data: dict[str, np.ndarray], model_dir
                 tmp *= step
                 p -= tmp
         logits, _ = forward(xv)
+        if checkpoint is not None:  # before the report: a job stopped after it resumes from here
+            save_checkpoint(checkpoint, epoch, rng, {"param": params, "m": m, "v": v}, t)
         report(epoch, total / len(x), float(np.mean((logits > 0) == (yv > 0.5))))
     np.savez(model_dir / "model.npz", *params, mean=data["mean"], scale=data["scale"])
 

@@ -64,6 +64,8 @@ class Proposal:
     resume_from: str | None = None
     # The step (resource) the training job trains to; None: the program's own end.
     resource_limit: int | None = None
+    # With resume_from: the steps already trained (the resumed job's last step).
+    step_offset: int = 0
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("mlp-data")
 
 
-def run(tmp_path: Path, cache: Path, *args: str) -> list[tuple[int, float, float]]:
-    env = {**os.environ, "MLP_DATA_CACHE": str(cache), "SM_MODEL_DIR": str(tmp_path / "model")}
+def run(tmp_path: Path, cache: Path, *args: str, **extra_env: str) -> list[tuple[int, float, float]]:
+    env = {**os.environ, "MLP_DATA_CACHE": str(cache), "SM_MODEL_DIR": str(tmp_path / "model"), **extra_env}
     out = subprocess.run(
         [sys.executable, str(PROGRAM), *args], env=env, capture_output=True, text=True, check=True, timeout=120
     )
@@ -44,3 +44,16 @@ def test_numpy_backend_learns_and_reports_every_epoch(tmp_path: Path, cache: Pat
 def test_a_diverging_configuration_still_reports_finite_numbers(tmp_path: Path, cache: Path) -> None:
     lines = run(tmp_path, cache, "--epochs", "2", "--units", "50", "--learning_rate", "0.1", "--l2", "2")
     assert len(lines) == 2 and all(0 <= accuracy <= 1 for _, _, accuracy in lines)
+
+
+def test_paused_at_its_resource_limit_and_resumed_from_the_checkpoint_it_repeats_an_uninterrupted_run(
+    tmp_path: Path, cache: Path
+) -> None:
+    args = ("--epochs", "4", "--units", "16", "--batch_size", "64")
+    straight = run(tmp_path, cache, *args)
+    checkpoints = str(tmp_path / "checkpoints")
+    first = run(tmp_path, cache, *args, SM_CHECKPOINT_DIR=checkpoints, TUNESTREAM_RESOURCE_LIMIT="1")
+    second = run(tmp_path, cache, *args, SM_CHECKPOINT_DIR=checkpoints, TUNESTREAM_RESOURCE_LIMIT="3")
+    rest = run(tmp_path, cache, *args, SM_CHECKPOINT_DIR=checkpoints)
+    assert [e for e, _, _ in first] == [1] and [e for e, _, _ in second] == [2, 3] and [e for e, _, _ in rest] == [4]
+    assert first + second + rest == straight

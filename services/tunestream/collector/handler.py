@@ -47,7 +47,9 @@ class CollectorHandler:
             self.jobs.setdefault(
                 p.training_job_name,
                 _TrainingJob(
-                    event.tuning_job_name, p.objective_metric_name, MetricExtractor(list(p.metric_definitions))
+                    event.tuning_job_name,
+                    p.objective_metric_name,
+                    MetricExtractor(list(p.metric_definitions), step_offset=p.step_offset),
                 ),
             )
         elif isinstance(event, TrainingOutputLogged):

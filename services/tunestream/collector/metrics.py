@@ -54,12 +54,14 @@ class MetricExtractor:
     (tunestream.metric_regex: linear time, each line's first MATCH_CHARS characters).
 
     The step of a value is its ordinal among that metric's values in this training job (1, 2, ...),
-    so a program printing one line per epoch gets epoch numbers for free. `last` holds each metric's
+    so a program printing one line per epoch gets epoch numbers for free; a training job resumed
+    from another one's checkpoint counts on from `step_offset`, the other's last step. `last` holds each metric's
     last finite value; `non_finite` the metrics whose latest value was NaN or infinite (cleared by
     the next finite value).
     """
 
     definitions: list[MetricDefinition]
+    step_offset: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     last: dict[str, float] = field(default_factory=dict)
     non_finite: dict[str, str] = field(default_factory=dict)
@@ -86,7 +88,7 @@ class MetricExtractor:
                 self.non_finite[name] = str(text).strip()[:MAX_VALUE_CHARS]
                 continue
             self.non_finite.pop(name, None)
-            step = self.counts.get(name, 0) + 1
+            step = self.counts.get(name, self.step_offset) + 1
             self.counts[name] = step
             self.last[name] = value
             matches.append(Match(name, value, step))

@@ -115,6 +115,10 @@ def training_environment(
             "SM_HOSTS": json.dumps(["algo-1"]),
         }
     )
+    if spec.resource_limit is not None:
+        # Promotion Hyperband: train to this step, checkpoint, and exit; a promoted job resumes
+        # from the checkpoint with a higher limit (docs/training-programs.md).
+        env["TUNESTREAM_RESOURCE_LIMIT"] = str(spec.resource_limit)
     for channel in channels:
         env[f"SM_CHANNEL_{env_name(channel)}"] = str(layout.channel_dir(channel))
     for name, value in spec.hyperparameters.items():

@@ -145,7 +145,9 @@ class TrainingRun(ABC):
         self._last_flush = 0.0
         self._soon: asyncio.Task[None] | None = None
         self._checkpoints = (
-            CheckpointSync(store, spec.checkpoint_s3_uri, spec.training_job_name, layout.checkpoint_dir)
+            CheckpointSync(
+                store, spec.checkpoint_s3_uri, spec.training_job_name, layout.checkpoint_dir, spec.resume_from
+            )
             if spec.checkpoint_s3_uri
             else None
         )
@@ -433,6 +435,7 @@ class TrainingRun(ABC):
                 work_dir=str(self.layout.root),
                 metric_definitions=list(self.spec.metric_definitions),
                 objective_metric_name=self.spec.objective_metric_name,
+                step_offset=self.spec.step_offset,
             ),
         )
 

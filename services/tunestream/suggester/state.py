@@ -366,6 +366,7 @@ class TuningJobState:
             max_retry_attempts=definition.RetryStrategy.MaximumRetryAttempts if definition.RetryStrategy else 0,
             resource_limit=proposal.resource_limit,
             resume_from=proposal.resume_from,
+            step_offset=proposal.step_offset,
         )
         details = dict(proposal.details)
         if prepared is not None:

@@ -117,6 +117,8 @@ class TrainingJobSpec(Payload):
     # checkpoint it starts from.
     resource_limit: int | None = None
     resume_from: str | None = None
+    # Steps the resumed training job already holds: its first objective value is step offset + 1.
+    step_offset: int = 0
 
     @property
     def backend(self) -> Literal["process", "container"]:
@@ -213,6 +215,8 @@ class TrainingJobStartedData(Payload):
     work_dir: str
     metric_definitions: list[MetricDefinition]
     objective_metric_name: str
+    # A resumed training job's values count on from its parent's last step (TrainingJobSpec).
+    step_offset: int = 0
 
 
 class TrainingJobStarted(EventBase):

@@ -84,6 +84,7 @@ class PromotionHyperband:
                 },
                 resume_from=record.name,
                 resource_limit=limit,
+                step_offset=record.metric_history[-1][0],
             )
         draw = sum(1 for h in own if h.resume_from is None)
         fresh = self._random.propose(draw, [h for h in history if h.index < 0])
@@ -133,9 +134,10 @@ class PromotionHyperband:
 
 @dataclass
 class RungLimitStopper:
-    """Pauses a training job at its rung when the program does not do it itself: a program that
-    honours TUNESTREAM_RESOURCE_LIMIT exits there (Completed); one that ignores it is stopped
-    at its first report at or past the limit (Stopped, rule "pause"), its checkpoint kept.
+    """Pauses a training job whose program does not pause itself. A program that honours
+    TUNESTREAM_RESOURCE_LIMIT reports its rung's step and exits there (Completed); one that ignores
+    it is stopped at its first report past the limit (Stopped, rule "pause"), its checkpoint kept.
+    Stopping at the rung's own step would race the exit of a program that honours the limit.
 
     At MaxResource, a job is stopped only if its epochs hyperparameter would run it further
     (SageMaker's rule, as in asha.py)."""
@@ -147,13 +149,13 @@ class RungLimitStopper:
         if not job.metric_history or job.resource_limit is None:
             return None
         step, last = job.metric_history[-1]
-        if step < job.resource_limit:
-            return None
-        if job.resource_limit >= self.max_resource:
+        if job.resource_limit >= self.max_resource and step >= self.max_resource:
             if self.planned_steps is not None and self.planned_steps <= self.max_resource:
                 return None
             reason = f"promotion hyperband: reached MaxResource {self.max_resource} at step {step}"
             return StopDecision(reason=reason, rule="max-resource", step=step, value=last, cutoff=last)
+        if step <= job.resource_limit or job.resource_limit >= self.max_resource:
+            return None
         return StopDecision(
             reason=f"promotion hyperband: paused at rung {job.resource_limit} (step {step}); resumed if promoted",
             rule="pause",

@@ -193,3 +193,8 @@ def test_regex_re2_refuses_from_an_older_job_fails_the_objective_with_the_reason
     p = _objective_for(["score=0.9"], regex=r"(?<=score=)(\S+)").payload
     assert p.objective_status == ObjectiveStatus.FAILED and p.objective_value is None
     assert "RE2 cannot run" in (p.objective_reason or "")
+
+
+def test_a_resumed_training_job_counts_its_steps_on_from_its_parents_last() -> None:
+    x = MetricExtractor([MetricDefinition(Name="acc", Regex=r"acc=(\S+)")], step_offset=3)
+    assert [(m.step, m.value) for line in ("acc=0.5", "acc=0.6") for m in x.feed(line)] == [(4, 0.5), (5, 0.6)]

@@ -57,6 +57,7 @@ def test_fresh_configurations_start_at_the_first_rung_until_a_rung_has_eta_value
     # Three paused at rung 1: the best (j1) is resumed to rung 3 with its own hyperparameters.
     p = s.propose(3, history)
     assert p.resume_from == "j1" and p.resource_limit == 3 and p.values == history[1].values
+    assert p.step_offset == 1  # its values count on from the paused job's last step
     assert "ranked 1 of 3" in p.reason
     history.append(segment(3, None, 3, resume_from="j1", status=TrainingJobStatus.IN_PROGRESS))
     # j1 is promoted once; the next slot gets a new configuration, the 4th draw.
@@ -122,8 +123,8 @@ def test_deterministic_under_the_seed(seed: int) -> None:
 
 def test_rung_limit_stopper_pauses_a_program_that_trains_past_its_rung() -> None:
     stopper = RungLimitStopper(max_resource=20, planned_steps=50)
-    job = TrainingJobRecord(0, "j0", {}, metric_history=((1, 0.3), (2, 0.4)), resource_limit=3)
-    assert stopper.decide(job, [job]) is None
+    job = TrainingJobRecord(0, "j0", {}, metric_history=((2, 0.4), (3, 0.45)), resource_limit=3)
+    assert stopper.decide(job, [job]) is None  # at its rung: a program that honours the limit exits now
     job = TrainingJobRecord(0, "j0", {}, metric_history=((2, 0.4), (4, 0.5)), resource_limit=3)
     decision = stopper.decide(job, [job])
     assert decision is not None and decision.rule == "pause" and decision.step == 4 and "rung 3" in decision.reason

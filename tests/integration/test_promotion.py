@@ -1,0 +1,78 @@
+"""Promotion Hyperband through the services, with the real MLP example: training jobs train to a
+rung and pause; promoted ones resume from their checkpoint in S3 and continue the same curve."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from tests.integration.conftest import ROOT, training_processes, wait_until_ended
+from tunestream.client import TunestreamClient
+from tunestream.objstore.s3 import S3ObjectStore
+
+METRIC = "validation:accuracy"
+
+
+def promotion_job(name: str) -> dict[str, Any]:
+    return {
+        "HyperParameterTuningJobName": name,
+        "HyperParameterTuningJobConfig": {
+            "Strategy": "Hyperband",
+            "RandomSeed": 5,
+            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": METRIC},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 14, "MaxParallelTrainingJobs": 2},
+            "ParameterRanges": {
+                "IntegerParameterRanges": [
+                    {"Name": "units", "MinValue": "8", "MaxValue": "32", "ScalingType": "Logarithmic"}
+                ],
+                "ContinuousParameterRanges": [
+                    {"Name": "learning_rate", "MinValue": "0.0001", "MaxValue": "0.1", "ScalingType": "Logarithmic"}
+                ],
+            },
+            "StrategyConfig": {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9, "Promotion": "Enabled"}},
+        },
+        "TrainingJobDefinition": {
+            "StaticHyperParameters": {"epochs": "9", "batch_size": "200"},
+            "AlgorithmSpecification": {
+                "Command": [sys.executable, str(ROOT / "examples" / "mlp" / "train.py")],
+                "MetricDefinitions": [{"Name": METRIC, "Regex": r"validation:accuracy=([0-9\.]+)"}],
+            },
+            "OutputDataConfig": {"S3OutputPath": "s3://tunestream/it/output"},
+            "CheckpointConfig": {"S3Uri": f"s3://tunestream/it/checkpoints/{name}"},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 120},
+        },
+    }
+
+
+def steps(api: TunestreamClient, training_job: str) -> list[int]:
+    return sorted(m["Step"] for m in api.metrics(training_job)["Metrics"] if m["MetricName"] == METRIC)
+
+
+def test_promotion_hyperband_pauses_training_jobs_and_resumes_them_from_their_checkpoints(
+    api: TunestreamClient, run_id: str, store: S3ObjectStore
+) -> None:
+    name = f"promo-{run_id}"
+    api.create_tuning_job(promotion_job(name))
+    describe = wait_until_ended(api, name, timeout_s=300)
+    assert describe["HyperParameterTuningJobStatus"] == "Completed"
+    jobs = {j["TrainingJobName"]: api.describe_training_job(j["TrainingJobName"]) for j in api.training_jobs(name)}
+    assert len(jobs) == 14
+    resumed = {n: d for n, d in jobs.items() if (d.get("ProposalDetails") or {}).get("resumes")}
+    fresh = {n: d for n, d in jobs.items() if n not in resumed}
+    assert resumed, "no training job was resumed"
+    for n, d in fresh.items():
+        # Each new configuration trains to the first rung and pauses there: it exits by itself
+        # (TUNESTREAM_RESOURCE_LIMIT), so it completes.
+        assert d["TrainingJobStatus"] == "Completed" and steps(api, n) == [1], (n, d["ProposalReason"])
+    for n, d in resumed.items():
+        parent = d["ProposalDetails"]["resumes"]
+        assert parent in jobs
+        assert d["TrainingJobStatus"] == "Completed", d
+        # The resumed job continues its parent's curve from the next epoch up to its rung: no epoch twice.
+        assert steps(api, n) == list(range(max(steps(api, parent)) + 1, d["ProposalDetails"]["rung"] + 1))
+        assert d["HyperParameters"] == jobs[parent]["HyperParameters"]
+        assert f"resumes {parent}" in d["ProposalReason"]
+    # Every training job's checkpoint is under its own prefix (a resumed one holds its parent's too).
+    for n in jobs:
+        assert store.list_keys(f"s3://tunestream/it/checkpoints/{name}/{n}/"), n
+    assert training_processes(name) == []
