@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from tests.integration.conftest import ROOT, training_processes, wait_until_ended
+from tests.integration.conftest import ROOT, Services, training_processes, wait_until_ended
+from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
 from tunestream.objstore.s3 import S3ObjectStore
 
@@ -75,4 +76,35 @@ def test_promotion_hyperband_pauses_training_jobs_and_resumes_them_from_their_ch
     # Every training job's checkpoint is under its own prefix (a resumed one holds its parent's too).
     for n in jobs:
         assert store.list_keys(f"s3://tunestream/it/checkpoints/{name}/{n}/"), n
+    assert training_processes(name) == []
+
+
+def test_kill_nine_of_the_launcher_during_promotion_loses_no_training_job(
+    api: TunestreamClient, services: Services, run_id: str
+) -> None:
+    name = f"promo-kill-{run_id}"
+    job = promotion_job(name)
+    # An interrupted attempt is retried; it resumes from its own checkpoint if it pushed one, else
+    # from its parent's.
+    job["TrainingJobDefinition"]["RetryStrategy"] = {"MaximumRetryAttempts": 3}
+    api.create_tuning_job(job)
+    for finished in (4, 8, 11):
+        wait_for(
+            f"{finished} training jobs ended",
+            lambda n=finished: (
+                sum(1 for j in api.training_jobs(name) if j["TrainingJobStatus"] in ("Completed", "Stopped", "Failed"))
+                >= n
+                or api.describe(name)["HyperParameterTuningJobStatus"] != "InProgress"
+            ),
+        )
+        services.restart("launcher")
+    describe = wait_until_ended(api, name, timeout_s=300)
+    assert describe["HyperParameterTuningJobStatus"] == "Completed"
+    jobs = {j["TrainingJobName"]: api.describe_training_job(j["TrainingJobName"]) for j in api.training_jobs(name)}
+    assert len(jobs) == 14 and describe["TrainingJobStatusCounters"]["Completed"] == 14, describe
+    resumed = [d for d in jobs.values() if (d.get("ProposalDetails") or {}).get("resumes")]
+    assert resumed
+    for n, d in jobs.items():
+        # Whatever attempt finished it, each segment ends at its rung.
+        assert max(steps(api, n)) == d["ProposalDetails"]["rung"], (n, steps(api, n), d.get("FailedAttempts"))
     assert training_processes(name) == []
