@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pause_resume import checkpoint_file, last_step, replace_atomically
 
 DATA_SEED = 0
 
@@ -70,10 +74,17 @@ def build_model(width: int) -> nn.Module:
 
 
 def train(
-    args: argparse.Namespace, data: dict[str, torch.Tensor], on_epoch: Callable[[int, float, float], None]
+    args: argparse.Namespace,
+    data: dict[str, torch.Tensor],
+    on_epoch: Callable[[int, float, float], None],
+    checkpoint: Path | None = None,
+    last_epoch: int | None = None,
 ) -> nn.Module:
-    """Trains for args.epochs; after each epoch calls on_epoch(epoch, mean training loss, validation accuracy).
-    A diverged network (NaN loss) predicts class 0 everywhere: its accuracy is about chance."""
+    """Trains for args.epochs (or up to `last_epoch`); after each epoch calls on_epoch(epoch, mean
+    training loss, validation accuracy). A diverged network (NaN loss) predicts class 0 everywhere:
+    its accuracy is about chance. With `checkpoint`, the whole state (weights, optimiser, shuffling
+    generator) is saved there after every epoch and a run that finds it continues from it: a
+    resumed run reports exactly the curve of an uninterrupted one."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
@@ -83,7 +94,14 @@ def train(
         model.parameters(), lr=args.learning_rate, momentum=args.momentum, weight_decay=args.weight_decay
     )
     loss_fn = nn.CrossEntropyLoss()
-    for epoch in range(1, args.epochs + 1):
+    done = 0
+    if checkpoint is not None and checkpoint.is_file():
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        done = int(state["epoch"])
+    for epoch in range(done + 1, (last_epoch or args.epochs) + 1):
         model.train()
         order = torch.randperm(len(x), generator=generator)
         total = 0.0
@@ -98,6 +116,14 @@ def train(
         with torch.no_grad():
             logits = torch.nan_to_num(model(xv), nan=0.0)
             accuracy = float((logits.argmax(dim=1) == yv).float().mean())
+        if checkpoint is not None:  # before the report: a job stopped after it resumes from here
+            state = {
+                "epoch": epoch,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "generator": generator.get_state(),
+            }
+            replace_atomically(checkpoint, lambda path, state=state: torch.save(state, path))
         on_epoch(epoch, total / len(x), accuracy)
     return model
 
@@ -109,7 +135,7 @@ def main() -> None:
     def report(epoch: int, loss: float, accuracy: float) -> None:
         print(f"epoch={epoch} loss={loss:.5f} validation:accuracy={accuracy:.5f}", flush=True)
 
-    model = train(args, data, report)
+    model = train(args, data, report, checkpoint_file("digits_state.pt"), last_step(args.epochs))
     model_dir = Path(os.environ.get("SM_MODEL_DIR", "model"))
     model_dir.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), model_dir / "model.pt")

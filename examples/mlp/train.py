@@ -24,10 +24,14 @@ import argparse
 import itertools
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pause_resume import checkpoint_file, last_step, replace_atomically
 
 DATA_VERSION = 1  # bump when the generation below changes
 
@@ -79,25 +83,16 @@ def report(epoch: int, loss: float, accuracy: float) -> None:
     print(f"epoch={epoch} loss={loss:.5f} validation:accuracy={accuracy:.5f}", flush=True)
 
 
-def last_epoch(args: argparse.Namespace) -> int:
-    """The epochs hyperparameter, or promotion Hyperband's resource limit when that is lower."""
-    limit = os.environ.get("TUNESTREAM_RESOURCE_LIMIT")
-    return min(args.epochs, int(limit)) if limit else args.epochs
-
-
-def checkpoint_path() -> Path | None:
-    folder = os.environ.get("SM_CHECKPOINT_DIR")
-    return Path(folder) / "mlp_state.npz" if folder else None
-
-
 def save_checkpoint(
     path: Path, epoch: int, rng: np.random.Generator, arrays: dict[str, list[np.ndarray]], t: int
 ) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     stored = {f"{name}_{i}": a for name, group in arrays.items() for i, a in enumerate(group)}
-    partial = path.with_name(f".{path.name}.partial.npz")  # renamed after: never a half-written checkpoint
-    np.savez(partial, epoch=epoch, t=t, rng=json.dumps(rng.bit_generator.state), **stored)
-    os.replace(partial, path)
+
+    def write(partial: Path) -> None:
+        with partial.open("wb") as f:  # a file object: np.savez would add .npz to a path
+            np.savez(f, epoch=epoch, t=t, rng=json.dumps(rng.bit_generator.state), **stored)
+
+    replace_atomically(path, write)
 
 
 def load_checkpoint(
@@ -130,7 +125,7 @@ def train_numpy(args: argparse.Namespace, data: dict[str, np.ndarray], model_dir
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     scratch = [np.empty_like(p) for p in params]
-    checkpoint = checkpoint_path()
+    checkpoint = checkpoint_file("mlp_state.npz")
     done, t = load_checkpoint(checkpoint, rng, {"param": params, "m": m, "v": v})
 
     def forward(inputs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -141,7 +136,7 @@ def train_numpy(args: argparse.Namespace, data: dict[str, np.ndarray], model_dir
             activations.append(h)
         return (h @ params[6] + params[7])[:, 0], activations
 
-    for epoch in range(done + 1, last_epoch(args) + 1):
+    for epoch in range(done + 1, last_step(args.epochs) + 1):
         order = rng.permutation(len(x))
         total = 0.0
         for start in range(0, len(x), args.batch_size):

@@ -10,18 +10,28 @@ class, 3 % flipped labels), 9,000 rows to train on and 3,000 to validate. Trees 
 
 `train()` is importable: benchmarks/curves/xgboost_rounds.py calls it in-process with a callback
 after each round to record the curve and the wall time of every round.
+
+Checkpoints: with SM_CHECKPOINT_DIR the booster is saved there every 10 rounds and at the end, and a
+run that finds one continues boosting from it; TUNESTREAM_RESOURCE_LIMIT (promotion Hyperband) ends
+this run at that round. A resumed run with subsample and colsample_bytree at 1 repeats an
+uninterrupted run exactly; below 1 its later rounds sample other rows and columns (XGBoost
+reseeds its sampler when training continues).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xgboost as xgb
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pause_resume import checkpoint_file, last_step, replace_atomically
 
 DATA_SEED = 0
 
@@ -63,20 +73,44 @@ def load_data(seed: int = DATA_SEED) -> dict[str, xgb.DMatrix]:
 
 
 class AfterRound(xgb.callback.TrainingCallback):
-    """Hands each round's validation logloss to `on_round(round, value)` (rounds counted from 1)."""
+    """Hands each round's validation logloss to `on_round(round, value)` (rounds counted from 1, and
+    on from `done` in a run that continues a saved booster: XGBoost counts each run's from 0)."""
 
-    def __init__(self, on_round: Callable[[int, float], None]) -> None:
+    def __init__(self, on_round: Callable[[int, float], None], done: int = 0) -> None:
         super().__init__()
         self._on_round = on_round
+        self._done = done
 
     def after_iteration(self, model: xgb.Booster, epoch: int, evals_log: dict[str, Any]) -> bool:
-        self._on_round(epoch + 1, float(evals_log["validation"]["logloss"][-1]))
+        self._on_round(self._done + epoch + 1, float(evals_log["validation"]["logloss"][-1]))
         return False
 
 
+class SaveEvery(xgb.callback.TrainingCallback):
+    """Saves the booster to `path` after every `rounds`-th round (rounds counted from 1)."""
+
+    def __init__(self, path: Path, rounds: int = 10) -> None:
+        super().__init__()
+        self._path, self._rounds = path, rounds
+
+    def after_iteration(self, model: xgb.Booster, epoch: int, evals_log: dict[str, Any]) -> bool:
+        if model.num_boosted_rounds() % self._rounds == 0:
+            save(model, self._path)
+        return False
+
+
+def save(booster: xgb.Booster, path: Path) -> None:
+    replace_atomically(path, lambda partial: partial.write_bytes(booster.save_raw("ubj")))
+
+
 def train(
-    args: argparse.Namespace, data: dict[str, xgb.DMatrix], on_round: Callable[[int, float], None]
+    args: argparse.Namespace,
+    data: dict[str, xgb.DMatrix],
+    on_round: Callable[[int, float], None],
+    checkpoint: Path | None = None,
+    last_round: int | None = None,
 ) -> xgb.Booster:
+    """Boosts args.num_round rounds (or up to `last_round`), continuing from `checkpoint` when it holds a booster."""
     params = {
         "objective": "binary:logistic",
         "eval_metric": "logloss",
@@ -91,20 +125,36 @@ def train(
         "nthread": args.nthread,
         "seed": args.seed,
     }
-    return xgb.train(
+    start = None
+    if checkpoint is not None and checkpoint.is_file():
+        start = xgb.Booster(params, model_file=str(checkpoint))
+    done = start.num_boosted_rounds() if start is not None else 0
+    # Saved before the round is reported: a job stopped after the line resumes from it.
+    callbacks: list[xgb.callback.TrainingCallback] = [SaveEvery(checkpoint)] if checkpoint is not None else []
+    booster = xgb.train(
         params,
         data["train"],
-        num_boost_round=args.num_round,
+        num_boost_round=max((last_round or args.num_round) - done, 0),
         evals=[(data["validation"], "validation")],
-        callbacks=[AfterRound(on_round)],
+        callbacks=[*callbacks, AfterRound(on_round, done)],
         verbose_eval=False,
+        xgb_model=start,
     )
+    if checkpoint is not None:
+        save(booster, checkpoint)
+    return booster
 
 
 def main() -> None:
     args = parse_args()
     data = load_data()
-    booster = train(args, data, lambda k, v: print(f"[{k}] validation:logloss={v:.6f}", flush=True))
+    booster = train(
+        args,
+        data,
+        lambda k, v: print(f"[{k}] validation:logloss={v:.6f}", flush=True),
+        checkpoint_file("xgboost-checkpoint.ubj"),
+        last_step(args.num_round),
+    )
     model_dir = Path(os.environ.get("SM_MODEL_DIR", "model"))
     model_dir.mkdir(parents=True, exist_ok=True)
     booster.save_model(model_dir / "xgboost-model.json")

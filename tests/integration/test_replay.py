@@ -1,5 +1,6 @@
 """`tunestream replay`: a finished tuning job rebuilt from Kafka matches the live read model and the
-suggester's recorded decisions exactly, for Random, Bayesian and Hyperband; a tampered row shows."""
+suggester's recorded decisions exactly, for Random, Bayesian, Hyperband and promotion Hyperband; a
+tampered row shows."""
 
 from __future__ import annotations
 
@@ -27,7 +28,13 @@ def _jobs(run_id: str) -> dict[str, dict[str, Any]]:
     config = hyperband["HyperParameterTuningJobConfig"]
     config["Strategy"] = "Hyperband"
     config["StrategyConfig"] = {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9}}
-    return {"Random": random, "Bayesian": bayes, "Hyperband": hyperband}
+    # trainer.py ignores TUNESTREAM_RESOURCE_LIMIT: its segments are paused by the suggester's stops.
+    promotion = trainer_job(f"rp-promo-{run_id}", jobs=9, parallel=3, epochs="9", sleep="0.05")
+    config = promotion["HyperParameterTuningJobConfig"]
+    config["Strategy"] = "Hyperband"
+    config["StrategyConfig"] = {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9, "Promotion": "Enabled"}}
+    promotion["TrainingJobDefinition"]["CheckpointConfig"] = {"S3Uri": f"s3://tunestream/it/checkpoints/rp-{run_id}"}
+    return {"Random": random, "Bayesian": bayes, "Hyperband": hyperband, "Hyperband (promotion)": promotion}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +50,7 @@ def replayed_jobs(api: TunestreamClient, run_id: str) -> dict[str, str]:
     return names
 
 
-@pytest.mark.parametrize("strategy", ["Random", "Bayesian", "Hyperband"])
+@pytest.mark.parametrize("strategy", ["Random", "Bayesian", "Hyperband", "Hyperband (promotion)"])
 def test_replay_finds_no_difference(strategy: str, replayed_jobs: dict[str, str], settings: Settings) -> None:
     started = time.perf_counter()
     report = run_replay(settings, replayed_jobs[strategy])
@@ -52,7 +59,7 @@ def test_replay_finds_no_difference(strategy: str, replayed_jobs: dict[str, str]
     assert tracker["differences"] == []
     assert suggester["differences"] == []
     assert report["differences"] == 0
-    assert tracker["rows"]["training_jobs"] == (9 if strategy == "Hyperband" else 6)
+    assert tracker["rows"]["training_jobs"] == (9 if strategy.startswith("Hyperband") else 6)
     assert tracker["events_replayed"] == sum(report["events"][t] for t in ("jobs", "trials", "training", "metrics"))
     assert suggester["recorded_without_inputs"] == 0
     assert suggester["decisions"]["proposals"] == tracker["rows"]["training_jobs"]
@@ -60,6 +67,8 @@ def test_replay_finds_no_difference(strategy: str, replayed_jobs: dict[str, str]
     assert suggester["decisions_replayed"] == suggester["decisions_recorded"]
     if strategy == "Hyperband":
         assert suggester["decisions"].get("stops:hyperband", 0) >= 1  # promotions and stops were re-derived
+    if strategy == "Hyperband (promotion)":
+        assert suggester["decisions"].get("stops:pause", 0) >= 1  # pauses, and the resumes after them
 
 
 def test_replay_reports_a_tampered_row(replayed_jobs: dict[str, str], settings: Settings, engine: Engine) -> None:
