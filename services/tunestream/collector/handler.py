@@ -32,6 +32,7 @@ class _TrainingJob:
     objective_metric_name: str
     extractor: MetricExtractor
     batches: dict[int, list[MetricReported]] = field(default_factory=dict)
+    attempt: int = 0
 
 
 class CollectorHandler:
@@ -44,14 +45,22 @@ class CollectorHandler:
     def apply(self, event: Event) -> None:
         if isinstance(event, TrainingJobStarted):
             p = event.payload
-            self.jobs.setdefault(
+            job = self.jobs.setdefault(
                 p.training_job_name,
                 _TrainingJob(
                     event.tuning_job_name,
                     p.objective_metric_name,
                     MetricExtractor(list(p.metric_definitions), step_offset=p.step_offset),
+                    attempt=p.attempt,
                 ),
             )
+            if p.attempt > job.attempt:
+                # A retried attempt runs the program again: its values count from the start (the
+                # resumed job's offset) again, so values it repeats keep their steps (and ids) and a
+                # resource limit is judged on the steps the program really reached. An attempt that
+                # restores a checkpoint of its own counts from there too: its steps run low.
+                job.attempt = p.attempt
+                job.extractor.counts.clear()
         elif isinstance(event, TrainingOutputLogged):
             job = self.jobs.get(event.payload.training_job_name)
             if job is None or event.payload.seq in job.batches:

@@ -119,3 +119,28 @@ def test_duplicate_batch_is_ignored() -> None:
     steps = [e.payload.step for e in out if isinstance(e, MetricReported)]
     assert steps == [1, 2, 1]  # the copy re-sends batch 0's event, it does not invent step 3
     assert len({e.event_id for e in out if isinstance(e, MetricReported)}) == 2
+
+
+def _attempt(events: list, attempt: int, step_offset: int) -> list:
+    """The events of one attempt of a resumed training job (TrainingJobSpec.step_offset)."""
+    started, *rest = events
+    payload = started.payload.model_copy(update={"attempt": attempt, "step_offset": step_offset})
+    out = [started.model_copy(update={"event_id": f"{started.event_id}:{attempt}", "payload": payload})]
+    for e in rest:
+        if isinstance(e, TrainingOutputLogged):  # the launcher numbers each attempt's batches apart
+            seq = attempt * 1000 + e.payload.seq
+            e = e.model_copy(
+                update={"event_id": f"{e.event_id}:{attempt}", "payload": e.payload.model_copy(update={"seq": seq})}
+            )
+        out.append(e)
+    return out
+
+
+def test_a_retried_attempt_counts_its_steps_from_the_start_again() -> None:
+    handler = CollectorHandler()
+    lost = _attempt(_events("t4", [["validation:auc=0.5", "validation:auc=0.6"]])[:2], 0, 3)
+    retry = _attempt(_events("t4", [["validation:auc=0.5", "validation:auc=0.6", "validation:auc=0.7"]]), 1, 3)
+    assert [e.payload.step for e in run(handler, lost) if isinstance(e, MetricReported)] == [4, 5]
+    # The retry runs the program again from the same checkpoint: its values are steps 4, 5 (the same
+    # ids as before) and 6, not 6, 7 and 8.
+    assert [e.payload.step for e in run(handler, retry) if isinstance(e, MetricReported)] == [4, 5, 6]
