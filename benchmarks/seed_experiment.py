@@ -12,7 +12,9 @@ The training function is `examples/mlp/train.py` (a three-layer MLP, numpy on th
 10-1000, Adam learning rate 1e-4-0.1, L2 1e-6-2, batch size 10-200 (all log scale), up to 20 epochs;
 epochs are the resource. Every method runs it as a subprocess, two at a time:
 
-- tunestream Random, Bayesian, Hyperband (MinResource 1, MaxResource 20): through the real services
+- tunestream Random, Bayesian, Hyperband (MinResource 1, MaxResource 20) and promotion Hyperband
+  (the same with Promotion Enabled and a CheckpointConfig; the program pauses and resumes from its
+  checkpoint, each resume a training job that counts toward --max-jobs): through the real services
   (api, suggester, launcher with 2 slots, collector, tracker; own topic prefix, started here as in
   api_load.py) on the shared Kafka/PostgreSQL/S3 stack;
 - Optuna TPE and GP samplers, each with HyperbandPruner(1, 20, 3) and MedianPruner, and Syne Tune
@@ -63,7 +65,7 @@ from api_load import Stack  # noqa: E402  (the five services as child processes,
 PROGRAM = ROOT / "examples" / "mlp" / "train.py"
 OUT = ROOT / "benchmarks" / "out"
 LINE = re.compile(r"epoch=(\d+) .*validation:accuracy=([0-9.]+)")
-TUNESTREAM = ("tunestream-random", "tunestream-bayesian", "tunestream-hyperband")
+TUNESTREAM = ("tunestream-random", "tunestream-bayesian", "tunestream-hyperband", "tunestream-promotion")
 OPTUNA = ("optuna-tpe-hyperband", "optuna-tpe-median", "optuna-gp-hyperband", "optuna-gp-median")
 SYNETUNE = ("synetune-asha", "synetune-bohb")
 METHODS = TUNESTREAM + OPTUNA + SYNETUNE
@@ -367,16 +369,21 @@ def tunestream_job(name: str, strategy: str, seed: int, max_jobs: int, epochs: i
             for n in ("learning_rate", "l2")
         ],
     }
+    promotion = strategy == "Promotion"
     config: dict[str, Any] = {
-        "Strategy": strategy,
+        "Strategy": "Hyperband" if promotion else strategy,
         "RandomSeed": seed,
         "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "validation:accuracy"},
         "ResourceLimits": {"MaxNumberOfTrainingJobs": max_jobs, "MaxParallelTrainingJobs": 2},
         "ParameterRanges": ranges,
         "TrainingJobEarlyStoppingType": "Off",
     }
-    if strategy == "Hyperband":
-        config["StrategyConfig"] = {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": epochs}}
+    if strategy == "Hyperband" or promotion:
+        hyperband: dict[str, Any] = {"MinResource": 1, "MaxResource": epochs}
+        if promotion:
+            hyperband["Promotion"] = "Enabled"
+        config["StrategyConfig"] = {"HyperbandStrategyConfig": hyperband}
+    checkpoints = {"CheckpointConfig": {"S3Uri": f"s3://tunestream/seed-experiment/checkpoints/{name}"}}
     return {
         "HyperParameterTuningJobName": name,
         "HyperParameterTuningJobConfig": config,
@@ -390,6 +397,7 @@ def tunestream_job(name: str, strategy: str, seed: int, max_jobs: int, epochs: i
             },
             "OutputDataConfig": {"S3OutputPath": "s3://tunestream/seed-experiment/output"},
             "StoppingCondition": {"MaxRuntimeInSeconds": 900},
+            **(checkpoints if promotion else {}),
         },
     }
 
