@@ -56,8 +56,13 @@ def test_promotion_hyperband_pauses_training_jobs_and_resumes_them_from_their_ch
     api.create_tuning_job(promotion_job(name))
     describe = wait_until_ended(api, name, timeout_s=300)
     assert describe["HyperParameterTuningJobStatus"] == "Completed"
-    jobs = {j["TrainingJobName"]: api.describe_training_job(j["TrainingJobName"]) for j in api.training_jobs(name)}
+    summaries = api.training_jobs(name)
+    jobs = {j["TrainingJobName"]: api.describe_training_job(j["TrainingJobName"]) for j in summaries}
     assert len(jobs) == 14
+    # The list names the job each resumed one continues, as Describe's ProposalDetails do.
+    assert {j["TrainingJobName"]: j.get("ResumedFrom") for j in summaries} == {
+        n: (d.get("ProposalDetails") or {}).get("resumes") for n, d in jobs.items()
+    }
     resumed = {n: d for n, d in jobs.items() if (d.get("ProposalDetails") or {}).get("resumes")}
     fresh = {n: d for n, d in jobs.items() if n not in resumed}
     assert resumed, "no training job was resumed"

@@ -44,6 +44,8 @@ def training_job_summary(row: dict[str, Any], objective: dict[str, str]) -> dict
             "ObjectiveStatus": row["objective_status"],
             "ObjectiveStatusReason": row["objective_reason"],
             "EarlyStoppingReason": row["stop_details"] and row["stop_reason"],
+            # Promotion Hyperband: the paused training job this one resumed from its checkpoint.
+            "ResumedFrom": (row.get("proposal_details") or {}).get("resumes"),
         }
     )
 

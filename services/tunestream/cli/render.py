@@ -21,15 +21,22 @@ def finished_count(describe: dict[str, Any]) -> int:
     return int(c["Completed"] + c["NonRetryableError"] + c["RetryableError"] + c["Stopped"])
 
 
+def _number(training_job_name: str) -> str:
+    # The tuning job's name prefixes every training job's; the number and hash are what differ.
+    return "-".join(training_job_name.rsplit("-", 2)[-2:])
+
+
 def training_jobs_table(jobs: list[dict[str, Any]], title: str | None = None) -> Table:
     table = Table(title=title, expand=False)
-    # The tuning job's name prefixes every training job's; the number and hash are what differ.
     table.add_column("#", no_wrap=True)
     table.add_column("status", no_wrap=True)
     names = sorted({k for j in jobs for k in j.get("TunedHyperParameters", {})})
     for n in names:
         table.add_column(n, justify="right", overflow="ellipsis")
     table.add_column("objective", justify="right", no_wrap=True)
+    resumes = any(j.get("ResumedFrom") for j in jobs)  # promotion Hyperband
+    if resumes:
+        table.add_column("resumes", no_wrap=True)
     with_reasons = any(j.get("FailureReason") or j.get("ObjectiveStatusReason") for j in jobs)
     if with_reasons:
         table.add_column("reason", overflow="fold", max_width=50)
@@ -40,11 +47,13 @@ def training_jobs_table(jobs: list[dict[str, Any]], title: str | None = None) ->
         reason = j.get("FailureReason") or j.get("ObjectiveStatusReason") or ""
         tuned = j.get("TunedHyperParameters", {})
         cells = [
-            "-".join(j["TrainingJobName"].rsplit("-", 2)[-2:]),
+            _number(j["TrainingJobName"]),
             f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]",
             *[_short(tuned.get(n, "")) for n in names],
             value,
         ]
+        if resumes:
+            cells.append(_number(j["ResumedFrom"]) if j.get("ResumedFrom") else "")
         if with_reasons:
             cells.append(reason.splitlines()[0] if reason else "")
         table.add_row(*cells)

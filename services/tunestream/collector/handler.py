@@ -45,7 +45,7 @@ class CollectorHandler:
     def apply(self, event: Event) -> None:
         if isinstance(event, TrainingJobStarted):
             p = event.payload
-            job = self.jobs.setdefault(
+            started = self.jobs.setdefault(
                 p.training_job_name,
                 _TrainingJob(
                     event.tuning_job_name,
@@ -54,13 +54,13 @@ class CollectorHandler:
                     attempt=p.attempt,
                 ),
             )
-            if p.attempt > job.attempt:
+            if p.attempt > started.attempt:
                 # A retried attempt runs the program again: its values count from the start (the
                 # resumed job's offset) again, so values it repeats keep their steps (and ids) and a
                 # resource limit is judged on the steps the program really reached. An attempt that
                 # restores a checkpoint of its own counts from there too: its steps run low.
-                job.attempt = p.attempt
-                job.extractor.counts.clear()
+                started.attempt = p.attempt
+                started.extractor.counts.clear()
         elif isinstance(event, TrainingOutputLogged):
             job = self.jobs.get(event.payload.training_job_name)
             if job is None or event.payload.seq in job.batches:
