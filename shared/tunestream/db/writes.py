@@ -81,7 +81,7 @@ def set_tuning_job_stopping(conn: Connection, name: str, at: datetime) -> None:
     conn.execute(
         update(tuning_jobs)
         .where(and_(tuning_jobs.c.name == name, tuning_jobs.c.status == "InProgress"))
-        .values(status="Stopping", last_modified_at=at)
+        .values(status="Stopping", last_modified_at=func.greatest(tuning_jobs.c.last_modified_at, at))
     )
 
 
@@ -225,7 +225,13 @@ def record_stop_requested(
     conn.execute(
         update(training_jobs)
         .where(and_(training_jobs.c.name == name, training_jobs.c.status == "InProgress"))
-        .values(status="Stopping", secondary_status="Stopping", last_modified_at=at)
+        # Never backwards (as _upsert_training_job): a metric of a later time may have been written
+        # first, and replay, which reads the topics in another order, must end with the same row.
+        .values(
+            status="Stopping",
+            secondary_status="Stopping",
+            last_modified_at=func.greatest(training_jobs.c.last_modified_at, at),
+        )
     )
 
 
