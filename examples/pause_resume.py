@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def last_step(steps: int) -> int:
@@ -31,3 +32,30 @@ def replace_atomically(path: Path, write: Callable[[Path], None]) -> None:
     partial = path.with_name(f".{path.name}.partial")
     write(partial)
     os.replace(partial, path)
+
+
+def load_torch_state(checkpoint: Path | None, model: Any, optimizer: Any, generator: Any) -> int:
+    """Restores a PyTorch program's whole training state (weights, optimiser, shuffling generator)
+    from `checkpoint` in place; returns the epochs it holds (0 when there is none)."""
+    if checkpoint is None or not checkpoint.is_file():
+        return 0
+    import torch
+
+    state = torch.load(checkpoint, weights_only=False)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["generator"])
+    return int(state["epoch"])
+
+
+def save_torch_state(checkpoint: Path, epoch: int, model: Any, optimizer: Any, generator: Any) -> None:
+    """What load_torch_state restores, written atomically."""
+    import torch
+
+    state = {
+        "epoch": epoch,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "generator": generator.get_state(),
+    }
+    replace_atomically(checkpoint, lambda path: torch.save(state, path))

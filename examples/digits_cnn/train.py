@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pause_resume import checkpoint_file, last_step, replace_atomically
+from pause_resume import checkpoint_file, last_step, load_torch_state, save_torch_state
 
 DATA_SEED = 0
 
@@ -94,13 +94,7 @@ def train(
         model.parameters(), lr=args.learning_rate, momentum=args.momentum, weight_decay=args.weight_decay
     )
     loss_fn = nn.CrossEntropyLoss()
-    done = 0
-    if checkpoint is not None and checkpoint.is_file():
-        state = torch.load(checkpoint, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        done = int(state["epoch"])
+    done = load_torch_state(checkpoint, model, optimizer, generator)
     for epoch in range(done + 1, (last_epoch or args.epochs) + 1):
         model.train()
         order = torch.randperm(len(x), generator=generator)
@@ -117,13 +111,7 @@ def train(
             logits = torch.nan_to_num(model(xv), nan=0.0)
             accuracy = float((logits.argmax(dim=1) == yv).float().mean())
         if checkpoint is not None:  # before the report: a job stopped after it resumes from here
-            state = {
-                "epoch": epoch,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "generator": generator.get_state(),
-            }
-            replace_atomically(checkpoint, lambda path, state=state: torch.save(state, path))
+            save_torch_state(checkpoint, epoch, model, optimizer, generator)
         on_epoch(epoch, total / len(x), accuracy)
     return model
 
