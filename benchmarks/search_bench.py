@@ -67,10 +67,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def timing_label(decision_time: str, start_cost: float) -> str:
+    """What names a run's cells and summary apart from others': decision time, start cost."""
+    return decision_time + (f"-start{start_cost:g}s" if start_cost else "")
+
+
 def cell_path(out: Path, task: str, workers: int, method: str, decision_time: str, start_cost: float = 0.0) -> Path:
     slug = "".join(ch if ch.isalnum() else "-" for ch in method).strip("-")
-    timing = decision_time + (f"-start{start_cost:g}s" if start_cost else "")
-    return out / "cells" / f"{task}-W{workers}-{timing}-{slug}.json"
+    return out / "cells" / f"{task}-W{workers}-{timing_label(decision_time, start_cost)}-{slug}.json"
 
 
 def store_cell(args: argparse.Namespace, run: runner.Run, results: list[Outcome]) -> Cell:
@@ -192,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in table_rows
     ]
     args.out.mkdir(parents=True, exist_ok=True)
-    timing = args.decision_time + (f"-start{args.start_cost:g}s" if args.start_cost else "")
+    timing = timing_label(args.decision_time, args.start_cost)
     (args.out / f"summary-{timing}.json").write_text(json.dumps(summary, indent=1))
     (args.out / f"summary-{timing}.md").write_text(text + "\n")
     plots = args.plots or args.out
