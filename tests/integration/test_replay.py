@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from tests.integration.conftest import ROOT, trainer_job, wait_until_ended
+from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db.tables import training_jobs
@@ -37,16 +38,39 @@ def _jobs(run_id: str) -> dict[str, dict[str, Any]]:
     return {"Random": random, "Bayesian": bayes, "Hyperband": hyperband, "Hyperband (promotion)": promotion}
 
 
+def _read_model(engine: Engine, names: list[str]) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [
+            tuple(row)
+            for row in conn.execute(
+                select(training_jobs.c.name, training_jobs.c.status, training_jobs.c.last_modified_at)
+                .where(training_jobs.c.tuning_job_name.in_(names))
+                .order_by(training_jobs.c.name)
+            )
+        ]
+
+
 @pytest.fixture(scope="module")
-def replayed_jobs(api: TunestreamClient, run_id: str) -> dict[str, str]:
+def replayed_jobs(api: TunestreamClient, run_id: str, engine: Engine) -> dict[str, str]:
     jobs = _jobs(run_id)
     for job in jobs.values():
         api.create_tuning_job(job)
     names = {strategy: job["HyperParameterTuningJobName"] for strategy, job in jobs.items()}
     for name in names.values():
         assert wait_until_ended(api, name, timeout_s=150)["HyperParameterTuningJobStatus"] == "Completed"
-    # The tracker settles the job once every result is in; let its last writes land.
-    time.sleep(1.0)
+    # The tracker settles a tuning job once every result is in, and may still be writing what came
+    # after (a training job's end, its logs): compare only once its rows stopped changing. A fixed
+    # one-second wait was too short on a loaded machine.
+    previous: list[list[tuple[Any, ...]]] = [[]]
+
+    def quiet() -> bool:
+        now = _read_model(engine, list(names.values()))
+        same = now == previous[0]
+        previous[0] = now
+        time.sleep(1.0)
+        return same
+
+    wait_for("the read model to stop changing", quiet, timeout_s=60)
     return names
 
 
