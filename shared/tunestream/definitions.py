@@ -76,9 +76,12 @@ class ResourceLimitsShape(Shape):
 class HyperbandStrategyConfigShape(Shape):
     MinResource: int | None = Field(default=None, ge=1)
     MaxResource: int | None = Field(default=None, ge=1)
-    # tunestream's extension: "Enabled" pauses training jobs at their rung and resumes the promoted
-    # ones from their checkpoints (strategies/promotion.py); it needs CheckpointConfig.
+    # tunestream's extensions. Promotion "Enabled" pauses training jobs at their rung and resumes the
+    # promoted ones from their checkpoints (strategies/promotion.py); it needs CheckpointConfig, and
+    # is the default when CheckpointConfig is given. FirstRung "Auto" sizes promotion's first rung
+    # from what a start costs (at least MinResource); "MinResource" starts the rungs at MinResource.
     Promotion: Literal["Enabled", "Disabled"] | None = None
+    FirstRung: Literal["Auto", "MinResource"] | None = None
 
 
 class StrategyConfigShape(Shape):

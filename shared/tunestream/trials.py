@@ -50,6 +50,11 @@ class TrainingJobRecord:
     # from, and the step it trains to before it pauses (None: the program's own end).
     resume_from: str | None = None
     resource_limit: int | None = None
+    # Seconds since the tuning job was created: when it was proposed (its slot taken), when its
+    # result came (its slot freed), and when each metric_history entry was printed.
+    proposed_at: float | None = None
+    ended_at: float | None = None
+    metric_times: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

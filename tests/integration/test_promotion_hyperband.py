@@ -67,9 +67,17 @@ def test_promotion_hyperband_pauses_training_jobs_and_resumes_them_from_their_ch
     fresh = {n: d for n, d in jobs.items() if n not in resumed}
     assert resumed, "no training job was resumed"
     for n, d in fresh.items():
-        # Each new configuration trains to the first rung and pauses there: it exits by itself
-        # (TUNESTREAM_RESOURCE_LIMIT), so it completes.
-        assert d["TrainingJobStatus"] == "Completed" and steps(api, n) == [1], (n, d["ProposalReason"])
+        # Each new configuration trains to its first rung and pauses there: it exits by itself
+        # (TUNESTREAM_RESOURCE_LIMIT), so it completes. The first three train to step 2 while the
+        # cost of a start is measured; the rungs start where a rung's epochs take half a start.
+        rung = d["ProposalDetails"]["rung"]
+        assert d["TrainingJobStatus"] == "Completed" and steps(api, n) == list(range(1, rung + 1)), n
+    sized = [d for d in fresh.values() if "start_s" in d["ProposalDetails"]]
+    assert sized, "no proposal was sized from the measured start"
+    for d in sized:
+        costs = d["ProposalDetails"]
+        assert costs["start_s"] > 0 and costs["step_s"] > 0, costs
+        assert costs["rung"] * costs["step_s"] >= costs["start_s"] / 2 * 0.99 or costs["rung"] in (1, 9), costs
     for n, d in resumed.items():
         parent = d["ProposalDetails"]["resumes"]
         assert parent in jobs

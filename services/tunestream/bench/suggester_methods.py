@@ -117,7 +117,7 @@ class SuggesterMethod:
             self._state.ahead[index] = self._state.strategy.propose(index, history)
 
     def report(self, trial_id: str, epoch: int, value: float, now: float) -> bool:
-        if not self._state.add_metric(trial_id, epoch, value):
+        if not self._state.add_metric(trial_id, epoch, value, self._at(now)):
             return True
         return not any(
             isinstance(e, TrainingJobStopRequested) and e.payload.training_job_name == trial_id

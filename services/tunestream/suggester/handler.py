@@ -83,9 +83,11 @@ class SuggesterHandler:
     def _apply_to(job: TuningJobState, event: Event) -> None:
         if isinstance(event, MetricReported):
             if event.payload.metric_name == job.objective_metric:
-                job.add_metric(event.payload.training_job_name, event.payload.step, event.payload.value)
+                job.add_metric(
+                    event.payload.training_job_name, event.payload.step, event.payload.value, event.payload.at
+                )
         elif isinstance(event, TrainingJobProposed):
-            job.add_proposal(event.payload.spec)
+            job.add_proposal(event.payload.spec, event.occurred_at)
         elif isinstance(event, ObjectiveCollected):
             job.add_result(event.payload, event.occurred_at)
         elif isinstance(event, TuningJobStopRequested):

@@ -65,6 +65,10 @@ class TuningJobState:
     converged_at: datetime | None = None
     # When each result arrived (its ObjectiveCollected's time): dates convergence without the clock.
     result_times: dict[str, datetime] = field(default_factory=dict)
+    # When each training job was proposed (its slot taken) and each objective value printed: what
+    # a strategy that weighs the cost of a start reads (promotion Hyperband's first rung).
+    proposal_times: dict[str, datetime] = field(default_factory=dict)
+    metric_times: dict[str, dict[int, datetime]] = field(default_factory=dict)
     stops_sent: set[str] = field(default_factory=set)
     ended: bool = False
     warm_start: list[TrainingJobRecord] = field(default_factory=list)
@@ -145,9 +149,11 @@ class TuningJobState:
         """Proposed training jobs without a result, in proposal order."""
         return list(self._open)
 
-    def add_proposal(self, spec: TrainingJobSpec) -> None:
+    def add_proposal(self, spec: TrainingJobSpec, at: datetime | None = None) -> None:
         if self.proposals.setdefault(spec.index, spec) is not spec:
             return  # seen before (a replayed event)
+        if at is not None:
+            self.proposal_times.setdefault(spec.training_job_name, at)
         self._by_name[spec.training_job_name] = spec
         self._specs_in_order = None
         if spec.training_job_name not in self.results:
@@ -168,18 +174,34 @@ class TuningJobState:
             return cached
         result = self.results.get(name)
         previous = cached.values if cached is not None else None
+        curve = tuple(self.curves.get(name, ()))
+        proposed_at = self.proposal_times.get(name)
+        ended_at = self.result_times.get(name) if result else None
         record = TrainingJobRecord(
             index=spec.index,
             name=name,
             values=previous if previous is not None else self.space.parse(spec.tuned_hyperparameters),
             status=result.status if result else TrainingJobStatus.IN_PROGRESS,
             objective=result.objective_value if result else None,
-            metric_history=tuple(self.curves.get(name, ())),
+            metric_history=curve,
             resume_from=spec.resume_from,
             resource_limit=spec.resource_limit,
+            proposed_at=self._seconds(proposed_at),
+            ended_at=self._seconds(ended_at),
+            metric_times=self._curve_times(name, curve),
         )
         self._records[name] = record
         return record
+
+    def _seconds(self, at: datetime | None) -> float | None:
+        return None if at is None else (at - self.created_at).total_seconds()
+
+    def _curve_times(self, name: str, curve: Sequence[tuple[int, float]]) -> tuple[float, ...]:
+        """Seconds since creation of each curve entry; empty unless every entry has its time."""
+        times = self.metric_times.get(name, {})
+        if len(times) < len(curve):
+            return ()
+        return tuple((times[step] - self.created_at).total_seconds() for step, _ in curve)
 
     def history(self) -> list[TrainingJobRecord]:
         if self._specs_in_order is None:
@@ -197,16 +219,21 @@ class TuningJobState:
         use_warm = warm is not None and strategy is not None and strategy.uses_parents(warm)
         return list(self.warm_start) if use_warm else []
 
-    def add_metric(self, training_job: str, step: int, value: float) -> bool:
-        """Record an objective value; False when it was seen before (a replayed event)."""
+    def add_metric(self, training_job: str, step: int, value: float, at: datetime | None = None) -> bool:
+        """Record an objective value printed at `at`; False when it was seen before (a replayed event)."""
         curve = self.curves.setdefault(training_job, [])
         if any(s == step for s, _ in curve):
             return False
         curve.append((step, value))
         curve.sort()
+        if at is not None:
+            self.metric_times.setdefault(training_job, {})[step] = at
         cached = self._records.get(training_job)
         if cached is not None:  # keep its parsed values, renew the curve
-            self._records[training_job] = replace(cached, metric_history=tuple(curve))
+            history = tuple(curve)
+            self._records[training_job] = replace(
+                cached, metric_history=history, metric_times=self._curve_times(training_job, history)
+            )
         return True
 
     def on_objective(self, training_job: str) -> list[EventBase]:
@@ -238,7 +265,7 @@ class TuningJobState:
         while free > 0 and len(self.proposals) < limit:
             index = len(self.proposals)
             event = self._propose(index)
-            self.add_proposal(event.payload.spec)
+            self.add_proposal(event.payload.spec, now)
             outputs.append(event)
             free -= 1
         if len(self.proposals) >= limit and not self._open:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from tunestream.definitions import HyperParameterTuningJobConfigShape, TrainingJobDefinitionShape
 from tunestream.field_errors import FieldError
 from tunestream.strategies.asha import AshaStopper
-from tunestream.strategies.promotion import PromotionHyperband, RungLimitStopper
+from tunestream.strategies.promotion import START_SHARE, PromotionHyperband, RungLimitStopper
 from tunestream.strategies.random import RandomSearch
 from tunestream.strategies.registry import StrategyDefinition, StrategyInputs, StrategyParts
 
@@ -35,9 +35,21 @@ def hyperband_resources(
     return min_resource, max_resource
 
 
-def promotion_enabled(config: HyperParameterTuningJobConfigShape) -> bool:
+def promotion_enabled(
+    config: HyperParameterTuningJobConfigShape, definition: TrainingJobDefinitionShape | None
+) -> bool:
+    """Promotion unless disabled, where the program checkpoints: on the bench it reached the 5 %
+    target sooner than stopping at every rung on every table (docs/strategies.md)."""
     hb = config.StrategyConfig.HyperbandStrategyConfig if config.StrategyConfig else None
-    return hb is not None and hb.Promotion == "Enabled"
+    asked = hb.Promotion if hb is not None else None
+    if asked is not None:
+        return asked == "Enabled"
+    return definition is not None and definition.CheckpointConfig is not None
+
+
+def first_rung_measured(config: HyperParameterTuningJobConfigShape) -> bool:
+    hb = config.StrategyConfig.HyperbandStrategyConfig if config.StrategyConfig else None
+    return hb is None or hb.FirstRung != "MinResource"
 
 
 def _validate(inputs: StrategyInputs) -> list[FieldError]:
@@ -50,9 +62,18 @@ def _validate(inputs: StrategyInputs) -> list[FieldError]:
                 "must be Off with Strategy Hyperband, which does its own early stopping",
             )
         )
+    hb = inputs.config.StrategyConfig.HyperbandStrategyConfig if inputs.config.StrategyConfig else None
+    if hb is not None and hb.FirstRung is not None and not promotion_enabled(inputs.config, inputs.definition):
+        errors.append(
+            FieldError(
+                f"{CONFIG_PATH}.FirstRung",
+                "first-rung-needs-promotion",
+                "applies to promotion Hyperband only (Promotion Enabled, or CheckpointConfig given)",
+            )
+        )
     if inputs.definition is None:
         return errors
-    if promotion_enabled(inputs.config) and inputs.definition.CheckpointConfig is None:
+    if promotion_enabled(inputs.config, inputs.definition) and inputs.definition.CheckpointConfig is None:
         errors.append(
             FieldError(
                 "TrainingJobDefinition.CheckpointConfig",
@@ -85,9 +106,15 @@ def _build(inputs: StrategyInputs) -> StrategyParts:
     assert inputs.definition is not None
     min_resource, max_resource = hyperband_resources(inputs.config, inputs.definition)
     assert max_resource is not None
-    if promotion_enabled(inputs.config):
+    if promotion_enabled(inputs.config, inputs.definition):
         proposer = PromotionHyperband(
-            inputs.space, inputs.seed, inputs.max_jobs, min_resource, max_resource, inputs.maximize
+            inputs.space,
+            inputs.seed,
+            inputs.max_jobs,
+            min_resource,
+            max_resource,
+            inputs.maximize,
+            start_share=START_SHARE if first_rung_measured(inputs.config) else None,
         )
         return StrategyParts(proposer, RungLimitStopper(max_resource, static_epochs(inputs.definition)))
     stopper = AshaStopper(
@@ -106,5 +133,8 @@ STRATEGY = StrategyDefinition(
     build=_build,
     validate=_validate,
     strategy_config="HyperbandStrategyConfig",
-    summary="random configurations stopped early at ASHA's rungs between MinResource and MaxResource",
+    summary=(
+        "random configurations stopped early at ASHA's rungs between MinResource and MaxResource; "
+        "with CheckpointConfig, paused at the rungs and resumed when promoted"
+    ),
 )

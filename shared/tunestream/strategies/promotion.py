@@ -16,6 +16,15 @@ yet is resumed to the next rung; if there is none, a new random configuration st
 segments failed counts only the ones with an objective. Everything is a function of the tuning
 job's records (no hidden state), so a restarted suggester or a replay makes the same decisions.
 
+The first rung: every segment pays a start (placement, launch, the program's imports, a checkpoint
+restored) once, so a first rung of one cheap epoch can cost several times its training. With
+`start_share` (FirstRung "Auto", the default), the first CALIBRATION_JOBS fresh configurations
+train to MinResource + 1 (two reports give a step's time; the rest of the slot's time, from
+proposal to result, is the start's), and the ladder then starts at the smallest rung >= MinResource
+whose steps take at least 1 / start_share starts (segment_cost.py). The ladder is sized from the
+first training jobs to end and never moves after; the calibration jobs count at their own step and
+go on to the next rung above it.
+
 One bracket, not Hyperband's several: on the bench (docs/strategies.md) the single bracket reached
 the 5 % target sooner on all four tables at W = 2 and W = 8.
 """
@@ -28,9 +37,15 @@ from dataclasses import dataclass
 
 from tunestream.space import SearchSpace
 from tunestream.strategies.random import RandomSearch
+from tunestream.strategies.segment_cost import SegmentCosts, first_rung, measure
 from tunestream.trials import Proposal, StopDecision, TrainingJobRecord, TrainingJobStatus
 
 ETA = 3
+# Training jobs whose costs size the first rung (module doc, "The first rung").
+CALIBRATION_JOBS = 3
+# The first rung's steps take at least 1 / START_SHARE starts: on the bench (100 seeds, 4 tables,
+# W = 2 and 8) 2 was the fastest of 1, 1.5, 2 and 3 with a start of 0.3 s and as fast with 0.5 s.
+START_SHARE = 2.0
 
 
 def promotion_rungs(min_resource: int, max_resource: int, eta: int = ETA) -> list[int]:
@@ -50,74 +65,119 @@ class _Paused:
 
 
 class PromotionHyperband:
-    """Proposes fresh configurations at the first rung and promotions of paused ones (module doc)."""
+    """Proposes fresh configurations at the first rung and promotions of paused ones (module doc).
+
+    With `start_share` set, the first rung is sized from what a start costs (see "The first rung"
+    in the module doc); without it the ladder starts at MinResource.
+    """
 
     def __init__(
-        self, space: SearchSpace, seed: int, max_jobs: int, min_resource: int, max_resource: int, maximize: bool
+        self,
+        space: SearchSpace,
+        seed: int,
+        max_jobs: int,
+        min_resource: int,
+        max_resource: int,
+        maximize: bool,
+        start_share: float | None = None,
     ) -> None:
         self._random = RandomSearch(space, seed, max_jobs)
         self._max_jobs = max_jobs
+        self._min_resource = min_resource
+        self._max_resource = max_resource
         self.rungs = promotion_rungs(min_resource, max_resource)
         self._maximize = maximize
+        self._start_share = start_share
+        # Trained by the first fresh configurations while the cost of a start is measured: two
+        # reports give a step's time, the rest of the slot's time is the start's.
+        self.calibration_rung = min(min_resource + 1, max_resource)
 
     def max_training_jobs(self) -> int:
         return self._max_jobs
 
+    def ladder(self, own: Sequence[TrainingJobRecord]) -> tuple[list[int], SegmentCosts | None] | None:
+        """The rungs, and the costs they were sized from; None while a start's cost is being measured.
+        Sized from the first CALIBRATION_JOBS training jobs to end, so later ones never move it."""
+        if self._start_share is None:
+            return self.rungs, None
+        ended = sorted(
+            (h for h in own if h.ended_at is not None and len(h.metric_history) >= 2),
+            key=lambda h: (h.ended_at, h.index),
+        )
+        if len(ended) < CALIBRATION_JOBS:
+            return None
+        costs = measure(ended[:CALIBRATION_JOBS])
+        assert costs is not None
+        first = first_rung(costs, self._min_resource, self._max_resource, self._start_share)
+        return promotion_rungs(first, self._max_resource), costs
+
     def propose(self, index: int, history: Sequence[TrainingJobRecord]) -> Proposal:
         own = [h for h in history if h.index >= 0]
-        promotion = self._promotion(own)
-        if promotion is not None:
-            record, rung, rank, paused = promotion
-            limit = self.rungs[rung + 1]
-            return Proposal(
-                index=index,
-                values=record.values,
-                reason=(
-                    f"promotion hyperband: resumes {record.name} from rung {self.rungs[rung]} to {limit}: "
-                    f"ranked {rank} of {paused} paused at that rung (top {paused // ETA} may go on)"
-                ),
-                details={
-                    "rung": limit,
-                    "resumes": record.name,
-                    "promoted_from_rung": self.rungs[rung],
-                    "rank_at_rung": rank,
-                },
-                resume_from=record.name,
-                resource_limit=limit,
-                step_offset=record.metric_history[-1][0],
-            )
+        sized = self.ladder(own)
+        if sized is not None:
+            rungs, costs = sized
+            promotion = self._promotion(own, rungs)
+            if promotion is not None:
+                record, rung, limit, rank, paused = promotion
+                return Proposal(
+                    index=index,
+                    values=record.values,
+                    reason=(
+                        f"promotion hyperband: resumes {record.name} from rung {rung} to {limit}: "
+                        f"ranked {rank} of {paused} paused at that rung (top {paused // ETA} may go on)"
+                    ),
+                    details={
+                        "rung": limit,
+                        "resumes": record.name,
+                        "promoted_from_rung": rung,
+                        "rank_at_rung": rank,
+                    },
+                    resume_from=record.name,
+                    resource_limit=limit,
+                    step_offset=record.metric_history[-1][0],
+                )
+            first, how = rungs[0], f"trains to rung {rungs[0]}"
+            if costs is not None:
+                how += (
+                    f" (a start costs {costs.start_s:.2f} s, a step {costs.step_s:.3f} s: "
+                    f"rungs {', '.join(map(str, rungs))})"
+                )
+        else:
+            first = self.calibration_rung
+            how = f"trains to step {first} while the cost of a start is measured"
         draw = sum(1 for h in own if h.resume_from is None)
         fresh = self._random.propose(draw, [h for h in history if h.index < 0])
+        details: dict[str, float | int | str] = {"rung": first}
+        if sized is not None and sized[1] is not None:
+            details.update(start_s=round(sized[1].start_s, 3), step_s=round(sized[1].step_s, 4))
         return Proposal(
             index=index,
             values=fresh.values,
-            reason=f"promotion hyperband: new configuration (random draw {draw + 1}), trains to rung {self.rungs[0]}",
-            details={"rung": self.rungs[0]},
-            resource_limit=self.rungs[0],
+            reason=f"promotion hyperband: new configuration (random draw {draw + 1}), {how}",
+            details=details,
+            resource_limit=first,
         )
 
-    def _promotion(self, own: Sequence[TrainingJobRecord]) -> tuple[TrainingJobRecord, int, int, int] | None:
-        """(paused segment to resume, its rung's position, its rank there, how many paused there)."""
+    def _promotion(
+        self, own: Sequence[TrainingJobRecord], rungs: Sequence[int]
+    ) -> tuple[TrainingJobRecord, int, int, int, int] | None:
+        """(paused segment to resume, its rung, the rung it goes to, its rank there, how many paused there).
+        A configuration paused off the ladder (at the calibration step) goes to the next rung above."""
         continued = {h.resume_from for h in own if h.resume_from is not None}
         by_rung: dict[int, list[_Paused]] = {}
         for h in own:
-            rung = self._rung_of(h)
-            if rung is None or rung + 1 >= len(self.rungs) or not self._paused(h):
+            if h.resource_limit is None or h.resource_limit >= rungs[-1] or not self._paused(h):
                 continue
             assert h.objective is not None
             score = -h.objective if self._maximize else h.objective
-            by_rung.setdefault(rung, []).append(_Paused(h, score))
+            by_rung.setdefault(h.resource_limit, []).append(_Paused(h, score))
         for rung in sorted(by_rung, reverse=True):
             ranked = sorted(by_rung[rung], key=lambda p: (p.score, p.record.index))
             for rank, paused in enumerate(ranked[: len(ranked) // ETA], start=1):
                 if paused.record.name not in continued:
-                    return paused.record, rung, rank, len(ranked)
+                    limit = next(r for r in rungs if r > rung)
+                    return paused.record, rung, limit, rank, len(ranked)
         return None
-
-    def _rung_of(self, record: TrainingJobRecord) -> int | None:
-        if record.resource_limit is None or record.resource_limit not in self.rungs:
-            return None
-        return self.rungs.index(record.resource_limit)
 
     @staticmethod
     def _paused(record: TrainingJobRecord) -> bool:

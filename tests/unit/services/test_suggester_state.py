@@ -185,12 +185,14 @@ def test_tuning_job_time_budget_stops_running_jobs_and_completes() -> None:
     assert len(h.jobs["j"].proposals) == 2
 
 
-def metric(job_name: str, training_job: str, step: int, value: float, name: str = "score") -> MetricReported:
+def metric(
+    job_name: str, training_job: str, step: int, value: float, name: str = "score", at: datetime | None = None
+) -> MetricReported:
     return MetricReported(
         event_id=f"{training_job}:metric:{name}:{step}",
         tuning_job_name=job_name,
         payload=MetricReportedData(
-            training_job_name=training_job, metric_name=name, value=value, step=step, at=datetime.now(UTC)
+            training_job_name=training_job, metric_name=name, value=value, step=step, at=at or datetime.now(UTC)
         ),
     )
 
@@ -335,3 +337,46 @@ def test_random_does_not_propose_ahead() -> None:
     h = SuggesterHandler()
     step(h, submitted(minimal_job("plain")))
     assert h._ahead == {} and h.jobs["plain"].ahead == {}
+
+
+def test_promotion_sizes_its_first_rung_from_event_times_and_a_rebuild_agrees() -> None:
+    """A start of 0.5 s and steps of 0.1 s, read from the events' times: after three training jobs
+    ended, the rungs start at 3 (3 steps take at least half a start); a suggester rebuilt from the
+    same events decides the same."""
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    now = [t0]
+    h = SuggesterHandler(clock=lambda: now[0])
+    job = minimal_job(
+        "promo", Strategy="Hyperband", ResourceLimits={"MaxNumberOfTrainingJobs": 10, "MaxParallelTrainingJobs": 1}
+    )
+    job["TrainingJobDefinition"]["StaticHyperParameters"]["epochs"] = "20"
+    job["TrainingJobDefinition"]["CheckpointConfig"] = {"S3Uri": "s3://tunestream/unit/checkpoints"}
+    submit = submitted(job)
+    log: list[Any] = [submit]
+    out = step(h, submit)
+    names = []
+    for i, value in enumerate([0.3, 0.6, 0.4]):
+        (proposal,) = out
+        assert proposal.payload.spec.resource_limit == 2 and proposal.occurred_at == now[0]
+        name = proposal.payload.spec.training_job_name
+        names.append(name)
+        log.append(proposal)
+        step(h, proposal)
+        for k in (1, 2):
+            report = metric("promo", name, k, value, at=now[0] + timedelta(seconds=0.5 + 0.1 * k))
+            log.append(report)
+            step(h, report)
+        now[0] += timedelta(seconds=0.7)
+        done = finished("promo", name, value).model_copy(update={"occurred_at": now[0]})
+        log.append(done)
+        out = step(h, done)
+        assert len(out) == 1, i
+    (resume,) = out
+    assert resume.payload.spec.resource_limit == 3 and resume.payload.spec.resume_from == names[1]
+    assert resume.payload.details["rung"] == 3
+
+    rebuilt = SuggesterHandler(clock=lambda: now[0])
+    for e in log:
+        rebuilt.apply(e)
+    again = asyncio.run(rebuilt.reconcile())
+    assert [e.model_dump() for e in again] == [e.model_dump() for e in out]

@@ -7,7 +7,10 @@ import pytest
 from tunestream.definitions import CreateTuningJobRequest
 from tunestream.field_errors import InvalidTuningJob
 from tunestream.space import ContinuousParam, SearchSpace
+from tunestream.strategies import registry
+from tunestream.strategies.asha import AshaStopper
 from tunestream.strategies.promotion import PromotionHyperband, RungLimitStopper, promotion_rungs
+from tunestream.strategies.segment_cost import first_rung, measure
 from tunestream.trials import TrainingJobRecord, TrainingJobStatus
 from tunestream.validation import validate_request
 
@@ -135,10 +138,12 @@ def test_rung_limit_stopper_pauses_a_program_that_trains_past_its_rung() -> None
     assert RungLimitStopper(max_resource=20, planned_steps=20).decide(top, [top]) is None
 
 
-def request(promotion: str | None, checkpoints: bool) -> CreateTuningJobRequest:
+def request(promotion: str | None, checkpoints: bool, first_rung: str | None = None) -> CreateTuningJobRequest:
     hb: dict[str, object] = {"MinResource": 1, "MaxResource": 9}
     if promotion:
         hb["Promotion"] = promotion
+    if first_rung:
+        hb["FirstRung"] = first_rung
     definition: dict[str, object] = {
         "StaticHyperParameters": {"epochs": "9"},
         "AlgorithmSpecification": {"Command": ["train"], "MetricDefinitions": [{"Name": "acc", "Regex": "acc=(\\S+)"}]},
@@ -170,3 +175,95 @@ def test_promotion_needs_checkpoint_config() -> None:
     ]
     validate_request(request("Enabled", checkpoints=True))
     validate_request(request("Disabled", checkpoints=False))
+
+
+def parts(req: CreateTuningJobRequest) -> registry.StrategyParts:
+    assert req.TrainingJobDefinition is not None
+    return registry.build(req.HyperParameterTuningJobConfig, req.TrainingJobDefinition, SPACE, 0)
+
+
+def test_a_program_with_checkpoints_gets_promotion_unless_it_is_disabled() -> None:
+    built = parts(request(None, checkpoints=True))
+    assert isinstance(built.proposer, PromotionHyperband) and isinstance(built.stopper, RungLimitStopper)
+    assert built.proposer.calibration_rung == 2  # FirstRung Auto: the first jobs measure a start
+    assert isinstance(parts(request("Disabled", checkpoints=True)).stopper, AshaStopper)
+    assert isinstance(parts(request(None, checkpoints=False)).stopper, AshaStopper)
+    fixed = parts(request(None, checkpoints=True, first_rung="MinResource")).proposer
+    assert isinstance(fixed, PromotionHyperband)
+    assert fixed.propose(0, []).resource_limit == 1  # the rungs start at MinResource, no calibration
+
+
+def test_first_rung_applies_to_promotion_only() -> None:
+    with pytest.raises(InvalidTuningJob) as raised:
+        validate_request(request(None, checkpoints=False, first_rung="Auto"))
+    assert [(e.field, e.rule) for e in raised.value.errors] == [
+        ("HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.FirstRung", "first-rung-needs-promotion")
+    ]
+    validate_request(request(None, checkpoints=True, first_rung="Auto"))
+
+
+def timed(
+    index: int, value: float, *, start_s: float, step_s: float, steps: int = 2, at: float = 0.0, first: int = 1
+) -> TrainingJobRecord:
+    """A fresh segment proposed at `at` that reported steps first..first+steps-1, each taking step_s
+    after a start of start_s, and ended with its last report."""
+    times = tuple(at + start_s + step_s * (k + 1) for k in range(steps))
+    return TrainingJobRecord(
+        index=index,
+        name=f"j{index}",
+        values={"x": 0.1 * index},
+        status=TrainingJobStatus.COMPLETED,
+        objective=value,
+        metric_history=tuple((first + k, value) for k in range(steps)),
+        resource_limit=first + steps - 1,
+        proposed_at=at,
+        ended_at=times[-1],
+        metric_times=times,
+    )
+
+
+def test_segment_costs_split_a_slot_into_steps_and_a_start() -> None:
+    records = [timed(i, 0.5, start_s=0.6, step_s=0.1 * (i + 1), at=float(i)) for i in range(3)]
+    costs = measure(records)
+    assert costs is not None and costs.segments == 3
+    assert costs.step_s == pytest.approx(0.2) and costs.start_s == pytest.approx(0.6)
+    # One report gives no step time: nothing is measured from it.
+    assert measure([timed(0, 0.5, start_s=0.6, step_s=0.1, steps=1)]) is None
+    assert first_rung(costs, 1, 20, 1.0) == 3  # 3 steps of 0.2 s outweigh a start of 0.6 s
+    assert first_rung(costs, 1, 20, 2.0) == 2
+    assert first_rung(costs, 5, 20, 1.0) == 5  # never below MinResource
+    assert first_rung(costs, 1, 2, 1.0) == 2  # nor above MaxResource
+    assert first_rung(measure([timed(0, 0.5, start_s=0.0, step_s=0.1)]) or costs, 1, 20, 1.0) == 1
+
+
+def cost_aware(maximize: bool = True) -> PromotionHyperband:
+    return PromotionHyperband(SPACE, 0, 100, min_resource=1, max_resource=20, maximize=maximize, start_share=1.0)
+
+
+def test_the_first_rung_is_sized_from_the_first_training_jobs_to_end() -> None:
+    s = cost_aware()
+    history: list[TrainingJobRecord] = []
+    for i in range(3):
+        p = s.propose(i, history)  # until three ended, new configurations train to step 2
+        assert p.resource_limit == 2 and p.resume_from is None and "cost of a start" in p.reason
+        history.append(timed(i, [0.3, 0.6, 0.4][i], start_s=0.5, step_s=0.1, at=float(i)))
+    # A start costs 0.5 s and a step 0.1 s: the rungs are 5, 15, 20. The best of the three paused
+    # at step 2 goes on to the first rung above it.
+    p = s.propose(3, history)
+    assert p.resume_from == "j1" and p.resource_limit == 5 and p.step_offset == 2
+    history.append(segment(3, None, 5, resume_from="j1", status=TrainingJobStatus.IN_PROGRESS))
+    p = s.propose(4, history)
+    assert p.resume_from is None and p.resource_limit == 5
+    assert "rungs 5, 15, 20" in p.reason and p.details["start_s"] == 0.5 and p.details["step_s"] == 0.1
+    # Later training jobs with other costs do not move the ladder.
+    history += [timed(4 + i, 0.1, start_s=5.0, step_s=0.01, steps=5, at=10.0 + i) for i in range(5)]
+    assert s.ladder(history) == ([5, 15, 20], measure(history[:3]))
+
+
+def test_without_a_start_cost_the_ladder_starts_at_min_resource() -> None:
+    s = cost_aware(maximize=False)
+    history = [timed(i, v, start_s=0.0, step_s=0.2, at=float(i)) for i, v in enumerate([0.3, 0.1, 0.2])]
+    p = s.propose(3, history)
+    assert p.resume_from == "j1" and p.resource_limit == 3  # from step 2 to the rung above it
+    history.append(segment(3, None, 3, resume_from="j1", status=TrainingJobStatus.IN_PROGRESS))
+    assert s.propose(4, history).resource_limit == 1
