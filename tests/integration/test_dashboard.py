@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.integration.conftest import ARTIFACTS, ROOT, Services, _free_port, trainer_job
+from tests.integration.conftest import ARTIFACTS, ROOT, Services, _free_port, trainer_job, wait_until_ended
 from tests.support import waiting
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
@@ -485,3 +485,31 @@ def test_dashboard_asks_for_the_api_token(
         assert unauthorized and all("/tuning-jobs/" in m for m in unauthorized)
     finally:
         services.kill("api-token", signal.SIGTERM)
+
+
+def test_dashboard_links_each_resumed_training_job_to_the_one_it_continues(
+    browser: Browser, api: TunestreamClient, settings: Settings, run_id: str
+) -> None:
+    """Promotion Hyperband (a program with checkpoints): the table has a Resumes column with the
+    api's ResumedFrom, each a link to the paused training job it continues."""
+    name = f"dash-promo-{run_id}"
+    job = trainer_job(name, jobs=8, parallel=2, epochs="9", sleep="0.05")
+    config = job["HyperParameterTuningJobConfig"]
+    config["Strategy"] = "Hyperband"
+    config["StrategyConfig"] = {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9}}
+    job["TrainingJobDefinition"]["CheckpointConfig"] = {"S3Uri": f"s3://tunestream/it/checkpoints/{name}"}
+    api.create_tuning_job(job)
+    assert wait_until_ended(api, name, timeout_s=120)["HyperParameterTuningJobStatus"] == "Completed"
+    resumed = {j["TrainingJobName"]: j.get("ResumedFrom") or "" for j in api.training_jobs(name)}
+    assert any(resumed.values()), "no training job was resumed"
+
+    browser.drain()
+    browser.console.clear()  # what earlier tests logged (the token test's 401s) is theirs
+    driver = browser.driver
+    driver.get(f"http://127.0.0.1:{settings.api_port}/dashboard/#/tuning-jobs/{name}")
+    wait_for("the training jobs table", lambda: len(table_column(browser, "name")) == 8)
+    assert dict(zip(table_column(browser, "name"), table_column(browser, "resumes"), strict=True)) == resumed
+    child, parent = next((c, p) for c, p in sorted(resumed.items()) if p)
+    driver.find_element("css selector", f"#tj-body tr[data-name='{child}'] td[data-col='resumes'] a").click()
+    wait_for("the paused training job's page", lambda: driver.current_url.endswith(f"#/training-jobs/{parent}"))
+    assert browser.errors() == [], "the browser logged errors"

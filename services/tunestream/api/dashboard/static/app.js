@@ -905,6 +905,13 @@
       { key: "status", label: "Status", get: (j) => j.TrainingJobStatus, cell: (j) => badge(j.TrainingJobStatus) },
       { key: "objective", label: metric, num: true, get: objectiveValue, show: fmtNum },
     ];
+    // Promotion Hyperband: a resumed training job links to the paused one it continues.
+    if (st.jobs.some((j) => j.ResumedFrom)) {
+      cols.push({
+        key: "resumes", label: "Resumes", nowrap: true, get: (j) => j.ResumedFrom || null,
+        cell: (j) => (j.ResumedFrom ? h("a", { href: trainingHref(j.ResumedFrom), class: "mono" }, j.ResumedFrom) : ""),
+      });
+    }
     for (const r of parameterRanges(st.describe)) {
       const numeric = r.kind !== "Categorical";
       cols.push({
