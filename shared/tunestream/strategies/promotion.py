@@ -97,7 +97,10 @@ class PromotionHyperband:
 
     def ladder(self, own: Sequence[TrainingJobRecord]) -> tuple[list[int], SegmentCosts | None] | None:
         """The rungs, and the costs they were sized from; None while a start's cost is being measured.
-        Sized from the first CALIBRATION_JOBS training jobs to end, so later ones never move it."""
+        Sized from the first CALIBRATION_JOBS training jobs to end with two reports, so later ones
+        never move it. With several workers those are the cheaper configurations, which makes the
+        first rung longer; sizing from the first proposed instead was slower on the bench at W = 8
+        (docs/strategies.md)."""
         if self._start_share is None:
             return self.rungs, None
         ended = sorted(

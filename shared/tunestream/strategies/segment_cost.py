@@ -36,22 +36,24 @@ def step_seconds(record: TrainingJobRecord) -> list[float]:
 
 
 def measure(records: Iterable[TrainingJobRecord]) -> SegmentCosts | None:
-    """Median step time over every gap between reports, and median overhead over ended training jobs
-    with at least two reports (time from proposal to result, less their steps at their own pace);
-    None until one such training job ended."""
-    gaps: list[float] = []
+    """Over the ended training jobs with at least two reports: the median of their step times (each
+    its median gap) and of their overheads (time from proposal to result, less their steps at their
+    own pace). None without such a training job. Medians, not means: step times differ a hundredfold
+    between configurations, and a mean (the total cost of steps) sized the first rung shorter and
+    slower on the bench (docs/strategies.md)."""
+    steps_s: list[float] = []
     overheads: list[float] = []
     for record in records:
         own = step_seconds(record)
-        gaps.extend(own)
         if not own or record.proposed_at is None or record.ended_at is None:
             continue
-        first_step = record.metric_history[0][0]
-        steps = record.metric_history[-1][0] - first_step + 1
-        overheads.append(max(0.0, record.ended_at - record.proposed_at - steps * statistics.median(own)))
-    if not overheads or not gaps:
+        pace = statistics.median(own)
+        steps_s.append(pace)
+        steps = record.metric_history[-1][0] - record.metric_history[0][0] + 1
+        overheads.append(max(0.0, record.ended_at - record.proposed_at - steps * pace))
+    if not overheads:
         return None
-    return SegmentCosts(statistics.median(gaps), statistics.median(overheads), len(overheads))
+    return SegmentCosts(statistics.median(steps_s), statistics.median(overheads), len(overheads))
 
 
 def first_rung(costs: SegmentCosts, min_resource: int, max_resource: int, start_share: float) -> int:
