@@ -40,14 +40,29 @@ def segment(
 
 
 def strategy(maximize: bool = True, seed: int = 0) -> PromotionHyperband:
-    return PromotionHyperband(SPACE, seed, max_jobs=100, min_resource=1, max_resource=20, maximize=maximize)
+    """With ASHA's usual thirds, the rungs 1, 3, 9, 20: the rule is the same for every eta."""
+    return PromotionHyperband(SPACE, seed, max_jobs=100, min_resource=1, max_resource=20, maximize=maximize, eta=3)
 
 
 def test_rungs_end_at_max_resource() -> None:
-    assert promotion_rungs(1, 20) == [1, 3, 9, 20]
-    assert promotion_rungs(1, 27) == [1, 3, 9, 27]
-    assert promotion_rungs(2, 20) == [2, 6, 18, 20]
+    assert promotion_rungs(1, 20) == [1, 2, 4, 8, 16, 20]  # halving by default
+    assert promotion_rungs(1, 20, 3) == [1, 3, 9, 20]
+    assert promotion_rungs(1, 27, 3) == [1, 3, 9, 27]
+    assert promotion_rungs(2, 20, 3) == [2, 6, 18, 20]
     assert promotion_rungs(5, 5) == [5]
+
+
+def test_by_default_the_better_half_of_a_rung_goes_on() -> None:
+    s = PromotionHyperband(SPACE, 0, max_jobs=100, min_resource=1, max_resource=20, maximize=True)
+    assert s.rungs == [1, 2, 4, 8, 16, 20]
+    history = [segment(i, v, 1) for i, v in enumerate([0.2, 0.6, 0.4, 0.5])]
+    first = s.propose(4, history)
+    assert first.resume_from == "j1" and first.resource_limit == 2 and "top 2 may go on" in first.reason
+    history.append(segment(4, None, 2, resume_from="j1", status=TrainingJobStatus.IN_PROGRESS))
+    second = s.propose(5, history)
+    assert second.resume_from == "j3" and second.resource_limit == 2
+    history.append(segment(5, None, 2, resume_from="j3", status=TrainingJobStatus.IN_PROGRESS))
+    assert s.propose(6, history).resume_from is None  # j2 is third of four: not in the better half
 
 
 def test_fresh_configurations_start_at_the_first_rung_until_a_rung_has_eta_values() -> None:
@@ -237,7 +252,7 @@ def test_segment_costs_split_a_slot_into_steps_and_a_start() -> None:
 
 
 def cost_aware(maximize: bool = True) -> PromotionHyperband:
-    return PromotionHyperband(SPACE, 0, 100, min_resource=1, max_resource=20, maximize=maximize, start_share=1.0)
+    return PromotionHyperband(SPACE, 0, 100, min_resource=1, max_resource=20, maximize=maximize, start_share=1.0, eta=3)
 
 
 def test_the_first_rung_is_sized_from_the_first_training_jobs_to_end() -> None:
