@@ -6,7 +6,11 @@ MinResource defaults to 1; MaxResource falls back to a static epochs hyperparame
 
 from __future__ import annotations
 
-from tunestream.definitions import HyperParameterTuningJobConfigShape, TrainingJobDefinitionShape
+from tunestream.definitions import (
+    HyperbandStrategyConfigShape,
+    HyperParameterTuningJobConfigShape,
+    TrainingJobDefinitionShape,
+)
 from tunestream.field_errors import FieldError
 from tunestream.strategies.asha import AshaStopper
 from tunestream.strategies.promotion import START_SHARE, PromotionHyperband, RungLimitStopper
@@ -25,11 +29,15 @@ def static_epochs(definition: TrainingJobDefinitionShape) -> int | None:
     return None
 
 
+def hyperband_config(config: HyperParameterTuningJobConfigShape) -> HyperbandStrategyConfigShape | None:
+    return config.StrategyConfig.HyperbandStrategyConfig if config.StrategyConfig else None
+
+
 def hyperband_resources(
     config: HyperParameterTuningJobConfigShape, definition: TrainingJobDefinitionShape
 ) -> tuple[int, int | None]:
     """(MinResource, MaxResource); MaxResource falls back to a static epochs hyperparameter, as in SageMaker."""
-    hb = config.StrategyConfig.HyperbandStrategyConfig if config.StrategyConfig else None
+    hb = hyperband_config(config)
     min_resource = hb.MinResource if hb and hb.MinResource else 1
     max_resource = hb.MaxResource if hb and hb.MaxResource else static_epochs(definition)
     return min_resource, max_resource
@@ -40,7 +48,7 @@ def promotion_enabled(
 ) -> bool:
     """Promotion unless disabled, where the program checkpoints: on the bench it reached the 5 %
     target sooner than stopping at every rung on every table (docs/strategies.md)."""
-    hb = config.StrategyConfig.HyperbandStrategyConfig if config.StrategyConfig else None
+    hb = hyperband_config(config)
     asked = hb.Promotion if hb is not None else None
     if asked is not None:
         return asked == "Enabled"
@@ -48,7 +56,7 @@ def promotion_enabled(
 
 
 def first_rung_measured(config: HyperParameterTuningJobConfigShape) -> bool:
-    hb = config.StrategyConfig.HyperbandStrategyConfig if config.StrategyConfig else None
+    hb = hyperband_config(config)
     return hb is None or hb.FirstRung != "MinResource"
 
 
@@ -62,7 +70,7 @@ def _validate(inputs: StrategyInputs) -> list[FieldError]:
                 "must be Off with Strategy Hyperband, which does its own early stopping",
             )
         )
-    hb = inputs.config.StrategyConfig.HyperbandStrategyConfig if inputs.config.StrategyConfig else None
+    hb = hyperband_config(inputs.config)
     if hb is not None and hb.FirstRung is not None and not promotion_enabled(inputs.config, inputs.definition):
         errors.append(
             FieldError(

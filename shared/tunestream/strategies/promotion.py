@@ -146,19 +146,18 @@ class PromotionHyperband:
                     step_offset=record.metric_history[-1][0],
                 )
             first, how = rungs[0], f"trains to rung {rungs[0]}"
-            if costs is not None:
-                how += (
-                    f" (a start costs {costs.start_s:.2f} s, a step {costs.step_s:.3f} s: "
-                    f"rungs {', '.join(map(str, rungs))})"
-                )
         else:
-            first = self.calibration_rung
+            first, costs = self.calibration_rung, None
             how = f"trains to step {first} while the cost of a start is measured"
+        details: dict[str, float | int | str] = {"rung": first}
+        if costs is not None:
+            how += (
+                f" (a start costs {costs.start_s:.2f} s, a step {costs.step_s:.3f} s: "
+                f"rungs {', '.join(map(str, rungs))})"
+            )
+            details.update(start_s=round(costs.start_s, 3), step_s=round(costs.step_s, 4))
         draw = sum(1 for h in own if h.resume_from is None)
         fresh = self._random.propose(draw, [h for h in history if h.index < 0])
-        details: dict[str, float | int | str] = {"rung": first}
-        if sized is not None and sized[1] is not None:
-            details.update(start_s=round(sized[1].start_s, 3), step_s=round(sized[1].step_s, 4))
         return Proposal(
             index=index,
             values=fresh.values,
