@@ -10,8 +10,9 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from tunestream import health
 from tunestream.bus.loop import Handler, ServiceLoop
 from tunestream.bus.publisher import Publisher, ensure_topics
 from tunestream.config import Settings
@@ -77,7 +78,7 @@ async def run_service(name: str, settings: Settings) -> None:
             fleet = Fleet(
                 heartbeat_timeout_s=settings.heartbeat_timeout_s, unplaceable_after_s=settings.unplaceable_after_s
             )
-            await _run_loops(
+            loops = [
                 _make_loop(settings, name, [topics.jobs, topics.trials, topics.metrics], SuggesterHandler(), publisher),
                 # The scheduler sees every partition: capacity is shared by all tuning jobs.
                 _make_loop(
@@ -88,11 +89,13 @@ async def run_service(name: str, settings: Settings) -> None:
                     publisher,
                     grouped=False,
                 ),
-            )
+            ]
+            await _serve(settings, name, loops, publisher)
         elif name == "collector":
             from tunestream.collector.handler import CollectorHandler
 
-            await _run_loop(settings, name, [topics.training], CollectorHandler(), publisher)
+            loop = _make_loop(settings, name, [topics.training], CollectorHandler(), publisher)
+            await _serve(settings, name, [loop], publisher)
         elif name == "launcher":
             await _run_launcher(settings, topics, publisher)
         elif name == "tracker":
@@ -105,11 +108,33 @@ async def run_service(name: str, settings: Settings) -> None:
             engine = make_engine(settings.database_url.get_secret_value())
             # Heartbeats are the scheduler's business; the read model keeps what happened to jobs.
             tracked = [topics.jobs, topics.trials, topics.training, topics.metrics]
-            await _run_loop(settings, name, tracked, TrackerHandler(engine, store, settings.s3_bucket), publisher)
+            loop = _make_loop(settings, name, tracked, TrackerHandler(engine, store, settings.s3_bucket), publisher)
+            checks = {"postgresql": health.postgres_check(engine), "s3": health.s3_check(store, settings.s3_bucket)}
+            await _serve(settings, name, [loop], publisher, checks)
         else:
             raise ValueError(f"unknown service {name!r}; one of {', '.join(SERVICES)}")
     finally:
         await publisher.stop()
+
+
+async def _serve(
+    settings: Settings,
+    name: str,
+    loops: Sequence[ServiceLoop],
+    publisher: Publisher,
+    checks: Mapping[str, health.Check] | None = None,
+) -> None:
+    """Runs the loops with the service's /healthz and /readyz beside them on the same event loop."""
+    server = health.HealthServer(
+        name, {"kafka": health.kafka_check(publisher), "consumer": health.loop_check(loops), **(checks or {})}
+    )
+    port = health.health_port(name, settings.health_port_base)
+    if port is not None:
+        await server.start(settings.health_host, port)
+    try:
+        await _run_loops(*loops)
+    finally:
+        await server.stop()
 
 
 async def _run_launcher(settings: Settings, topics: Topics, publisher: Publisher) -> None:
@@ -118,7 +143,7 @@ async def _run_launcher(settings: Settings, topics: Topics, publisher: Publisher
     handler = make_launcher(settings, publisher.publish)
     loop = _make_loop(settings, "launcher", [topics.trials, topics.training], handler, publisher, grouped=False)
     try:
-        await _run_loops(loop)
+        await _serve(settings, "launcher", [loop], publisher, {"work folder": health.folder_check(settings.work_dir)})
     finally:
         await handler.shutdown()
 

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     # api_token set), every request there must carry a SigV4 signature made with one of these keys.
     sagemaker_access_keys: SecretStr | None = None
 
+    # /healthz and /readyz of the suggester, launcher, collector and tracker: this port plus 1, 2, 3, 4
+    # (the api serves its own on api_port). 0 turns them off.
+    health_host: str = "127.0.0.1"
+    health_port_base: int = 8090
+
     # suggester
     # Threads a model-based proposal (torch, BLAS) may use. Training jobs usually run on the same
     # machine; a GP fit that takes every core slows them all down (docs/strategies.md).

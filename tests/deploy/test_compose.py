@@ -99,3 +99,14 @@ def test_deploy_scripts_use_only_known_names() -> None:
     assert not unknown, (
         f"deploy/ uses names that are neither Settings fields nor documented deploy knobs: {sorted(unknown)}"
     )
+
+
+def test_each_service_has_a_healthcheck_on_its_own_port() -> None:
+    from tunestream.health import health_port
+
+    compose = _compose()
+    base = Settings.model_fields["health_port_base"].default
+    for name in SERVICES:
+        test = " ".join(compose["services"][name]["healthcheck"]["test"])
+        port = Settings.model_fields["api_port"].default if name == "api" else health_port(name, base)
+        assert f"http://localhost:{port}/" in test, (name, test)

@@ -47,6 +47,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_port_base(span: int = 4) -> int:
+    """A port whose next `span` ports are free too (the services' health endpoints)."""
+    for _ in range(100):
+        base = _free_port()
+        try:
+            for offset in range(1, span + 1):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + offset))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no run of free ports for the health endpoints")
+
+
 class Services:
     """The five services as child processes, each killable and restartable on its own."""
 
@@ -103,6 +117,7 @@ def settings(run_id: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return load_settings(
         topic_prefix=f"it-{run_id}",
         api_port=_free_port(),
+        health_port_base=free_port_base(),
         work_dir=tmp_path_factory.mktemp("work"),
         launcher_cwd=ROOT,
         launcher_id=f"it-launcher-{run_id}",
@@ -119,6 +134,7 @@ def services(settings: Settings) -> Iterator[Services]:
             "TUNESTREAM_ENV_FILE": str(ROOT / ".stack" / "stack.env"),
             "TUNESTREAM_TOPIC_PREFIX": settings.topic_prefix,
             "TUNESTREAM_API_PORT": str(settings.api_port),
+            "TUNESTREAM_HEALTH_PORT_BASE": str(settings.health_port_base),
             "TUNESTREAM_WORK_DIR": str(settings.work_dir),
             "TUNESTREAM_LAUNCHER_CWD": str(ROOT),
             "TUNESTREAM_LAUNCHER_ID": settings.launcher_id,

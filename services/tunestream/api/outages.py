@@ -8,22 +8,17 @@ each dependency with a short timeout and answers 200 only when all of them answe
 
 from __future__ import annotations
 
-import asyncio
-import time
-from dataclasses import dataclass
-from typing import Any
-
 import urllib3.exceptions
 from aiokafka.errors import KafkaError
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tunestream.bus.publisher import Publisher
 from tunestream.config import Settings
+from tunestream.health import RETRY_AFTER_S, Probe, kafka_check, postgres_check, probe_all, s3_check
 from tunestream.objstore.factory import make_object_store
 
-RETRY_AFTER_S = 5
-PROBE_TIMEOUT_S = 3.0
+__all__ = ["RETRY_AFTER_S", "Probe", "readiness", "unavailable_dependency"]
 
 
 def unavailable_dependency(exc: BaseException) -> str | None:
@@ -37,42 +32,11 @@ def unavailable_dependency(exc: BaseException) -> str | None:
     return None
 
 
-@dataclass
-class Probe:
-    ok: bool
-    detail: str
-    seconds: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"status": "ok" if self.ok else "unavailable", "detail": self.detail, "seconds": round(self.seconds, 3)}
-
-
-async def _probe(check: Any) -> Probe:
-    started = time.monotonic()
-    try:
-        detail = await asyncio.wait_for(check(), PROBE_TIMEOUT_S)
-    except TimeoutError:
-        return Probe(False, f"no answer within {PROBE_TIMEOUT_S:g}s", time.monotonic() - started)
-    except Exception as exc:  # any failure to answer is "not ready"; only its type reaches the client
-        return Probe(False, type(exc).__name__, time.monotonic() - started)
-    return Probe(True, detail, time.monotonic() - started)
-
-
 async def readiness(settings: Settings, engine: Engine, publisher: Publisher) -> dict[str, Probe]:
-    def postgres() -> str:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return "SELECT 1 answered"
-
-    def s3() -> str:
-        exists = make_object_store(settings).bucket_exists(settings.s3_bucket)
-        return f"bucket {settings.s3_bucket} {'exists' if exists else 'not created yet'}"
-
-    async def kafka() -> str:
-        await publisher.broker_metadata()
-        return "broker metadata fetched"
-
-    probes = await asyncio.gather(
-        _probe(lambda: asyncio.to_thread(postgres)), _probe(kafka), _probe(lambda: asyncio.to_thread(s3))
+    return await probe_all(
+        {
+            "postgresql": postgres_check(engine),
+            "kafka": kafka_check(publisher),
+            "s3": s3_check(make_object_store(settings), settings.s3_bucket),
+        }
     )
-    return dict(zip(("postgresql", "kafka", "s3"), probes, strict=True))

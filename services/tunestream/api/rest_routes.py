@@ -16,6 +16,7 @@ from tunestream.api.contract import Readiness, errors
 from tunestream.api.errors import parse_json_body, reject_nul
 from tunestream.api.operations import State
 from tunestream.api.outages import RETRY_AFTER_S, readiness
+from tunestream.health import readiness_body
 
 
 def _state(request: Request) -> State:
@@ -49,14 +50,9 @@ def rest_router(auth: list[DependsParam]) -> APIRouter:
     )
     async def readyz(st: StateDep) -> JSONResponse:
         """Ready: PostgreSQL, Kafka and the S3 store each answered a probe just now."""
-        probes = await readiness(st.settings, st.engine, st.publisher)
-        ready = all(p.ok for p in probes.values())
-        body = {
-            "status": "ready" if ready else "unavailable",
-            "dependencies": {k: p.as_dict() for k, p in probes.items()},
-        }
-        headers = {} if ready else {"Retry-After": str(RETRY_AFTER_S)}
-        return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
+        status, body = readiness_body(await readiness(st.settings, st.engine, st.publisher))
+        headers = {} if status == 200 else {"Retry-After": str(RETRY_AFTER_S)}
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @router.post("/tuning-jobs", dependencies=auth, responses=errors(409))
     async def create_tuning_job(request: Request, st: StateDep) -> dict[str, str]:

@@ -72,10 +72,41 @@ def status() -> None:
         console.print(f"api ({api_url}): not answering ({type(exc).__name__})")
         raise typer.Exit(code) from None
     console.print(f"api ({api_url}): {'ready' if ready else '[red]not ready[/]'}")
+    _print_dependencies(body)
+    services_ready = _print_service_health(_settings())
+    raise typer.Exit(code if ready and services_ready else max(code, 1))
+
+
+def _print_dependencies(body: dict[str, Any]) -> None:
     for name, dependency in body.get("dependencies", {}).items():
         mark = "ok" if dependency["status"] == "ok" else f"[red]{dependency['status']}[/]"
         console.print(f"  {name:<11} {mark}  {dependency['detail']} ({dependency['seconds']} s)")
-    raise typer.Exit(code if ready else max(code, 1))
+
+
+def _print_service_health(settings: Settings) -> bool:
+    """Each service's /readyz on this machine; False when one answers that it is not ready.
+
+    A service that does not answer may run on another machine (launchers usually do), so that alone
+    is shown, not counted as a failure."""
+    from tunestream.health import HEALTH_PORT_OFFSETS, health_port
+
+    all_ready = True
+    for name in HEALTH_PORT_OFFSETS:
+        port = health_port(name, settings.health_port_base)
+        if port is None:
+            continue
+        url = f"http://{settings.health_host}:{port}/readyz"
+        try:
+            response = httpx.get(url, timeout=10)
+            body = response.json()
+        except (httpx.HTTPError, ValueError):
+            console.print(f"{name} ({url}): not answering on this machine")
+            continue
+        ready = response.status_code == 200
+        all_ready = all_ready and ready
+        console.print(f"{name} ({url}): {'ready' if ready else '[red]not ready[/]'}")
+        _print_dependencies(body)
+    return all_ready
 
 
 @db_app.command("upgrade")

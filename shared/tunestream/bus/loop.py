@@ -101,6 +101,8 @@ class ServiceLoop:
             max_poll_interval_ms=600_000,
         )
         self.caught_up = asyncio.Event()
+        # When the loop last came back from Kafka (monotonic): /readyz tells a stalled loop by it.
+        self.last_poll: float | None = None
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -141,6 +143,7 @@ class ServiceLoop:
                         continue
                 self.caught_up.set()
             batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            self.last_poll = time.monotonic()
             if self._handler.replays_history and self._assignments.changed.is_set():
                 # The group (re)assigned partitions inside this getmany, and what it returned was
                 # fetched from the committed offsets: handled now, it would meet a state not yet rebuilt
