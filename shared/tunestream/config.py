@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     launcher_gpus: str = "auto"
     heartbeat_interval_s: float = 1.0
     checkpoint_interval_s: float = 10.0
+    # How long a finished training job's model upload and last checkpoint push wait out an S3 store
+    # that is away before the attempt fails (and is retried per RetryStrategy).
+    store_patience_s: float = 300.0
 
     # scheduler (runs inside the suggester service)
     # A launcher silent for this long is declared lost and its attempts are retried elsewhere.

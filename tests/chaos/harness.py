@@ -83,7 +83,7 @@ class PrivateServer:
     """A Kafka broker or PostgreSQL of this test's own (deploy/kafka.sh or deploy/postgres.sh with a
     state dir and ports of its own), so restarting it disturbs nobody else's tests."""
 
-    kind: str  # "kafka" | "postgres"
+    kind: str  # "kafka" | "postgres" | "s3"
     stack_dir: Path
     env: dict[str, str] = field(default_factory=dict)
 
@@ -112,6 +112,8 @@ def private_server(kind: str) -> Iterator[PrivateServer]:
     if kind == "kafka":
         env["TUNESTREAM_KAFKA_PORT"] = str(_free_port())
         env["TUNESTREAM_KAFKA_CONTROLLER_PORT"] = str(_free_port())
+    elif kind == "s3":
+        env["TUNESTREAM_S3_PORT"] = str(_free_port())  # the first of its block; s3.sh moves it if need be
     else:
         env["TUNESTREAM_POSTGRES_PORT"] = str(_free_port())
     server = PrivateServer(kind, stack_dir, env)
@@ -397,6 +399,23 @@ def check_outcome(stack: Stack, name: str, record_dir: Path, found: dict[str, An
         best_value=best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"],
         figures=figures,
     )
+
+
+def objects_in_store(stack: Stack, name: str, endpoint: str) -> dict[str, int]:
+    """How many of the tuning job's logs and models the store holds (each log with its objective line)."""
+    from tunestream.config import load_settings
+    from tunestream.objstore.factory import make_object_store
+
+    store = make_object_store(load_settings(s3_endpoint=endpoint))
+    with stack.engine.connect() as conn:
+        rows = conn.execute(
+            select(training_jobs.c.log_s3_uri, training_jobs.c.model_artifact_s3_uri).where(
+                training_jobs.c.tuning_job_name == name
+            )
+        ).all()
+    logs = sum(1 for r in rows if r.log_s3_uri and b"score=" in store.get_bytes(r.log_s3_uri))
+    models = sum(1 for r in rows if r.model_artifact_s3_uri and store.get_bytes(r.model_artifact_s3_uri))
+    return {"logs_in_store": logs, "models_in_store": models}
 
 
 def assert_same_as_baseline(outcome: Outcome, baseline: Outcome) -> None:

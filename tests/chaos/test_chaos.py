@@ -1,9 +1,10 @@
-"""Chaos: a seeded Random tuning job survives kill -9 of every service, a Kafka broker restart and a
-PostgreSQL restart, with nothing lost, nothing run twice, and the same result as an undisturbed run.
+"""Chaos: a seeded Random tuning job survives kill -9 of every service, a Kafka broker restart, a
+PostgreSQL restart and a 10 s S3 outage, with nothing lost, nothing run twice, and the same result
+as an undisturbed run.
 
 Short form by default (40 training jobs); `TUNESTREAM_CHAOS_JOBS=200 python -m pytest tests/chaos` is
 the full form whose figures are in docs/architecture.md. The broker and PostgreSQL tests restart servers of their
-own (deploy/kafka.sh, deploy/postgres.sh with a private state dir and ports), never the shared stack.
+own (deploy/kafka.sh, deploy/postgres.sh, deploy/s3.sh with a private state dir and ports), never the shared stack.
 Figures go to test-artifacts/chaos.json.
 """
 
@@ -26,6 +27,7 @@ from tests.chaos.harness import (
     assert_same_as_baseline,
     check_outcome,
     kill_counts,
+    objects_in_store,
     private_server,
     record_figures,
     run_job,
@@ -95,11 +97,17 @@ def test_kill_nine_every_service_at_random_moments(shared_stack: Stack, baseline
     assert_same_as_baseline(outcome, baseline)
 
 
-@pytest.mark.parametrize("server", ["kafka", "postgres"])
+# How long each server stays away: the S3 store for 10 s (longer than a finished job's upload takes).
+OUTAGE_S = {"kafka": 2.0, "postgres": 2.0, "s3": 10.0}
+
+
+@pytest.mark.parametrize("server", ["kafka", "postgres", "s3"])
 def test_restart_server_mid_job(server: str, baseline: Outcome, tmp_path: Path) -> None:
     with private_server(server) as private:
         if server == "kafka":
             overrides = {"TUNESTREAM_KAFKA_BOOTSTRAP_SERVERS": private.address}
+        elif server == "s3":
+            overrides = {"TUNESTREAM_S3_ENDPOINT": private.address}
         else:
             url = f"postgresql+psycopg://tunestream:tunestream@{private.address}/tunestream"
             overrides = {"TUNESTREAM_DATABASE_URL": url}
@@ -121,17 +129,22 @@ def test_restart_server_mid_job(server: str, baseline: Outcome, tmp_path: Path) 
                     outages.append((describe.status_code, describe.headers.get("retry-after")))
                     ready = httpx.get(f"{base}/readyz", timeout=30)
                     readiness.append((ready.status_code, ready.json()["dependencies"]["postgresql"]["status"]))
-                time.sleep(2)
+                time.sleep(OUTAGE_S[server])
                 private.up()
                 outage["s"] = time.monotonic() - began
 
             found, seconds = run_job(stack, name, record, disturb)
             outcome = check_outcome(stack, name, record, found)
+            if server == "s3":
+                # Nothing that had to reach the store was lost: every log and every model is there.
+                outcome.figures.update(objects_in_store(stack, name, private.address))
     record_figures(
         f"{server}-restart",
         {**outcome.figures, "seed": SEED, "outage_s": round(outage["s"], 1), "duration_s": round(seconds, 1)},
     )
     assert_same_as_baseline(outcome, baseline)
+    if server == "s3":
+        assert outcome.figures["logs_in_store"] == outcome.figures["models_in_store"] == JOBS
     if server == "postgres":
         assert outages == [(503, "5")]
         assert readiness == [(503, "unavailable")]

@@ -8,7 +8,6 @@ each dependency with a short timeout and answers 200 only when all of them answe
 
 from __future__ import annotations
 
-import urllib3.exceptions
 from aiokafka.errors import KafkaError
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -17,6 +16,7 @@ from tunestream.bus.publisher import Publisher
 from tunestream.config import Settings
 from tunestream.health import RETRY_AFTER_S, Probe, kafka_check, postgres_check, probe_all, s3_check
 from tunestream.objstore.factory import make_object_store
+from tunestream.objstore.outages import store_unavailable
 
 __all__ = ["RETRY_AFTER_S", "Probe", "readiness", "unavailable_dependency"]
 
@@ -27,7 +27,7 @@ def unavailable_dependency(exc: BaseException) -> str | None:
         return "PostgreSQL"
     if isinstance(exc, KafkaError):
         return "Kafka"
-    if isinstance(exc, urllib3.exceptions.HTTPError):  # the S3 client's connection errors and retries
+    if store_unavailable(exc):  # the S3 client's connection errors, retries and 5xx answers
         return "the S3 store"
     return None
 

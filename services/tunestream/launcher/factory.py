@@ -43,6 +43,7 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
         log_max_bytes=settings.log_max_bytes,
         env_passthrough=tuple(n.strip() for n in settings.training_env_passthrough.split(",") if n.strip()),
         start_gate=asyncio.Semaphore(max(1, settings.launcher_max_starting)),
+        store_patience_s=settings.store_patience_s,
     )
     containers = None
     if "container" in backends:

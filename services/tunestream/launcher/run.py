@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from tunestream.definitions import MetricDefinition
 from tunestream.events import ids
@@ -43,6 +44,7 @@ from tunestream.launcher.checkpoints import CheckpointSync
 from tunestream.launcher.layout import JobLayout, failure_reason
 from tunestream.metric_regex import MetricRegex, UnsupportedRegex, compile_metric_regex
 from tunestream.objstore.base import ObjectStore, join_s3_uri
+from tunestream.objstore.outages import retry_delay, store_unavailable
 from tunestream.trials import TrainingJobStatus
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,9 @@ class RunOptions:
     env_passthrough: tuple[str, ...] = ()
     # Shared by the launcher's runs: how many may be between setup and their Started event at once.
     start_gate: asyncio.Semaphore | None = None
+    # How long the model upload and the last checkpoint push wait out an S3 store that is away
+    # before the attempt fails (and is retried per RetryStrategy, training again).
+    store_patience_s: float = 300.0
 
 
 # A longer line is cut to this many bytes (UTF-8) before it is forwarded (the metric regexes still
@@ -75,6 +80,9 @@ MAX_LINE_BYTES = 64 * 1024
 BATCH_MAX_BYTES = 256 * 1024
 # The shortest gap between two batches sent early because they hold a metric line.
 METRIC_FLUSH_GAP_S = 0.02
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -289,7 +297,7 @@ class TrainingRun(ABC):
             return
         if self._checkpoints is not None:
             try:
-                await asyncio.to_thread(self._checkpoints.push)
+                await self._while_store_away("last checkpoint push", self._checkpoints.push)
             except Exception as exc:
                 log.warning("training job %s: last checkpoint push failed: %s", self.name, exc)
         if self._interrupted is not None:
@@ -305,7 +313,7 @@ class TrainingRun(ABC):
         artifact = None
         if status != TrainingJobStatus.FAILED:
             try:
-                artifact = await asyncio.to_thread(self._upload_model)
+                artifact = await self._while_store_away("model upload", self._upload_model)
             except Exception as exc:
                 await self._publish([self._attempt_failed(f"InternalServerError: model upload failed: {exc}")])
                 return
@@ -412,6 +420,28 @@ class TrainingRun(ABC):
                     )
                 ]
             )
+
+    async def _while_store_away(self, what: str, action: Callable[[], T]) -> T:
+        """Runs `action` in a thread, waiting out an S3 store that is away for up to store_patience_s:
+        a model or a checkpoint is worth more than the seconds of a store restart."""
+        deadline = time.monotonic() + self._options.store_patience_s
+        failures = 0
+        while True:
+            try:
+                return await asyncio.to_thread(action)
+            except Exception as exc:
+                delay = retry_delay(failures)
+                if not store_unavailable(exc) or time.monotonic() + delay > deadline:
+                    raise
+                failures += 1
+                log.warning(
+                    "training job %s: %s: the S3 store is away (%s); trying again in %.1fs",
+                    self.name,
+                    what,
+                    type(exc).__name__,
+                    delay,
+                )
+                await asyncio.sleep(delay)
 
     def _upload_model(self) -> str:
         uri = model_artifact_uri(self.spec)

@@ -30,6 +30,7 @@ from tunestream.events.v1 import (
     TuningJobSubmitted,
 )
 from tunestream.objstore.base import ObjectStore
+from tunestream.objstore.outages import store_unavailable
 from tunestream.training_logs import log_uri, render_log
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class TrackerHandler:
         # each a round trip and an fsync. One transaction per fetched batch writes the same rows.
         try:
             await self._write_waiting_out_outages(events)
-        except Exception as exc:  # PostgreSQL being away was waited out above: this is one bad event
+        except Exception as exc:  # PostgreSQL or S3 being away was waited out above: this is one bad event
             # Only the error's type: SQLAlchemy's message carries the statement's parameters (user values).
             log.warning("batch of %d events failed (%s); writing them one by one", len(events), type(exc).__name__)
             for event in events:
@@ -73,20 +74,27 @@ class TrackerHandler:
     async def _write_waiting_out_outages(self, events: Sequence[Event]) -> None:
         # The events' offsets are committed only after this returns, so waiting out a PostgreSQL restart
         # here loses nothing; the transaction either committed (claim_event drops the retry) or not.
+        # The S3 store is waited out the same way: a finished job's log is uploaded inside the
+        # transaction, which rolls back when the upload fails and is written again, whole, later.
         failures = 0
         while True:
             try:
                 await asyncio.to_thread(self.write, events)
                 return
-            except DBAPIError as exc:
-                if not _database_away(exc):
+            except Exception as exc:
+                if isinstance(exc, DBAPIError) and _database_away(exc):
+                    away, why = "PostgreSQL", str(exc.orig or exc).splitlines()[0]
+                elif store_unavailable(exc):
+                    away, why = "the S3 store", type(exc).__name__
+                else:
                     raise
                 delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
                 failures += 1
                 log.warning(
-                    "PostgreSQL unavailable writing %s (%s); retrying in %.1fs",
+                    "%s unavailable writing %s (%s); retrying in %.1fs",
+                    away,
                     events[0].event_id if len(events) == 1 else f"{len(events)} events",
-                    str(exc.orig or exc).splitlines()[0],
+                    why,
                     delay,
                 )
                 await asyncio.sleep(delay)
