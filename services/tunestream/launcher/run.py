@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import shutil
 import tarfile
@@ -83,6 +84,13 @@ METRIC_FLUSH_GAP_S = 0.02
 
 
 T = TypeVar("T")
+
+
+def internal_reason(what: str, exc: BaseException) -> str:
+    """An attempt's failure reason for an error of the launcher's own (retryable)."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return f"InternalServerError: {what}: the launcher's work folder is full (No space left on device)"
+    return f"InternalServerError: {what}: {exc}"
 
 
 @dataclass(frozen=True)
@@ -192,7 +200,12 @@ class TrainingRun(ABC):
             with contextlib.suppress(Exception):
                 await self._cleanup()
             if not self._revoked:
-                await self._publish([self._attempt_failed(f"InternalServerError: launcher error: {exc}")])
+                await self._publish([self._attempt_failed(internal_reason("launcher error", exc))])
+        # Reported: the folder has served its purpose (the model and checkpoints are in S3), and a
+        # launcher that kept every finished job's folder would fill its disk, as an instance that
+        # SageMaker never recycled would. A revoked attempt's folder may already hold the next one.
+        if not self._revoked:
+            await asyncio.to_thread(shutil.rmtree, self.layout.root, True)
 
     # --- backends --------------------------------------------------------------------------------
 
@@ -315,7 +328,7 @@ class TrainingRun(ABC):
             try:
                 artifact = await self._while_store_away("model upload", self._upload_model)
             except Exception as exc:
-                await self._publish([self._attempt_failed(f"InternalServerError: model upload failed: {exc}")])
+                await self._publish([self._attempt_failed(internal_reason("model upload failed", exc))])
                 return
         await self._finish(status, secondary, exit_code, reason, artifact)
 

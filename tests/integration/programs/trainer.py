@@ -9,6 +9,7 @@ stubborn  hang with SIGTERM ignored
 crash   dies at start, before reading anything (an uncaught exception)
 nan     prints a good score, then `score=nan` as the last objective value
 spam    prints `spam_mb` MB of 1 KB junk lines, then the objective (past any output cap)
+fill    writes `fill_mb` MB of random bytes into the model dir (1 MB at a time), then goes on as ok
 fork    leaves a forked child and a setsid grandchild running (both print `child_pid=<pid>` and keep
         stdout open), prints the objective and exits 0
 """
@@ -52,6 +53,7 @@ def main() -> None:
     parser.add_argument("--sleep", type=float, default=0.0)
     parser.add_argument("--ignore_term", type=int, default=0)
     parser.add_argument("--spam_mb", type=float, default=100)
+    parser.add_argument("--fill_mb", type=int, default=0)
     args, rest = parser.parse_known_args()
     hps = json.loads(Path(os.environ["SM_INPUT_CONFIG_DIR"], "hyperparameters.json").read_text())
     x = float(hps.get("x", "0.5"))
@@ -91,6 +93,11 @@ def main() -> None:
             time.sleep(1)
     if args.mode == "spam":
         spam(args.spam_mb)
+    if args.mode == "fill":
+        with open(model_dir / "weights.bin", "wb") as weights:
+            for _ in range(args.fill_mb):
+                weights.write(os.urandom(1 << 20))
+                weights.flush()
     if args.mode == "fork":
         leave_children()
     for epoch in range(resumed + 1, args.epochs + 1):

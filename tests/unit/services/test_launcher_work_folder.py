@@ -1,0 +1,97 @@
+"""A finished attempt's folder is removed once reported, and a full work folder is a failure with a
+reason, not a launcher that stops."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from tunestream.events.v1 import EventBase, TrainingJobAttemptFailed, TrainingJobFinished, TrainingJobSpec
+from tunestream.launcher import run as run_module
+from tunestream.launcher.layout import JobLayout
+from tunestream.launcher.run import Attempt, RunOptions, TrainingRun
+
+
+def spec() -> TrainingJobSpec:
+    return TrainingJobSpec(
+        training_job_name="tj-001-abcdef12",
+        index=0,
+        tuned_hyperparameters={},
+        hyperparameters={"x": "1"},
+        command=["python", "train.py"],
+        environment={},
+        input_channels=[],
+        output_s3_path="s3://b/out/",
+        max_runtime_s=10,
+        metric_definitions=[],
+        objective_metric_name="score",
+        objective_type="Maximize",
+    )
+
+
+class Store:
+    def __init__(self) -> None:
+        self.stored: list[str] = []
+
+    def put_file(self, uri: str, path: Path, content_type: str = "application/octet-stream") -> None:
+        assert path.is_file()
+        self.stored.append(uri)
+
+
+class _Run(TrainingRun):  # a program that exits 0 at once
+    async def _launch(self) -> int:
+        return 4242
+
+    async def _pump_output(self) -> None:
+        return None
+
+    async def _wait_exit(self) -> int:
+        return 0
+
+    async def _signal(self, kill: bool) -> None:
+        return None
+
+    async def _cleanup(self) -> None:
+        return None
+
+
+def run_once(tmp_path: Path) -> tuple[JobLayout, list[EventBase]]:
+    sent: list[EventBase] = []
+
+    async def publish(events: Sequence[EventBase]) -> None:
+        sent.extend(events)
+
+    layout = JobLayout(tmp_path / "tuning-job" / "tj-001-abcdef12")
+    options = RunOptions(launcher_id="l", cwd=None, stop_grace_s=1, batch_interval_s=0.05, batch_lines=100)
+    run = _Run(spec(), "tuning-job", Attempt(0), layout, Store(), publish, options)  # type: ignore[arg-type]
+    asyncio.run(run.run())
+    return layout, sent
+
+
+def test_a_finished_attempts_folder_is_removed_once_reported(tmp_path: Path) -> None:
+    layout, sent = run_once(tmp_path)
+    assert isinstance(sent[-1], TrainingJobFinished)
+    assert sent[-1].payload.model_artifact_s3_uri is not None
+    assert not layout.root.exists()
+
+
+def test_a_full_work_folder_fails_the_attempt_with_that_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_space(source: Path, target: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(run_module, "_tar_model", no_space)
+    layout, sent = run_once(tmp_path)
+    failed = sent[-1]
+    assert isinstance(failed, TrainingJobAttemptFailed)
+    assert failed.payload.reason == (
+        "InternalServerError: model upload failed: the launcher's work folder is full (No space left on device)"
+    )
+    assert not layout.root.exists()  # the space goes back at once
+
+
+def test_other_launcher_errors_keep_their_message() -> None:
+    assert run_module.internal_reason("launcher error", ValueError("bad")) == "InternalServerError: launcher error: bad"
