@@ -14,10 +14,12 @@ The first `initial_design_size` training jobs come from a scrambled Sobol sequen
 RandomSeed. After that each proposal fits a GP from scratch to every training job that reported
 the objective: Matérn 5/2 with one lengthscale per column and BoTorch's dimension-scaled priors,
 outcome standardised, the objective negated when minimising. Its noise variance may go down to
-NOISE_FLOOR of the standardised variance under a wide prior (NOISE_PRIOR): BoTorch's defaults (a
-floor of 1e-4, a prior near 2 %) blurred every difference smaller than a few percent of the
-objective's spread, which kept it from the last digits of an optimum that a deterministic
-objective does have, while a noisy objective still gets the noise its data show.
+the first of NOISE_FLOORS (relative to the standardised variance) under a wide prior (NOISE_PRIOR):
+BoTorch's defaults (a floor of 1e-4, a prior near 2 %) blurred every difference smaller than a few
+percent of the objective's spread, which kept it from the last digits of an optimum that a
+deterministic objective does have, while a noisy objective still gets the noise its data show.
+Observations that lie very close together can make so small a floor numerically singular; the
+model is then fitted again with the next floor.
 
 Running training jobs become pending points: the model is conditioned on its own prediction for
 each (the "kriging believer"), which lowers the expected improvement around them so that
@@ -52,8 +54,11 @@ from tunestream.strategies.registry import (
 from tunestream.trials import Proposal, TrainingJobRecord
 
 MAX_DISCRETE_VALUES = 1000
-# Smallest noise variance the GP may infer, relative to the standardised objective's variance.
-NOISE_FLOOR = 1e-6
+# Smallest noise variance the GP may infer, relative to the standardised objective's variance, tried in
+# order: the next one when the model cannot be fitted or conditioned with the one before. At 1e-6 the
+# Mixed bench function's last proposals circled 2e-3 (in log10 lr) off its optimum: values 1e-5 apart
+# were within the noise of an objective spread over 4 units; 1e-10 fails to fit there.
+NOISE_FLOORS = (1e-8, 1e-6)
 # LogNormal (mu, sigma) over that variance: centred at 3e-4 and wide enough (sigma 3) for the data to
 # decide. BoTorch's default, LogNormal(-4, 1), holds the noise near 2 % of the variance whatever the
 # data say, which cost precision on deterministic objectives (Branin, Hartmann6) in the bench.
@@ -195,9 +200,8 @@ class BayesianSearch:
         y = torch.tensor([[sign * float(h.objective or 0.0)] for h in observed], dtype=torch.float64)
         running = [h for h in history if h.objective is None and not h.status.finished]
         pending_rows = [self._encoder.encode(h.values) for h in running]
-        model = self._fit(x, y)
+        model, acquisition, floor = self._model(x, y, pending_rows)
         fitted = time.perf_counter()
-        acquisition = self._acquisition(model, x, pending_rows)
         best_first = x[torch.argsort(y.squeeze(-1), descending=True)[: self._incumbents]].numpy()
         found = acquisition_search.maximize(
             acquisition,
@@ -223,12 +227,30 @@ class BayesianSearch:
                 "log_ei": round(found.value, 6),
                 "predicted_mean": sign * mean,
                 "predicted_std": std,
+                "noise_floor": floor,
                 "fit_s": round(fitted - started, 4),
                 "suggest_s": round(time.perf_counter() - started, 4),
             },
         )
 
-    def _fit(self, x: Any, y: Any) -> Any:
+    def _model(self, x: Any, y: Any, pending_rows: Sequence[Sequence[float]]) -> tuple[Any, Any, float]:
+        """The fitted GP, its acquisition and the noise floor it took: the first that fits and conditions."""
+        import torch
+        from botorch.exceptions.errors import ModelFittingError
+        from linear_operator.utils.errors import NotPSDError
+
+        for floor in NOISE_FLOORS[:-1]:
+            try:
+                model = self._fit(x, y, floor)
+                acquisition = self._acquisition(model, x, pending_rows)
+                acquisition(x[:1])  # a singular covariance shows on the first evaluation
+                return model, acquisition, floor
+            except (ModelFittingError, NotPSDError, torch.linalg.LinAlgError):
+                continue
+        model = self._fit(x, y, NOISE_FLOORS[-1])
+        return model, self._acquisition(model, x, pending_rows), NOISE_FLOORS[-1]
+
+    def _fit(self, x: Any, y: Any, noise_floor: float) -> Any:
         from botorch.fit import fit_gpytorch_mll
         from botorch.models import SingleTaskGP
         from botorch.models.transforms.outcome import Standardize
@@ -241,7 +263,7 @@ class BayesianSearch:
         features = self._encoder.features(x)
         covariance = get_covar_module_with_dim_scaled_prior(ard_num_dims=features.shape[-1], use_rbf_kernel=False)
         likelihood = GaussianLikelihood(
-            noise_prior=LogNormalPrior(*NOISE_PRIOR), noise_constraint=GreaterThan(NOISE_FLOOR)
+            noise_prior=LogNormalPrior(*NOISE_PRIOR), noise_constraint=GreaterThan(noise_floor)
         )
         model = SingleTaskGP(
             features, y, covar_module=covariance, likelihood=likelihood, outcome_transform=Standardize(m=1)

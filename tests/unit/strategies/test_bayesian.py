@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tunestream.space import CategoricalParam, ContinuousParam, IntegerParam, SearchSpace
-from tunestream.strategies.bayesian import BayesianSearch, Encoder, initial_design_size
+from tunestream.strategies.bayesian import NOISE_FLOORS, BayesianSearch, Encoder, initial_design_size
 from tunestream.trials import TrainingJobRecord, TrainingJobStatus
 
 pytest.importorskip("botorch")
@@ -146,3 +146,23 @@ def test_a_deterministic_mixed_objective_is_solved_to_the_exact_integer() -> Non
     history = run(BayesianSearch(space, seed=0, max_jobs=30, maximize=True), 25, f=f)
     best = max(history, key=lambda h: h.objective or -1)
     assert best.values == {"units": 120, "act": "b"}
+
+
+def test_a_model_that_cannot_be_fitted_at_the_low_noise_floor_is_fitted_at_the_next() -> None:
+    from botorch.exceptions.errors import ModelFittingError
+
+    class Fragile(BayesianSearch):
+        floors: list[float] = []
+
+        def _fit(self, x, y, noise_floor):  # type: ignore[no-untyped-def]
+            self.floors.append(noise_floor)
+            if noise_floor < NOISE_FLOORS[-1]:
+                raise ModelFittingError("singular at this floor")
+            return super()._fit(x, y, noise_floor)
+
+    strategy = Fragile(SQUARE, seed=3, max_jobs=12, maximize=True)
+    history = run(strategy, 7)
+    proposal = strategy.propose(7, history)
+    assert proposal.details["phase"] == "model"
+    assert proposal.details["noise_floor"] == NOISE_FLOORS[-1]
+    assert strategy.floors[-2:] == [NOISE_FLOORS[0], NOISE_FLOORS[-1]]
