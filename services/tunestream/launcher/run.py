@@ -79,6 +79,11 @@ class RunOptions:
 MAX_LINE_BYTES = 64 * 1024
 # A batch is sent once its text reaches this many UTF-8 bytes, so one event stays well under Kafka's 1 MB.
 BATCH_MAX_BYTES = 256 * 1024
+# Each line counts this much on top of its own bytes against TUNESTREAM_LOG_MAX_BYTES.
+LINE_ENVELOPE_BYTES = 64
+# A run hands the event loop back after this many lines or characters read in a row.
+YIELD_EVERY_LINES = 64
+YIELD_EVERY_BYTES = 256 * 1024
 # The shortest gap between two batches sent early because they hold a metric line.
 METRIC_FLUSH_GAP_S = 0.02
 
@@ -154,6 +159,8 @@ class TrainingRun(ABC):
         self._stderr_tail: list[str] = []
         self._pending_bytes = 0
         self._bytes_forwarded = 0
+        self._lines_since_yield = 0
+        self._bytes_since_yield = 0
         self._dropped_lines = 0
         self._dropped_bytes = 0
         self._metric_patterns = _metric_patterns(spec.metric_definitions)
@@ -343,12 +350,21 @@ class TrainingRun(ABC):
     # --- output ----------------------------------------------------------------------------------
 
     async def _line(self, stream: str, text: str) -> None:
+        # A reader whose pipe is always full never waits, so it would hold the event loop for as long
+        # as the program prints: other jobs' lines, heartbeats and stop requests would wait behind it.
+        self._lines_since_yield += 1
+        self._bytes_since_yield += len(text)
+        if self._lines_since_yield >= YIELD_EVERY_LINES or self._bytes_since_yield >= YIELD_EVERY_BYTES:
+            self._lines_since_yield = self._bytes_since_yield = 0
+            await asyncio.sleep(0)
         if stream == "stderr":
             self._stderr_tail = [*self._stderr_tail[-19:], text[:1024]]
         # Bytes, not characters: the cap and Kafka's message limit are in bytes, and a line of
         # 4-byte characters is 4 times its length.
         encoded = text.encode("utf-8", "replace")
-        size = len(encoded) + 1
+        # What a line costs downstream is its bytes and its envelope (stream, time, JSON, a row in
+        # PostgreSQL): a flood of one-character lines is capped like a flood of long ones.
+        size = len(encoded) + LINE_ENVELOPE_BYTES
         if self._bytes_forwarded + size > self._options.log_max_bytes and not self._is_metric_line(text):
             if not self._dropped_lines:
                 self._note(

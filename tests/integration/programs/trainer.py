@@ -9,6 +9,8 @@ stubborn  hang with SIGTERM ignored
 crash   dies at start, before reading anything (an uncaught exception)
 nan     prints a good score, then `score=nan` as the last objective value
 spam    prints `spam_mb` MB of 1 KB junk lines, then the objective (past any output cap)
+tiny    prints `tiny_lines` one-character lines as fast as it can, then goes on as ok
+longline  prints one line of `line_mb` MB, then goes on as ok
 fill    writes `fill_mb` MB of random bytes into the model dir (1 MB at a time), then goes on as ok
 fork    leaves a forked child and a setsid grandchild running (both print `child_pid=<pid>` and keep
         stdout open), prints the objective and exits 0
@@ -54,6 +56,9 @@ def main() -> None:
     parser.add_argument("--ignore_term", type=int, default=0)
     parser.add_argument("--spam_mb", type=float, default=100)
     parser.add_argument("--fill_mb", type=int, default=0)
+    parser.add_argument("--tiny_lines", type=int, default=3_000_000)
+    parser.add_argument("--line_mb", type=int, default=100)
+    parser.add_argument("--stamp", type=int, default=0)
     args, rest = parser.parse_known_args()
     hps = json.loads(Path(os.environ["SM_INPUT_CONFIG_DIR"], "hyperparameters.json").read_text())
     x = float(hps.get("x", "0.5"))
@@ -93,6 +98,17 @@ def main() -> None:
             time.sleep(1)
     if args.mode == "spam":
         spam(args.spam_mb)
+    if args.mode == "tiny":
+        block = b"x\n" * 65536
+        for _ in range(args.tiny_lines // 65536):
+            sys.stdout.buffer.write(block)
+        sys.stdout.buffer.flush()
+    if args.mode == "longline":
+        chunk = b"x" * (1 << 20)
+        for _ in range(args.line_mb):
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.write(b"\n")
+        sys.stdout.buffer.flush()
     if args.mode == "fill":
         with open(model_dir / "weights.bin", "wb") as weights:
             for _ in range(args.fill_mb):
@@ -106,7 +122,9 @@ def main() -> None:
         if args.mode == "nan" and epoch == args.epochs:
             print(f"epoch={epoch} score=nan", flush=True)
         elif args.mode != "silent":
-            print(f"epoch={epoch} score={score:.6f}", flush=True)
+            # With stamp=1 the line carries when it was printed, to time its way through tunestream.
+            stamp = f" printed_at={time.time():.6f}" if args.stamp else ""
+            print(f"epoch={epoch} score={score:.6f}{stamp}", flush=True)
         else:
             print(f"epoch={epoch} (nothing to report)", flush=True)
         if checkpoint is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from tunestream.definitions import MetricDefinition
 from tunestream.events.v1 import EventBase, TrainingJobSpec, TrainingOutputLogged
 from tunestream.launcher.layout import JobLayout, training_environment
-from tunestream.launcher.run import MAX_LINE_BYTES, Attempt, RunOptions, TrainingRun
+from tunestream.launcher.run import LINE_ENVELOPE_BYTES, MAX_LINE_BYTES, Attempt, RunOptions, TrainingRun
 
 
 def spec() -> TrainingJobSpec:
@@ -103,9 +103,45 @@ def test_the_cap_and_the_cut_count_bytes_not_characters(tmp_path: Path) -> None:
     asyncio.run(feed())
     lines = [line.text for e in sent if isinstance(e, TrainingOutputLogged) for line in e.payload.lines]
     kept = [t for t in lines if t.startswith("é")]
-    assert len(kept) == 1000 // 81  # counted as characters, twice as many would pass
+    assert len(kept) == 1000 // (80 + LINE_ENVELOPE_BYTES)  # counted as characters, more would pass
     (long,) = [t for t in lines if t.startswith("score=")]
     assert len(long.encode()) < MAX_LINE_BYTES + 100 and long.endswith(f"{10 + 3 * MAX_LINE_BYTES} bytes cut]")
+
+
+def test_a_flood_of_tiny_lines_is_capped_by_what_its_lines_cost(tmp_path: Path) -> None:
+    # 2 bytes of text per line, but a line costs its envelope downstream (an event's JSON, a row).
+    run, sent = capturing_run(tmp_path, log_max_bytes=64_000)
+
+    async def feed() -> None:
+        for _ in range(100_000):
+            await run._line("stdout", "x")
+        await run._flush()
+
+    asyncio.run(feed())
+    kept = [line.text for e in sent if isinstance(e, TrainingOutputLogged) for line in e.payload.lines]
+    assert kept.count("x") == 64_000 // (1 + LINE_ENVELOPE_BYTES)
+
+
+def test_a_reader_that_never_waits_still_lets_the_loop_run(tmp_path: Path) -> None:
+    # The pipe of a program printing without pause is never empty: without handing the loop back,
+    # the run would hold it until the program stopped printing.
+    run, _ = capturing_run(tmp_path, log_max_bytes=1000)
+    ticks: list[int] = []
+
+    async def main() -> None:
+        async def tick() -> None:
+            while True:
+                ticks.append(1)
+                await asyncio.sleep(0)
+
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(0)
+        for _ in range(10_000):
+            await run._line("stdout", "junk")
+        ticker.cancel()
+
+    asyncio.run(main())
+    assert len(ticks) >= 10_000 // 64
 
 
 def test_environment_passthrough_is_explicit(tmp_path: Path) -> None:
