@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.jobs import continuous, tuning_job
+
 # Under CI=true a skip is a failure (tests/ci_no_skips.py).
 pytest_plugins = ["tests.ci_no_skips"]
 
@@ -17,29 +19,19 @@ EXAMPLE_JOB = ROOT / "examples" / "xgboost_breast_cancer" / "job.json"
 
 
 def minimal_job(name: str = "unit-job", **config: Any) -> dict[str, Any]:
-    job: dict[str, Any] = {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": "Random",
-            "RandomSeed": 7,
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "score"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": 4, "MaxParallelTrainingJobs": 2},
-            "ParameterRanges": {
-                "ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1", "ScalingType": "Linear"}],
-                "IntegerParameterRanges": [{"Name": "n", "MinValue": "1", "MaxValue": "5"}],
-                "CategoricalParameterRanges": [{"Name": "kind", "Values": ["a", "b"]}],
-            },
+    job = tuning_job(
+        name,
+        command=["python", "-c", "print('score=1')"],
+        seed=7,
+        ranges={
+            "ContinuousParameterRanges": [continuous("x", ScalingType="Linear")],
+            "IntegerParameterRanges": [{"Name": "n", "MinValue": "1", "MaxValue": "5"}],
+            "CategoricalParameterRanges": [{"Name": "kind", "Values": ["a", "b"]}],
         },
-        "TrainingJobDefinition": {
-            "StaticHyperParameters": {"epochs": "3"},
-            "AlgorithmSpecification": {
-                "Command": ["python", "-c", "print('score=1')"],
-                "MetricDefinitions": [{"Name": "score", "Regex": "score=([0-9.eE+-]+)"}],
-            },
-            "OutputDataConfig": {"S3OutputPath": "s3://tunestream/unit/output"},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 60},
-        },
-    }
+        static={"epochs": "3"},
+        metrics=[{"Name": "score", "Regex": "score=([0-9.eE+-]+)"}],
+        output="s3://tunestream/unit/output",
+    )
     job["HyperParameterTuningJobConfig"].update(config)
     return job
 

@@ -29,6 +29,7 @@ import httpx
 from sqlalchemy import Engine, select
 
 from tests.integration.conftest import ARTIFACTS, ROOT, SERVICES, Services, _free_port
+from tests.support.jobs import continuous, tuning_job
 from tunestream.client import ApiClientError, TunestreamClient
 from tunestream.db.engine import make_engine
 from tunestream.db.tables import training_jobs
@@ -45,34 +46,26 @@ FIGURES = ARTIFACTS / "chaos.json"
 
 
 def chaos_job(name: str, record_dir: Path, jobs: int = JOBS) -> dict[str, Any]:
-    return {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": "Random",
-            "RandomSeed": SEED,
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "score"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": jobs, "MaxParallelTrainingJobs": PARALLEL},
-            "ParameterRanges": {
-                "ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}],
-                "IntegerParameterRanges": [{"Name": "n", "MinValue": "1", "MaxValue": "12"}],
-                "CategoricalParameterRanges": [{"Name": "kind", "Values": ["a", "b"]}],
-            },
+    return tuning_job(
+        name,
+        # -S: no site import, the program starts in a few milliseconds.
+        command=[sys.executable, "-S", PROGRAM],
+        seed=SEED,
+        jobs=jobs,
+        parallel=PARALLEL,
+        ranges={
+            "ContinuousParameterRanges": [continuous("x")],
+            "IntegerParameterRanges": [{"Name": "n", "MinValue": "1", "MaxValue": "12"}],
+            "CategoricalParameterRanges": [{"Name": "kind", "Values": ["a", "b"]}],
         },
-        "TrainingJobDefinition": {
-            "StaticHyperParameters": {"sleep": "0.3"},
-            "AlgorithmSpecification": {
-                # -S: no site import, the program starts in a few milliseconds.
-                "Command": [sys.executable, "-S", PROGRAM],
-                "MetricDefinitions": [{"Name": "score", "Regex": r"score=([-0-9.eE+]+)"}],
-            },
-            "OutputDataConfig": {"S3OutputPath": "s3://tunestream/chaos/output"},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 120},
-            # A launcher's kill -9 loses the attempts it ran; they are retried, as SageMaker retries
-            # InternalServerErrors under a RetryStrategy.
-            "RetryStrategy": {"MaximumRetryAttempts": 10},
-            "Environment": {"CHAOS_RECORD_DIR": str(record_dir)},
-        },
-    }
+        static={"sleep": "0.3"},
+        output="s3://tunestream/chaos/output",
+        max_runtime_s=120,
+        # A launcher's kill -9 loses the attempts it ran; they are retried, as SageMaker retries
+        # InternalServerErrors under a RetryStrategy.
+        retries=10,
+        environment={"CHAOS_RECORD_DIR": str(record_dir)},
+    )
 
 
 # --- private servers -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from tests.support.jobs import continuous, tuning_job
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings, load_settings
 from tunestream.db.engine import make_engine
@@ -224,26 +225,17 @@ def wait_until_ended(api: TunestreamClient, name: str, timeout_s: float = 120) -
 
 def trainer_job(name: str, *, jobs: int = 4, parallel: int = 2, **static: str) -> dict[str, Any]:
     """A tuning job running tests/integration/programs/trainer.py."""
-    return {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": "Random",
-            "RandomSeed": 11,
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "score"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": jobs, "MaxParallelTrainingJobs": parallel},
-            "ParameterRanges": {
-                "ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}],
-                "CategoricalParameterRanges": [{"Name": "kind", "Values": ["a", "b c", "$(echo pwned)"]}],
-            },
+    return tuning_job(
+        name,
+        command=[sys.executable, PROGRAM],
+        seed=11,
+        jobs=jobs,
+        parallel=parallel,
+        ranges={
+            "ContinuousParameterRanges": [continuous("x")],
+            "CategoricalParameterRanges": [{"Name": "kind", "Values": ["a", "b c", "$(echo pwned)"]}],
         },
-        "TrainingJobDefinition": {
-            "StaticHyperParameters": {"epochs": "3", **static},
-            "AlgorithmSpecification": {
-                "Command": [sys.executable, PROGRAM],
-                "MetricDefinitions": [{"Name": "score", "Regex": r"score=([-0-9.eE+]+)"}],
-            },
-            "OutputDataConfig": {"S3OutputPath": "s3://tunestream/it/output"},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 60},
-            "Environment": {"MY_SETTING": "from-job"},
-        },
-    }
+        static={"epochs": "3", **static},
+        output="s3://tunestream/it/output",
+        environment={"MY_SETTING": "from-job"},
+    )

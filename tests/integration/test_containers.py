@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.integration.conftest import ROOT, Services, wait_until_ended
+from tests.support.jobs import continuous, tuning_job
 from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
@@ -173,26 +174,16 @@ def containers(dockerc: Any, tuning_job: str, **labels: str) -> list[Any]:
 
 def container_job(name: str, *, jobs: int = 1, parallel: int = 1, image: str = IMAGE, **static: str) -> dict[str, Any]:
     """A Random tuning job of `jobs` training jobs running the test image; hyperparameter x is tuned."""
-    return {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": "Random",
-            "RandomSeed": 5,
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "score"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": jobs, "MaxParallelTrainingJobs": parallel},
-            "ParameterRanges": {"ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}]},
-        },
-        "TrainingJobDefinition": {
-            "StaticHyperParameters": {"epochs": "3", "sleep": "0.2", **static},
-            "AlgorithmSpecification": {
-                "TrainingImage": image,
-                "TrainingInputMode": "File",
-                "MetricDefinitions": [{"Name": "score", "Regex": r"score=([-0-9.eE+]+)"}],
-            },
-            "OutputDataConfig": {"S3OutputPath": f"s3://tunestream/it-containers/{name}/output"},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 60},
-        },
-    }
+    return tuning_job(
+        name,
+        image=image,
+        seed=5,
+        jobs=jobs,
+        parallel=parallel,
+        ranges={"ContinuousParameterRanges": [continuous("x")]},
+        static={"epochs": "3", "sleep": "0.2", **static},
+        output=f"s3://tunestream/it-containers/{name}/output",
+    )
 
 
 def _statuses(api: TunestreamClient, name: str) -> dict[str, str]:

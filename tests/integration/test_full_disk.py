@@ -18,6 +18,7 @@ import pytest
 
 from tests.chaos.harness import Stack, running_stack, wait_until_ended
 from tests.integration.conftest import PROGRAM
+from tests.support.jobs import continuous, tuning_job
 
 pytestmark = pytest.mark.integration
 
@@ -43,24 +44,15 @@ def stack(small_disk: Path) -> Iterator[Stack]:
 
 
 def one_job(name: str, **static: str) -> dict[str, Any]:
-    return {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": "Random",
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "score"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": 1, "MaxParallelTrainingJobs": 1},
-            "ParameterRanges": {"ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}]},
-        },
-        "TrainingJobDefinition": {
-            "StaticHyperParameters": {"epochs": "1", **static},
-            "AlgorithmSpecification": {
-                "Command": [sys.executable, PROGRAM],
-                "MetricDefinitions": [{"Name": "score", "Regex": r"score=([-0-9.eE+]+)"}],
-            },
-            "OutputDataConfig": {"S3OutputPath": "s3://tunestream/it/fulldisk"},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 60},
-        },
-    }
+    return tuning_job(
+        name,
+        command=[sys.executable, PROGRAM],
+        jobs=1,
+        parallel=1,
+        ranges={"ContinuousParameterRanges": [continuous("x")]},
+        static={"epochs": "1", **static},
+        output="s3://tunestream/it/fulldisk",
+    )
 
 
 def run(stack: Stack, name: str, **static: str) -> dict[str, Any]:

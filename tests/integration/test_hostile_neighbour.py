@@ -25,6 +25,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from tests.integration.conftest import ARTIFACTS, PROGRAM, wait_until_ended
+from tests.support.jobs import continuous, tuning_job
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.events.topics import Topics
@@ -39,56 +40,32 @@ STAMP = re.compile(r"printed_at=([0-9.]+)")
 
 
 def innocent_job(name: str) -> dict[str, Any]:
-    return {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": "Random",
-            "RandomSeed": 3,
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "score"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": 1, "MaxParallelTrainingJobs": 1},
-            "ParameterRanges": {"ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}]},
-        },
-        "TrainingJobDefinition": {
-            "StaticHyperParameters": {"epochs": str(EPOCHS), "sleep": "0.1", "stamp": "1"},
-            "AlgorithmSpecification": {
-                "Command": [sys.executable, PROGRAM],
-                "MetricDefinitions": [{"Name": "score", "Regex": r"score=([-0-9.eE+]+)"}],
-            },
-            "OutputDataConfig": {"S3OutputPath": "s3://tunestream/it/neighbour"},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 120},
-        },
-    }
+    return tuning_job(
+        name,
+        command=[sys.executable, PROGRAM],
+        seed=3,
+        jobs=1,
+        parallel=1,
+        ranges={"ContinuousParameterRanges": [continuous("x")]},
+        static={"epochs": str(EPOCHS), "sleep": "0.1", "stamp": "1"},
+        output="s3://tunestream/it/neighbour",
+        max_runtime_s=120,
+    )
 
 
 def hostile_job(name: str) -> dict[str, Any]:
-    return {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": "Grid",
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "score"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": 3, "MaxParallelTrainingJobs": 3},
-            "ParameterRanges": {
-                "CategoricalParameterRanges": [{"Name": "mode", "Values": ["tiny", "longline", "spam"]}]
-            },
-        },
-        "TrainingJobDefinition": {
-            "StaticHyperParameters": {
-                "epochs": "1",
-                "tiny_lines": "3000000",
-                "line_mb": "100",
-                "spam_mb": str(OUTPUT_MB),
-            },
-            "AlgorithmSpecification": {
-                "Command": [sys.executable, PROGRAM],
-                "MetricDefinitions": [
-                    {"Name": "score", "Regex": r"score=(\S+)"},
-                    {"Name": "evil", "Regex": EVIL_REGEX + r"=([0-9.]+)"},
-                ],
-            },
-            "OutputDataConfig": {"S3OutputPath": "s3://tunestream/it/neighbour"},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 300},
-        },
-    }
+    return tuning_job(
+        name,
+        command=[sys.executable, PROGRAM],
+        strategy="Grid",
+        jobs=3,
+        parallel=3,
+        ranges={"CategoricalParameterRanges": [{"Name": "mode", "Values": ["tiny", "longline", "spam"]}]},
+        static={"epochs": "1", "tiny_lines": "3000000", "line_mb": "100", "spam_mb": str(OUTPUT_MB)},
+        metrics=[{"Name": "score", "Regex": r"score=(\S+)"}, {"Name": "evil", "Regex": EVIL_REGEX + r"=([0-9.]+)"}],
+        output="s3://tunestream/it/neighbour",
+        max_runtime_s=300,
+    )
 
 
 def line_delays(settings: Settings, name: str) -> dict[str, list[float]]:

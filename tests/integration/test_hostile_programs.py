@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.conftest import PROGRAM, Services, training_processes, wait_until_ended
+from tests.support.jobs import tuning_job
 from tunestream.client import TunestreamClient
 
 MODES = ["ok", "crash", "hang", "stubborn", "fork", "silent", "nan"]
@@ -22,24 +23,18 @@ OUTPUT_MB = float(os.environ.get("TUNESTREAM_HOSTILE_OUTPUT_MB", "100"))
 
 
 def grid_job(name: str, modes: list[str], max_runtime_s: int, **static: str) -> dict[str, Any]:
-    return {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": "Grid",
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "score"},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": len(modes), "MaxParallelTrainingJobs": min(4, len(modes))},
-            "ParameterRanges": {"CategoricalParameterRanges": [{"Name": "mode", "Values": modes}]},
-        },
-        "TrainingJobDefinition": {
-            "StaticHyperParameters": {"epochs": "3", **static},
-            "AlgorithmSpecification": {
-                "Command": [sys.executable, PROGRAM],
-                "MetricDefinitions": [{"Name": "score", "Regex": r"score=(\S+)"}],
-            },
-            "OutputDataConfig": {"S3OutputPath": "s3://tunestream/it/output"},
-            "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime_s},
-        },
-    }
+    return tuning_job(
+        name,
+        command=[sys.executable, PROGRAM],
+        strategy="Grid",
+        jobs=len(modes),
+        parallel=min(4, len(modes)),
+        ranges={"CategoricalParameterRanges": [{"Name": "mode", "Values": modes}]},
+        static={"epochs": "3", **static},
+        metrics=[{"Name": "score", "Regex": r"score=(\S+)"}],
+        output="s3://tunestream/it/output",
+        max_runtime_s=max_runtime_s,
+    )
 
 
 def _gone(pid: int) -> bool:

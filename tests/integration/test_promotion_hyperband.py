@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from tests.integration.conftest import ROOT, Services, training_processes, wait_until_ended
+from tests.support.jobs import continuous, tuning_job
 from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
 from tunestream.objstore.s3 import S3ObjectStore
@@ -15,34 +16,26 @@ METRIC = "validation:accuracy"
 
 
 def promotion_job(name: str) -> dict[str, Any]:
-    return {
-        "HyperParameterTuningJobName": name,
-        "HyperParameterTuningJobConfig": {
-            "Strategy": "Hyperband",
-            "RandomSeed": 5,
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": METRIC},
-            "ResourceLimits": {"MaxNumberOfTrainingJobs": 14, "MaxParallelTrainingJobs": 2},
-            "ParameterRanges": {
-                "IntegerParameterRanges": [
-                    {"Name": "units", "MinValue": "8", "MaxValue": "32", "ScalingType": "Logarithmic"}
-                ],
-                "ContinuousParameterRanges": [
-                    {"Name": "learning_rate", "MinValue": "0.0001", "MaxValue": "0.1", "ScalingType": "Logarithmic"}
-                ],
-            },
-            "StrategyConfig": {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9, "Promotion": "Enabled"}},
+    return tuning_job(
+        name,
+        command=[sys.executable, str(ROOT / "examples" / "mlp" / "train.py")],
+        strategy="Hyperband",
+        seed=5,
+        jobs=14,
+        objective=("Maximize", METRIC),
+        ranges={
+            "IntegerParameterRanges": [
+                {"Name": "units", "MinValue": "8", "MaxValue": "32", "ScalingType": "Logarithmic"}
+            ],
+            "ContinuousParameterRanges": [continuous("learning_rate", "0.0001", "0.1", ScalingType="Logarithmic")],
         },
-        "TrainingJobDefinition": {
-            "StaticHyperParameters": {"epochs": "9", "batch_size": "200"},
-            "AlgorithmSpecification": {
-                "Command": [sys.executable, str(ROOT / "examples" / "mlp" / "train.py")],
-                "MetricDefinitions": [{"Name": METRIC, "Regex": r"validation:accuracy=([0-9\.]+)"}],
-            },
-            "OutputDataConfig": {"S3OutputPath": "s3://tunestream/it/output"},
-            "CheckpointConfig": {"S3Uri": f"s3://tunestream/it/checkpoints/{name}"},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 120},
-        },
-    }
+        strategy_config={"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9, "Promotion": "Enabled"}},
+        static={"epochs": "9", "batch_size": "200"},
+        metrics=[{"Name": METRIC, "Regex": r"validation:accuracy=([0-9\.]+)"}],
+        output="s3://tunestream/it/output",
+        checkpoint_s3=f"s3://tunestream/it/checkpoints/{name}",
+        max_runtime_s=120,
+    )
 
 
 def steps(api: TunestreamClient, training_job: str) -> list[int]:
