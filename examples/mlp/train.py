@@ -46,7 +46,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--data_seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--backend", choices=("numpy", "torch"), default="numpy")
+    # torch backend only: "auto" trains on the first GPU the job was given (CUDA_VISIBLE_DEVICES), if any.
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     return parser.parse_args()
+
+
+def pick_device(requested: str) -> str:
+    """The torch device to train on; "cuda" without a usable GPU is an error, not a silent CPU run."""
+    import torch
+
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(
+            f"--device cuda, but torch sees no GPU (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r})"
+        )
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return requested
 
 
 def load_data(seed: int) -> dict[str, np.ndarray]:
@@ -187,19 +202,24 @@ def train_torch(args: argparse.Namespace, data: dict[str, np.ndarray], model_dir
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    xt, yt = torch.from_numpy(data["x_train"]), torch.from_numpy(data["y_train"])
-    xv, yv = torch.from_numpy(data["x_valid"]), torch.from_numpy(data["y_valid"])
+    device = pick_device(args.device)
+    gpu = torch.cuda.get_device_name(0) if device == "cuda" else "-"
+    # One line saying where the job trained, for the log (and deploy/gpu_run.py).
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    print(f"device={device} gpu={gpu!r} cuda_visible_devices={visible!r}", flush=True)
+    xt, yt = torch.from_numpy(data["x_train"]).to(device), torch.from_numpy(data["y_train"]).to(device)
+    xv, yv = torch.from_numpy(data["x_valid"]).to(device), torch.from_numpy(data["y_valid"]).to(device)
     layers: list[nn.Module] = []
     width = xt.shape[1]
     for _ in range(3):
         layers += [nn.Linear(width, args.units), nn.ReLU()]
         width = args.units
-    model = nn.Sequential(*layers, nn.Linear(width, 1))
+    model = nn.Sequential(*layers, nn.Linear(width, 1)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, weight_decay=args.l2)
     loss_fn = nn.BCEWithLogitsLoss()
     for epoch in range(1, args.epochs + 1):
         model.train()
-        order = torch.randperm(len(xt))
+        order = torch.randperm(len(xt), device=device)
         total = 0.0
         for start in range(0, len(xt), args.batch_size):
             batch = order[start : start + args.batch_size]
@@ -212,7 +232,8 @@ def train_torch(args: argparse.Namespace, data: dict[str, np.ndarray], model_dir
         with torch.no_grad():
             accuracy = float(((model(xv).squeeze(1) > 0).float() == yv).float().mean())
         report(epoch, total / len(xt), accuracy)
-    torch.save({"state_dict": model.state_dict(), "mean": data["mean"], "scale": data["scale"]}, model_dir / "model.pt")
+    state = {k: v.cpu() for k, v in model.state_dict().items()}
+    torch.save({"state_dict": state, "mean": data["mean"], "scale": data["scale"]}, model_dir / "model.pt")
 
 
 def main() -> None:
