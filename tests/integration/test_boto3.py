@@ -318,6 +318,44 @@ def test_stop_then_delete(sm: Any, program: str, run_id: str, settings: Settings
     rest.close()
 
 
+def test_stop_one_training_job(sm: Any, program: str, run_id: str, settings: Settings) -> None:
+    # StopTrainingJob ends that training job as Stopped; the tuning job and its other jobs go on.
+    name = f"stop1-{run_id}"
+    call(sm, "create_hyper_parameter_tuning_job", **job(name, program, jobs=3, parallel=2, mode="hang"))
+    deadline = time.monotonic() + 60
+    while len([j for j in all_training_jobs(sm, name) if j.get("TrainingStartTime")]) < 2:
+        assert time.monotonic() < deadline, "two training jobs did not start"
+        time.sleep(0.3)
+    first, second = sorted(j["TrainingJobName"] for j in all_training_jobs(sm, name))[:2]
+    assert set(call(sm, "stop_training_job", TrainingJobName=first)) == {"ResponseMetadata"}
+    deadline = time.monotonic() + 60
+    while (stopped := call(sm, "describe_training_job", TrainingJobName=first))["TrainingJobStatus"] != "Stopped":
+        assert time.monotonic() < deadline, stopped["TrainingJobStatus"]
+        time.sleep(0.3)
+    assert call(sm, "describe_training_job", TrainingJobName=second)["TrainingJobStatus"] == "InProgress"
+    described = call(sm, "describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
+    assert described["HyperParameterTuningJobStatus"] == "InProgress"
+    # A third training job takes the freed slot.
+    deadline = time.monotonic() + 60
+    while len(all_training_jobs(sm, name)) < 3:
+        assert time.monotonic() < deadline, "no training job took the stopped one's slot"
+        time.sleep(0.3)
+    rest = httpx.Client(base_url=f"http://127.0.0.1:{settings.api_port}", timeout=30)
+    assert rest.get(f"/training-jobs/{first}").json()["StopReason"] == "StopTrainingJob requested by the user"
+
+    code, status, message = error(sm, "stop_training_job", TrainingJobName=first)
+    assert (code, status) == ("ValidationException", 400) and "already ended (Stopped)" in message
+    code, status, _ = error(sm, "stop_training_job", TrainingJobName=f"{name}-999-nothere")
+    assert (code, status) == ("ResourceNotFound", 400)
+    # The REST route does the same.
+    answer = rest.post(f"/training-jobs/{second}/stop")
+    assert answer.status_code == 200 and answer.json() == {"TrainingJobName": second, "TrainingJobStatus": "Stopping"}
+    assert rest.post(f"/training-jobs/{name}-999-nothere/stop").status_code == 404
+    rest.close()
+    call(sm, "stop_hyper_parameter_tuning_job", HyperParameterTuningJobName=name)
+    assert wait_status(sm, name, timeout_s=60)["HyperParameterTuningJobStatus"] == "Stopped"
+
+
 def test_rest_and_cli_delete_and_late_events(
     sm: Any, program: str, run_id: str, settings: Settings, engine: Engine
 ) -> None:

@@ -29,6 +29,8 @@ from tunestream.db import reads, writes
 from tunestream.definitions import CreateTuningJobRequest
 from tunestream.events import ids
 from tunestream.events.v1 import (
+    TrainingJobStopRequested,
+    TrainingJobStopRequestedData,
     TuningJobStopRequested,
     TuningJobStopRequestedData,
     TuningJobSubmitted,
@@ -287,6 +289,30 @@ async def stop_tuning_job(st: State, name: str) -> dict[str, str]:
     # Shown at once, as SageMaker does; the tracker's copy of this (from the event) changes nothing.
     await asyncio.to_thread(in_tx, st.engine, writes.set_tuning_job_stopping, name, datetime.now(UTC))
     return {"HyperParameterTuningJobStatus": "Stopping"}
+
+
+async def stop_training_job(st: State, name: str) -> dict[str, str]:
+    """StopTrainingJob: one training job of a tuning job ends as Stopped; the tuning job goes on, and
+    the training job counts towards its limits as any stopped one does."""
+    row = await asyncio.to_thread(with_conn, st.engine, reads.get_training_job, name)
+    if row is None:
+        raise not_found("training job", name)
+    if row["status"] in TERMINAL_STATUSES:
+        raise ApiError(400, "ValidationException", f"training job {name!r} has already ended ({row['status']})")
+    # The suggester's own stop of this training job (early stopping, winding down) has the same
+    # event id: whichever comes first is the one every service acts on.
+    await st.publisher.publish(
+        [
+            TrainingJobStopRequested(
+                event_id=ids.training_job_stop_requested(name),
+                tuning_job_name=row["tuning_job_name"],
+                payload=TrainingJobStopRequestedData(
+                    training_job_name=name, reason="StopTrainingJob requested by the user"
+                ),
+            )
+        ]
+    )
+    return {"TrainingJobName": name, "TrainingJobStatus": "Stopping"}
 
 
 def delete_tuning_job(st: State, name: str) -> dict[str, Any]:

@@ -116,6 +116,11 @@ def rest_router(auth: list[DependsParam]) -> APIRouter:
     async def stop(name: str, st: StateDep) -> dict[str, str]:
         return await ops.stop_tuning_job(st, name)
 
+    @router.post("/training-jobs/{name}/stop", dependencies=auth, responses=errors(404))
+    async def stop_training_job(name: str, st: StateDep) -> dict[str, str]:
+        """StopTrainingJob: this training job ends as Stopped; its tuning job goes on."""
+        return await ops.stop_training_job(st, name)
+
     @router.delete("/tuning-jobs/{name}", dependencies=auth, responses=errors(404, 405, 409))
     def delete(name: str, st: StateDep) -> dict[str, Any]:
         return ops.delete_tuning_job(st, name)

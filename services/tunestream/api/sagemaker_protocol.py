@@ -108,6 +108,11 @@ async def _describe_training_job(st: ops.State, params: dict[str, Any]) -> dict[
     return result
 
 
+async def _stop_training_job(st: ops.State, params: dict[str, Any]) -> None:
+    name = ops.TrainingJobNameInput.model_validate(params).TrainingJobName
+    await ops.stop_training_job(st, name)
+
+
 OPERATIONS: dict[str, Handler] = {
     "CreateHyperParameterTuningJob": _create,
     "DescribeHyperParameterTuningJob": _describe,
@@ -116,6 +121,7 @@ OPERATIONS: dict[str, Handler] = {
     "StopHyperParameterTuningJob": _stop,
     "DeleteHyperParameterTuningJob": _delete,
     "DescribeTrainingJob": _describe_training_job,
+    "StopTrainingJob": _stop_training_job,
 }
 
 
