@@ -318,6 +318,37 @@ def test_stop_then_delete(sm: Any, program: str, run_id: str, settings: Settings
     rest.close()
 
 
+def test_list_training_jobs_across_tuning_jobs(sm: Any, program: str, run_id: str, settings: Settings) -> None:
+    names = [f"lstj-{run_id}-a", f"lstj-{run_id}-b"]
+    for name in names:
+        call(sm, "create_hyper_parameter_tuning_job", **job(name, program, jobs=2, parallel=2))
+    for name in names:
+        assert wait_status(sm, name)["HyperParameterTuningJobStatus"] == "Completed"
+    mine = sorted(j["TrainingJobName"] for name in names for j in all_training_jobs(sm, name))
+    assert len(mine) == 4
+
+    def listed(**params: Any) -> list[dict[str, Any]]:
+        found, token = [], None
+        while True:
+            page = call(sm, "list_training_jobs", NameContains=f"lstj-{run_id}", MaxResults=3, **params)
+            found += page["TrainingJobSummaries"]
+            if not (token := page.get("NextToken")):
+                return found
+            params["NextToken"] = token
+
+    everything = listed()
+    assert sorted(s["TrainingJobName"] for s in everything) == mine  # across both tuning jobs, in pages of 3
+    assert all(s["TrainingJobStatus"] == "Completed" and s["SecondaryStatus"] == "Completed" for s in everything)
+    assert [s["TrainingJobName"] for s in listed(SortBy="Name", SortOrder="Descending")] == mine[::-1]
+    assert listed(StatusEquals="Failed") == []
+    assert listed(WarmPoolStatusEquals="Available") == []  # no training job here has a warm pool
+    rest = httpx.Client(base_url=f"http://127.0.0.1:{settings.api_port}", timeout=30)
+    summaries = rest.get("/training-jobs", params={"NameContains": f"lstj-{run_id}"}).json()["TrainingJobSummaries"]
+    assert {s["TuningJobName"] for s in summaries} == set(names) and len(summaries) == 4
+    assert rest.get("/training-jobs", params={"SortBy": "Bogus"}).status_code == 400
+    rest.close()
+
+
 def test_stop_one_training_job(sm: Any, program: str, run_id: str, settings: Settings) -> None:
     # StopTrainingJob ends that training job as Stopped; the tuning job and its other jobs go on.
     name = f"stop1-{run_id}"
@@ -434,7 +465,9 @@ def test_errors(sm: Any, program: str, run_id: str) -> None:
     code, status, message = error(sm, "create_hyper_parameter_tuning_job", **job(name, program, jobs=2, parallel=1))
     assert (code, status) == ("ResourceInUse", 400) and "already exists" in message
     # An operation boto3 knows and tunestream does not.
-    code, status, message = error(sm, "list_training_jobs")
+    code, status, message = error(
+        sm, "list_tags", ResourceArn="arn:aws:sagemaker:us-east-1:000000000000:hyper-parameter-tuning-job/x"
+    )
     assert (code, status) == ("UnknownOperationException", 400) and "SageMaker.DescribeTrainingJob" in message
     wait_status(sm, name)
 

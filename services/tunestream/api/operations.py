@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Engine
 
 from tunestream.api.errors import ApiError, not_found
+from tunestream.api.shapes import all_training_jobs_summary, training_job_summary, tuning_job_summary
 from tunestream.api.shapes import describe_training_job as training_job_shape
 from tunestream.api.shapes import describe_tuning_job as tuning_job_shape
-from tunestream.api.shapes import training_job_summary, tuning_job_summary
 from tunestream.api.warm_start import parent_observations
 from tunestream.bus.publisher import Publisher
 from tunestream.config import Settings
@@ -121,6 +121,29 @@ class ListTrainingJobsInput(_Input):
     SortOrder: Literal["Ascending", "Descending"] = "Ascending"
     MaxResults: int = Field(default=10, ge=1, le=100)
     NextToken: str | None = Field(default=None, max_length=8192)
+
+
+class ListAllTrainingJobsInput(_Input):
+    """ListTrainingJobs (every training job), SageMaker's defaults. Nothing here has a warm pool or a
+    training plan, so filtering on either finds nothing."""
+
+    StatusEquals: TrainingJobStatus | None = None
+    NameContains: str | None = Field(default=None, max_length=63)
+    SortBy: Literal["Name", "CreationTime", "Status"] = "CreationTime"
+    SortOrder: Literal["Ascending", "Descending"] = "Ascending"
+    MaxResults: int = Field(default=10, ge=1, le=100)
+    NextToken: str | None = Field(default=None, max_length=8192)
+    CreationTimeAfter: datetime | None = None
+    CreationTimeBefore: datetime | None = None
+    LastModifiedTimeAfter: datetime | None = None
+    LastModifiedTimeBefore: datetime | None = None
+    WarmPoolStatusEquals: Literal["Available", "Terminated", "Reused", "InUse"] | None = None
+    TrainingPlanArnEquals: str | None = Field(default=None, max_length=2048)
+
+    @field_validator("CreationTimeAfter", "CreationTimeBefore", "LastModifiedTimeAfter", "LastModifiedTimeBefore")
+    @classmethod
+    def _zone(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
 
 
 class TuningJobNameInput(_Input):
@@ -265,6 +288,32 @@ def list_training_jobs(st: State, query: ListTrainingJobsInput, *, with_objectiv
         )
     objective = tuning["request"]["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective") or {}
     result: dict[str, Any] = {"TrainingJobSummaries": [training_job_summary(r, objective) for r in rows[:limit]]}
+    if len(rows) > limit:
+        result["NextToken"] = page_token(offset + limit)
+    return result
+
+
+def list_all_training_jobs(st: State, query: ListAllTrainingJobsInput) -> dict[str, Any]:
+    """ListTrainingJobs: TrainingJobSummary for every training job, across tuning jobs."""
+    if query.WarmPoolStatusEquals is not None or query.TrainingPlanArnEquals is not None:
+        return {"TrainingJobSummaries": []}
+    offset = page_offset(query.NextToken)
+    limit = query.MaxResults
+    with st.engine.connect() as conn:
+        rows = reads.list_all_training_jobs(
+            conn,
+            status=query.StatusEquals,
+            name_contains=query.NameContains,
+            sort_by=query.SortBy,
+            order=query.SortOrder,
+            offset=offset,
+            limit=limit + 1,
+            created_after=query.CreationTimeAfter,
+            created_before=query.CreationTimeBefore,
+            modified_after=query.LastModifiedTimeAfter,
+            modified_before=query.LastModifiedTimeBefore,
+        )
+    result: dict[str, Any] = {"TrainingJobSummaries": [all_training_jobs_summary(r) for r in rows[:limit]]}
     if len(rows) > limit:
         result["NextToken"] = page_token(offset + limit)
     return result

@@ -125,6 +125,35 @@ def rest_router(auth: list[DependsParam]) -> APIRouter:
     def delete(name: str, st: StateDep) -> dict[str, Any]:
         return ops.delete_tuning_job(st, name)
 
+    @router.get("/training-jobs", dependencies=auth, responses=errors())
+    def list_all_training_jobs(
+        st: StateDep,
+        StatusEquals: Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"] | None = None,
+        NameContains: str | None = None,
+        SortBy: Literal["Name", "CreationTime", "Status"] = "CreationTime",
+        SortOrder: Literal["Ascending", "Descending"] = "Descending",
+        MaxResults: Annotated[int, Query(ge=1, le=100)] = 100,
+        NextToken: str | None = None,
+        CreationTimeAfter: Timestamp | None = None,
+        CreationTimeBefore: Timestamp | None = None,
+        LastModifiedTimeAfter: Timestamp | None = None,
+        LastModifiedTimeBefore: Timestamp | None = None,
+    ) -> dict[str, Any]:
+        """ListTrainingJobs: every training job across tuning jobs, newest first by default."""
+        query = ops.ListAllTrainingJobsInput(
+            StatusEquals=StatusEquals,
+            NameContains=NameContains,
+            SortBy=SortBy,
+            SortOrder=SortOrder,
+            MaxResults=MaxResults,
+            NextToken=NextToken,
+            CreationTimeAfter=CreationTimeAfter,
+            CreationTimeBefore=CreationTimeBefore,
+            LastModifiedTimeAfter=LastModifiedTimeAfter,
+            LastModifiedTimeBefore=LastModifiedTimeBefore,
+        )
+        return ops.list_all_training_jobs(st, query)
+
     @router.get("/training-jobs/{name}", dependencies=auth, responses=errors(404))
     def describe_training(name: str, st: StateDep) -> dict[str, Any]:
         return ops.describe_training_job(st, name)

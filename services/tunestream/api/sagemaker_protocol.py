@@ -108,6 +108,12 @@ async def _describe_training_job(st: ops.State, params: dict[str, Any]) -> dict[
     return result
 
 
+async def _list_all_training_jobs(st: ops.State, params: dict[str, Any]) -> dict[str, Any]:
+    query = ops.ListAllTrainingJobsInput.model_validate(params)
+    result: dict[str, Any] = await asyncio.to_thread(ops.list_all_training_jobs, st, query)
+    return result
+
+
 async def _stop_training_job(st: ops.State, params: dict[str, Any]) -> None:
     name = ops.TrainingJobNameInput.model_validate(params).TrainingJobName
     await ops.stop_training_job(st, name)
@@ -122,6 +128,7 @@ OPERATIONS: dict[str, Handler] = {
     "DeleteHyperParameterTuningJob": _delete,
     "DescribeTrainingJob": _describe_training_job,
     "StopTrainingJob": _stop_training_job,
+    "ListTrainingJobs": _list_all_training_jobs,
 }
 
 

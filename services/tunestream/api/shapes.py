@@ -20,6 +20,22 @@ def objective_of(request: dict[str, Any]) -> dict[str, str]:
     return request["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective") or {}
 
 
+def all_training_jobs_summary(row: dict[str, Any]) -> dict[str, Any]:
+    """TrainingJobSummary (ListTrainingJobs), plus the tuning job it belongs to."""
+    return _drop_none(
+        {
+            "TrainingJobName": row["name"],
+            "TrainingJobArn": row["arn"],
+            "TuningJobName": row["tuning_job_name"],
+            "CreationTime": _time(row["created_at"]),
+            "TrainingEndTime": _time(row["ended_at"]),
+            "LastModifiedTime": _time(row["last_modified_at"]),
+            "TrainingJobStatus": row["status"],
+            "SecondaryStatus": row["secondary_status"],
+        }
+    )
+
+
 def training_job_summary(row: dict[str, Any], objective: dict[str, str]) -> dict[str, Any]:
     """HyperParameterTrainingJobSummary."""
     metric = None

@@ -130,6 +130,45 @@ def list_training_jobs(
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
+def list_all_training_jobs(
+    conn: Connection,
+    *,
+    status: str | None,
+    name_contains: str | None,
+    sort_by: TuningJobSort,
+    order: Order,
+    offset: int,
+    limit: int,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    modified_after: datetime | None = None,
+    modified_before: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """ListTrainingJobs: every training job, of every tuning job (a deleted one's too, as SageMaker
+    keeps them); the time filters are strict."""
+    column = {
+        "Name": training_jobs.c.name,
+        "CreationTime": training_jobs.c.created_at,
+        "Status": training_jobs.c.status,
+    }[sort_by]
+    query = select(training_jobs)
+    if status:
+        query = query.where(training_jobs.c.status == status)
+    if name_contains:
+        query = query.where(training_jobs.c.name.contains(name_contains, autoescape=True))
+    if created_after is not None:
+        query = query.where(training_jobs.c.created_at > created_after)
+    if created_before is not None:
+        query = query.where(training_jobs.c.created_at < created_before)
+    if modified_after is not None:
+        query = query.where(training_jobs.c.last_modified_at > modified_after)
+    if modified_before is not None:
+        query = query.where(training_jobs.c.last_modified_at < modified_before)
+    ordering = column.asc() if order == "Ascending" else column.desc()
+    query = query.order_by(ordering, training_jobs.c.name.asc()).offset(offset).limit(limit)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
 def get_training_job(conn: Connection, name: str) -> dict[str, Any] | None:
     row = conn.execute(select(training_jobs).where(training_jobs.c.name == name)).mappings().first()
     return dict(row) if row else None
