@@ -134,6 +134,44 @@ def describe_tuning_job(
     )
 
 
+def status_transitions(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """SecondaryStatusTransitions from what the tracker keeps: waiting and starting until the program
+    started, training until it ended, then the final status with its reason."""
+    created, started, ended = row["created_at"], row["started_at"], row["ended_at"]
+    transitions: list[dict[str, Any]] = [
+        _drop_none(
+            {
+                "Status": "Starting",
+                "StartTime": _time(created),
+                "EndTime": _time(started or ended),
+                "StatusMessage": "Waiting for a launcher slot and starting the training program",
+            }
+        )
+    ]
+    if started:
+        transitions.append(
+            _drop_none(
+                {
+                    "Status": "Training",
+                    "StartTime": _time(started),
+                    "EndTime": _time(ended),
+                    "StatusMessage": "Training program is running",
+                }
+            )
+        )
+    if ended and row["secondary_status"] in ("Completed", "Failed", "Stopped", "MaxRuntimeExceeded"):
+        message = row["failure_reason"] or row["stop_reason"] or "Training job completed"
+        transitions.append(
+            {
+                "Status": row["secondary_status"],
+                "StartTime": _time(ended),
+                "EndTime": _time(ended),
+                "StatusMessage": message,
+            }
+        )
+    return transitions
+
+
 def describe_training_job(
     row: dict[str, Any], tuning_row: dict[str, Any] | None, final_metrics: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -169,6 +207,10 @@ def describe_training_job(
             "TrainingEndTime": _time(row["ended_at"]),
             "LastModifiedTime": _time(row["last_modified_at"]),
             "TrainingTimeInSeconds": seconds,
+            # No spot training here: the billable time is the training time, as SageMaker bills
+            # on-demand training jobs.
+            "BillableTimeInSeconds": seconds,
+            "SecondaryStatusTransitions": status_transitions(row),
             "FinalMetricDataList": [
                 {"MetricName": m["metric_name"], "Value": m["value"], "Timestamp": _time(m["at"])}
                 for m in final_metrics
