@@ -349,6 +349,41 @@ def test_list_training_jobs_across_tuning_jobs(sm: Any, program: str, run_id: st
     rest.close()
 
 
+def test_tags_of_tuning_and_training_jobs(sm: Any, program: str, run_id: str) -> None:
+    name = f"tags-{run_id}"
+    params = job(name, program, jobs=1, parallel=1)
+    params["Tags"] = [{"Key": "team", "Value": "vision"}, {"Key": "cost-centre", "Value": "42"}]
+    arn = call(sm, "create_hyper_parameter_tuning_job", **params)["HyperParameterTuningJobArn"]
+    assert call(sm, "list_tags", ResourceArn=arn)["Tags"] == [
+        {"Key": "cost-centre", "Value": "42"},
+        {"Key": "team", "Value": "vision"},
+    ]
+    added = call(sm, "add_tags", ResourceArn=arn, Tags=[{"Key": "team", "Value": "nlp"}, {"Key": "stage", "Value": ""}])
+    assert added["Tags"] == [{"Key": "team", "Value": "nlp"}, {"Key": "stage", "Value": ""}]
+    call(sm, "delete_tags", ResourceArn=arn, TagKeys=["cost-centre", "not-there"])
+    assert call(sm, "list_tags", ResourceArn=arn)["Tags"] == [
+        {"Key": "stage", "Value": ""},
+        {"Key": "team", "Value": "nlp"},
+    ]
+    # A training job has tags of its own (none until added), paged 50 at a time.
+    assert wait_status(sm, name)["HyperParameterTuningJobStatus"] == "Completed"
+    (training,) = all_training_jobs(sm, name)
+    training_arn = training["TrainingJobArn"]
+    assert call(sm, "list_tags", ResourceArn=training_arn)["Tags"] == []
+    call(sm, "add_tags", ResourceArn=training_arn, Tags=[{"Key": f"k{i:02d}", "Value": str(i)} for i in range(50)])
+    first = call(sm, "list_tags", ResourceArn=training_arn, MaxResults=50)
+    assert len(first["Tags"]) == 50 and "NextToken" not in first
+
+    code, status, message = error(sm, "add_tags", ResourceArn=training_arn, Tags=[{"Key": "one-too-many", "Value": ""}])
+    assert (code, status) == ("ValidationException", 400) and "at most 50 tags" in message
+    assert len(call(sm, "list_tags", ResourceArn=training_arn, MaxResults=100)["Tags"]) == 50  # nothing half-added
+    code, status, message = error(sm, "add_tags", ResourceArn=arn, Tags=[{"Key": "aws:owner", "Value": "x"}])
+    assert (code, status) == ("ValidationException", 400) and "reserved" in message
+    missing = arn.replace(name, f"{name}-gone")
+    code, status, _ = error(sm, "list_tags", ResourceArn=missing)
+    assert (code, status) == ("ResourceNotFound", 400)
+
+
 def test_stop_one_training_job(sm: Any, program: str, run_id: str, settings: Settings) -> None:
     # StopTrainingJob ends that training job as Stopped; the tuning job and its other jobs go on.
     name = f"stop1-{run_id}"
@@ -465,9 +500,7 @@ def test_errors(sm: Any, program: str, run_id: str) -> None:
     code, status, message = error(sm, "create_hyper_parameter_tuning_job", **job(name, program, jobs=2, parallel=1))
     assert (code, status) == ("ResourceInUse", 400) and "already exists" in message
     # An operation boto3 knows and tunestream does not.
-    code, status, message = error(
-        sm, "list_tags", ResourceArn="arn:aws:sagemaker:us-east-1:000000000000:hyper-parameter-tuning-job/x"
-    )
+    code, status, message = error(sm, "list_models")
     assert (code, status) == ("UnknownOperationException", 400) and "SageMaker.DescribeTrainingJob" in message
     wait_status(sm, name)
 

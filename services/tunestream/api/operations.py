@@ -146,6 +146,31 @@ class ListAllTrainingJobsInput(_Input):
         return _utc(value)
 
 
+class TagShape(_Input):
+    Key: str = Field(min_length=1, max_length=128)
+    Value: str = Field(default="", max_length=256)
+
+
+class ListTagsInput(_Input):
+    ResourceArn: str = Field(min_length=1, max_length=256)
+    MaxResults: int = Field(default=50, ge=50)
+    NextToken: str | None = Field(default=None, max_length=8192)
+
+
+class AddTagsInput(_Input):
+    ResourceArn: str = Field(min_length=1, max_length=256)
+    Tags: list[TagShape] = Field(max_length=50)
+
+
+class DeleteTagsInput(_Input):
+    ResourceArn: str = Field(min_length=1, max_length=256)
+    TagKeys: list[str] = Field(min_length=1, max_length=50)
+
+
+# SageMaker's limit on tags per resource.
+MAX_TAGS = 50
+
+
 class TuningJobNameInput(_Input):
     HyperParameterTuningJobName: str = Field(min_length=1, max_length=32)
 
@@ -317,6 +342,46 @@ def list_all_training_jobs(st: State, query: ListAllTrainingJobsInput) -> dict[s
     if len(rows) > limit:
         result["NextToken"] = page_token(offset + limit)
     return result
+
+
+def _tagged_resource(conn: Any, arn: str) -> None:
+    if reads.resource_of_arn(conn, arn) is None:
+        raise ApiError(
+            400, "ResourceNotFound", f"no tuning job or training job has the ARN {arn!r} (tags are kept for those)"
+        )
+
+
+def list_tags(st: State, query: ListTagsInput) -> dict[str, Any]:
+    """ListTags of a tuning job or training job, by key."""
+    offset = page_offset(query.NextToken)
+    with st.engine.connect() as conn:
+        _tagged_resource(conn, query.ResourceArn)
+        tags = reads.list_tags(conn, query.ResourceArn, offset=offset, limit=query.MaxResults + 1)
+    result: dict[str, Any] = {"Tags": tags[: query.MaxResults]}
+    if len(tags) > query.MaxResults:
+        result["NextToken"] = page_token(offset + query.MaxResults)
+    return result
+
+
+def add_tags(st: State, query: AddTagsInput) -> dict[str, Any]:
+    """AddTags: a key the resource has takes the new value; "aws:" keys are AWS's own."""
+    reserved = [t.Key for t in query.Tags if t.Key.lower().startswith("aws:")]
+    if reserved:
+        raise ApiError(400, "ValidationException", f"Tags: keys starting with 'aws:' are reserved: {reserved}")
+    tags = [t.model_dump() for t in query.Tags]
+    with st.engine.begin() as conn:
+        _tagged_resource(conn, query.ResourceArn)
+        writes.put_tags(conn, query.ResourceArn, tags)
+        if reads.count_tags(conn, query.ResourceArn) > MAX_TAGS:
+            raise ApiError(400, "ValidationException", f"Tags: a resource has at most {MAX_TAGS} tags")
+    return {"Tags": tags}
+
+
+def delete_tags(st: State, query: DeleteTagsInput) -> dict[str, Any]:
+    with st.engine.begin() as conn:
+        _tagged_resource(conn, query.ResourceArn)
+        writes.delete_tags(conn, query.ResourceArn, query.TagKeys)
+    return {}
 
 
 async def stop_tuning_job(st: State, name: str) -> dict[str, str]:

@@ -114,6 +114,20 @@ async def _list_all_training_jobs(st: ops.State, params: dict[str, Any]) -> dict
     return result
 
 
+async def _list_tags(st: ops.State, params: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = await asyncio.to_thread(ops.list_tags, st, ops.ListTagsInput.model_validate(params))
+    return result
+
+
+async def _add_tags(st: ops.State, params: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = await asyncio.to_thread(ops.add_tags, st, ops.AddTagsInput.model_validate(params))
+    return result
+
+
+async def _delete_tags(st: ops.State, params: dict[str, Any]) -> None:
+    await asyncio.to_thread(ops.delete_tags, st, ops.DeleteTagsInput.model_validate(params))
+
+
 async def _stop_training_job(st: ops.State, params: dict[str, Any]) -> None:
     name = ops.TrainingJobNameInput.model_validate(params).TrainingJobName
     await ops.stop_training_job(st, name)
@@ -129,6 +143,9 @@ OPERATIONS: dict[str, Handler] = {
     "DescribeTrainingJob": _describe_training_job,
     "StopTrainingJob": _stop_training_job,
     "ListTrainingJobs": _list_all_training_jobs,
+    "ListTags": _list_tags,
+    "AddTags": _add_tags,
+    "DeleteTags": _delete_tags,
 }
 
 

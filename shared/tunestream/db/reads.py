@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, case, func, select
 
-from tunestream.db.tables import metric_points, training_jobs, tuning_jobs
+from tunestream.db.tables import metric_points, resource_tags, training_jobs, tuning_jobs
 
 TrainingJobSort = Literal["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"]
 TuningJobSort = Literal["Name", "CreationTime", "Status"]
@@ -167,6 +167,35 @@ def list_all_training_jobs(
     ordering = column.asc() if order == "Ascending" else column.desc()
     query = query.order_by(ordering, training_jobs.c.name.asc()).offset(offset).limit(limit)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def list_tags(conn: Connection, arn: str, *, offset: int, limit: int) -> list[dict[str, str]]:
+    rows = conn.execute(
+        select(resource_tags.c.key, resource_tags.c.value)
+        .where(resource_tags.c.resource_arn == arn)
+        .order_by(resource_tags.c.key)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [{"Key": key, "Value": value} for key, value in rows]
+
+
+def count_tags(conn: Connection, arn: str) -> int:
+    return int(conn.execute(select(func.count()).where(resource_tags.c.resource_arn == arn)).scalar_one())
+
+
+def resource_of_arn(conn: Connection, arn: str) -> str | None:
+    """ "tuning job" or "training job" when the ARN names one that exists (a deleted tuning job does not)."""
+    for table, kind, extra in (
+        (tuning_jobs, "tuning job", tuning_jobs.c.deleted_at.is_(None)),
+        (training_jobs, "training job", None),
+    ):
+        query = select(table.c.name).where(table.c.arn == arn)
+        if extra is not None:
+            query = query.where(extra)
+        if conn.execute(query).first() is not None:
+            return kind
+    return None
 
 
 def get_training_job(conn: Connection, name: str) -> dict[str, Any] | None:

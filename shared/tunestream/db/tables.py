@@ -103,6 +103,15 @@ log_batches = Table(
     Column("lines", JSONB, nullable=False),
 )
 
+# Tags of a tuning job or training job, by ARN (CreateHyperParameterTuningJob's Tags, AddTags, DeleteTags).
+resource_tags = Table(
+    "resource_tags",
+    metadata,
+    Column("resource_arn", Text, primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+
 processed_events = Table(
     "processed_events",
     metadata,

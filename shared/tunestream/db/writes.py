@@ -11,10 +11,17 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, cast, func, literal, select, update
+from sqlalchemy import Connection, and_, case, cast, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
-from tunestream.db.tables import log_batches, metric_points, processed_events, training_jobs, tuning_jobs
+from tunestream.db.tables import (
+    log_batches,
+    metric_points,
+    processed_events,
+    resource_tags,
+    training_jobs,
+    tuning_jobs,
+)
 from tunestream.naming import training_job_arn, tuning_job_arn
 from tunestream.trials import TERMINAL_STATUSES, better
 
@@ -49,7 +56,24 @@ def insert_tuning_job(
         .on_conflict_do_nothing()
         .returning(tuning_jobs.c.name)
     ).scalar()
+    if inserted is not None and request.get("Tags"):
+        put_tags(conn, tuning_job_arn(name), request["Tags"])
     return inserted is not None
+
+
+def put_tags(conn: Connection, arn: str, tags: list[dict[str, str]]) -> None:
+    """Adds tags to a resource; a key it already has takes the new value (as AddTags does)."""
+    for tag in tags:
+        statement = insert(resource_tags).values(resource_arn=arn, key=tag["Key"], value=tag.get("Value", ""))
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["resource_arn", "key"], set_={"value": tag.get("Value", "")}
+            )
+        )
+
+
+def delete_tags(conn: Connection, arn: str, keys: list[str]) -> None:
+    conn.execute(delete(resource_tags).where(resource_tags.c.resource_arn == arn, resource_tags.c.key.in_(keys)))
 
 
 def delete_tuning_job(conn: Connection, name: str, at: datetime) -> bool:
