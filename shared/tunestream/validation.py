@@ -228,6 +228,19 @@ def _check_definition(
                 f"TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions",
             )
         )
+    tuning_objective = definition.TuningObjective
+    if tuning_objective is not None and objective is not None and tuning_objective != objective:
+        # With one definition the config's objective is the one optimised; a different one here was
+        # silently overridden before, and the user would tune for a metric they did not ask for.
+        errors.append(
+            FieldError(
+                f"{base}.TuningObjective",
+                "same-objective",
+                f"{tuning_objective.Type} {tuning_objective.MetricName!r} differs from "
+                f"HyperParameterTuningJobConfig.HyperParameterTuningJobObjective ({objective.Type} "
+                f"{objective.MetricName!r}); with one TrainingJobDefinition leave it out or make it the same",
+            )
+        )
     for name in definition.StaticHyperParameters:
         if name in space.names:
             errors.append(

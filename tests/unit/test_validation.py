@@ -106,6 +106,13 @@ def test_grid_count_must_match(job: dict[str, Any]) -> None:
     assert validate_request(CreateTuningJobRequest.model_validate(job)).grid_size() == 10
 
 
+def test_a_conflicting_tuning_objective_is_refused_and_the_same_one_accepted(job: dict[str, Any]) -> None:
+    job["TrainingJobDefinition"]["TuningObjective"] = {"Type": "Minimize", "MetricName": "score"}
+    assert errors_of(job) == [("TrainingJobDefinition.TuningObjective", "same-objective")]
+    job["TrainingJobDefinition"]["TuningObjective"] = {"Type": "Maximize", "MetricName": "score"}
+    validate_request(CreateTuningJobRequest.model_validate(job))
+
+
 def test_objective_missing_from_metric_definitions(job: dict[str, Any]) -> None:
     job["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"] = "loss"
     assert (
