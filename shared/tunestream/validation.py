@@ -261,6 +261,15 @@ def validate_request(request: CreateTuningJobRequest) -> SearchSpace:
     config = request.HyperParameterTuningJobConfig
     space, errors = build_search_space(config.ParameterRanges)
     _check_config(config, request.TrainingJobDefinition, request.WarmStartConfig, space, errors)
+    if request.Autotune is not None:
+        # Accepted and ignored before, even {"Mode": "Bogus"}: a user would believe AMT chose for them.
+        errors.append(
+            FieldError(
+                "Autotune",
+                "unsupported",
+                "Autotune is not implemented: give Strategy, ParameterRanges and ResourceLimits yourself",
+            )
+        )
     if request.TrainingJobDefinitions is not None:
         errors.append(FieldError("TrainingJobDefinitions", "unsupported", "use a single TrainingJobDefinition"))
     if request.TrainingJobDefinition is None:

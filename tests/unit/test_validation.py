@@ -113,6 +113,12 @@ def test_a_conflicting_tuning_objective_is_refused_and_the_same_one_accepted(job
     validate_request(CreateTuningJobRequest.model_validate(job))
 
 
+@pytest.mark.parametrize("autotune", [{"Mode": "Enabled"}, {"Mode": "Bogus"}])
+def test_autotune_is_refused_not_ignored(job: dict[str, Any], autotune: dict[str, str]) -> None:
+    job["Autotune"] = autotune
+    assert errors_of(job) == [("Autotune", "unsupported")]
+
+
 def test_objective_missing_from_metric_definitions(job: dict[str, Any]) -> None:
     job["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"] = "loss"
     assert (
