@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, Select, Table, and_, case, func, select
 
 from tunestream.db.tables import metric_points, resource_tags, training_jobs, tuning_jobs
 
@@ -21,6 +21,33 @@ def get_tuning_job(conn: Connection, name: str, *, include_deleted: bool = False
         query = query.where(tuning_jobs.c.deleted_at.is_(None))
     row = conn.execute(query).mappings().first()
     return dict(row) if row else None
+
+
+def _listing_filters(
+    query: Select[Any],
+    table: Table,
+    status: str | None,
+    name_contains: str | None,
+    created_after: datetime | None,
+    created_before: datetime | None,
+    modified_after: datetime | None,
+    modified_before: datetime | None,
+) -> Select[Any]:
+    """SageMaker's List* filters on a table with name, status, created_at and last_modified_at; the
+    time filters are strict ("after", "before")."""
+    if status:
+        query = query.where(table.c.status == status)
+    if name_contains:
+        query = query.where(table.c.name.contains(name_contains, autoescape=True))
+    for column, bound, after in (
+        (table.c.created_at, created_after, True),
+        (table.c.created_at, created_before, False),
+        (table.c.last_modified_at, modified_after, True),
+        (table.c.last_modified_at, modified_before, False),
+    ):
+        if bound is not None:
+            query = query.where(column > bound if after else column < bound)
+    return query
 
 
 def list_tuning_jobs(
@@ -42,18 +69,9 @@ def list_tuning_jobs(
         sort_by
     ]
     query = select(tuning_jobs).where(tuning_jobs.c.deleted_at.is_(None))
-    if status:
-        query = query.where(tuning_jobs.c.status == status)
-    if name_contains:
-        query = query.where(tuning_jobs.c.name.contains(name_contains, autoescape=True))
-    if created_after is not None:
-        query = query.where(tuning_jobs.c.created_at > created_after)
-    if created_before is not None:
-        query = query.where(tuning_jobs.c.created_at < created_before)
-    if modified_after is not None:
-        query = query.where(tuning_jobs.c.last_modified_at > modified_after)
-    if modified_before is not None:
-        query = query.where(tuning_jobs.c.last_modified_at < modified_before)
+    query = _listing_filters(
+        query, tuning_jobs, status, name_contains, created_after, created_before, modified_after, modified_before
+    )
     query = query.order_by(column.asc() if order == "Ascending" else column.desc(), tuning_jobs.c.name.asc())
     return [dict(r) for r in conn.execute(query.offset(offset).limit(limit)).mappings()]
 
@@ -151,19 +169,16 @@ def list_all_training_jobs(
         "CreationTime": training_jobs.c.created_at,
         "Status": training_jobs.c.status,
     }[sort_by]
-    query = select(training_jobs)
-    if status:
-        query = query.where(training_jobs.c.status == status)
-    if name_contains:
-        query = query.where(training_jobs.c.name.contains(name_contains, autoescape=True))
-    if created_after is not None:
-        query = query.where(training_jobs.c.created_at > created_after)
-    if created_before is not None:
-        query = query.where(training_jobs.c.created_at < created_before)
-    if modified_after is not None:
-        query = query.where(training_jobs.c.last_modified_at > modified_after)
-    if modified_before is not None:
-        query = query.where(training_jobs.c.last_modified_at < modified_before)
+    query = _listing_filters(
+        select(training_jobs),
+        training_jobs,
+        status,
+        name_contains,
+        created_after,
+        created_before,
+        modified_after,
+        modified_before,
+    )
     ordering = column.asc() if order == "Ascending" else column.desc()
     query = query.order_by(ordering, training_jobs.c.name.asc()).offset(offset).limit(limit)
     return [dict(r) for r in conn.execute(query).mappings()]

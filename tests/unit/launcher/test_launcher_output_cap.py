@@ -4,59 +4,12 @@ line its MetricDefinitions match; the program's environment holds only what is m
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from pathlib import Path
 
-from tunestream.definitions import MetricDefinition
-from tunestream.events.v1 import EventBase, TrainingJobSpec, TrainingOutputLogged
+from tests.support.launcher_runs import capturing_run, spec
+from tunestream.events.v1 import TrainingOutputLogged
 from tunestream.launcher.layout import JobLayout, training_environment
-from tunestream.launcher.run import LINE_ENVELOPE_BYTES, MAX_LINE_BYTES, Attempt, RunOptions, TrainingRun
-
-
-def spec() -> TrainingJobSpec:
-    return TrainingJobSpec(
-        training_job_name="tj-001-abcdef12",
-        index=0,
-        tuned_hyperparameters={},
-        hyperparameters={"x": "1"},
-        command=["python", "train.py"],
-        environment={"MY_VAR": "1"},
-        input_channels=[],
-        output_s3_path="s3://b/out/",
-        max_runtime_s=10,
-        metric_definitions=[MetricDefinition(Name="score", Regex=r"score=(\S+)")],
-        objective_metric_name="score",
-        objective_type="Maximize",
-    )
-
-
-class _Run(TrainingRun):  # only the output path is exercised
-    async def _launch(self) -> int:
-        return 1
-
-    async def _pump_output(self) -> None:
-        return None
-
-    async def _wait_exit(self) -> int:
-        return 0
-
-    async def _signal(self, kill: bool) -> None:
-        return None
-
-    async def _cleanup(self) -> None:
-        return None
-
-
-def capturing_run(tmp_path: Path, **options: int) -> tuple[_Run, list[EventBase]]:
-    """A run whose published events land in the returned list."""
-    sent: list[EventBase] = []
-
-    async def publish(events: Sequence[EventBase]) -> None:
-        sent.extend(events)
-
-    run_options = RunOptions(launcher_id="l", cwd=None, stop_grace_s=1, batch_interval_s=1, batch_lines=100, **options)
-    run = _Run(spec(), "tj", Attempt(0), JobLayout(tmp_path), None, publish, run_options)  # type: ignore[arg-type]
-    return run, sent
+from tunestream.launcher.run import LINE_ENVELOPE_BYTES, MAX_LINE_BYTES
 
 
 def test_output_past_the_cap_keeps_only_metric_lines(tmp_path: Path) -> None:

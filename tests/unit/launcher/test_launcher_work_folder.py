@@ -5,32 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import errno
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from tunestream.events.v1 import EventBase, TrainingJobAttemptFailed, TrainingJobFinished, TrainingJobSpec
+from tests.support.launcher_runs import capturing_run
+from tunestream.events.v1 import EventBase, TrainingJobAttemptFailed, TrainingJobFinished
 from tunestream.launcher import run as run_module
 from tunestream.launcher.layout import JobLayout
-from tunestream.launcher.run import Attempt, RunOptions, TrainingRun
-
-
-def spec() -> TrainingJobSpec:
-    return TrainingJobSpec(
-        training_job_name="tj-001-abcdef12",
-        index=0,
-        tuned_hyperparameters={},
-        hyperparameters={"x": "1"},
-        command=["python", "train.py"],
-        environment={},
-        input_channels=[],
-        output_s3_path="s3://b/out/",
-        max_runtime_s=10,
-        metric_definitions=[],
-        objective_metric_name="score",
-        objective_type="Maximize",
-    )
 
 
 class Store:
@@ -42,32 +24,9 @@ class Store:
         self.stored.append(uri)
 
 
-class _Run(TrainingRun):  # a program that exits 0 at once
-    async def _launch(self) -> int:
-        return 4242
-
-    async def _pump_output(self) -> None:
-        return None
-
-    async def _wait_exit(self) -> int:
-        return 0
-
-    async def _signal(self, kill: bool) -> None:
-        return None
-
-    async def _cleanup(self) -> None:
-        return None
-
-
 def run_once(tmp_path: Path) -> tuple[JobLayout, list[EventBase]]:
-    sent: list[EventBase] = []
-
-    async def publish(events: Sequence[EventBase]) -> None:
-        sent.extend(events)
-
     layout = JobLayout(tmp_path / "tuning-job" / "tj-001-abcdef12")
-    options = RunOptions(launcher_id="l", cwd=None, stop_grace_s=1, batch_interval_s=0.05, batch_lines=100)
-    run = _Run(spec(), "tuning-job", Attempt(0), layout, Store(), publish, options)  # type: ignore[arg-type]
+    run, sent = capturing_run(layout, Store(), batch_interval_s=0.05)
     asyncio.run(run.run())
     return layout, sent
 

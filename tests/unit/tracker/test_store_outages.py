@@ -13,31 +13,13 @@ import pytest
 import urllib3.exceptions
 from minio.error import InvalidResponseError, ServerError
 
-from tunestream.events.v1 import EventBase, TrainingJobAttemptFailed, TrainingJobFinished, TrainingJobSpec
+from tests.support.launcher_runs import capturing_run
+from tunestream.events.v1 import EventBase, TrainingJobAttemptFailed, TrainingJobFinished
 from tunestream.launcher import run as run_module
 from tunestream.launcher.layout import JobLayout
-from tunestream.launcher.run import Attempt, RunOptions, TrainingRun
 from tunestream.objstore.outages import store_unavailable
 from tunestream.tracker import handler as tracker_module
 from tunestream.tracker.handler import TrackerHandler
-
-
-def spec() -> TrainingJobSpec:
-    return TrainingJobSpec(
-        training_job_name="tj-001-abcdef12",
-        index=0,
-        tuned_hyperparameters={},
-        hyperparameters={"x": "1"},
-        command=["python", "train.py"],
-        environment={},
-        input_channels=[],
-        output_s3_path="s3://b/out/",
-        max_runtime_s=10,
-        metric_definitions=[],
-        objective_metric_name="score",
-        objective_type="Maximize",
-    )
-
 
 AWAY = urllib3.exceptions.MaxRetryError(None, "/bucket/key", "connection refused")  # type: ignore[arg-type]
 
@@ -75,36 +57,11 @@ class FlakyStore:
         self.stored.append(uri)
 
 
-class _Run(TrainingRun):  # only the report path is exercised
-    async def _launch(self) -> int:
-        return 1
-
-    async def _pump_output(self) -> None:
-        return None
-
-    async def _wait_exit(self) -> int:
-        return 0
-
-    async def _signal(self, kill: bool) -> None:
-        return None
-
-    async def _cleanup(self) -> None:
-        return None
-
-
 def report(tmp_path: Path, store: FlakyStore, patience_s: float) -> list[EventBase]:
-    sent: list[EventBase] = []
-
-    async def publish(events: Sequence[EventBase]) -> None:
-        sent.extend(events)
-
-    options = RunOptions(
-        launcher_id="l", cwd=None, stop_grace_s=1, batch_interval_s=1, batch_lines=100, store_patience_s=patience_s
-    )
     layout = JobLayout(tmp_path)
     layout.model_dir.mkdir(parents=True, exist_ok=True)
     (layout.model_dir / "weights.bin").write_bytes(b"w")
-    run = _Run(spec(), "tj", Attempt(0), layout, store, publish, options)  # type: ignore[arg-type]
+    run, sent = capturing_run(layout, store, store_patience_s=patience_s)
     asyncio.run(run._report(0))
     return sent
 
