@@ -62,6 +62,22 @@ class TunestreamClient:
     def stop(self, name: str) -> dict[str, Any]:
         return self._json(self._http.post(f"/tuning-jobs/{name}/stop"))
 
+    def stop_training_job(self, name: str) -> dict[str, Any]:
+        """StopTrainingJob: that training job ends as Stopped; its tuning job goes on."""
+        return self._json(self._http.post(f"/training-jobs/{name}/stop"))
+
+    def all_training_jobs(self, **params: Any) -> list[dict[str, Any]]:
+        """Every page of ListTrainingJobs (across tuning jobs)."""
+        found: list[dict[str, Any]] = []
+        token = None
+        while True:
+            query = {k: v for k, v in {**params, "NextToken": token}.items() if v is not None}
+            page = self._json(self._http.get("/training-jobs", params=query))
+            found.extend(page["TrainingJobSummaries"])
+            token = page.get("NextToken")
+            if not token:
+                return found
+
     def delete(self, name: str) -> dict[str, Any]:
         return self._json(self._http.delete(f"/tuning-jobs/{name}"))
 

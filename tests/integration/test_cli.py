@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.integration.conftest import ROOT, trainer_job
+from tests.integration.conftest import ROOT, trainer_job, wait_until_ended
+from tests.support.waiting import wait_for
 from tunestream.config import Settings
 
 
@@ -68,3 +69,21 @@ def test_status_shows_the_api_and_its_dependencies(api: Any, settings: Settings)
     assert f"api (http://127.0.0.1:{settings.api_port}): ready" in shown.stdout, shown.stdout + shown.stderr
     for dependency in ("postgresql", "kafka", "s3"):
         assert any(line.split()[:2] == [dependency, "ok"] for line in shown.stdout.splitlines()), shown.stdout
+
+
+def test_stop_one_training_job_from_the_cli(api: Any, settings: Settings, run_id: str) -> None:
+    name = f"clistop-{run_id}"
+    api.create_tuning_job(trainer_job(name, jobs=2, parallel=1, mode="hang"))
+    first = wait_for(
+        "a running training job",
+        lambda: [j["TrainingJobName"] for j in api.training_jobs(name) if j["TrainingJobStatus"] == "InProgress"],
+    )[0]
+    shown = tunestream(settings, "stop-training-job", first)
+    assert shown.returncode == 0 and f"stopping training job {first}" in shown.stdout, shown.stdout + shown.stderr
+    wait_for("Stopped", lambda: api.describe_training_job(first)["TrainingJobStatus"] == "Stopped")
+    # The tuning job went on: its second training job runs in the freed slot.
+    wait_for("the second training job", lambda: len(api.all_training_jobs(NameContains=name)) == 2)
+    again = tunestream(settings, "stop-training-job", first)
+    assert again.returncode == 1 and "already ended" in again.stdout
+    api.stop(name)
+    wait_until_ended(api, name, timeout_s=60)

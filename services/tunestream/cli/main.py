@@ -305,6 +305,17 @@ def stop(name: str) -> None:
     console.print(f"stopping {name}")
 
 
+@app.command("stop-training-job")
+def stop_training_job(name: str) -> None:
+    """StopTrainingJob: that training job ends as Stopped; its tuning job goes on and fills the slot."""
+    try:
+        _client().stop_training_job(name)
+    except ApiClientError as exc:
+        _print_error(exc)
+        raise typer.Exit(1) from None
+    console.print(f"stopping training job {name}")
+
+
 @app.command()
 def delete(name: str) -> None:
     """DeleteHyperParameterTuningJob: an ended tuning job leaves Describe and List; its name stays taken."""
