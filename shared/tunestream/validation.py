@@ -185,6 +185,18 @@ def _check_definition(
                 "give TrainingImage (runs in a container) or Command (an argv list run as a local process)",
             )
         )
+    pipe_why = (
+        "Pipe mode streams a channel through a FIFO, which tunestream's launchers do not provide; use File or FastFile"
+    )
+    if algo.TrainingInputMode == "Pipe":
+        errors.append(FieldError(f"{base}.AlgorithmSpecification.TrainingInputMode", "pipe-unsupported", pipe_why))
+    for i, channel in enumerate(definition.InputDataConfig):
+        if channel.InputMode == "Pipe":
+            errors.append(FieldError(f"{base}.InputDataConfig[{i}].InputMode", "pipe-unsupported", pipe_why))
+        elif channel.InputMode not in (None, "File", "FastFile"):
+            errors.append(
+                FieldError(f"{base}.InputDataConfig[{i}].InputMode", "enum", "one of File, FastFile (Pipe is refused)")
+            )
     if is_file_uri(algo.TrainingImage):
         assert algo.TrainingImage is not None
         problem = file_uri_problem(algo.TrainingImage)

@@ -119,6 +119,20 @@ def test_autotune_is_refused_not_ignored(job: dict[str, Any], autotune: dict[str
     assert errors_of(job) == [("Autotune", "unsupported")]
 
 
+def test_pipe_mode_is_refused_where_it_is_asked_for(job: dict[str, Any]) -> None:
+    job["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingInputMode"] = "Pipe"
+    channel = {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3Uri": "s3://b/train"}}}
+    job["TrainingJobDefinition"]["InputDataConfig"] = [
+        {**channel, "InputMode": "Pipe"},
+        {**channel, "InputMode": "Tape"},
+    ]
+    assert errors_of(job) == [
+        ("TrainingJobDefinition.AlgorithmSpecification.TrainingInputMode", "pipe-unsupported"),
+        ("TrainingJobDefinition.InputDataConfig[0].InputMode", "pipe-unsupported"),
+        ("TrainingJobDefinition.InputDataConfig[1].InputMode", "enum"),
+    ]
+
+
 def test_objective_missing_from_metric_definitions(job: dict[str, Any]) -> None:
     job["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"] = "loss"
     assert (

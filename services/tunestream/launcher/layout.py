@@ -75,14 +75,23 @@ class JobLayout:
         (self.config_dir / "resourceconfig.json").write_text(
             json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "lo"})
         )
-        (self.config_dir / "inputdataconfig.json").write_text(
-            json.dumps(
-                {
-                    c.name: {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated"}
-                    for c in spec.input_channels
-                }
-            )
-        )
+        (self.config_dir / "inputdataconfig.json").write_text(json.dumps(input_data_config(spec)))
+
+
+def input_data_config(spec: TrainingJobSpec) -> dict[str, dict[str, str]]:
+    """inputdataconfig.json as SageMaker writes it: per channel its mode, distribution and, when the
+    job gave them, its content type, compression and record wrapper. FastFile channels are downloaded
+    like File ones here (there is no lazy S3 mount), so programs see the mode they asked for."""
+    config: dict[str, dict[str, str]] = {}
+    for c in spec.input_channels:
+        entry: dict[str, str] = {"TrainingInputMode": c.input_mode, "S3DistributionType": c.distribution}
+        if c.content_type is not None:
+            entry["ContentType"] = c.content_type
+        if c.compression is not None:
+            entry["CompressionType"] = c.compression
+        entry["RecordWrapperType"] = c.record_wrapper or "None"
+        config[c.name] = entry
+    return config
 
 
 def env_name(name: str) -> str:

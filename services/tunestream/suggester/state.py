@@ -377,7 +377,15 @@ class TuningJobState:
             command=list(algo.Command or []),
             environment=dict(definition.Environment),
             input_channels=[
-                InputChannel(name=c.ChannelName, s3_uri=c.DataSource.S3DataSource.S3Uri)
+                InputChannel(
+                    name=c.ChannelName,
+                    s3_uri=c.DataSource.S3DataSource.S3Uri,
+                    content_type=c.ContentType,
+                    input_mode=c.InputMode or algo.TrainingInputMode,  # type: ignore[arg-type]
+                    distribution=c.DataSource.S3DataSource.S3DataDistributionType,
+                    compression=c.CompressionType,
+                    record_wrapper=c.RecordWrapperType,
+                )
                 for c in definition.InputDataConfig
             ],
             output_s3_path=definition.OutputDataConfig.S3OutputPath,

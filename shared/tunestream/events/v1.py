@@ -85,6 +85,12 @@ class TuningJobStopRequested(EventBase):
 class InputChannel(Payload):
     name: str
     s3_uri: str
+    # What SageMaker writes for the channel in /opt/ml/input/config/inputdataconfig.json.
+    content_type: str | None = None
+    input_mode: Literal["File", "FastFile"] = "File"
+    distribution: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"
+    compression: Literal["None", "Gzip"] | None = None
+    record_wrapper: str | None = None
 
 
 class TrainingJobSpec(Payload):

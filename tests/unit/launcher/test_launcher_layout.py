@@ -55,3 +55,32 @@ def test_failure_reason_prefers_failure_file(tmp_path: Path) -> None:
 
 def test_model_artifact_key_is_sagemakers() -> None:
     assert model_artifact_uri(spec()) == "s3://b/out/tj-001-abcdef12/output/model.tar.gz"
+
+
+def test_inputdataconfig_is_written_as_sagemaker_does(tmp_path: Path) -> None:
+    job = spec().model_copy(
+        update={
+            "input_channels": [
+                InputChannel(name="train", s3_uri="s3://b/train", content_type="text/csv", compression="Gzip"),
+                InputChannel(
+                    name="validation", s3_uri="s3://b/v", input_mode="FastFile", distribution="ShardedByS3Key"
+                ),
+            ]
+        }
+    )
+    layout = JobLayout(tmp_path / "job")
+    layout.create(job)
+    assert json.loads((layout.config_dir / "inputdataconfig.json").read_text()) == {
+        "train": {
+            "TrainingInputMode": "File",
+            "S3DistributionType": "FullyReplicated",
+            "ContentType": "text/csv",
+            "CompressionType": "Gzip",
+            "RecordWrapperType": "None",
+        },
+        "validation": {
+            "TrainingInputMode": "FastFile",
+            "S3DistributionType": "ShardedByS3Key",
+            "RecordWrapperType": "None",
+        },
+    }
