@@ -20,7 +20,7 @@ from tunestream.api.errors import ApiError, install_error_handlers
 from tunestream.api.operations import State, submitted_event
 from tunestream.api.operations import in_tx as _in_tx
 from tunestream.api.operations import with_conn as _with_conn
-from tunestream.api.rest_routes import rest_router
+from tunestream.api.rest_routes import rest_routers
 from tunestream.api.sagemaker_protocol import install_sagemaker_protocol
 from tunestream.api.warm_start import parent_observations
 from tunestream.bus.publisher import Publisher, ensure_topics
@@ -98,6 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_sagemaker_protocol(app, settings)
     app.include_router(analytics_router(auth))
 
-    app.include_router(rest_router(auth))
+    for router in rest_routers(auth):
+        app.include_router(router)
 
     return app

@@ -35,7 +35,8 @@ Timestamp = Annotated[
 ]
 
 
-def rest_router(auth: list[DependsParam]) -> APIRouter:
+def health_router() -> APIRouter:
+    """Liveness and readiness: no token, as orchestrators probe them."""
     router = APIRouter()
 
     @router.get("/healthz")
@@ -53,6 +54,12 @@ def rest_router(auth: list[DependsParam]) -> APIRouter:
         status, body = readiness_body(await readiness(st.settings, st.engine, st.publisher))
         headers = {} if status == 200 else {"Retry-After": str(RETRY_AFTER_S)}
         return JSONResponse(body, status_code=status, headers=headers)
+
+    return router
+
+
+def tuning_jobs_router(auth: list[DependsParam]) -> APIRouter:
+    router = APIRouter()
 
     @router.post("/tuning-jobs", dependencies=auth, responses=errors(409))
     async def create_tuning_job(request: Request, st: StateDep) -> dict[str, str]:
@@ -116,14 +123,15 @@ def rest_router(auth: list[DependsParam]) -> APIRouter:
     async def stop(name: str, st: StateDep) -> dict[str, str]:
         return await ops.stop_tuning_job(st, name)
 
-    @router.post("/training-jobs/{name}/stop", dependencies=auth, responses=errors(404))
-    async def stop_training_job(name: str, st: StateDep) -> dict[str, str]:
-        """StopTrainingJob: this training job ends as Stopped; its tuning job goes on."""
-        return await ops.stop_training_job(st, name)
-
     @router.delete("/tuning-jobs/{name}", dependencies=auth, responses=errors(404, 405, 409))
     def delete(name: str, st: StateDep) -> dict[str, Any]:
         return ops.delete_tuning_job(st, name)
+
+    return router
+
+
+def training_jobs_router(auth: list[DependsParam]) -> APIRouter:
+    router = APIRouter()
 
     @router.get("/training-jobs", dependencies=auth, responses=errors())
     def list_all_training_jobs(
@@ -168,4 +176,14 @@ def rest_router(auth: list[DependsParam]) -> APIRouter:
     def logs(name: str, st: StateDep) -> PlainTextResponse:
         return PlainTextResponse(ops.training_job_log(st, name))
 
+    @router.post("/training-jobs/{name}/stop", dependencies=auth, responses=errors(404))
+    async def stop_training_job(name: str, st: StateDep) -> dict[str, str]:
+        """StopTrainingJob: this training job ends as Stopped; its tuning job goes on."""
+        return await ops.stop_training_job(st, name)
+
     return router
+
+
+def rest_routers(auth: list[DependsParam]) -> list[APIRouter]:
+    """One router per resource; `auth` guards all but the probes."""
+    return [health_router(), tuning_jobs_router(auth), training_jobs_router(auth)]
