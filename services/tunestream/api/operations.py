@@ -69,6 +69,16 @@ def page_token(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
 
 
+def paged(key: str, rows: list[Any], offset: int, limit: int, shape: Any = None) -> dict[str, Any]:
+    """One page of a List* answer from `limit + 1` fetched rows (the extra one says a next page exists),
+    each shown through `shape`."""
+    page = rows[:limit]
+    result: dict[str, Any] = {key: [shape(r) for r in page] if shape else page}
+    if len(rows) > limit:
+        result["NextToken"] = page_token(offset + limit)
+    return result
+
+
 def page_offset(token: str | None) -> int:
     if not token:
         return 0
@@ -261,13 +271,10 @@ def list_tuning_jobs(st: State, query: ListTuningJobsInput) -> dict[str, Any]:
             modified_after=query.LastModifiedTimeAfter,
             modified_before=query.LastModifiedTimeBefore,
         )
-        page = rows[:limit]
-        counts = reads.status_counts_of(conn, [r["name"] for r in page])
-        summaries = [tuning_job_summary(r, *counts[r["name"]]) for r in page]
-    result: dict[str, Any] = {"HyperParameterTuningJobSummaries": summaries}
-    if len(rows) > limit:
-        result["NextToken"] = page_token(offset + limit)
-    return result
+        counts = reads.status_counts_of(conn, [r["name"] for r in rows[:limit]])
+    return paged(
+        "HyperParameterTuningJobSummaries", rows, offset, limit, lambda r: tuning_job_summary(r, *counts[r["name"]])
+    )
 
 
 def describe_tuning_job(st: State, name: str) -> dict[str, Any]:
@@ -312,10 +319,7 @@ def list_training_jobs(st: State, query: ListTrainingJobsInput, *, with_objectiv
             with_objective_only=with_objective_only,
         )
     objective = tuning["request"]["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective") or {}
-    result: dict[str, Any] = {"TrainingJobSummaries": [training_job_summary(r, objective) for r in rows[:limit]]}
-    if len(rows) > limit:
-        result["NextToken"] = page_token(offset + limit)
-    return result
+    return paged("TrainingJobSummaries", rows, offset, limit, lambda r: training_job_summary(r, objective))
 
 
 def list_all_training_jobs(st: State, query: ListAllTrainingJobsInput) -> dict[str, Any]:
@@ -338,10 +342,7 @@ def list_all_training_jobs(st: State, query: ListAllTrainingJobsInput) -> dict[s
             modified_after=query.LastModifiedTimeAfter,
             modified_before=query.LastModifiedTimeBefore,
         )
-    result: dict[str, Any] = {"TrainingJobSummaries": [all_training_jobs_summary(r) for r in rows[:limit]]}
-    if len(rows) > limit:
-        result["NextToken"] = page_token(offset + limit)
-    return result
+    return paged("TrainingJobSummaries", rows, offset, limit, all_training_jobs_summary)
 
 
 def _tagged_resource(conn: Any, arn: str) -> None:
@@ -357,10 +358,7 @@ def list_tags(st: State, query: ListTagsInput) -> dict[str, Any]:
     with st.engine.connect() as conn:
         _tagged_resource(conn, query.ResourceArn)
         tags = reads.list_tags(conn, query.ResourceArn, offset=offset, limit=query.MaxResults + 1)
-    result: dict[str, Any] = {"Tags": tags[: query.MaxResults]}
-    if len(tags) > query.MaxResults:
-        result["NextToken"] = page_token(offset + query.MaxResults)
-    return result
+    return paged("Tags", tags, offset, query.MaxResults)
 
 
 def add_tags(st: State, query: AddTagsInput) -> dict[str, Any]:
