@@ -59,6 +59,16 @@ class TunestreamClient:
             if not token:
                 return found
 
+    def whoami(self) -> dict[str, str]:
+        """The principal this client's token belongs to, and its role."""
+        result: dict[str, str] = self._json(self._http.get("/whoami"))
+        return result
+
+    def api_calls(self, name: str) -> list[dict[str, Any]]:
+        """The tuning job's audit trail: every mutating call on it, oldest first."""
+        calls: list[dict[str, Any]] = self._json(self._http.get(f"/tuning-jobs/{name}/api-calls"))["ApiCalls"]
+        return calls
+
     def stop(self, name: str) -> dict[str, Any]:
         return self._json(self._http.post(f"/tuning-jobs/{name}/stop"))
 

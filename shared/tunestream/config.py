@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # SageMaker's JSON 1.1 protocol (`POST /`, boto3): "AKID:SECRET[,AKID2:SECRET2]". Set (or with
     # api_token set), every request there must carry a SigV4 signature made with one of these keys.
     sagemaker_access_keys: SecretStr | None = None
+    # Named principals with a role (admin, member, viewer), each with tokens and access keys: a TOML or
+    # JSON file, or the same document as JSON in TUNESTREAM_PRINCIPALS (docs/security.md).
+    principals_file: Path | None = None
+    principals: SecretStr | None = None
 
     # /healthz and /readyz of the suggester, launcher, collector and tracker: this port plus 1, 2, 3, 4
     # (the api serves its own on api_port). 0 turns them off.

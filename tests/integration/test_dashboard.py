@@ -348,6 +348,13 @@ def test_dashboard_follows_a_tuning_job_live(
     assert best_kind == jobs[final["best"]]["TunedHyperParameters"]["kind"]
     assert_no_injected_markup(browser)
 
+    # The audit trail: the job's creation, by the open api's admin, over REST.
+    calls = browser.js(
+        "return [...document.querySelectorAll('#api-calls-body tr')].map((tr) => "
+        "[...tr.querySelectorAll('td')].map((td) => td.textContent));"
+    )
+    assert [c[1:] for c in calls] == [["default", "admin", "CreateHyperParameterTuningJob", name, "rest", "200"]], calls
+
     # Plots: convergence by index and by time, parcoords, one learning curve per training job.
     for plot_id in ("plot-convergence-index", "plot-convergence-time"):
         plot = wait_for(plot_id, lambda plot_id=plot_id: plot_summary(browser, plot_id))

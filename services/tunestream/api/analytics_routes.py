@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.params import Depends as DependsParam
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 
@@ -19,7 +18,8 @@ from tunestream.analytics_tables import (
     training_jobs_table,
 )
 from tunestream.api.contract import errors
-from tunestream.api.errors import not_found
+from tunestream.api.dependencies import CallerDep
+from tunestream.api.operations import readable_tuning_job
 from tunestream.db import reads
 
 
@@ -39,16 +39,16 @@ def _respond(name: str, what: str, table: Table, fmt: ExportFormat, extra: dict[
     )
 
 
-def analytics_router(auth: list[DependsParam]) -> APIRouter:
-    router = APIRouter(dependencies=auth)
+def analytics_router() -> APIRouter:
+    router = APIRouter()
 
     @router.get("/tuning-jobs/{name}/analytics/training-jobs", responses=errors(404))
-    def training_jobs_export(name: str, engine: Engine = Depends(_engine), format: ExportFormat = "json") -> Response:
+    def training_jobs_export(
+        name: str, who: CallerDep, engine: Engine = Depends(_engine), format: ExportFormat = "json"
+    ) -> Response:
         """One row per training job: tuned values, status, FinalObjectiveValue, timings, stop reasons."""
         with engine.connect() as conn:
-            tuning = reads.get_tuning_job(conn, name)
-            if tuning is None:
-                raise not_found("tuning job", name)
+            tuning = readable_tuning_job(conn, who, name)
             rows = reads.training_jobs_in_order(conn, name)
         request = tuning["request"]
         objective = request["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective")
@@ -63,12 +63,15 @@ def analytics_router(auth: list[DependsParam]) -> APIRouter:
 
     @router.get("/tuning-jobs/{name}/analytics/metrics", responses=errors(404))
     def metrics_export(
-        name: str, engine: Engine = Depends(_engine), format: ExportFormat = "json", MetricName: str | None = None
+        name: str,
+        who: CallerDep,
+        engine: Engine = Depends(_engine),
+        format: ExportFormat = "json",
+        MetricName: str | None = None,
     ) -> Response:
         """Every metric point of every training job: TrainingJobName, MetricName, Step, Value, Timestamp."""
         with engine.connect() as conn:
-            if reads.get_tuning_job(conn, name) is None:
-                raise not_found("tuning job", name)
+            readable_tuning_job(conn, who, name)
             points = reads.metric_points_of_tuning_job(conn, name, MetricName)
         return _respond(name, "Metrics", metrics_table(points), format, {})
 

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI
 from sqlalchemy import Connection
 
 from tunestream.api.analytics_routes import analytics_router
+from tunestream.api.audit import publish_api_calls, stored_api_call_event
 from tunestream.api.contract import install_contract
 from tunestream.api.dashboard import router as dashboard_router
-from tunestream.api.errors import ApiError, install_error_handlers
+from tunestream.api.errors import install_error_handlers
 from tunestream.api.operations import State, submitted_event
 from tunestream.api.operations import in_tx as _in_tx
 from tunestream.api.operations import with_conn as _with_conn
+from tunestream.api.principals import load_principals
 from tunestream.api.rest_routes import rest_routers
 from tunestream.api.sagemaker_protocol import install_sagemaker_protocol
 from tunestream.api.warm_start import parent_observations
@@ -39,7 +40,7 @@ def stored_submitted_event(conn: Connection, row: dict[str, Any]) -> TuningJobSu
     """The event for a stored job; parents' results are read again (they no longer change)."""
     request = CreateTuningJobRequest.model_validate(row["request"])
     return submitted_event(
-        row["name"], request, row["random_seed"], row["created_at"], parent_observations(conn, request)
+        row["name"], request, row["random_seed"], row["created_at"], parent_observations(conn, request), row["owner"]
     )
 
 
@@ -51,6 +52,10 @@ async def republish_unpublished(state: State) -> None:
         await state.publisher.publish([event])
         await asyncio.to_thread(_in_tx, state.engine, writes.mark_published, row["name"], datetime.now(UTC))
         log.info("republished tuning job %s", row["name"])
+    # After the jobs: a job's creation record follows its TuningJobSubmitted on the job's stream.
+    calls = await asyncio.to_thread(_with_conn, state.engine, reads.unpublished_api_calls)
+    if calls:
+        await publish_api_calls(state, [stored_api_call_event(row) for row in calls])
 
 
 async def _outbox_loop(state: State) -> None:
@@ -84,21 +89,17 @@ def create_app(settings: Settings) -> FastAPI:
     install_contract(app)
     app.include_router(dashboard_router)  # the web dashboard: /, /dashboard/ (its assets need no token)
 
-    def authorized(request: Request) -> None:
-        expected = settings.api_token.get_secret_value() if settings.api_token else None
-        if not expected:
-            return
-        given = request.headers.get("authorization", "")
-        if not secrets.compare_digest(given.encode(), f"Bearer {expected}".encode()):
-            raise ApiError(
-                401, "UnauthorizedException", "missing or wrong bearer token (Authorization: Bearer <token>)"
-            )
+    # A principals file that breaks a rule stops the api here, before it serves anything.
+    principals = load_principals(settings)
+    app.state.principals = principals
+    if principals.open_access:
+        log.warning("no token, access key or principal configured: every caller is the admin %r", "default")
+    else:
+        log.info("principals: %s", ", ".join(principals.names))
+    install_sagemaker_protocol(app, principals)
+    app.include_router(analytics_router())
 
-    auth = [Depends(authorized)]
-    install_sagemaker_protocol(app, settings)
-    app.include_router(analytics_router(auth))
-
-    for router in rest_routers(auth):
+    for router in rest_routers():
         app.include_router(router)
 
     return app

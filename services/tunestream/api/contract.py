@@ -42,6 +42,7 @@ class Readiness(BaseModel):
 _MEANING = {
     400: "ValidationException: the request breaks a rule (each broken field rule listed)",
     401: "UnauthorizedException: missing or wrong bearer token (only when the api requires one)",
+    403: "AccessDeniedException: the caller's role may not make this change (viewers only read)",
     404: "ResourceNotFound",
     # The name is a path segment: one with a "/" in it (sent as %2F) can reach another route, e.g.
     # GET /tuning-jobs/x%2Fstop is GET on the stop route, which only takes POST.

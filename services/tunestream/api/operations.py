@@ -18,7 +18,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Engine
 
+from tunestream.api import access
+from tunestream.api.audit import api_call_event, audited, store_api_call
 from tunestream.api.errors import ApiError, not_found
+from tunestream.api.principals import Caller
 from tunestream.api.shapes import all_training_jobs_summary, training_job_summary, tuning_job_summary
 from tunestream.api.shapes import describe_training_job as training_job_shape
 from tunestream.api.shapes import describe_tuning_job as tuning_job_shape
@@ -198,39 +201,72 @@ def submitted_event(
     random_seed: int,
     created_at: datetime,
     warm_start: list[WarmStartObservation],
+    owner: str | None = None,
 ) -> TuningJobSubmitted:
     """The event that hands a stored tuning job to the services (sent at once, or later by the outbox)."""
     return TuningJobSubmitted(
         event_id=ids.submitted(name),
         tuning_job_name=name,
         payload=TuningJobSubmittedData(
-            request=request, random_seed=random_seed, created_at=created_at, warm_start=warm_start
+            request=request, random_seed=random_seed, created_at=created_at, warm_start=warm_start, owner=owner
         ),
     )
 
 
-async def create_tuning_job(st: State, body: Any) -> dict[str, str]:
-    """CreateHyperParameterTuningJob: validate, store, publish (or leave to the outbox)."""
+def readable_tuning_job(conn: Any, who: Caller, name: str, *, include_deleted: bool = False) -> dict[str, Any]:
+    """The tuning job's row; not found also when it is not the caller's to see (access.py)."""
+    row = reads.get_tuning_job(conn, name, include_deleted=include_deleted)
+    if row is None or not access.may_read(who.principal, row["owner"]):
+        raise not_found("tuning job", name)
+    return row
+
+
+def readable_training_job(conn: Any, who: Caller, name: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A training job's row and its tuning job's (a deleted one too); not found unless the caller may see it."""
+    row = reads.get_training_job(conn, name)
+    tuning = reads.get_tuning_job(conn, row["tuning_job_name"], include_deleted=True) if row else None
+    if row is None or not access.may_read(who.principal, tuning["owner"] if tuning else None):
+        raise not_found("training job", name)
+    return row, tuning
+
+
+def whoami(who: Caller) -> dict[str, str]:
+    return {"Principal": who.principal.name, "Role": who.principal.role}
+
+
+async def create_tuning_job(st: State, who: Caller, body: Any) -> dict[str, str]:
+    """CreateHyperParameterTuningJob: validate, store, publish (or leave to the outbox). The job
+    belongs to the caller's principal; the call is the first entry of its audit trail."""
+    access.require_create(who.principal, "CreateHyperParameterTuningJob")
     if not isinstance(body, dict):
         raise ApiError(400, "ValidationException", "request body must be a JSON object")
     job = CreateTuningJobRequest.model_validate(body)
     validate_request(job)
-    warm_start = await asyncio.to_thread(with_conn, st.engine, parent_observations, job)
+    scope = access.owner_scope(who.principal)
+    warm_start = await asyncio.to_thread(with_conn, st.engine, parent_observations, job, scope)
     name = job.HyperParameterTuningJobName
     seed = job.HyperParameterTuningJobConfig.RandomSeed
     if seed is None:
         seed = secrets.randbelow(2**31 - 1)
     created_at = datetime.now(UTC)
-    inserted = await asyncio.to_thread(
-        in_tx,
-        st.engine,
-        writes.insert_tuning_job,
-        name=name,
-        strategy=job.HyperParameterTuningJobConfig.Strategy,
-        request=job.model_dump(mode="json", exclude_none=True),
-        random_seed=seed,
-        created_at=created_at,
-    )
+    owner = who.principal.name
+    call = api_call_event(who, "CreateHyperParameterTuningJob", name, name, 200, at=created_at)
+
+    def insert(conn: Any) -> bool:
+        stored = writes.insert_tuning_job(
+            conn,
+            name=name,
+            strategy=job.HyperParameterTuningJobConfig.Strategy,
+            request=job.model_dump(mode="json", exclude_none=True),
+            random_seed=seed,
+            created_at=created_at,
+            owner=owner,
+        )
+        if stored:  # in the same transaction: no job without the record of who created it
+            store_api_call(conn, call)
+        return stored
+
+    inserted = await asyncio.to_thread(in_tx, st.engine, insert)
     if not inserted:
         existing = await asyncio.to_thread(with_conn, st.engine, reads.get_tuning_job, name, include_deleted=True)
         if existing is not None and existing["deleted_at"] is not None:
@@ -242,19 +278,25 @@ async def create_tuning_job(st: State, body: Any) -> dict[str, str]:
                 f"so it cannot be used again: choose another name",
             )
         raise ApiError(409, "ResourceInUse", f"tuning job {name!r} already exists")
-    event = submitted_event(name, job, seed, created_at, warm_start)
+    event = submitted_event(name, job, seed, created_at, warm_start, owner)
     try:
-        await asyncio.wait_for(st.publisher.publish([event]), timeout=PUBLISH_TIMEOUT_S)
+        await asyncio.wait_for(st.publisher.publish([event, call]), timeout=PUBLISH_TIMEOUT_S)
     except Exception:
-        # Stored, so accepted: the outbox loop sends it once Kafka answers again.
+        # Stored, so accepted: the outbox loop sends both once Kafka answers again.
         log.exception("tuning job %s stored; publishing it is deferred to the outbox", name)
     else:
-        await asyncio.to_thread(in_tx, st.engine, writes.mark_published, name, datetime.now(UTC))
+
+        def mark(conn: Any) -> None:
+            now = datetime.now(UTC)
+            writes.mark_published(conn, name, now)
+            writes.mark_api_calls_published(conn, [call.event_id], now)
+
+        await asyncio.to_thread(in_tx, st.engine, mark)
     return {"HyperParameterTuningJobArn": tuning_job_arn(name)}
 
 
-def list_tuning_jobs(st: State, query: ListTuningJobsInput) -> dict[str, Any]:
-    """ListHyperParameterTuningJobs (deleted tuning jobs are never listed)."""
+def list_tuning_jobs(st: State, who: Caller, query: ListTuningJobsInput) -> dict[str, Any]:
+    """ListHyperParameterTuningJobs (deleted tuning jobs are never listed; a member sees its own)."""
     offset = page_offset(query.NextToken)
     limit = query.MaxResults
     with st.engine.connect() as conn:
@@ -270,6 +312,7 @@ def list_tuning_jobs(st: State, query: ListTuningJobsInput) -> dict[str, Any]:
             created_before=query.CreationTimeBefore,
             modified_after=query.LastModifiedTimeAfter,
             modified_before=query.LastModifiedTimeBefore,
+            owner=access.owner_scope(who.principal),
         )
         counts = reads.status_counts_of(conn, [r["name"] for r in rows[:limit]])
     return paged(
@@ -277,12 +320,10 @@ def list_tuning_jobs(st: State, query: ListTuningJobsInput) -> dict[str, Any]:
     )
 
 
-def describe_tuning_job(st: State, name: str) -> dict[str, Any]:
+def describe_tuning_job(st: State, who: Caller, name: str) -> dict[str, Any]:
     """DescribeHyperParameterTuningJob; a deleted tuning job is not found."""
     with st.engine.connect() as conn:
-        row = reads.get_tuning_job(conn, name)
-        if row is None:
-            raise not_found("tuning job", name)
+        row = readable_tuning_job(conn, who, name)
         best = reads.get_training_job(conn, row["best_training_job_name"]) if row["best_training_job_name"] else None
         overall = None
         warm = row["request"].get("WarmStartConfig")
@@ -294,7 +335,9 @@ def describe_tuning_job(st: State, name: str) -> dict[str, Any]:
         return tuning_job_shape(row, counts, objectives, best, overall)
 
 
-def list_training_jobs(st: State, query: ListTrainingJobsInput, *, with_objective_only: bool = False) -> dict[str, Any]:
+def list_training_jobs(
+    st: State, who: Caller, query: ListTrainingJobsInput, *, with_objective_only: bool = False
+) -> dict[str, Any]:
     """ListTrainingJobsForHyperParameterTuningJob.
 
     with_objective_only leaves out training jobs without a final objective: the JSON 1.1 protocol
@@ -305,9 +348,7 @@ def list_training_jobs(st: State, query: ListTrainingJobsInput, *, with_objectiv
     offset = page_offset(query.NextToken)
     limit = query.MaxResults
     with st.engine.connect() as conn:
-        tuning = reads.get_tuning_job(conn, name)
-        if tuning is None:
-            raise not_found("tuning job", name)
+        tuning = readable_tuning_job(conn, who, name)
         rows = reads.list_training_jobs(
             conn,
             name,
@@ -322,8 +363,8 @@ def list_training_jobs(st: State, query: ListTrainingJobsInput, *, with_objectiv
     return paged("TrainingJobSummaries", rows, offset, limit, lambda r: training_job_summary(r, objective))
 
 
-def list_all_training_jobs(st: State, query: ListAllTrainingJobsInput) -> dict[str, Any]:
-    """ListTrainingJobs: TrainingJobSummary for every training job, across tuning jobs."""
+def list_all_training_jobs(st: State, who: Caller, query: ListAllTrainingJobsInput) -> dict[str, Any]:
+    """ListTrainingJobs: TrainingJobSummary for every training job, across tuning jobs (a member's own)."""
     if query.WarmPoolStatusEquals is not None or query.TrainingPlanArnEquals is not None:
         return {"TrainingJobSummaries": []}
     offset = page_offset(query.NextToken)
@@ -341,94 +382,145 @@ def list_all_training_jobs(st: State, query: ListAllTrainingJobsInput) -> dict[s
             created_before=query.CreationTimeBefore,
             modified_after=query.LastModifiedTimeAfter,
             modified_before=query.LastModifiedTimeBefore,
+            owner=access.owner_scope(who.principal),
         )
     return paged("TrainingJobSummaries", rows, offset, limit, all_training_jobs_summary)
 
 
-def _tagged_resource(conn: Any, arn: str) -> None:
-    if reads.resource_of_arn(conn, arn) is None:
-        raise ApiError(
-            400, "ResourceNotFound", f"no tuning job or training job has the ARN {arn!r} (tags are kept for those)"
-        )
+def _tagged_resource(conn: Any, who: Caller, arn: str, *, visible_only: bool) -> tuple[str, str | None, bool]:
+    """The tuning job a tagged ARN is or belongs to, its owner, and whether the caller may see it.
+    Not found when there is none, or (visible_only) when it is not the caller's to see."""
+    found = reads.resource_of_arn(conn, arn)
+    tuning = reads.get_tuning_job(conn, found[1], include_deleted=True) if found else None
+    visible = tuning is not None and access.may_read(who.principal, tuning["owner"])
+    if found is None or tuning is None or (visible_only and not visible):
+        raise _arn_not_found(arn)
+    return found[1], tuning["owner"], visible
 
 
-def list_tags(st: State, query: ListTagsInput) -> dict[str, Any]:
+def _arn_not_found(arn: str) -> ApiError:
+    return ApiError(
+        400, "ResourceNotFound", f"no tuning job or training job has the ARN {arn!r} (tags are kept for those)"
+    )
+
+
+def list_tags(st: State, who: Caller, query: ListTagsInput) -> dict[str, Any]:
     """ListTags of a tuning job or training job, by key."""
     offset = page_offset(query.NextToken)
     with st.engine.connect() as conn:
-        _tagged_resource(conn, query.ResourceArn)
+        _tagged_resource(conn, who, query.ResourceArn, visible_only=True)
         tags = reads.list_tags(conn, query.ResourceArn, offset=offset, limit=query.MaxResults + 1)
     return paged("Tags", tags, offset, query.MaxResults)
 
 
-def add_tags(st: State, query: AddTagsInput) -> dict[str, Any]:
+def _require_tag_change(who: Caller, operation: str, arn: str, owner: str | None, visible: bool) -> None:
+    if not visible:
+        raise _arn_not_found(arn)
+    if not access.may_change(who.principal, owner):
+        raise access.denied(who.principal, operation, arn)
+
+
+async def add_tags(st: State, who: Caller, query: AddTagsInput) -> dict[str, Any]:
     """AddTags: a key the resource has takes the new value; "aws:" keys are AWS's own."""
-    reserved = [t.Key for t in query.Tags if t.Key.lower().startswith("aws:")]
-    if reserved:
-        raise ApiError(400, "ValidationException", f"Tags: keys starting with 'aws:' are reserved: {reserved}")
-    tags = [t.model_dump() for t in query.Tags]
-    with st.engine.begin() as conn:
-        _tagged_resource(conn, query.ResourceArn)
-        writes.put_tags(conn, query.ResourceArn, tags)
-        if reads.count_tags(conn, query.ResourceArn) > MAX_TAGS:
-            raise ApiError(400, "ValidationException", f"Tags: a resource has at most {MAX_TAGS} tags")
+    arn = query.ResourceArn
+    tuning, owner, visible = await asyncio.to_thread(
+        with_conn, st.engine, _tagged_resource, who, arn, visible_only=False
+    )
+    async with audited(st, who, "AddTags", arn, tuning):
+        _require_tag_change(who, "AddTags", arn, owner, visible)
+        reserved = [t.Key for t in query.Tags if t.Key.lower().startswith("aws:")]
+        if reserved:
+            raise ApiError(400, "ValidationException", f"Tags: keys starting with 'aws:' are reserved: {reserved}")
+        tags = [t.model_dump() for t in query.Tags]
+
+        def put(conn: Any) -> None:
+            writes.put_tags(conn, arn, tags)
+            if reads.count_tags(conn, arn) > MAX_TAGS:
+                raise ApiError(400, "ValidationException", f"Tags: a resource has at most {MAX_TAGS} tags")
+
+        await asyncio.to_thread(in_tx, st.engine, put)
     return {"Tags": tags}
 
 
-def delete_tags(st: State, query: DeleteTagsInput) -> dict[str, Any]:
-    with st.engine.begin() as conn:
-        _tagged_resource(conn, query.ResourceArn)
-        writes.delete_tags(conn, query.ResourceArn, query.TagKeys)
+async def delete_tags(st: State, who: Caller, query: DeleteTagsInput) -> dict[str, Any]:
+    arn = query.ResourceArn
+    tuning, owner, visible = await asyncio.to_thread(
+        with_conn, st.engine, _tagged_resource, who, arn, visible_only=False
+    )
+    async with audited(st, who, "DeleteTags", arn, tuning):
+        _require_tag_change(who, "DeleteTags", arn, owner, visible)
+        await asyncio.to_thread(in_tx, st.engine, writes.delete_tags, arn, query.TagKeys)
     return {}
 
 
-async def stop_tuning_job(st: State, name: str) -> dict[str, str]:
-    """StopHyperParameterTuningJob: the suggester stops the running training jobs and starts none."""
+async def _owned(st: State, who: Caller, name: str) -> tuple[dict[str, Any], bool]:
+    """The tuning job's row (not found when there is none) and whether the caller may see it."""
     row = await asyncio.to_thread(with_conn, st.engine, reads.get_tuning_job, name)
     if row is None:
         raise not_found("tuning job", name)
-    if row["status"] in TERMINAL_STATUSES:
-        raise ApiError(400, "ValidationException", f"tuning job {name!r} has already ended ({row['status']})")
-    await st.publisher.publish(
-        [
-            TuningJobStopRequested(
-                event_id=ids.tuning_job_stop_requested(name),
-                tuning_job_name=name,
-                payload=TuningJobStopRequestedData(reason="StopHyperParameterTuningJob requested by the user"),
-            )
-        ]
-    )
-    # Shown at once, as SageMaker does; the tracker's copy of this (from the event) changes nothing.
-    await asyncio.to_thread(in_tx, st.engine, writes.set_tuning_job_stopping, name, datetime.now(UTC))
+    return row, access.may_read(who.principal, row["owner"])
+
+
+def _require_change(who: Caller, operation: str, what: str, owner: str | None, visible: bool) -> None:
+    if not visible:  # the same answer as for a job that does not exist, but on the owner's record
+        raise ApiError(404, "ResourceNotFound", f"{what} does not exist")
+    if not access.may_change(who.principal, owner):
+        raise access.denied(who.principal, operation, what)
+
+
+async def stop_tuning_job(st: State, who: Caller, name: str) -> dict[str, str]:
+    """StopHyperParameterTuningJob: the suggester stops the running training jobs and starts none."""
+    row, visible = await _owned(st, who, name)
+    async with audited(st, who, "StopHyperParameterTuningJob", name, name):
+        _require_change(who, "StopHyperParameterTuningJob", f"tuning job {name!r}", row["owner"], visible)
+        if row["status"] in TERMINAL_STATUSES:
+            raise ApiError(400, "ValidationException", f"tuning job {name!r} has already ended ({row['status']})")
+        await st.publisher.publish(
+            [
+                TuningJobStopRequested(
+                    event_id=ids.tuning_job_stop_requested(name),
+                    tuning_job_name=name,
+                    payload=TuningJobStopRequestedData(reason="StopHyperParameterTuningJob requested by the user"),
+                )
+            ]
+        )
+        # Shown at once, as SageMaker does; the tracker's copy of this (from the event) changes nothing.
+        await asyncio.to_thread(in_tx, st.engine, writes.set_tuning_job_stopping, name, datetime.now(UTC))
     return {"HyperParameterTuningJobStatus": "Stopping"}
 
 
-async def stop_training_job(st: State, name: str) -> dict[str, str]:
+async def stop_training_job(st: State, who: Caller, name: str) -> dict[str, str]:
     """StopTrainingJob: one training job of a tuning job ends as Stopped; the tuning job goes on, and
     the training job counts towards its limits as any stopped one does."""
     row = await asyncio.to_thread(with_conn, st.engine, reads.get_training_job, name)
     if row is None:
         raise not_found("training job", name)
-    if row["status"] in TERMINAL_STATUSES:
-        raise ApiError(400, "ValidationException", f"training job {name!r} has already ended ({row['status']})")
-    # The suggester's own stop of this training job (early stopping, winding down) has the same
-    # event id: whichever comes first is the one every service acts on.
-    await st.publisher.publish(
-        [
-            TrainingJobStopRequested(
-                event_id=ids.training_job_stop_requested(name),
-                tuning_job_name=row["tuning_job_name"],
-                payload=TrainingJobStopRequestedData(
-                    training_job_name=name, reason="StopTrainingJob requested by the user"
-                ),
-            )
-        ]
+    tuning = await asyncio.to_thread(
+        with_conn, st.engine, reads.get_tuning_job, row["tuning_job_name"], include_deleted=True
     )
+    owner = tuning["owner"] if tuning else None
+    visible = access.may_read(who.principal, owner)
+    async with audited(st, who, "StopTrainingJob", name, row["tuning_job_name"]):
+        _require_change(who, "StopTrainingJob", f"training job {name!r}", owner, visible)
+        if row["status"] in TERMINAL_STATUSES:
+            raise ApiError(400, "ValidationException", f"training job {name!r} has already ended ({row['status']})")
+        # The suggester's own stop of this training job (early stopping, winding down) has the same
+        # event id: whichever comes first is the one every service acts on.
+        await st.publisher.publish(
+            [
+                TrainingJobStopRequested(
+                    event_id=ids.training_job_stop_requested(name),
+                    tuning_job_name=row["tuning_job_name"],
+                    payload=TrainingJobStopRequestedData(
+                        training_job_name=name, reason="StopTrainingJob requested by the user"
+                    ),
+                )
+            ]
+        )
     return {"TrainingJobName": name, "TrainingJobStatus": "Stopping"}
 
 
-def delete_tuning_job(st: State, name: str) -> dict[str, Any]:
-    """DeleteHyperParameterTuningJob: only an ended job; its training jobs stay describable."""
+def _delete(st: State, name: str) -> dict[str, Any]:
     deleted_at = datetime.now(UTC)
     with st.engine.begin() as conn:
         if writes.delete_tuning_job(conn, name, deleted_at):
@@ -445,21 +537,26 @@ def delete_tuning_job(st: State, name: str) -> dict[str, Any]:
     )
 
 
-def describe_training_job(st: State, name: str) -> dict[str, Any]:
+async def delete_tuning_job(st: State, who: Caller, name: str) -> dict[str, Any]:
+    """DeleteHyperParameterTuningJob: only an ended job; its training jobs stay describable."""
+    row, visible = await _owned(st, who, name)
+    async with audited(st, who, "DeleteHyperParameterTuningJob", name, name):
+        _require_change(who, "DeleteHyperParameterTuningJob", f"tuning job {name!r}", row["owner"], visible)
+        result: dict[str, Any] = await asyncio.to_thread(_delete, st, name)
+    return result
+
+
+def describe_training_job(st: State, who: Caller, name: str) -> dict[str, Any]:
     """DescribeTrainingJob; also for training jobs of a deleted tuning job, as in SageMaker."""
     with st.engine.connect() as conn:
-        row = reads.get_training_job(conn, name)
-        if row is None:
-            raise not_found("training job", name)
-        tuning = reads.get_tuning_job(conn, row["tuning_job_name"], include_deleted=True)
+        row, tuning = readable_training_job(conn, who, name)
         return training_job_shape(row, tuning, reads.final_metrics(conn, name))
 
 
-def training_job_metrics(st: State, name: str) -> dict[str, Any]:
+def training_job_metrics(st: State, who: Caller, name: str) -> dict[str, Any]:
     """Every metric value of a training job with its step and time."""
     with st.engine.connect() as conn:
-        if reads.get_training_job(conn, name) is None:
-            raise not_found("training job", name)
+        readable_training_job(conn, who, name)
         points = reads.metric_series(conn, name)
     return {
         "TrainingJobName": name,
@@ -470,14 +567,36 @@ def training_job_metrics(st: State, name: str) -> dict[str, Any]:
     }
 
 
-def training_job_log(st: State, name: str) -> str:
+def training_job_log(st: State, who: Caller, name: str) -> str:
     """A training job's full output: from S3 once it finished, from PostgreSQL while it runs."""
     with st.engine.connect() as conn:
-        row = reads.get_training_job(conn, name)
-        if row is None:
-            raise not_found("training job", name)
+        row, _ = readable_training_job(conn, who, name)
         if row["log_s3_uri"]:
             text = make_object_store(st.settings).get_bytes(row["log_s3_uri"])
         else:  # still running: what the tracker has so far
             text = render_log(writes.log_lines_of(conn, name))
     return text.decode(errors="replace")
+
+
+def api_calls(st: State, who: Caller, name: str) -> dict[str, Any]:
+    """A tuning job's audit trail: every mutating call on it, oldest first (a deleted job's too)."""
+    with st.engine.connect() as conn:
+        readable_tuning_job(conn, who, name, include_deleted=True)
+        rows = reads.api_calls_of(conn, name)
+    return {
+        "TuningJobName": name,
+        "ApiCalls": [
+            {
+                "Time": r["at"].isoformat(),
+                "Principal": r["principal"],
+                "Role": r["role"],
+                "Operation": r["operation"],
+                "Resource": r["resource"],
+                "Via": r["via"],
+                "Status": r["status"],
+                **({"Error": r["error"]} if r["error"] else {}),
+                "RequestId": r["request_id"],
+            }
+            for r in rows
+        ],
+    }

@@ -6,25 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.params import Depends as DependsParam
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import WithJsonSchema
 
 from tunestream.api import operations as ops
 from tunestream.api.contract import Readiness, errors
+from tunestream.api.dependencies import CallerDep, StateDep
 from tunestream.api.errors import parse_json_body, reject_nul
-from tunestream.api.operations import State
 from tunestream.api.outages import RETRY_AFTER_S, readiness
 from tunestream.health import readiness_body
 
-
-def _state(request: Request) -> State:
-    state: State = request.app.state.ts
-    return state
-
-
-StateDep = Annotated[State, Depends(_state)]
 # The list filters take ISO 8601 or epoch seconds (pydantic parses both); the spec says so.
 Timestamp = Annotated[
     datetime,
@@ -58,18 +50,19 @@ def health_router() -> APIRouter:
     return router
 
 
-def tuning_jobs_router(auth: list[DependsParam]) -> APIRouter:
+def tuning_jobs_router() -> APIRouter:
     router = APIRouter()
 
-    @router.post("/tuning-jobs", dependencies=auth, responses=errors(409))
-    async def create_tuning_job(request: Request, st: StateDep) -> dict[str, str]:
+    @router.post("/tuning-jobs", responses=errors(403, 409))
+    async def create_tuning_job(request: Request, st: StateDep, who: CallerDep) -> dict[str, str]:
         body = parse_json_body(await request.body(), "ValidationException")
         reject_nul(body)
-        return await ops.create_tuning_job(st, body)
+        return await ops.create_tuning_job(st, who, body)
 
-    @router.get("/tuning-jobs", dependencies=auth, responses=errors())
+    @router.get("/tuning-jobs", responses=errors())
     def list_tuning_jobs(
         st: StateDep,
+        who: CallerDep,
         StatusEquals: Literal["Completed", "InProgress", "Failed", "Stopped", "Stopping"] | None = None,
         NameContains: str | None = None,
         SortBy: Literal["Name", "CreationTime", "Status"] = "CreationTime",
@@ -93,16 +86,17 @@ def tuning_jobs_router(auth: list[DependsParam]) -> APIRouter:
             LastModifiedTimeAfter=LastModifiedTimeAfter,
             LastModifiedTimeBefore=LastModifiedTimeBefore,
         )
-        return ops.list_tuning_jobs(st, query)
+        return ops.list_tuning_jobs(st, who, query)
 
-    @router.get("/tuning-jobs/{name}", dependencies=auth, responses=errors(404, 405))
-    def describe(name: str, st: StateDep) -> dict[str, Any]:
-        return ops.describe_tuning_job(st, name)
+    @router.get("/tuning-jobs/{name}", responses=errors(404, 405))
+    def describe(name: str, st: StateDep, who: CallerDep) -> dict[str, Any]:
+        return ops.describe_tuning_job(st, who, name)
 
-    @router.get("/tuning-jobs/{name}/training-jobs", dependencies=auth, responses=errors(404))
+    @router.get("/tuning-jobs/{name}/training-jobs", responses=errors(404))
     def list_training_jobs(
         name: str,
         st: StateDep,
+        who: CallerDep,
         StatusEquals: Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"] | None = None,
         SortBy: Literal["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"] = "Name",
         SortOrder: Literal["Ascending", "Descending"] = "Ascending",
@@ -117,25 +111,31 @@ def tuning_jobs_router(auth: list[DependsParam]) -> APIRouter:
             MaxResults=MaxResults,
             NextToken=NextToken,
         )
-        return ops.list_training_jobs(st, query)
+        return ops.list_training_jobs(st, who, query)
 
-    @router.post("/tuning-jobs/{name}/stop", dependencies=auth, responses=errors(404))
-    async def stop(name: str, st: StateDep) -> dict[str, str]:
-        return await ops.stop_tuning_job(st, name)
+    @router.post("/tuning-jobs/{name}/stop", responses=errors(403, 404))
+    async def stop(name: str, st: StateDep, who: CallerDep) -> dict[str, str]:
+        return await ops.stop_tuning_job(st, who, name)
 
-    @router.delete("/tuning-jobs/{name}", dependencies=auth, responses=errors(404, 405, 409))
-    def delete(name: str, st: StateDep) -> dict[str, Any]:
-        return ops.delete_tuning_job(st, name)
+    @router.delete("/tuning-jobs/{name}", responses=errors(403, 404, 405, 409))
+    async def delete(name: str, st: StateDep, who: CallerDep) -> dict[str, Any]:
+        return await ops.delete_tuning_job(st, who, name)
+
+    @router.get("/tuning-jobs/{name}/api-calls", responses=errors(404))
+    def api_calls(name: str, st: StateDep, who: CallerDep) -> dict[str, Any]:
+        """The audit trail: every mutating call on this tuning job (who, what, when, the answer)."""
+        return ops.api_calls(st, who, name)
 
     return router
 
 
-def training_jobs_router(auth: list[DependsParam]) -> APIRouter:
+def training_jobs_router() -> APIRouter:
     router = APIRouter()
 
-    @router.get("/training-jobs", dependencies=auth, responses=errors())
+    @router.get("/training-jobs", responses=errors())
     def list_all_training_jobs(
         st: StateDep,
+        who: CallerDep,
         StatusEquals: Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"] | None = None,
         NameContains: str | None = None,
         SortBy: Literal["Name", "CreationTime", "Status"] = "CreationTime",
@@ -160,30 +160,39 @@ def training_jobs_router(auth: list[DependsParam]) -> APIRouter:
             LastModifiedTimeAfter=LastModifiedTimeAfter,
             LastModifiedTimeBefore=LastModifiedTimeBefore,
         )
-        return ops.list_all_training_jobs(st, query)
+        return ops.list_all_training_jobs(st, who, query)
 
-    @router.get("/training-jobs/{name}", dependencies=auth, responses=errors(404))
-    def describe_training(name: str, st: StateDep) -> dict[str, Any]:
-        return ops.describe_training_job(st, name)
+    @router.get("/training-jobs/{name}", responses=errors(404))
+    def describe_training(name: str, st: StateDep, who: CallerDep) -> dict[str, Any]:
+        return ops.describe_training_job(st, who, name)
 
-    @router.get("/training-jobs/{name}/metrics", dependencies=auth, responses=errors(404))
-    def metrics(name: str, st: StateDep) -> dict[str, Any]:
-        return ops.training_job_metrics(st, name)
+    @router.get("/training-jobs/{name}/metrics", responses=errors(404))
+    def metrics(name: str, st: StateDep, who: CallerDep) -> dict[str, Any]:
+        return ops.training_job_metrics(st, who, name)
 
-    @router.get(
-        "/training-jobs/{name}/logs", dependencies=auth, response_class=PlainTextResponse, responses=errors(404)
-    )
-    def logs(name: str, st: StateDep) -> PlainTextResponse:
-        return PlainTextResponse(ops.training_job_log(st, name))
+    @router.get("/training-jobs/{name}/logs", response_class=PlainTextResponse, responses=errors(404))
+    def logs(name: str, st: StateDep, who: CallerDep) -> PlainTextResponse:
+        return PlainTextResponse(ops.training_job_log(st, who, name))
 
-    @router.post("/training-jobs/{name}/stop", dependencies=auth, responses=errors(404))
-    async def stop_training_job(name: str, st: StateDep) -> dict[str, str]:
+    @router.post("/training-jobs/{name}/stop", responses=errors(403, 404))
+    async def stop_training_job(name: str, st: StateDep, who: CallerDep) -> dict[str, str]:
         """StopTrainingJob: this training job ends as Stopped; its tuning job goes on."""
-        return await ops.stop_training_job(st, name)
+        return await ops.stop_training_job(st, who, name)
 
     return router
 
 
-def rest_routers(auth: list[DependsParam]) -> list[APIRouter]:
-    """One router per resource; `auth` guards all but the probes."""
-    return [health_router(), tuning_jobs_router(auth), training_jobs_router(auth)]
+def principal_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/whoami", responses=errors())
+    def whoami(who: CallerDep) -> dict[str, str]:
+        """The principal the credential sent belongs to, and its role (admin, member or viewer)."""
+        return ops.whoami(who)
+
+    return router
+
+
+def rest_routers() -> list[APIRouter]:
+    """One router per resource; every route but the probes needs a principal (dependencies.CallerDep)."""
+    return [health_router(), principal_router(), tuning_jobs_router(), training_jobs_router()]

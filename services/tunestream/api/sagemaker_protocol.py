@@ -8,8 +8,9 @@ strings get the model's types). Errors are `{"__type": "<Code>", "message": "...
 SageMaker's status codes. Every operation calls the same function as its REST route
 (`tunestream.api.operations`), so both behave the same.
 
-With access keys configured (TUNESTREAM_SAGEMAKER_ACCESS_KEYS), or with the REST api's bearer token
-set, every request must carry a SigV4 signature made with one of the keys (`tunestream.api.sigv4`).
+With any credential configured (access keys, a token, principals), every request must carry a SigV4
+signature made with one of the access keys (`tunestream.api.sigv4`); the key names the principal the
+operation runs as (`tunestream.api.principals`, `tunestream.api.access`).
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from pydantic import ValidationError
 
 from tunestream.api import operations as ops
 from tunestream.api.errors import ApiError, errors_from_pydantic, parse_json_body, reject_nul
+from tunestream.api.principals import Caller, Principals, open_caller
 from tunestream.api.sigv4 import Request as SignedRequest
-from tunestream.api.sigv4 import SigV4Error, parse_access_keys, verify
-from tunestream.config import Settings
+from tunestream.api.sigv4 import SigV4Error, verify
 from tunestream.validation import FieldError, InvalidTuningJob
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ TARGET_PREFIX = "SageMaker."
 # SageMaker answers every client error with 400; the REST routes' 404/409 are not its codes.
 INTERNAL = (500, "InternalFailure")
 
-Handler = Callable[[ops.State, dict[str, Any]], Awaitable[dict[str, Any] | None]]
+Handler = Callable[[ops.State, Caller, dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
 
 class ProtocolError(Exception):
@@ -61,13 +62,13 @@ def service_model() -> ServiceModel:
 # --- operations ------------------------------------------------------------------------------------
 
 
-async def _create(st: ops.State, params: dict[str, Any]) -> dict[str, Any]:
-    return await ops.create_tuning_job(st, params)
+async def _create(st: ops.State, who: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    return await ops.create_tuning_job(st, who, params)
 
 
-async def _describe(st: ops.State, params: dict[str, Any]) -> dict[str, Any]:
+async def _describe(st: ops.State, who: Caller, params: dict[str, Any]) -> dict[str, Any]:
     name = ops.TuningJobNameInput.model_validate(params).HyperParameterTuningJobName
-    result: dict[str, Any] = await asyncio.to_thread(ops.describe_tuning_job, st, name)
+    result: dict[str, Any] = await asyncio.to_thread(ops.describe_tuning_job, st, who, name)
     definition = result.get("TrainingJobDefinition")
     if isinstance(definition, dict) and "RoleArn" not in definition:
         # Required by the model; a job submitted over REST may have none (tunestream ignores it).
@@ -75,62 +76,63 @@ async def _describe(st: ops.State, params: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-async def _list_tuning_jobs(st: ops.State, params: dict[str, Any]) -> dict[str, Any]:
+async def _list_tuning_jobs(st: ops.State, who: Caller, params: dict[str, Any]) -> dict[str, Any]:
     query = ops.ListTuningJobsInput.model_validate(params)
-    return await asyncio.to_thread(ops.list_tuning_jobs, st, query)
+    return await asyncio.to_thread(ops.list_tuning_jobs, st, who, query)
 
 
-async def _list_training_jobs(st: ops.State, params: dict[str, Any]) -> dict[str, Any]:
+async def _list_training_jobs(st: ops.State, who: Caller, params: dict[str, Any]) -> dict[str, Any]:
     query = ops.ListTrainingJobsInput.model_validate(params)
     # SageMaker: "If the value of this field is FinalObjectiveMetricValue, any training jobs that did
     # not return an objective metric are not listed."
     return await asyncio.to_thread(
         functools.partial(
-            ops.list_training_jobs, st, query, with_objective_only=query.SortBy == "FinalObjectiveMetricValue"
+            ops.list_training_jobs, st, who, query, with_objective_only=query.SortBy == "FinalObjectiveMetricValue"
         )
     )
 
 
-async def _stop(st: ops.State, params: dict[str, Any]) -> None:
-    await ops.stop_tuning_job(st, ops.TuningJobNameInput.model_validate(params).HyperParameterTuningJobName)
+async def _stop(st: ops.State, who: Caller, params: dict[str, Any]) -> None:
+    await ops.stop_tuning_job(st, who, ops.TuningJobNameInput.model_validate(params).HyperParameterTuningJobName)
 
 
-async def _delete(st: ops.State, params: dict[str, Any]) -> None:
+async def _delete(st: ops.State, who: Caller, params: dict[str, Any]) -> None:
     name = ops.TuningJobNameInput.model_validate(params).HyperParameterTuningJobName
-    await asyncio.to_thread(ops.delete_tuning_job, st, name)
+    await ops.delete_tuning_job(st, who, name)
 
 
-async def _describe_training_job(st: ops.State, params: dict[str, Any]) -> dict[str, Any]:
+async def _describe_training_job(st: ops.State, who: Caller, params: dict[str, Any]) -> dict[str, Any]:
     name = ops.TrainingJobNameInput.model_validate(params).TrainingJobName
-    result: dict[str, Any] = await asyncio.to_thread(ops.describe_training_job, st, name)
+    result: dict[str, Any] = await asyncio.to_thread(ops.describe_training_job, st, who, name)
     # Required by the model; empty until the training job uploaded a model.
     result.setdefault("ModelArtifacts", {"S3ModelArtifacts": ""})
     return result
 
 
-async def _list_all_training_jobs(st: ops.State, params: dict[str, Any]) -> dict[str, Any]:
+async def _list_all_training_jobs(st: ops.State, who: Caller, params: dict[str, Any]) -> dict[str, Any]:
     query = ops.ListAllTrainingJobsInput.model_validate(params)
-    result: dict[str, Any] = await asyncio.to_thread(ops.list_all_training_jobs, st, query)
+    result: dict[str, Any] = await asyncio.to_thread(ops.list_all_training_jobs, st, who, query)
     return result
 
 
-async def _list_tags(st: ops.State, params: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = await asyncio.to_thread(ops.list_tags, st, ops.ListTagsInput.model_validate(params))
+async def _list_tags(st: ops.State, who: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    query = ops.ListTagsInput.model_validate(params)
+    result: dict[str, Any] = await asyncio.to_thread(ops.list_tags, st, who, query)
     return result
 
 
-async def _add_tags(st: ops.State, params: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = await asyncio.to_thread(ops.add_tags, st, ops.AddTagsInput.model_validate(params))
+async def _add_tags(st: ops.State, who: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = await ops.add_tags(st, who, ops.AddTagsInput.model_validate(params))
     return result
 
 
-async def _delete_tags(st: ops.State, params: dict[str, Any]) -> None:
-    await asyncio.to_thread(ops.delete_tags, st, ops.DeleteTagsInput.model_validate(params))
+async def _delete_tags(st: ops.State, who: Caller, params: dict[str, Any]) -> None:
+    await ops.delete_tags(st, who, ops.DeleteTagsInput.model_validate(params))
 
 
-async def _stop_training_job(st: ops.State, params: dict[str, Any]) -> None:
+async def _stop_training_job(st: ops.State, who: Caller, params: dict[str, Any]) -> None:
     name = ops.TrainingJobNameInput.model_validate(params).TrainingJobName
-    await ops.stop_training_job(st, name)
+    await ops.stop_training_job(st, who, name)
 
 
 OPERATIONS: dict[str, Handler] = {
@@ -283,18 +285,16 @@ def _signed_request(request: Request, body: bytes) -> SignedRequest:
     )
 
 
-def install_sagemaker_protocol(app: FastAPI, settings: Settings) -> None:
-    """Add `POST /`; a malformed TUNESTREAM_SAGEMAKER_ACCESS_KEYS stops the api at start."""
-    configured = settings.sagemaker_access_keys
-    keys = parse_access_keys(configured.get_secret_value()) if configured else {}
-    token = settings.api_token.get_secret_value() if settings.api_token else ""
-    auth_on = bool(keys) or bool(token)
+def install_sagemaker_protocol(app: FastAPI, principals: Principals) -> None:
+    """Add `POST /`."""
+    keys = principals.sigv4_keys()
+    auth_on = principals.signing_required
     model = service_model()
     operations = {name: model.operation_model(name) for name in OPERATIONS}
     if auth_on:
         log.info("SageMaker JSON 1.1 protocol on POST /: SigV4 required (%d access key(s))", len(keys))
     else:
-        log.info("SageMaker JSON 1.1 protocol on POST /: unsigned requests accepted (no keys, no token)")
+        log.info("SageMaker JSON 1.1 protocol on POST /: unsigned requests accepted (no credential configured)")
 
     @app.post("/", include_in_schema=False)
     async def sagemaker(request: Request) -> Response:
@@ -302,6 +302,7 @@ def install_sagemaker_protocol(app: FastAPI, settings: Settings) -> None:
         body = await request.body()
         name = "?"
         try:
+            who = open_caller("sagemaker", request_id)
             if auth_on:
                 verified = verify(
                     _signed_request(request, body),
@@ -310,10 +311,11 @@ def install_sagemaker_protocol(app: FastAPI, settings: Settings) -> None:
                     required_signed=("host", "x-amz-date", "x-amz-target"),
                 )
                 log.debug("SigV4 ok: access key %s, region %s", verified.access_key_id, verified.region)
+                who = Caller(principals.by_access_key(verified.access_key_id), "sagemaker", request_id)
             name = _operation_name(request)
             params = _params(body, request.headers.get("content-type", ""))
             state: ops.State = request.app.state.ts
-            result = await OPERATIONS[name](state, params)
+            result = await OPERATIONS[name](state, who, params)
             output = project_output(operations[name], result)
         except SigV4Error as exc:
             log.info("refused a SageMaker request: %s (%s)", exc.code, exc.message)

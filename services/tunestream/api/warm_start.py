@@ -11,8 +11,11 @@ from tunestream.trials import TERMINAL_STATUSES
 from tunestream.validation import FieldError, InvalidTuningJob
 
 
-def parent_observations(conn: Connection, request: CreateTuningJobRequest) -> list[WarmStartObservation]:
-    """Every parent must exist, have ended, and optimise the same objective metric the same way."""
+def parent_observations(
+    conn: Connection, request: CreateTuningJobRequest, owner: str | None = None
+) -> list[WarmStartObservation]:
+    """Every parent must exist, have ended, and optimise the same objective metric the same way; with
+    `owner` (a member creating the job), it must also be that principal's, or it is as if it did not exist."""
     warm = request.WarmStartConfig
     if warm is None:
         return []
@@ -23,7 +26,7 @@ def parent_observations(conn: Connection, request: CreateTuningJobRequest) -> li
         path = f"WarmStartConfig.ParentHyperParameterTuningJobs[{i}].HyperParameterTuningJobName"
         name = parent.HyperParameterTuningJobName
         row = reads.get_tuning_job(conn, name)
-        if row is None:
+        if row is None or (owner is not None and row["owner"] != owner):
             errors.append(FieldError(path, "parent-exists", f"tuning job {name!r} does not exist"))
             continue
         if row["status"] not in TERMINAL_STATUSES:

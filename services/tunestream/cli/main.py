@@ -328,6 +328,35 @@ def delete(name: str) -> None:
 
 
 @app.command()
+def whoami() -> None:
+    """The principal TUNESTREAM_API_TOKEN belongs to, and its role."""
+    try:
+        me = _client().whoami()
+    except ApiClientError as exc:
+        _print_error(exc)
+        raise typer.Exit(1) from None
+    console.print(f"{me['Principal']} ({me['Role']})")
+
+
+@app.command("api-calls")
+def api_calls(name: str) -> None:
+    """A tuning job's audit trail: who changed it, or tried to, and what the api answered."""
+    try:
+        calls = _client().api_calls(name)
+    except ApiClientError as exc:
+        _print_error(exc)
+        raise typer.Exit(1) from None
+    for c in calls:
+        answer = f"{c['Status']} {c.get('Error', '')}".strip()
+        console.print(
+            f"{c['Time']}  {c['Principal']:<16} {c['Role']:<7} {c['Operation']:<34} {c['Via']:<9} {answer}  "
+            f"{c['Resource']}",
+            highlight=False,
+            markup=False,
+        )
+
+
+@app.command()
 def logs(training_job: str) -> None:
     """The full output of a training job (from S3 once it ended, live before)."""
     try:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from tunestream.db.migrate import upgrade
-from tunestream.db.tables import log_batches, metric_points, training_jobs, tuning_jobs
+from tunestream.db.tables import api_calls, log_batches, metric_points, training_jobs, tuning_jobs
 from tunestream.events.v1 import Event
 from tunestream.objstore.base import ObjectStore
 from tunestream.replay.source import JobHistory
@@ -35,6 +35,8 @@ IGNORED = {
         "deleted_at",
     },
     "training_jobs": set[str](),
+    # The audit trail's own outbox mark, as tuning_jobs.published_at.
+    "api_calls": {"published_at"},
 }
 Rows = dict[str, dict[str, dict[str, Any]]]  # table -> primary key -> column -> value
 # processed_events (the tracker's dedup bookkeeping) is not compared at all: it is keyed by event id
@@ -164,6 +166,10 @@ def snapshot(engine: Engine, name: str) -> Rows:
         out["log_batches"] = {
             f"{b['training_job_name']}/{b['seq']}": {"first_line": b["first_line"], "lines": b["lines"]}
             for b in batches
+        }
+        calls = conn.execute(select(api_calls).where(api_calls.c.tuning_job_name == name)).mappings()
+        out["api_calls"] = {
+            c["event_id"]: {k: _plain(v) for k, v in c.items() if k not in IGNORED["api_calls"]} for c in calls
         }
     # What Describe derives from the rows: the best training job and the counters.
     job_row = next(iter(out["tuning_jobs"].values()), {})

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tunestream.db import writes
 from tunestream.events.v1 import (
+    ApiCallRecorded,
     Event,
     EventBase,
     MetricReported,
@@ -122,8 +123,20 @@ class TrackerHandler:
             request=request.model_dump(mode="json", exclude_none=True),
             random_seed=event.payload.random_seed,
             created_at=event.payload.created_at,
+            owner=event.payload.owner,
         )
         writes.mark_published(conn, job, at)
+
+    def _api_call_recorded(self, conn: Connection, event: ApiCallRecorded) -> None:
+        writes.insert_api_call(
+            conn,
+            event_id=event.event_id,
+            tuning_job_name=event.tuning_job_name,
+            at=event.occurred_at,
+            call=event.payload.model_dump(),
+        )
+        # Seen on Kafka, so published, whether or not the api lived to mark it.
+        writes.mark_api_calls_published(conn, [event.event_id], event.occurred_at)
 
     def _tuning_job_stop_requested(self, conn: Connection, event: TuningJobStopRequested) -> None:
         job = event.tuning_job_name
@@ -272,6 +285,7 @@ class TrackerHandler:
 _WRITERS: dict[type[EventBase], Callable[[TrackerHandler, Connection, Any], None]] = {
     TuningJobSubmitted: TrackerHandler._tuning_job_submitted,
     TuningJobStopRequested: TrackerHandler._tuning_job_stop_requested,
+    ApiCallRecorded: TrackerHandler._api_call_recorded,
     TuningJobEnded: TrackerHandler._tuning_job_ended,
     TrainingJobProposed: TrackerHandler._training_job_proposed,
     TrainingJobStopRequested: TrackerHandler._training_job_stop_requested,

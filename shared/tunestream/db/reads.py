@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Select, Table, and_, case, func, select
 
-from tunestream.db.tables import metric_points, resource_tags, training_jobs, tuning_jobs
+from tunestream.db.tables import api_calls, metric_points, resource_tags, training_jobs, tuning_jobs
 
 TrainingJobSort = Literal["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"]
 TuningJobSort = Literal["Name", "CreationTime", "Status"]
@@ -63,12 +63,16 @@ def list_tuning_jobs(
     created_before: datetime | None = None,
     modified_after: datetime | None = None,
     modified_before: datetime | None = None,
+    owner: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Tuning jobs that are not deleted; the time filters are strict (SageMaker's "after", "before")."""
+    """Tuning jobs that are not deleted (only `owner`'s when given); the time filters are strict
+    (SageMaker's "after", "before")."""
     column = {"Name": tuning_jobs.c.name, "CreationTime": tuning_jobs.c.created_at, "Status": tuning_jobs.c.status}[
         sort_by
     ]
     query = select(tuning_jobs).where(tuning_jobs.c.deleted_at.is_(None))
+    if owner is not None:
+        query = query.where(tuning_jobs.c.owner == owner)
     query = _listing_filters(
         query, tuning_jobs, status, name_contains, created_after, created_before, modified_after, modified_before
     )
@@ -161,9 +165,10 @@ def list_all_training_jobs(
     created_before: datetime | None = None,
     modified_after: datetime | None = None,
     modified_before: datetime | None = None,
+    owner: str | None = None,
 ) -> list[dict[str, Any]]:
     """ListTrainingJobs: every training job, of every tuning job (a deleted one's too, as SageMaker
-    keeps them); the time filters are strict."""
+    keeps them), or only of `owner`'s tuning jobs; the time filters are strict."""
     column = {
         "Name": training_jobs.c.name,
         "CreationTime": training_jobs.c.created_at,
@@ -179,6 +184,9 @@ def list_all_training_jobs(
         modified_after,
         modified_before,
     )
+    if owner is not None:
+        owned = select(tuning_jobs.c.name).where(tuning_jobs.c.owner == owner)
+        query = query.where(training_jobs.c.tuning_job_name.in_(owned))
     ordering = column.asc() if order == "Ascending" else column.desc()
     query = query.order_by(ordering, training_jobs.c.name.asc()).offset(offset).limit(limit)
     return [dict(r) for r in conn.execute(query).mappings()]
@@ -199,17 +207,17 @@ def count_tags(conn: Connection, arn: str) -> int:
     return int(conn.execute(select(func.count()).where(resource_tags.c.resource_arn == arn)).scalar_one())
 
 
-def resource_of_arn(conn: Connection, arn: str) -> str | None:
-    """ "tuning job" or "training job" when the ARN names one that exists (a deleted tuning job does not)."""
-    for table, kind, extra in (
-        (tuning_jobs, "tuning job", tuning_jobs.c.deleted_at.is_(None)),
-        (training_jobs, "training job", None),
-    ):
-        query = select(table.c.name).where(table.c.arn == arn)
-        if extra is not None:
-            query = query.where(extra)
-        if conn.execute(query).first() is not None:
-            return kind
+def resource_of_arn(conn: Connection, arn: str) -> tuple[str, str] | None:
+    """("tuning job" or "training job", the name of the tuning job it is or belongs to) when the ARN
+    names one that exists (a deleted tuning job does not)."""
+    found = conn.execute(
+        select(tuning_jobs.c.name).where(and_(tuning_jobs.c.arn == arn, tuning_jobs.c.deleted_at.is_(None)))
+    ).first()
+    if found is not None:
+        return "tuning job", found[0]
+    found = conn.execute(select(training_jobs.c.tuning_job_name).where(training_jobs.c.arn == arn)).first()
+    if found is not None:
+        return "training job", found[0]
     return None
 
 
@@ -245,6 +253,21 @@ def final_metrics(conn: Connection, training_job_name: str) -> list[dict[str, An
             ),
         )
     ).mappings()
+    return [dict(r) for r in rows]
+
+
+def api_calls_of(conn: Connection, tuning_job_name: str) -> list[dict[str, Any]]:
+    """The audit trail of a tuning job, oldest first."""
+    rows = conn.execute(
+        select(api_calls)
+        .where(api_calls.c.tuning_job_name == tuning_job_name)
+        .order_by(api_calls.c.at.asc(), api_calls.c.event_id.asc())
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def unpublished_api_calls(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(select(api_calls).where(api_calls.c.published_at.is_(None)).order_by(api_calls.c.at)).mappings()
     return [dict(r) for r in rows]
 
 

@@ -46,6 +46,8 @@ tuning_jobs = Table(
     # DeleteHyperParameterTuningJob (soft): the row stays, since the name keys the job's Kafka history
     # and its training jobs stay describable; reads leave it out of Describe and List.
     Column("deleted_at", DateTime(timezone=True)),
+    # The principal that created it; NULL for jobs created before principals existed (admins' only).
+    Column("owner", String(64)),
 )
 
 training_jobs = Table(
@@ -110,6 +112,26 @@ resource_tags = Table(
     Column("resource_arn", Text, primary_key=True),
     Column("key", String(128), primary_key=True),
     Column("value", String(256), nullable=False),
+)
+
+# The audit trail: mutating api calls on a tuning job (ApiCallRecorded). The api writes a row before it
+# publishes the event (its outbox: published_at stays NULL until Kafka acknowledged it); the tracker
+# writes the same row from the event, which is how a replay gets it.
+api_calls = Table(
+    "api_calls",
+    metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("tuning_job_name", String(32), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("principal", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("via", String(16), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("error", String(64)),
+    Column("request_id", String(64), nullable=False),
+    Column("published_at", DateTime(timezone=True)),
 )
 
 processed_events = Table(

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, and_, case, cast, delete, func, literal, sele
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from tunestream.db.tables import (
+    api_calls,
     log_batches,
     metric_points,
     processed_events,
@@ -38,7 +39,14 @@ def claim_event(conn: Connection, event_id: str, at: datetime) -> bool:
 
 
 def insert_tuning_job(
-    conn: Connection, *, name: str, strategy: str, request: dict[str, Any], random_seed: int, created_at: datetime
+    conn: Connection,
+    *,
+    name: str,
+    strategy: str,
+    request: dict[str, Any],
+    random_seed: int,
+    created_at: datetime,
+    owner: str | None = None,
 ) -> bool:
     """Insert a new tuning job row; False when the name is taken."""
     inserted = conn.execute(
@@ -52,6 +60,7 @@ def insert_tuning_job(
             random_seed=random_seed,
             created_at=created_at,
             last_modified_at=created_at,
+            owner=owner,
         )
         .on_conflict_do_nothing()
         .returning(tuning_jobs.c.name)
@@ -95,6 +104,22 @@ def delete_tuning_job(conn: Connection, name: str, at: datetime) -> bool:
         .returning(tuning_jobs.c.name)
     ).scalar()
     return deleted is not None
+
+
+def insert_api_call(
+    conn: Connection, *, event_id: str, tuning_job_name: str, at: datetime, call: dict[str, Any]
+) -> None:
+    """One audited api call (`call`: ApiCallRecorded's payload): the api's own write, or the tracker's
+    from the event, whichever comes first."""
+    conn.execute(
+        insert(api_calls)
+        .values(event_id=event_id, tuning_job_name=tuning_job_name, at=at, **call)
+        .on_conflict_do_nothing()
+    )
+
+
+def mark_api_calls_published(conn: Connection, event_ids: list[str], at: datetime) -> None:
+    conn.execute(update(api_calls).where(api_calls.c.event_id.in_(event_ids)).values(published_at=at))
 
 
 def mark_published(conn: Connection, name: str, at: datetime) -> None:

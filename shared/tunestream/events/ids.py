@@ -13,6 +13,11 @@ def submitted(tuning_job: str) -> str:
     return f"{tuning_job}:submitted"
 
 
+def api_call(request_id: str) -> str:
+    """An audited api call: one per request (a retried request is a new call)."""
+    return f"api-call:{request_id}"
+
+
 def tuning_job_stop_requested(tuning_job: str) -> str:
     return f"{tuning_job}:stop-requested"
 

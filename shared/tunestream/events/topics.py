@@ -22,7 +22,7 @@ class Topics:
 
     @property
     def jobs(self) -> str:
-        """api -> TuningJobSubmitted, TuningJobStopRequested."""
+        """api -> TuningJobSubmitted, TuningJobStopRequested, ApiCallRecorded."""
         return f"{self.prefix}.jobs"
 
     @property
@@ -59,6 +59,7 @@ class Topics:
         return {
             "TuningJobSubmitted": self.jobs,
             "TuningJobStopRequested": self.jobs,
+            "ApiCallRecorded": self.jobs,
             "TrainingJobProposed": self.trials,
             "TrainingJobStopRequested": self.trials,
             "TuningJobEnded": self.trials,

@@ -63,6 +63,8 @@ class TuningJobSubmittedData(Payload):
     created_at: datetime
     # Parents' results travel with the job, so its decisions never depend on what else is in memory.
     warm_start: list[WarmStartObservation] = Field(default_factory=list)
+    # The principal that created the job (its owner); None before principals existed.
+    owner: str | None = None
 
 
 class TuningJobSubmitted(EventBase):
@@ -77,6 +79,26 @@ class TuningJobStopRequestedData(Payload):
 class TuningJobStopRequested(EventBase):
     type: Literal["TuningJobStopRequested"] = "TuningJobStopRequested"
     payload: TuningJobStopRequestedData
+
+
+class ApiCallRecordedData(Payload):
+    """Who changed (or tried to change) a tuning job or what belongs to it, and what the api answered."""
+
+    principal: str
+    role: Literal["admin", "member", "viewer"]
+    operation: str  # SageMaker's name, e.g. StopHyperParameterTuningJob
+    resource: str  # the tuning job, training job or ARN the call named
+    via: Literal["rest", "sagemaker"]
+    status: int  # the HTTP status the REST api answers for this outcome
+    error: str | None = None  # the error type when refused, e.g. AccessDeniedException
+    request_id: str
+
+
+class ApiCallRecorded(EventBase):
+    """The audit trail: a mutating call on the job's own stream, so replay and the dashboard show it."""
+
+    type: Literal["ApiCallRecorded"] = "ApiCallRecorded"
+    payload: ApiCallRecordedData
 
 
 # --- suggester -> launcher, tracker --------------------------------------------------------------
@@ -345,6 +367,7 @@ class ObjectiveCollected(EventBase):
 Event = Annotated[
     TuningJobSubmitted
     | TuningJobStopRequested
+    | ApiCallRecorded
     | TrainingJobProposed
     | TrainingJobStopRequested
     | TrainingJobAssigned

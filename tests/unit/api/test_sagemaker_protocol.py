@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from tests.conftest import minimal_job
 from tests.sagemaker_shapes import assert_output_shape, sagemaker_model, shape_problems
+from tunestream.api.principals import load_principals
 from tunestream.api.sagemaker_protocol import CONTENT_TYPE, epoch_seconds, install_sagemaker_protocol, project
 from tunestream.api.shapes import describe_training_job, describe_tuning_job, training_job_summary, tuning_job_summary
 from tunestream.config import Settings
@@ -169,7 +170,7 @@ def test_projection_types() -> None:
 
 def client(**settings: Any) -> TestClient:
     app = FastAPI()
-    install_sagemaker_protocol(app, Settings(**settings))
+    install_sagemaker_protocol(app, load_principals(Settings(**settings)))
     return TestClient(app)
 
 
@@ -239,7 +240,7 @@ def test_without_keys_or_token_unsigned_requests_pass() -> None:
 
 def test_invalid_input_and_internal_failure() -> None:
     app = FastAPI()
-    install_sagemaker_protocol(app, Settings())
+    install_sagemaker_protocol(app, load_principals(Settings()))
     app.state.ts = None  # no database: input is checked before an operation needs one
     with TestClient(app) as c:
         target = {"X-Amz-Target": "SageMaker.DescribeTrainingJob", "Content-Type": CONTENT_TYPE}

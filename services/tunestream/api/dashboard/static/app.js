@@ -706,6 +706,7 @@
     const table = {
       head: h("thead"), body: h("tbody", { id: "tj-body" }), count: h("span", { class: "count", id: "tj-count" }),
     };
+    const calls = h("tbody", { id: "api-calls-body" });
 
     main.replaceChildren(
       box,
@@ -728,14 +729,22 @@
         h("div", { class: "card-head" }, h("h2", {}, "Training jobs")),
         h("div", { class: "toolbar" }, statusFilter, textFilter, table.count),
         h("div", { class: "table-scroll" }, h("table", { id: "tj-table" }, table.head, table.body))),
+      h("div", { class: "card" },
+        h("div", { class: "card-head" }, h("h2", {}, "API calls"),
+          h("span", { class: "muted" }, "who changed this tuning job, or tried to (GET /tuning-jobs/…/api-calls)")),
+        h("div", { class: "table-scroll" }, h("table", { id: "api-calls-table" },
+          h("thead", {}, h("tr", {}, ["Time", "Principal", "Role", "Operation", "Resource", "Via", "Answer"].map((c) => h("th", {}, c)))),
+          calls))),
     );
 
     poller(g, box, async () => {
       const describe = await api(`/tuning-jobs/${enc(name)}`);
       const jobs = await allTrainingJobs(name);
       const metrics = await tuningMetrics(name, jobs, st.metricCache);
+      const audit = await api(`/tuning-jobs/${enc(name)}/api-calls`);
       if (g !== generation) return false;
       Object.assign(st, { describe, jobs, metrics });
+      renderApiCalls(audit.ApiCalls || [], calls);
       renderHeader(st, statusEl, facts, reason);
       renderCounters(st, counters);
       renderBest(st, best);
@@ -760,6 +769,21 @@
       setLive(more ? `live · ${fmtTime(new Date().toISOString()).slice(11)}` : "ended · not refreshing", more);
       return more;
     }, POLL_MS);
+  }
+
+  function renderApiCalls(rows, body) {
+    body.replaceChildren(
+      ...rows.map((c) =>
+        h("tr", { class: c.Status >= 400 ? "refused" : null, dataset: { operation: c.Operation, principal: c.Principal } },
+          h("td", { class: "nowrap" }, fmtTime(c.Time)),
+          h("td", {}, c.Principal),
+          h("td", {}, c.Role),
+          h("td", {}, c.Operation),
+          h("td", { class: "wrap" }, c.Resource),
+          h("td", {}, c.Via),
+          h("td", {}, c.Error ? `${c.Status} ${c.Error}` : String(c.Status)))),
+    );
+    if (!rows.length) body.appendChild(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No API call recorded.")));
   }
 
   function renderHeader(st, statusEl, facts, reason) {
