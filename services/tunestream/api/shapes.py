@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from tunestream.naming import tuning_job_arn
+from tunestream.request_members import inert_members
 
 
 def _time(value: datetime | None) -> str | None:
@@ -130,6 +131,10 @@ def describe_tuning_job(
             "FailureReason": row["failure_reason"],
             "CompletionReason": row["completion_reason"],
             "TuningJobCompletionDetails": row["completion_details"],
+            # AWS-only plumbing the job was given (VpcConfig, KmsKeyId...): echoed above as SageMaker
+            # does, and named here because none of it has an effect. Not in botocore's model, so the
+            # JSON 1.1 answer leaves it out.
+            "InertMembers": inert_members(request),
         }
     )
 
