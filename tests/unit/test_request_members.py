@@ -20,6 +20,7 @@ from tunestream.request_members import (
     EXTENSIONS,
     MEMBERS,
     REFUSED_RULE,
+    counts,
     inert_members,
     outermost,
     render_markdown,
@@ -186,3 +187,19 @@ def test_inert_members_are_numbered_and_outermost() -> None:
 def test_docs_page_is_rendered_from_the_table() -> None:
     page = ROOT / "docs" / "request-members.md"
     assert page.read_text() == render_markdown(), "run: python -m tunestream.request_members > docs/request-members.md"
+
+
+def test_readme_summary_matches_the_table() -> None:
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    c = counts()
+    summary = (
+        f"Of the {len(MEMBERS)} member paths of botocore's `CreateHyperParameterTuningJob` input, "
+        f"{c['honoured']} are honoured, {c['refused']} refused"
+    )
+    assert summary in readme and f"and {c['inert']} inert" in readme
+    refused = [p for p in outermost("refused") if p in MEMBERS]
+    assert f"({len(refused)} members such as" in readme
+    # Every inert member is named there: nothing AWS-only is accepted without README saying so.
+    for path in outermost("inert"):
+        if path in MEMBERS:
+            assert f"`{path.rsplit('.', 1)[-1]}`" in readme, path
