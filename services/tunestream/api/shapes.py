@@ -181,7 +181,8 @@ def describe_training_job(
     row: dict[str, Any], tuning_row: dict[str, Any] | None, final_metrics: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """DescribeTrainingJob, the fields tunestream knows."""
-    definition = (tuning_row or {}).get("request", {}).get("TrainingJobDefinition", {})
+    request = (tuning_row or {}).get("request", {})
+    definition = request.get("TrainingJobDefinition", {})
     seconds = None
     if row["started_at"] and row["ended_at"]:
         seconds = max(int((row["ended_at"] - row["started_at"]).total_seconds()), 0)
@@ -235,5 +236,7 @@ def describe_training_job(
             "RetryableFailure": row.get("retryable") or None,
             "FailedAttempts": row.get("attempts") or None,
             "LogUri": row["log_s3_uri"],
+            # As in DescribeHyperParameterTuningJob: the echoed members above that had no effect.
+            "InertMembers": inert_members(request) if request else None,
         }
     )

@@ -138,6 +138,9 @@ def test_describe_tuning_job_names_inert_members_on_rest_only() -> None:
     out = projected("DescribeHyperParameterTuningJob", rest)
     assert_output_shape("DescribeHyperParameterTuningJob", out)
     assert "InertMembers" not in out and out["TrainingJobDefinition"]["VpcConfig"] == definition["VpcConfig"]
+    training = describe_training_job(training_row(), row, [])
+    assert training["InertMembers"] == rest["InertMembers"]
+    assert "InertMembers" not in projected("DescribeTrainingJob", training)
 
 
 def test_describe_training_job_projects_onto_the_model() -> None:
