@@ -1,9 +1,10 @@
 """A tuning job as the user writes it: SageMaker's CreateHyperParameterTuningJob shapes.
 
 Field names are SageMaker's, so a job written for AMT can be submitted verbatim (a class
-named like its field carries a Shape suffix). Fields SageMaker
-has but tunestream ignores (RoleArn, VpcConfig, Tags...) are accepted and kept; fields nobody
-knows are rejected, so a typo is an error instead of a silently ignored setting.
+named like its field carries a Shape suffix). Every field SageMaker has is parsed here;
+what tunestream does with each (honours it, refuses it in validation, or keeps it as inert AWS
+plumbing) is the table in `tunestream.request_members`. Fields nobody knows are rejected, so a typo
+is an error instead of a silently ignored setting.
 
 Cross-field rules (MinValue <= MaxValue, the objective among MetricDefinitions...) live in
 `tunestream.validation`, which reports each broken rule with the path of the field.

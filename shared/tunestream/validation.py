@@ -19,7 +19,9 @@ from tunestream.definitions import (
     WarmStartConfigShape,
 )
 from tunestream.field_errors import FieldError, InvalidTuningJob
+from tunestream.local_limits import check_local_limits
 from tunestream.metric_regex import UnsupportedRegex, compile_metric_regex
+from tunestream.request_members import refusals
 from tunestream.space import (
     CategoricalParam,
     ContinuousParam,
@@ -266,6 +268,7 @@ def _check_definition(
         errors.append(
             FieldError(f"{base}.HyperParameterRanges", "unsupported", "put ranges in HyperParameterTuningJobConfig")
         )
+    errors.extend(check_local_limits(definition, base))
 
 
 def validate_request(request: CreateTuningJobRequest) -> SearchSpace:
@@ -302,6 +305,9 @@ def validate_request(request: CreateTuningJobRequest) -> SearchSpace:
                     "a tuning job cannot be its own parent",
                 )
             )
+    # Every other member tunestream refuses (tunestream.request_members), unless a rule above named it.
+    named = {e.field for e in errors}
+    errors.extend(e for e in refusals(request.model_dump(exclude_none=True)) if e.field not in named)
     if errors:
         raise InvalidTuningJob(errors)
     return space

@@ -29,7 +29,9 @@ def tunestream(settings: Settings, *args: str) -> subprocess.CompletedProcess[st
 def test_tune_wait_describe_list_logs(api: Any, settings: Settings, tmp_path: Path, run_id: str) -> None:
     name = f"cli-{run_id}"
     job_file = tmp_path / "job.json"
-    job_file.write_text(json.dumps(trainer_job("ignored-name", jobs=3, parallel=2)))
+    job = trainer_job("ignored-name", jobs=3, parallel=2)
+    job["TrainingJobDefinition"]["VpcConfig"] = {"Subnets": ["subnet-1"], "SecurityGroupIds": ["sg-1"]}
+    job_file.write_text(json.dumps(job))
 
     tuned = tunestream(settings, "tune", str(job_file), "--name", name, "--wait")
     assert tuned.returncode == 0, tuned.stdout + tuned.stderr
@@ -39,7 +41,11 @@ def test_tune_wait_describe_list_logs(api: Any, settings: Settings, tmp_path: Pa
     described = tunestream(settings, "describe", name, "--json")
     body = json.loads(described.stdout)
     assert body["HyperParameterTuningJobStatus"] == "Completed"
+    assert body["InertMembers"] == ["TrainingJobDefinition.VpcConfig"]
     best = body["BestTrainingJob"]["TrainingJobName"]
+    plain = tunestream(settings, "describe", name)
+    assert plain.returncode == 0 and "no effect here" in plain.stdout
+    assert "    TrainingJobDefinition.VpcConfig" in plain.stdout
 
     listed = tunestream(
         settings, "training-jobs", name, "--sort-by", "FinalObjectiveMetricValue", "--sort-order", "Descending"

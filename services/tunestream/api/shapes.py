@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from tunestream.naming import tuning_job_arn
+from tunestream.request_members import inert_members
 
 
 def _time(value: datetime | None) -> str | None:
@@ -130,6 +131,10 @@ def describe_tuning_job(
             "FailureReason": row["failure_reason"],
             "CompletionReason": row["completion_reason"],
             "TuningJobCompletionDetails": row["completion_details"],
+            # AWS-only plumbing the job was given (VpcConfig, KmsKeyId...): echoed above as SageMaker
+            # does, and named here because none of it has an effect. Not in botocore's model, so the
+            # JSON 1.1 answer leaves it out.
+            "InertMembers": inert_members(request),
         }
     )
 
@@ -176,7 +181,8 @@ def describe_training_job(
     row: dict[str, Any], tuning_row: dict[str, Any] | None, final_metrics: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """DescribeTrainingJob, the fields tunestream knows."""
-    definition = (tuning_row or {}).get("request", {}).get("TrainingJobDefinition", {})
+    request = (tuning_row or {}).get("request", {})
+    definition = request.get("TrainingJobDefinition", {})
     seconds = None
     if row["started_at"] and row["ended_at"]:
         seconds = max(int((row["ended_at"] - row["started_at"]).total_seconds()), 0)
@@ -230,5 +236,7 @@ def describe_training_job(
             "RetryableFailure": row.get("retryable") or None,
             "FailedAttempts": row.get("attempts") or None,
             "LogUri": row["log_s3_uri"],
+            # As in DescribeHyperParameterTuningJob: the echoed members above that had no effect.
+            "InertMembers": inert_members(request) if request else None,
         }
     )

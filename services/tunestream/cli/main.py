@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from tunestream.cli.render import make_progress, progress_view, training_jobs_table
+from tunestream.cli.render import inert_lines, make_progress, progress_view, training_jobs_table
 from tunestream.client import ApiClientError, TunestreamClient
 from tunestream.config import Settings, load_settings
 from tunestream.trials import TERMINAL_STATUSES
@@ -266,6 +266,8 @@ def describe(name: str, json_output: Annotated[bool, typer.Option("--json")] = F
     console.print(f"[bold]{name}[/]  {d['HyperParameterTuningJobStatus']}  strategy {strategy}")
     console.print(f"  training jobs: {d['TrainingJobStatusCounters']}")
     console.print(f"  objectives:    {d['ObjectiveStatusCounters']}")
+    for line in inert_lines(d):
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
     print_best(client, d)
 
 

@@ -78,6 +78,14 @@ def progress_view(describe: dict[str, Any], jobs: list[dict[str, Any]], progress
     return Group(progress, f"[bold]{describe['HyperParameterTuningJobStatus']}[/]  {line}", training_jobs_table(jobs))
 
 
+def inert_lines(describe: dict[str, Any]) -> list[str]:
+    """The inert members the job was given (REST Describe's InertMembers), so nobody reads them as applied."""
+    inert = describe.get("InertMembers") or []
+    if not inert:
+        return []
+    return ["  inert (AWS-only, accepted, no effect here; docs/request-members.md):", *[f"    {m}" for m in inert]]
+
+
 def make_progress(name: str) -> Progress:
     return Progress(
         TextColumn(f"[bold]{name}[/]"),

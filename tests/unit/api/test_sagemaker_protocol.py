@@ -123,6 +123,27 @@ def test_describe_tuning_job_projects_onto_the_model() -> None:
     assert out["HyperParameterTuningJobConfig"]["RandomSeed"] == 7
 
 
+def test_describe_tuning_job_names_inert_members_on_rest_only() -> None:
+    row = tuning_row()
+    assert describe_tuning_job(row, {}, {}, None)["InertMembers"] == []
+    definition = row["request"]["TrainingJobDefinition"]
+    definition["RoleArn"] = "arn:aws:iam::1:role/x"
+    definition["OutputDataConfig"]["KmsKeyId"] = "key"
+    definition["VpcConfig"] = {"Subnets": ["s"], "SecurityGroupIds": ["g"]}
+    rest = describe_tuning_job(row, {}, {}, None)
+    assert rest["InertMembers"] == [
+        "TrainingJobDefinition.RoleArn",
+        "TrainingJobDefinition.VpcConfig",
+        "TrainingJobDefinition.OutputDataConfig.KmsKeyId",
+    ]
+    out = projected("DescribeHyperParameterTuningJob", rest)
+    assert_output_shape("DescribeHyperParameterTuningJob", out)
+    assert "InertMembers" not in out and out["TrainingJobDefinition"]["VpcConfig"] == definition["VpcConfig"]
+    training = describe_training_job(training_row(), row, [])
+    assert training["InertMembers"] == rest["InertMembers"]
+    assert "InertMembers" not in projected("DescribeTrainingJob", training)
+
+
 def test_describe_training_job_projects_onto_the_model() -> None:
     rest = describe_training_job(training_row(), tuning_row(), [{"metric_name": "score", "value": 1, "at": T0}])
     assert {"LauncherId", "Gpus", "FailedAttempts", "EarlyStopping", "ProposalReason", "LogUri"} <= set(rest)

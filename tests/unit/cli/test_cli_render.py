@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from tunestream.cli.render import training_jobs_table
+from tunestream.cli.render import inert_lines, training_jobs_table
 
 
 def rendered(jobs: list[dict[str, object]]) -> str:
@@ -32,3 +32,10 @@ def test_the_table_names_the_job_each_resumed_one_continues() -> None:
 
 def test_no_resumes_column_without_promotion() -> None:
     assert "resumes" not in rendered([job(1), job(2)])
+
+
+def test_inert_members_are_listed_as_without_effect() -> None:
+    assert inert_lines({"InertMembers": []}) == [] and inert_lines({}) == []
+    lines = inert_lines({"InertMembers": ["TrainingJobDefinition.VpcConfig", "TrainingJobDefinition.RoleArn"]})
+    assert "no effect" in lines[0]
+    assert lines[1:] == ["    TrainingJobDefinition.VpcConfig", "    TrainingJobDefinition.RoleArn"]

@@ -28,7 +28,7 @@ from tunestream.sdk.tuner import (
     WarmStartTypes,
     name_from_base,
 )
-from tunestream.validation import validate_request
+from tunestream.validation import InvalidTuningJob, validate_request
 
 METRICS = [{"Name": "val:dice", "Regex": "val:dice=([0-9\\.]+)"}, {"Name": "train:loss", "Regex": "loss=([0-9.]+)"}]
 RANGES = {
@@ -554,7 +554,14 @@ def test_estimator_options_map_to_the_definition(script: Path, session: Session)
         debugger_hook_config=False,
     )
     request = tuner(estimator).build_request()
-    accepted(request)
+    # Mapped as SageMaker's SDK maps them; the api refuses what it cannot honour, by name (#15).
+    with pytest.raises(InvalidTuningJob) as refused:
+        accepted(request)
+    assert [e.field for e in refused.value.errors] == [
+        "TrainingJobDefinition.ResourceConfig.InstanceCount",
+        "TrainingJobDefinition.EnableManagedSpotTraining",
+        "TrainingJobDefinition.StoppingCondition.MaxWaitTimeInSeconds",
+    ]
     definition = request["TrainingJobDefinition"]
     assert definition["EnableManagedSpotTraining"] is True
     assert definition["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200}

@@ -1,0 +1,90 @@
+"""Values of honoured TrainingJobDefinition members that tunestream cannot honour, refused by name.
+
+Each was accepted and silently ignored before (issue #15: "no silent ignores"): a training job with
+InstanceCount 2 ran as one process, a spot training job ran on-demand, network isolation was not
+applied. `tunestream.request_members` names these rules in its notes.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from tunestream.definitions import TrainingJobDefinitionShape
+from tunestream.field_errors import FieldError
+from tunestream.training_image import is_file_uri
+
+# Where SageMaker mounts checkpoints; a local process finds them in SM_CHECKPOINT_DIR instead.
+CONTAINER_CHECKPOINTS = PurePosixPath("/opt/ml/checkpoints")
+
+
+def _runs_as_process(definition: TrainingJobDefinitionShape) -> bool:
+    algo = definition.AlgorithmSpecification
+    return algo.Command is not None or is_file_uri(algo.TrainingImage)
+
+
+def check_local_limits(definition: TrainingJobDefinitionShape, base: str) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if definition.ResourceConfig.InstanceCount > 1:
+        errors.append(
+            FieldError(
+                f"{base}.ResourceConfig.InstanceCount",
+                "single-instance",
+                f"InstanceCount {definition.ResourceConfig.InstanceCount}: a training job runs as one process or "
+                "container here, so only 1 is honoured",
+            )
+        )
+    if definition.EnableManagedSpotTraining:
+        errors.append(
+            FieldError(
+                f"{base}.EnableManagedSpotTraining",
+                "spot-unsupported",
+                "managed spot training is not implemented: training jobs run on launchers that are not "
+                "interrupted; leave it out or false",
+            )
+        )
+    if definition.EnableNetworkIsolation:
+        # A security promise: running the job anyway would let it reach the network it was told it cannot.
+        errors.append(
+            FieldError(
+                f"{base}.EnableNetworkIsolation",
+                "network-isolation-unsupported",
+                "training jobs here can reach the network (containers join TUNESTREAM_DOCKER_NETWORK, "
+                "processes share the host's): leave it out or false",
+            )
+        )
+    if definition.OutputDataConfig.CompressionType == "NONE":
+        errors.append(
+            FieldError(
+                f"{base}.OutputDataConfig.CompressionType",
+                "compression-none-unsupported",
+                "the model is always uploaded as model.tar.gz (GZIP): leave it out or GZIP",
+            )
+        )
+    for i, channel in enumerate(definition.InputDataConfig):
+        data_type = channel.DataSource.S3DataSource.S3DataType
+        if data_type != "S3Prefix":
+            errors.append(
+                FieldError(
+                    f"{base}.InputDataConfig[{i}].DataSource.S3DataSource.S3DataType",
+                    "manifest-unsupported",
+                    f"{data_type}: tunestream downloads every object under S3Uri and does not read manifest "
+                    "files; use S3Prefix",
+                )
+            )
+    checkpoint = definition.CheckpointConfig
+    if (
+        checkpoint is not None
+        and checkpoint.LocalPath is not None
+        and PurePosixPath(checkpoint.LocalPath) != CONTAINER_CHECKPOINTS
+        and _runs_as_process(definition)
+    ):
+        errors.append(
+            FieldError(
+                f"{base}.CheckpointConfig.LocalPath",
+                "local-path-container",
+                f"{checkpoint.LocalPath!r}: a local process keeps its checkpoints in SM_CHECKPOINT_DIR (the "
+                f"job folder's checkpoints/); LocalPath applies to containers: leave it out or "
+                f"{CONTAINER_CHECKPOINTS}",
+            )
+        )
+    return errors

@@ -1,0 +1,527 @@
+"""What tunestream does with each member of SageMaker's CreateHyperParameterTuningJob input.
+
+Every member path of botocore's input shape is in MEMBERS, classified as:
+
+- honoured: it has the effect SageMaker documents (the note says what applies it, and which values,
+  if any, are refused by a rule in `tunestream.validation` / `tunestream.local_limits`);
+- refused: a request that has it is a ValidationException naming it; the note is the message;
+- inert: AWS-only plumbing (IAM, KMS, VPC, EBS, capacity reservations): accepted, kept, without
+  effect here, and listed as such in Describe's `InertMembers` (REST) and the CLI's describe.
+
+Paths are botocore's member names joined by "."; "[]" steps into the items of a list. A child of a
+refused or inert member has its parent's class: it cannot be given without its parent. The unit test
+tests/unit/test_request_members.py walks botocore's service model, so a member a new botocore adds
+fails it until someone classifies it here; EXTENSIONS does the same for tunestream's own members.
+docs/request-members.md is rendered from this table
+(`python -m tunestream.request_members > docs/request-members.md`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
+
+from tunestream.field_errors import FieldError
+
+Kind = Literal["honoured", "refused", "inert"]
+Entry = tuple[Kind, str]
+
+# The rule of every FieldError a refused member gives (validation's own refusals use it too).
+REFUSED_RULE = "unsupported"
+
+_DEF = "TrainingJobDefinition"
+_RANGES = "HyperParameterTuningJobConfig.ParameterRanges"
+
+
+def _children(parent: str, kind: Kind, names: list[str]) -> dict[str, Entry]:
+    """Members that share their refused or inert parent's fate."""
+    note = f"{kind} with {parent.rsplit('.', 1)[-1].removesuffix('[]')}"
+    return {f"{parent}.{name}": (kind, note) for name in names}
+
+
+_PARAMETER_RANGES: dict[str, Entry] = {
+    "IntegerParameterRanges": ("honoured", "the search space (tunestream.space): integers from MinValue to MaxValue"),
+    "IntegerParameterRanges[].Name": ("honoured", "the hyperparameter's name, passed to the training program"),
+    "IntegerParameterRanges[].MinValue": ("honoured", "lower bound, inclusive"),
+    "IntegerParameterRanges[].MaxValue": ("honoured", "upper bound, inclusive"),
+    "IntegerParameterRanges[].ScalingType": ("honoured", "Auto, Linear, Logarithmic (ReverseLogarithmic refused)"),
+    "ContinuousParameterRanges": ("honoured", "the search space: reals from MinValue to MaxValue"),
+    "ContinuousParameterRanges[].Name": ("honoured", "the hyperparameter's name, passed to the training program"),
+    "ContinuousParameterRanges[].MinValue": ("honoured", "lower bound"),
+    "ContinuousParameterRanges[].MaxValue": ("honoured", "upper bound"),
+    "ContinuousParameterRanges[].ScalingType": ("honoured", "Auto, Linear, Logarithmic, ReverseLogarithmic"),
+    "CategoricalParameterRanges": ("honoured", "the search space: one of Values"),
+    "CategoricalParameterRanges[].Name": ("honoured", "the hyperparameter's name, passed to the training program"),
+    "CategoricalParameterRanges[].Values": ("honoured", "the choices, each passed as given"),
+    "AutoParameters": (
+        "refused",
+        "AutoParameters are Autotune's, which tunestream does not implement: give the ranges yourself",
+    ),
+    **_children("AutoParameters[]", "refused", ["Name", "ValueHint"]),
+}
+
+_S3 = f"{_DEF}.InputDataConfig[].DataSource.S3DataSource"
+_RESOURCES = f"{_DEF}.ResourceConfig"
+_TUNING_RESOURCES = f"{_DEF}.HyperParameterTuningResourceConfig"
+_FILE_SYSTEM = f"{_DEF}.InputDataConfig[].DataSource.FileSystemDataSource"
+
+# One TrainingJobDefinition: what each training job of the tuning job runs.
+_DEFINITION: dict[str, Entry] = {
+    _DEF: ("honoured", "what every training job runs (the suggester's TrainingJobSpec)"),
+    f"{_DEF}.DefinitionName": ("honoured", "a label, returned by Describe (one definition: nothing to tell apart)"),
+    f"{_DEF}.TuningObjective": (
+        "honoured",
+        "must equal HyperParameterTuningJobObjective (rule same-objective): one definition tunes for that",
+    ),
+    f"{_DEF}.TuningObjective.Type": ("honoured", "as HyperParameterTuningJobObjective.Type"),
+    f"{_DEF}.TuningObjective.MetricName": ("honoured", "as HyperParameterTuningJobObjective.MetricName"),
+    f"{_DEF}.HyperParameterRanges": (
+        "refused",
+        "ranges per definition go with several TrainingJobDefinitions: put them in "
+        "HyperParameterTuningJobConfig.ParameterRanges",
+    ),
+    # HyperParameterRanges' children: added below, mirrored from ParameterRanges.
+    f"{_DEF}.StaticHyperParameters": (
+        "honoured",
+        "launcher: hyperparameters.json, SM_HP_* and --name value arguments, with the tuned ones",
+    ),
+    f"{_DEF}.AlgorithmSpecification": ("honoured", "the training program"),
+    f"{_DEF}.AlgorithmSpecification.TrainingImage": (
+        "honoured",
+        "an image: the container backend runs it; file:///path: that executable runs as a local process",
+    ),
+    f"{_DEF}.AlgorithmSpecification.TrainingInputMode": (
+        "honoured",
+        "File; FastFile (downloaded like File); Pipe is refused (rule pipe-unsupported)",
+    ),
+    f"{_DEF}.AlgorithmSpecification.AlgorithmName": (
+        "refused",
+        "names a SageMaker algorithm resource or built-in algorithm, which tunestream does not have: "
+        "give TrainingImage (or tunestream's Command) and MetricDefinitions",
+    ),
+    f"{_DEF}.AlgorithmSpecification.MetricDefinitions": (
+        "honoured",
+        "collector: each regex applied to every output line; the objective is the last value matched",
+    ),
+    f"{_DEF}.AlgorithmSpecification.MetricDefinitions[].Name": ("honoured", "the metric's name"),
+    f"{_DEF}.AlgorithmSpecification.MetricDefinitions[].Regex": ("honoured", "one capturing group, RE2 syntax"),
+    f"{_DEF}.RoleArn": (
+        "inert",
+        "the IAM role a training job assumes on AWS; tunestream has no IAM (what reaches a training "
+        "program: docs/security.md)",
+    ),
+    f"{_DEF}.InputDataConfig": ("honoured", "launcher: each channel downloaded to input/data/<channel>"),
+    f"{_DEF}.InputDataConfig[].ChannelName": ("honoured", "the folder and SM_CHANNEL_<NAME>"),
+    f"{_DEF}.InputDataConfig[].DataSource": ("honoured", "S3DataSource only"),
+    _S3: ("honoured", "downloaded from tunestream's S3 store"),
+    f"{_S3}.S3DataType": (
+        "honoured",
+        "S3Prefix; ManifestFile and AugmentedManifestFile are refused (rule manifest-unsupported)",
+    ),
+    f"{_S3}.S3Uri": ("honoured", "every object under the prefix is downloaded"),
+    f"{_S3}.S3DataDistributionType": (
+        "honoured",
+        "in inputdataconfig.json; one instance per training job, so ShardedByS3Key gives it every object, "
+        "as SageMaker does with one instance",
+    ),
+    f"{_S3}.AttributeNames": (
+        "refused",
+        "attributes of an augmented manifest file, which tunestream does not read: use an S3Prefix channel",
+    ),
+    f"{_S3}.InstanceGroupNames": (
+        "refused",
+        "sends a channel to named instance groups; ResourceConfig.InstanceGroups is refused",
+    ),
+    f"{_S3}.ModelAccessConfig": (
+        "inert",
+        "accepts a gated JumpStart model's EULA on AWS; nothing is gated here: the channel is "
+        "downloaded from S3Uri either way",
+    ),
+    **_children(f"{_S3}.ModelAccessConfig", "inert", ["AcceptEula"]),
+    f"{_S3}.HubAccessConfig": (
+        "refused",
+        "reads the channel from a SageMaker JumpStart hub model, which tunestream cannot fetch: "
+        "put the files under S3Uri",
+    ),
+    **_children(f"{_S3}.HubAccessConfig", "refused", ["HubContentArn"]),
+    _FILE_SYSTEM: (
+        "refused",
+        "EFS and FSx for Lustre file systems exist on AWS only: put the data in tunestream's S3 store (S3DataSource)",
+    ),
+    **_children(_FILE_SYSTEM, "refused", ["FileSystemId", "FileSystemAccessMode", "FileSystemType", "DirectoryPath"]),
+    f"{_DEF}.InputDataConfig[].DataSource.DatasetSource": (
+        "refused",
+        "a SageMaker dataset ARN, which tunestream cannot read: put the data in tunestream's S3 store (S3DataSource)",
+    ),
+    **_children(f"{_DEF}.InputDataConfig[].DataSource.DatasetSource", "refused", ["DatasetArn"]),
+    f"{_DEF}.InputDataConfig[].ContentType": ("honoured", "in inputdataconfig.json"),
+    f"{_DEF}.InputDataConfig[].CompressionType": (
+        "honoured",
+        "in inputdataconfig.json; files are not decompressed, as SageMaker does in File mode",
+    ),
+    f"{_DEF}.InputDataConfig[].RecordWrapperType": (
+        "honoured",
+        "in inputdataconfig.json; SageMaker wraps records in Pipe mode only, which is refused",
+    ),
+    f"{_DEF}.InputDataConfig[].InputMode": (
+        "honoured",
+        "File; FastFile (downloaded like File); Pipe is refused (rule pipe-unsupported)",
+    ),
+    f"{_DEF}.InputDataConfig[].ShuffleConfig": (
+        "honoured",
+        "shuffles the order of S3 keys, which a downloaded folder does not have, so, as on SageMaker in "
+        "File mode with one instance, there is nothing to shuffle (Pipe and InstanceCount > 1 are refused)",
+    ),
+    f"{_DEF}.InputDataConfig[].ShuffleConfig.Seed": ("honoured", "with ShuffleConfig"),
+    f"{_DEF}.VpcConfig": (
+        "inert",
+        "puts training jobs in an AWS VPC; here they have the network of their launcher's host (docs/security.md)",
+    ),
+    **_children(f"{_DEF}.VpcConfig", "inert", ["SecurityGroupIds", "Subnets"]),
+    f"{_DEF}.OutputDataConfig": ("honoured", "where the model artifact goes"),
+    f"{_DEF}.OutputDataConfig.KmsKeyId": (
+        "inert",
+        "AWS KMS encryption of the uploaded artifact; tunestream's S3 store has no KMS",
+    ),
+    f"{_DEF}.OutputDataConfig.S3OutputPath": (
+        "honoured",
+        "launcher uploads <S3OutputPath>/<training job>/output/model.tar.gz",
+    ),
+    f"{_DEF}.OutputDataConfig.CompressionType": (
+        "honoured",
+        "GZIP (model.tar.gz); NONE is refused (rule compression-none-unsupported)",
+    ),
+    _RESOURCES: ("honoured", "what one training job is given"),
+    f"{_RESOURCES}.InstanceType": (
+        "honoured",
+        "scheduler: read as a GPU count (ml.p*/ml.g* types; tunestream's GpuCount overrides it); CPUs "
+        "and memory are the launcher's (TUNESTREAM_DOCKER_CPUS / _MEMORY for containers)",
+    ),
+    f"{_RESOURCES}.InstanceCount": (
+        "honoured",
+        "1; more is refused (rule single-instance): a training job is one process or container",
+    ),
+    f"{_RESOURCES}.VolumeSizeInGB": (
+        "inert",
+        "the EBS volume AWS provisions; a training job uses its launcher's disk",
+    ),
+    f"{_RESOURCES}.VolumeKmsKeyId": ("inert", "AWS KMS encryption of that EBS volume"),
+    f"{_RESOURCES}.KeepAlivePeriodInSeconds": (
+        "inert",
+        "keeps AWS instances in a warm pool; launchers keep running, so there is nothing to keep warm",
+    ),
+    f"{_RESOURCES}.InstanceGroups": (
+        "refused",
+        "heterogeneous clusters run several instances per training job, which tunestream does not: give InstanceType",
+    ),
+    **_children(f"{_RESOURCES}.InstanceGroups[]", "refused", ["InstanceType", "InstanceCount", "InstanceGroupName"]),
+    f"{_RESOURCES}.TrainingPlanArn": ("inert", "AWS reserved capacity; here the launchers are the capacity"),
+    f"{_RESOURCES}.InstancePlacementConfig": ("inert", "placement on AWS UltraServers, which exist on AWS only"),
+    **_children(f"{_RESOURCES}.InstancePlacementConfig", "inert", ["EnableMultipleJobs", "PlacementSpecifications"]),
+    **_children(
+        f"{_RESOURCES}.InstancePlacementConfig.PlacementSpecifications[]", "inert", ["UltraServerId", "InstanceCount"]
+    ),
+    f"{_RESOURCES}.InstancePreferences": (
+        "refused",
+        "SageMaker picks an instance type from the list; tunestream reads the GPUs a training job needs "
+        "from InstanceType: give InstanceType",
+    ),
+    **_children(
+        f"{_RESOURCES}.InstancePreferences[]", "refused", ["InstanceType", "InstanceCount", "TrainingPlanArns"]
+    ),
+    f"{_RESOURCES}.SelectedInstanceType": (
+        "refused",
+        "read-only: SageMaker reports it after choosing from InstancePreferences; it is no input",
+    ),
+    f"{_RESOURCES}.SelectedInstanceCount": (
+        "refused",
+        "read-only: SageMaker reports it after choosing from InstancePreferences; it is no input",
+    ),
+    _TUNING_RESOURCES: (
+        "refused",
+        "lets AMT choose among instance configurations per training job, which tunestream does not: "
+        "give ResourceConfig",
+    ),
+    **_children(
+        _TUNING_RESOURCES,
+        "refused",
+        ["InstanceType", "InstanceCount", "VolumeSizeInGB", "VolumeKmsKeyId", "AllocationStrategy", "InstanceConfigs"],
+    ),
+    **_children(
+        f"{_TUNING_RESOURCES}.InstanceConfigs[]", "refused", ["InstanceType", "InstanceCount", "VolumeSizeInGB"]
+    ),
+    f"{_DEF}.StoppingCondition": ("honoured", "per training job"),
+    f"{_DEF}.StoppingCondition.MaxRuntimeInSeconds": (
+        "honoured",
+        "launcher stops the training job (MaxRuntimeExceeded)",
+    ),
+    f"{_DEF}.StoppingCondition.MaxWaitTimeInSeconds": (
+        "refused",
+        "the time limit of managed spot training, which tunestream does not do: leave it out",
+    ),
+    f"{_DEF}.StoppingCondition.MaxPendingTimeInSeconds": (
+        "refused",
+        "tunestream does not stop a training job for waiting for a launcher: leave it out",
+    ),
+    f"{_DEF}.EnableNetworkIsolation": (
+        "honoured",
+        "false; true is refused (rule network-isolation-unsupported): training jobs can reach the network",
+    ),
+    f"{_DEF}.EnableInterContainerTrafficEncryption": (
+        "honoured",
+        "nothing to encrypt: a training job is one process or container (InstanceCount > 1 is refused)",
+    ),
+    f"{_DEF}.EnableManagedSpotTraining": (
+        "honoured",
+        "false: training jobs run on launchers that stay; true is refused (rule spot-unsupported)",
+    ),
+    f"{_DEF}.CheckpointConfig": (
+        "honoured",
+        "launcher restores checkpoints from <S3Uri>/<training job>/ and syncs them there while it runs",
+    ),
+    f"{_DEF}.CheckpointConfig.S3Uri": ("honoured", "where checkpoints are kept"),
+    f"{_DEF}.CheckpointConfig.LocalPath": (
+        "honoured",
+        "containers get the checkpoints there too; a local process has them in SM_CHECKPOINT_DIR, so only "
+        "/opt/ml/checkpoints is accepted for it (rule local-path-container)",
+    ),
+    f"{_DEF}.RetryStrategy": ("honoured", "scheduler"),
+    f"{_DEF}.RetryStrategy.MaximumRetryAttempts": (
+        "honoured",
+        "scheduler retries a training job its launcher lost or failed, on another launcher",
+    ),
+    f"{_DEF}.Environment": ("honoured", "the training program's environment"),
+}
+
+_DEFINITION.update(
+    {
+        f"{_DEF}.HyperParameterRanges.{path}": ("refused", "refused with HyperParameterRanges")
+        for path in _PARAMETER_RANGES
+    }
+)
+
+MEMBERS: dict[str, Entry] = {
+    "HyperParameterTuningJobName": ("honoured", "names the tuning job; its training jobs' names start with it"),
+    "HyperParameterTuningJobConfig": ("honoured", "the search"),
+    "HyperParameterTuningJobConfig.Strategy": (
+        "honoured",
+        "suggester: Random, Grid, Bayesian, Hyperband (tunestream.strategies)",
+    ),
+    "HyperParameterTuningJobConfig.StrategyConfig": ("honoured", "Hyperband only (refused with other strategies)"),
+    "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig": ("honoured", "Hyperband's brackets"),
+    "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.MinResource": (
+        "honoured",
+        "the fewest epochs a training job gets",
+    ),
+    "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.MaxResource": (
+        "honoured",
+        "the most epochs a training job gets",
+    ),
+    "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective": (
+        "honoured",
+        "what the strategy optimises and the best training job is chosen by",
+    ),
+    "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.Type": ("honoured", "Maximize or Minimize"),
+    "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName": (
+        "honoured",
+        "one of MetricDefinitions (refused otherwise)",
+    ),
+    "HyperParameterTuningJobConfig.ResourceLimits": ("honoured", "the tuning job's budgets"),
+    "HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs": (
+        "honoured",
+        "suggester: no training job is proposed beyond it",
+    ),
+    "HyperParameterTuningJobConfig.ResourceLimits.MaxParallelTrainingJobs": (
+        "honoured",
+        "suggester: at most this many training jobs outstanding",
+    ),
+    "HyperParameterTuningJobConfig.ResourceLimits.MaxRuntimeInSeconds": (
+        "honoured",
+        "suggester: when it runs out, running training jobs are stopped and the tuning job ends",
+    ),
+    _RANGES: ("honoured", "the search space (tunestream.space)"),
+    **{f"{_RANGES}.{path}": entry for path, entry in _PARAMETER_RANGES.items()},
+    "HyperParameterTuningJobConfig.TrainingJobEarlyStoppingType": (
+        "honoured",
+        "Auto: the median stopping rule; Off",
+    ),
+    "HyperParameterTuningJobConfig.TuningJobCompletionCriteria": (
+        "honoured",
+        "suggester ends the tuning job (tunestream.strategies.completion)",
+    ),
+    "HyperParameterTuningJobConfig.TuningJobCompletionCriteria.TargetObjectiveMetricValue": (
+        "honoured",
+        "ends the tuning job once a training job reaches it",
+    ),
+    "HyperParameterTuningJobConfig.TuningJobCompletionCriteria.BestObjectiveNotImproving": (
+        "honoured",
+        "ends the tuning job when the best stops improving",
+    ),
+    "HyperParameterTuningJobConfig.TuningJobCompletionCriteria.BestObjectiveNotImproving."
+    "MaxNumberOfTrainingJobsNotImproving": ("honoured", "that many training jobs in a row"),
+    "HyperParameterTuningJobConfig.TuningJobCompletionCriteria.ConvergenceDetected": (
+        "honoured",
+        "ends the tuning job on convergence (docs/job-json.md)",
+    ),
+    "HyperParameterTuningJobConfig.TuningJobCompletionCriteria.ConvergenceDetected.CompleteOnConvergence": (
+        "honoured",
+        "Enabled or Disabled",
+    ),
+    "HyperParameterTuningJobConfig.RandomSeed": (
+        "honoured",
+        "seeds the strategy; drawn and shown by Describe when absent",
+    ),
+    **_DEFINITION,
+    "TrainingJobDefinitions": (
+        "refused",
+        "several definitions in one tuning job are not implemented: use a single TrainingJobDefinition",
+    ),
+    **{
+        f"TrainingJobDefinitions[].{path.removeprefix(_DEF + '.')}": ("refused", "refused with TrainingJobDefinitions")
+        for path in _DEFINITION
+        if path != _DEF
+    },
+    "WarmStartConfig": ("honoured", "parents' training jobs seed the strategy (tunestream.api.warm_start)"),
+    "WarmStartConfig.ParentHyperParameterTuningJobs": ("honoured", "ended tuning jobs with the same objective"),
+    "WarmStartConfig.ParentHyperParameterTuningJobs[].HyperParameterTuningJobName": ("honoured", "a parent"),
+    "WarmStartConfig.WarmStartType": (
+        "honoured",
+        "IdenticalDataAndAlgorithm (parents' configurations are not redrawn) or TransferLearning",
+    ),
+    "Tags": ("honoured", "kept per tuning job: ListTags, AddTags, DeleteTags"),
+    "Tags[].Key": ("honoured", "the tag's key (no aws: keys)"),
+    "Tags[].Value": ("honoured", "the tag's value"),
+    "Autotune": (
+        "refused",
+        "Autotune is not implemented: give Strategy, ParameterRanges and ResourceLimits yourself",
+    ),
+    **_children("Autotune", "refused", ["Mode"]),
+}
+
+# tunestream's own members, which botocore's model lacks (so boto3 cannot send them; REST and the
+# CLI can). Classified the same way, so the request model has no member without a class either.
+_OWN_DEFINITION: dict[str, Entry] = {
+    f"{_DEF}.AlgorithmSpecification.Command": (
+        "honoured",
+        "the training program as an argv list, run as a local process (the process backend)",
+    ),
+    f"{_DEF}.AlgorithmSpecification.EnableSageMakerMetricsTimeSeries": (
+        "inert",
+        "CreateTrainingJob's switch for CloudWatch metric time series, which exist on AWS only; metrics "
+        "are kept in tunestream's read model either way",
+    ),
+    f"{_RESOURCES}.GpuCount": ("honoured", "scheduler: GPUs per training job, overriding what InstanceType implies"),
+}
+EXTENSIONS: dict[str, Entry] = {
+    "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.Promotion": (
+        "honoured",
+        "Hyperband pauses training jobs at their rung and resumes the promoted ones from checkpoints",
+    ),
+    "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.FirstRung": (
+        "honoured",
+        "Auto sizes promotion's first rung from what a start costs; MinResource starts at MinResource",
+    ),
+    **_OWN_DEFINITION,
+    **{
+        f"TrainingJobDefinitions[].{path.removeprefix(_DEF + '.')}": ("refused", "refused with TrainingJobDefinitions")
+        for path in _OWN_DEFINITION
+    },
+}
+_ALL = {**MEMBERS, **EXTENSIONS}
+
+
+def _parent(path: str) -> str | None:
+    head, dot, _ = path.rpartition(".")
+    return head.removesuffix("[]") if dot else None
+
+
+def outermost(kind: Kind) -> list[str]:
+    """Paths of `kind` whose parent is not of that kind: the ones a request is checked for."""
+    return [
+        path
+        for path, (k, _) in _ALL.items()
+        if k == kind and ((parent := _parent(path)) is None or _ALL[parent][0] != kind)
+    ]
+
+
+def present(request: Mapping[str, Any], path: str) -> Iterator[str]:
+    """The concrete paths (list items numbered, e.g. `A.B[0].C`) at which `request` has `path`."""
+
+    def walk(value: Any, parts: list[str], where: str) -> Iterator[str]:
+        name = parts[0].removesuffix("[]")
+        if not isinstance(value, Mapping) or value.get(name) is None:
+            return
+        here = f"{where}.{name}" if where else name
+        if len(parts) == 1:
+            yield here
+        elif parts[0].endswith("[]"):
+            if isinstance(value[name], list):
+                for i, item in enumerate(value[name]):
+                    yield from walk(item, parts[1:], f"{here}[{i}]")
+        else:
+            yield from walk(value[name], parts[1:], here)
+
+    return walk(request, path.split("."), "")
+
+
+def refusals(request: Mapping[str, Any]) -> list[FieldError]:
+    """A FieldError for each refused member the request has (as a JSON dump of it, nulls left out)."""
+    return [
+        FieldError(where, REFUSED_RULE, _ALL[path][1])
+        for path in outermost("refused")
+        for where in present(request, path)
+    ]
+
+
+def inert_members(request: Mapping[str, Any]) -> list[str]:
+    """The inert members the request has, outermost only (VpcConfig, not also VpcConfig.Subnets),
+    in the table's order."""
+    return [where for path in outermost("inert") for where in present(request, path)]
+
+
+def counts() -> dict[Kind, int]:
+    """How many of botocore's member paths are of each class."""
+    found: dict[Kind, int] = {"honoured": 0, "refused": 0, "inert": 0}
+    for kind, _ in MEMBERS.values():
+        found[kind] += 1
+    return found
+
+
+def render_markdown() -> str:
+    """docs/request-members.md: every member, its class and the note."""
+    c = counts()
+    top = {kind: len([p for p in outermost(kind) if p in MEMBERS]) for kind in ("refused", "inert")}
+    lines = [
+        "# CreateHyperParameterTuningJob, member by member",
+        "",
+        "<!-- Rendered from shared/tunestream/request_members.py by "
+        "`python -m tunestream.request_members > docs/request-members.md`; a unit test keeps them equal. -->",
+        "",
+        f"Every member of botocore's `CreateHyperParameterTuningJob` input ({len(MEMBERS)} paths; `[]` steps "
+        f"into a list's items) is **honoured** ({c['honoured']}), **refused** ({c['refused']}, {top['refused']} of "
+        f"them outermost, the rest their children: a `ValidationException` naming it, rule `{REFUSED_RULE}`, "
+        f"saying why, as the note does) or **inert** ({c['inert']}, {top['inert']} outermost: AWS-only "
+        "plumbing, accepted without effect and listed in Describe's `InertMembers` and by "
+        "`tunestream describe`). A child of a refused or inert member shares its class. "
+        "Values of honoured members that tunestream cannot honour are refused by the rules the notes name.",
+        "",
+        "| member | class | note |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{path}` | {kind} | {note} |" for path, (kind, note) in MEMBERS.items()]
+    lines += [
+        "",
+        "## tunestream's own members",
+        "",
+        "Not in botocore's model (boto3 cannot send them; REST, the CLI and tunestream's SDK can), classified "
+        "the same way:",
+        "",
+        "| member | class | note |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{path}` | {kind} | {note} |" for path, (kind, note) in EXTENSIONS.items()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")
