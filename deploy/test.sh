@@ -45,4 +45,10 @@ if ! bash deploy/browser.sh 2>&1 | tee test-artifacts/browser.log; then
   export TUNESTREAM_BROWSER_TESTS_SKIP="${reason:-deploy/browser.sh failed}"
   echo "browser tests will be skipped: $TUNESTREAM_BROWSER_TESTS_SKIP" >&2
 fi
+# SageMaker's own SDK (v2) in an environment of its own, for tests/integration/test_sagemaker_sdk.py.
+if ! bash deploy/sagemaker-sdk.sh 2>&1 | tee test-artifacts/sagemaker-sdk.log; then
+  reason=$(grep -v '^[[:space:]]*$' test-artifacts/sagemaker-sdk.log | tail -n 1 || true)
+  export TUNESTREAM_SDK_TESTS_SKIP="${reason:-deploy/sagemaker-sdk.sh failed}"
+  echo "SageMaker SDK tests will be skipped: $TUNESTREAM_SDK_TESTS_SKIP" >&2
+fi
 python -m pytest tests -q -p no:cacheprovider -rs --durations=10 --junitxml=test-artifacts/junit.xml "$@"

@@ -48,7 +48,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--num_round", type=int, default=150)
     parser.add_argument("--nthread", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
-    return parser.parse_args(argv)
+    # SageMaker's SDKs add hyperparameters of their own (the tuner's _tuning_objective_metric,
+    # sagemaker_* with cls metadata): a program that refused unknown ones would fail every job.
+    known, _ = parser.parse_known_args(argv)
+    return known
 
 
 def load_data(seed: int = DATA_SEED) -> dict[str, xgb.DMatrix]:

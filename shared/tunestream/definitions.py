@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 JOB_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$"
 PARAMETER_NAME_PATTERN = r"^[a-zA-Z0-9_.:\-]+$"
@@ -179,6 +179,33 @@ class ResourceConfigShape(Shape):
     SelectedInstanceCount: int | None = None
 
 
+class TuningInstanceConfig(Shape):
+    InstanceType: str
+    InstanceCount: int = Field(ge=1)
+    VolumeSizeInGB: int = Field(ge=1)
+
+
+class TuningResourceConfigShape(Shape):
+    """HyperParameterTuningResourceConfig: what SageMaker's SDK v2 sends instead of ResourceConfig.
+    With InstanceConfigs, AMT takes them in order ("Prioritized") when capacity runs short; here
+    capacity never runs short, so the first one is what a training job gets."""
+
+    InstanceType: str | None = None
+    InstanceCount: int | None = Field(default=None, ge=1)
+    VolumeSizeInGB: int | None = Field(default=None, ge=1)
+    VolumeKmsKeyId: str | None = None
+    AllocationStrategy: Literal["Prioritized"] | None = None
+    InstanceConfigs: list[TuningInstanceConfig] | None = Field(default=None, min_length=1, max_length=6)
+
+    def resource_config(self) -> dict[str, Any]:
+        """The ResourceConfig each training job gets."""
+        chosen: Shape = self.InstanceConfigs[0] if self.InstanceConfigs else self
+        fields = {k: getattr(chosen, k) for k in ("InstanceType", "InstanceCount", "VolumeSizeInGB")}
+        if self.VolumeKmsKeyId is not None:
+            fields["VolumeKmsKeyId"] = self.VolumeKmsKeyId
+        return {k: v for k, v in fields.items() if v is not None}
+
+
 class StoppingConditionShape(Shape):
     MaxRuntimeInSeconds: int = Field(default=86400, ge=1)
     MaxWaitTimeInSeconds: int | None = None
@@ -212,7 +239,26 @@ class TrainingJobDefinitionShape(Shape):
     EnableNetworkIsolation: bool | None = None
     EnableInterContainerTrafficEncryption: bool | None = None
     EnableManagedSpotTraining: bool | None = None
-    HyperParameterTuningResourceConfig: dict[str, Any] | None = None
+    HyperParameterTuningResourceConfig: TuningResourceConfigShape | None = None
+
+    @model_validator(mode="after")
+    def _resources_from_tuning_config(self) -> TrainingJobDefinitionShape:
+        # SageMaker takes exactly one of the two; the training jobs (and DescribeTrainingJob, which
+        # the SDKs read) then have a ResourceConfig either way.
+        tuning = self.HyperParameterTuningResourceConfig
+        if tuning is None:
+            return self
+        if tuning.InstanceConfigs and (tuning.InstanceType or tuning.InstanceCount):
+            raise ValueError(
+                "HyperParameterTuningResourceConfig: give InstanceConfigs or InstanceType and InstanceCount, not both"
+            )
+        derived = ResourceConfigShape(**tuning.resource_config())
+        # A stored request read again carries the ResourceConfig derived here before: the same one.
+        if "ResourceConfig" in self.model_fields_set and self.ResourceConfig != derived:
+            raise ValueError(
+                "give ResourceConfig or HyperParameterTuningResourceConfig, not both (SageMaker takes one)"
+            )
+        return self.model_copy(update={"ResourceConfig": derived})
 
 
 class ParentTuningJob(Shape):

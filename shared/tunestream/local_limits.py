@@ -25,9 +25,14 @@ def _runs_as_process(definition: TrainingJobDefinitionShape) -> bool:
 def check_local_limits(definition: TrainingJobDefinitionShape, base: str) -> list[FieldError]:
     errors: list[FieldError] = []
     if definition.ResourceConfig.InstanceCount > 1:
+        tuning = definition.HyperParameterTuningResourceConfig
+        where = "ResourceConfig.InstanceCount"
+        if tuning is not None:  # the ResourceConfig was derived from it: name what the user wrote
+            first = ".InstanceConfigs[0]" if tuning.InstanceConfigs else ""
+            where = f"HyperParameterTuningResourceConfig{first}.InstanceCount"
         errors.append(
             FieldError(
-                f"{base}.ResourceConfig.InstanceCount",
+                f"{base}.{where}",
                 "single-instance",
                 f"InstanceCount {definition.ResourceConfig.InstanceCount}: a training job runs as one process or "
                 "container here, so only 1 is honoured",

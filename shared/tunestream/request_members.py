@@ -238,18 +238,25 @@ _DEFINITION: dict[str, Entry] = {
         "read-only: SageMaker reports it after choosing from InstancePreferences; it is no input",
     ),
     _TUNING_RESOURCES: (
-        "refused",
-        "lets AMT choose among instance configurations per training job, which tunestream does not: "
-        "give ResourceConfig",
+        "honoured",
+        "what SageMaker's SDK v2 sends instead of ResourceConfig: becomes each training job's ResourceConfig "
+        "(definitions.TuningResourceConfigShape); not with ResourceConfig",
     ),
-    **_children(
-        _TUNING_RESOURCES,
-        "refused",
-        ["InstanceType", "InstanceCount", "VolumeSizeInGB", "VolumeKmsKeyId", "AllocationStrategy", "InstanceConfigs"],
+    f"{_TUNING_RESOURCES}.InstanceType": ("honoured", "as ResourceConfig.InstanceType (the GPUs it implies)"),
+    f"{_TUNING_RESOURCES}.InstanceCount": (
+        "honoured",
+        "as ResourceConfig.InstanceCount (1; more: rule single-instance)",
     ),
-    **_children(
-        f"{_TUNING_RESOURCES}.InstanceConfigs[]", "refused", ["InstanceType", "InstanceCount", "VolumeSizeInGB"]
+    f"{_TUNING_RESOURCES}.VolumeSizeInGB": ("inert", "the size of an AWS EBS volume, as ResourceConfig's"),
+    f"{_TUNING_RESOURCES}.VolumeKmsKeyId": ("inert", "AWS KMS encryption of that EBS volume"),
+    f"{_TUNING_RESOURCES}.AllocationStrategy": (
+        "honoured",
+        "Prioritized: InstanceConfigs in order when capacity runs short; it never does here, so the first",
     ),
+    f"{_TUNING_RESOURCES}.InstanceConfigs": ("honoured", "the first configuration is every training job's"),
+    f"{_TUNING_RESOURCES}.InstanceConfigs[].InstanceType": ("honoured", "as ResourceConfig.InstanceType"),
+    f"{_TUNING_RESOURCES}.InstanceConfigs[].InstanceCount": ("honoured", "as ResourceConfig.InstanceCount"),
+    f"{_TUNING_RESOURCES}.InstanceConfigs[].VolumeSizeInGB": ("inert", "the size of an AWS EBS volume"),
     f"{_DEF}.StoppingCondition": ("honoured", "per training job"),
     f"{_DEF}.StoppingCondition.MaxRuntimeInSeconds": (
         "honoured",
@@ -476,7 +483,12 @@ def refusals(request: Mapping[str, Any]) -> list[FieldError]:
 def inert_members(request: Mapping[str, Any]) -> list[str]:
     """The inert members the request has, outermost only (VpcConfig, not also VpcConfig.Subnets),
     in the table's order."""
-    return [where for path in outermost("inert") for where in present(request, path)]
+    found = [where for path in outermost("inert") for where in present(request, path)]
+    definition = request.get("TrainingJobDefinition") or {}
+    if definition.get("HyperParameterTuningResourceConfig") is not None:
+        # Its ResourceConfig was derived from HyperParameterTuningResourceConfig: not the user's to list.
+        found = [w for w in found if not w.startswith(f"{_RESOURCES}.")]
+    return found
 
 
 def counts() -> dict[Kind, int]:

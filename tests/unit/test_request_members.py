@@ -103,6 +103,10 @@ def base_request() -> dict[str, Any]:
     )
 
 
+# The members an item of HyperParameterTuningResourceConfig.InstanceConfigs must have.
+INSTANCE_CONFIG = {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}
+
+
 def with_member(path: str) -> tuple[dict[str, Any], str]:
     """The base request with `path` set to a sample; also the path with list items numbered."""
     request = base_request()
@@ -111,7 +115,8 @@ def with_member(path: str) -> tuple[dict[str, Any], str]:
     for part in parts[:-1]:
         name = part.removesuffix("[]")
         if part.endswith("[]"):
-            items = node.setdefault(name, [copy.deepcopy(CHANNEL) if name == "InputDataConfig" else {}])
+            first = {"InputDataConfig": CHANNEL, "InstanceConfigs": INSTANCE_CONFIG}.get(name, {})
+            items = node.setdefault(name, [copy.deepcopy(first)])
             node = items[0]
         else:
             node = node.setdefault(name, {})

@@ -106,6 +106,10 @@ async def _describe_training_job(st: ops.State, who: Caller, params: dict[str, A
     result: dict[str, Any] = await asyncio.to_thread(ops.describe_training_job, st, who, name)
     # Required by the model; empty until the training job uploaded a model.
     result.setdefault("ModelArtifacts", {"S3ModelArtifacts": ""})
+    output = result.get("OutputDataConfig")
+    if isinstance(output, dict) and "KmsKeyId" not in output:
+        # SageMaker answers "" without a key, and the SDKs' Estimator.attach reads it unconditionally.
+        result["OutputDataConfig"] = {**output, "KmsKeyId": ""}
     return result
 
 

@@ -1,0 +1,128 @@
+"""SageMaker's own Python SDK, v2 (sagemaker 2.257), run unchanged against tunestream.
+
+Nothing below names tunestream: boto3's standard variables point the SDK at it.
+
+    export AWS_ENDPOINT_URL_SAGEMAKER=http://127.0.0.1:8080      # the api
+    export AWS_ENDPOINT_URL_S3=http://127.0.0.1:18333            # the stack's S3 store
+    export AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... AWS_DEFAULT_REGION=us-east-1
+    python examples/sagemaker_sdk/tune_v2.py \
+        --image file://$PWD/examples/xgboost_synthetic/train.py --output s3://tunestream/sdk-v2
+
+The walk: HyperparameterTuner.fit and wait, describe, best_training_job, best_estimator,
+Estimator.attach, analytics().dataframe(), a warm-started second tuner, and a third one stopped
+with stop_tuning_job(). Each step prints one line; the last line is a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import uuid
+
+import sagemaker
+from sagemaker.estimator import Estimator
+from sagemaker.tuner import (
+    ContinuousParameter,
+    HyperparameterTuner,
+    IntegerParameter,
+    WarmStartConfig,
+    WarmStartTypes,
+)
+
+OBJECTIVE = "validation:logloss"
+METRICS = [{"Name": OBJECTIVE, "Regex": r"validation:logloss=([0-9.eE+-]+)"}]
+RANGES = {
+    "eta": ContinuousParameter(0.05, 0.5, scaling_type="Logarithmic"),
+    "max_depth": IntegerParameter(2, 8),
+}
+
+
+def estimator(session: sagemaker.Session, image: str, output: str, rounds: int) -> Estimator:
+    return Estimator(
+        image_uri=image,
+        role="arn:aws:iam::000000000000:role/tunestream-sdk",
+        instance_count=1,
+        instance_type="ml.m5.large",
+        output_path=output,
+        max_run=300,
+        hyperparameters={"num_round": rounds, "subsample": 0.8},
+        sagemaker_session=session,
+    )
+
+
+def tuner(est: Estimator, jobs: int, **kwargs: object) -> HyperparameterTuner:
+    return HyperparameterTuner(
+        est,
+        objective_metric_name=OBJECTIVE,
+        objective_type="Minimize",
+        hyperparameter_ranges=RANGES,
+        metric_definitions=METRICS,
+        max_jobs=jobs,
+        max_parallel_jobs=2,
+        strategy="Random",
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--image", required=True, help="TrainingImage: a container image or file:// program")
+    parser.add_argument("--output", required=True, help="S3OutputPath, e.g. s3://tunestream/sdk-v2")
+    parser.add_argument("--jobs", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+    session = sagemaker.Session()
+    run = uuid.uuid4().hex[:6]
+    summary: dict[str, object] = {"sagemaker": sagemaker.__version__}
+
+    first = tuner(estimator(session, args.image, args.output, args.rounds), args.jobs)
+    first.fit(job_name=f"sdk2-{run}", wait=False, include_cls_metadata=False)
+    first.wait()
+    described = first.describe()
+    status = described["HyperParameterTuningJobStatus"]
+    best = first.best_training_job()
+    print(f"tuning job {first.latest_tuning_job.name}: {status}, best training job {best}", flush=True)
+    summary.update(tuning_job=first.latest_tuning_job.name, status=status, best_training_job=best)
+
+    best_estimator = first.best_estimator()
+    attached = Estimator.attach(best, sagemaker_session=session)
+    print(f"best_estimator: {best_estimator.latest_training_job.name}, model {attached.model_data}", flush=True)
+    summary.update(
+        best_estimator=best_estimator.latest_training_job.name,
+        attached_model=attached.model_data,
+        attached_hyperparameters=attached.hyperparameters(),
+    )
+
+    frame = first.analytics().dataframe()
+    print(frame[["TrainingJobName", "TrainingJobStatus", "FinalObjectiveValue"]].to_string(index=False), flush=True)
+    summary.update(analytics_rows=len(frame), analytics_best=float(frame["FinalObjectiveValue"].min()))
+
+    warm = tuner(
+        estimator(session, args.image, args.output, args.rounds),
+        2,
+        warm_start_config=WarmStartConfig(
+            WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM, parents={first.latest_tuning_job.name}
+        ),
+    )
+    warm.fit(job_name=f"sdk2w-{run}", include_cls_metadata=False)  # waits
+    warm_described = warm.describe()
+    parents = warm_described["WarmStartConfig"]["ParentHyperParameterTuningJobs"]
+    summary.update(
+        warm_status=warm_described["HyperParameterTuningJobStatus"],
+        warm_parents=[p["HyperParameterTuningJobName"] for p in parents],
+    )
+    print(f"warm-started {warm.latest_tuning_job.name}: {summary['warm_status']}", flush=True)
+
+    stopped = tuner(estimator(session, args.image, args.output, 500), 4)
+    stopped.fit(job_name=f"sdk2s-{run}", wait=False, include_cls_metadata=False)
+    time.sleep(2)
+    stopped.stop_tuning_job()
+    stopped.wait()
+    summary["stopped_status"] = stopped.describe()["HyperParameterTuningJobStatus"]
+    print(f"stopped {stopped.latest_tuning_job.name}: {summary['stopped_status']}", flush=True)
+    print(json.dumps(summary, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""SageMaker's own Python SDK, v2, unchanged against the running services (issue #15, part 1):
+examples/sagemaker_sdk/tune_v2.py run by deploy/sagemaker-sdk.sh's interpreter, pointed at the api
+and the S3 store by boto3's standard variables only."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import ROOT
+from tunestream.client import TunestreamClient
+from tunestream.config import Settings
+
+
+@pytest.fixture(scope="module")
+def sdk_python() -> str:
+    reason = os.environ.get("TUNESTREAM_SDK_TESTS_SKIP")
+    if reason:
+        pytest.skip(f"the SageMaker SDK could not be installed: {reason}")
+    done = subprocess.run(
+        ["bash", str(ROOT / "deploy" / "sagemaker-sdk.sh")], capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_sdk_v2_tunes_attaches_warm_starts_and_stops(
+    sdk_python: str, api: TunestreamClient, settings: Settings, run_id: str, tmp_path: Path
+) -> None:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),  # no ~/.aws, no ~/.config/sagemaker of the machine's
+        "AWS_ENDPOINT_URL_SAGEMAKER": f"http://127.0.0.1:{settings.api_port}",
+        "AWS_ENDPOINT_URL_S3": f"http://{settings.s3_endpoint}",
+        "AWS_ACCESS_KEY_ID": settings.s3_access_key,
+        "AWS_SECRET_ACCESS_KEY": settings.s3_secret_key.get_secret_value(),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
+    }
+    program = ROOT / "examples" / "xgboost_synthetic" / "train.py"
+    done = subprocess.run(
+        [
+            sdk_python,
+            str(ROOT / "examples" / "sagemaker_sdk" / "tune_v2.py"),
+            "--image",
+            f"file://{program}",
+            "--output",
+            f"s3://{settings.s3_bucket}/it/sdk2-{run_id}",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["sagemaker"] == "2.257.7"
+    assert summary["status"] == "Completed", summary
+    described = api.describe(summary["tuning_job"])
+    best = described["BestTrainingJob"]["TrainingJobName"]
+    assert summary["best_training_job"] == summary["best_estimator"] == best
+    training = api.describe_training_job(best)
+    assert summary["attached_model"] == training["ModelArtifacts"]["S3ModelArtifacts"]
+    assert summary["attached_hyperparameters"]["max_depth"] == training["HyperParameters"]["max_depth"]
+    assert summary["analytics_rows"] == 4
+    assert summary["analytics_best"] == pytest.approx(
+        described["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    )
+    assert summary["warm_status"] == "Completed" and summary["warm_parents"] == [summary["tuning_job"]]
+    assert summary["stopped_status"] == "Stopped"
