@@ -65,7 +65,12 @@ def limit_threads(threads: int) -> None:
 
 async def run_service(name: str, settings: Settings) -> None:
     topics = Topics(settings.topic_prefix)
-    await ensure_topics(settings.kafka_bootstrap_servers, topics, retention_ms=settings.topic_retention_ms)
+    await ensure_topics(
+        settings.kafka_bootstrap_servers,
+        topics,
+        retention_ms=settings.topic_retention_ms,
+        replication=settings.kafka_replication_factor,
+    )
     publisher = Publisher(settings.kafka_bootstrap_servers, topics, client_id=f"tunestream-{name}")
     await publisher.start()
     try:

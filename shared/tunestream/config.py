@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     topic_prefix: str = "tunestream"
     # retention.ms of the job topics when tunestream creates them; -1 keeps every event (replayable).
     topic_retention_ms: int = -1
+    # Copies of each topic tunestream creates; 0: as many as the cluster has brokers, at most 3 (then
+    # min.insync.replicas 2, so one broker may be lost). deploy/kafka.sh starts 3 with TUNESTREAM_KAFKA_NODES=3.
+    kafka_replication_factor: int = 0
 
     # PostgreSQL (the tracker's read model)
     database_url: SecretStr = SecretStr("postgresql+psycopg://tunestream:tunestream@127.0.0.1:15432/tunestream")

@@ -76,12 +76,21 @@ class PrivateServer:
     """A Kafka broker or PostgreSQL of this test's own (deploy/kafka.sh or deploy/postgres.sh with a
     state dir and ports of its own), so restarting it disturbs nobody else's tests."""
 
-    kind: str  # "kafka" | "postgres" | "s3"
+    kind: str  # "kafka" | "kafka-cluster" (3 brokers) | "postgres" | "s3"
     stack_dir: Path
     env: dict[str, str] = field(default_factory=dict)
 
-    def _script(self, action: str) -> None:
-        subprocess.run(["bash", str(ROOT / "deploy" / f"{self.kind}.sh"), action], env=self.env, check=True)
+    def _script(self, *args: str) -> None:
+        script = "kafka" if self.kind == "kafka-cluster" else self.kind
+        subprocess.run(["bash", str(ROOT / "deploy" / f"{script}.sh"), *args], env=self.env, check=True)
+
+    def kill_node(self, node: int) -> None:
+        """kill -9 one broker of a cluster."""
+        self._script("kill", str(node))
+
+    def start_node(self, node: int) -> None:
+        """Start that broker again; returns once it serves."""
+        self._script("start", str(node))
 
     def up(self) -> None:
         self._script("up")
@@ -91,7 +100,8 @@ class PrivateServer:
 
     @property
     def address(self) -> str:
-        return (self.stack_dir / "pids" / f"{self.kind}.addr").read_text().strip()
+        name = "kafka" if self.kind == "kafka-cluster" else self.kind
+        return (self.stack_dir / "pids" / f"{name}.addr").read_text().strip()
 
 
 @contextmanager
@@ -102,9 +112,10 @@ def private_server(kind: str) -> Iterator[PrivateServer]:
     # The Kafka jars are in the shared stack's cache; nothing is downloaded again.
     (stack_dir / "cache").symlink_to(ROOT / ".stack" / "cache")
     env = {**os.environ, "TUNESTREAM_STACK_DIR": str(stack_dir)}
-    if kind == "kafka":
+    if kind in ("kafka", "kafka-cluster"):
         env["TUNESTREAM_KAFKA_PORT"] = str(_free_port())
         env["TUNESTREAM_KAFKA_CONTROLLER_PORT"] = str(_free_port())
+        env["TUNESTREAM_KAFKA_NODES"] = "3" if kind == "kafka-cluster" else "1"
     elif kind == "s3":
         env["TUNESTREAM_S3_PORT"] = str(_free_port())  # the first of its block; s3.sh moves it if need be
     else:
@@ -430,3 +441,27 @@ def record_figures(scenario: str, figures: dict[str, Any]) -> None:
 
 def kill_counts(kills: list[str]) -> dict[str, int]:
     return dict(sorted(Counter(kills).items()))
+
+
+def topic_replication(bootstrap: str, prefix: str) -> dict[str, tuple[int, str]]:
+    """(replicas of partition 0, min.insync.replicas) of each of tunestream's topics."""
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    async def read() -> dict[str, tuple[int, str]]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            names = list(Topics(prefix).all())
+            described = {t["topic"]: t for t in await admin.describe_topics(names)}
+            configs = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in names])
+            isr: dict[str, str] = {}
+            for response in configs:
+                for resource in response.to_object()["resources"]:
+                    entries = {e["config_names"]: e["config_value"] for e in resource["config_entries"]}
+                    isr[resource["resource_name"]] = entries["min.insync.replicas"]
+            return {n: (len(described[n]["partitions"][0]["replicas"]), isr[n]) for n in names}
+        finally:
+            await admin.close()
+
+    return asyncio.run(read())

@@ -1,6 +1,6 @@
-"""Chaos: a seeded Random tuning job survives kill -9 of every service, a Kafka broker restart, a
-PostgreSQL restart and a 10 s S3 outage, with nothing lost, nothing run twice, and the same result
-as an undisturbed run.
+"""Chaos: a seeded Random tuning job survives kill -9 of every service, a Kafka broker restart, kill -9
+of one broker of three, a PostgreSQL restart and a 10 s S3 outage, with nothing lost, nothing run
+twice, and the same result as an undisturbed run.
 
 Short form by default (40 training jobs); `TUNESTREAM_CHAOS_JOBS=200 python -m pytest tests/chaos` is
 the full form whose figures are in docs/architecture.md. The broker and PostgreSQL tests restart servers of their
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,12 +27,14 @@ from tests.chaos.harness import (
     Stack,
     assert_same_as_baseline,
     check_outcome,
+    completed_programs,
     kill_counts,
     objects_in_store,
     private_server,
     record_figures,
     run_job,
     running_stack,
+    topic_replication,
     wait_for_progress,
 )
 from tests.integration.conftest import ROOT, SERVICES
@@ -148,3 +151,54 @@ def test_restart_server_mid_job(server: str, baseline: Outcome, tmp_path: Path) 
     if server == "postgres":
         assert outages == [(503, "5")]
         assert readiness == [(503, "unavailable")]
+
+
+# How long the killed broker of three stays dead: past broker.session.timeout.ms (9 s), so the
+# controller fences it and its partitions' leadership moves to the other two.
+BROKER_DEAD_S = 12.0
+
+
+def test_kill_nine_one_of_three_brokers_mid_job(baseline: Outcome, tmp_path: Path) -> None:
+    with (
+        private_server("kafka-cluster") as cluster,
+        running_stack("brokers", {"TUNESTREAM_KAFKA_BOOTSTRAP_SERVERS": cluster.address}) as stack,
+    ):
+        record = tmp_path / "runs"
+        name = f"brokers-{stack.topic_prefix[-6:]}"
+        answers: list[int] = []
+        progress: list[int] = []
+        dead: dict[str, float] = {}
+
+        def disturb() -> None:
+            wait_for_progress(stack, record, JOBS // 3)
+            before = completed_programs(record)
+            began = time.monotonic()
+            cluster.kill_node(1)  # the first bootstrap address, and a leader of some partitions
+            # Meanwhile the services keep serving: the api answers, training jobs go on ending.
+            base = f"http://127.0.0.1:{stack.api_port}"
+            while time.monotonic() - began < BROKER_DEAD_S:
+                answers.append(httpx.get(f"{base}/tuning-jobs/{name}", timeout=30).status_code)
+                time.sleep(0.5)
+            progress.append(completed_programs(record) - before)
+            cluster.start_node(1)
+            dead["s"] = time.monotonic() - began
+
+        found, seconds = run_job(stack, name, record, disturb)
+        outcome = check_outcome(stack, name, record, found)
+        replication = topic_replication(cluster.address, stack.topic_prefix)
+    record_figures(
+        "broker-of-three-kill-9",
+        {
+            **outcome.figures,
+            "seed": SEED,
+            "broker_dead_s": round(dead["s"], 1),
+            "programs_completed_while_dead": progress[0],
+            "api_answers_while_dead": dict(Counter(answers)),
+            "replication": replication,
+            "duration_s": round(seconds, 1),
+        },
+    )
+    assert_same_as_baseline(outcome, baseline)
+    assert answers and set(answers) == {200}, answers
+    assert progress[0] > 0, "no training job ended while a broker was dead"
+    assert set(replication.values()) == {(3, "2")}, replication

@@ -15,6 +15,7 @@ from tunestream.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
+CLUSTER = ROOT / "docker-compose.kafka-cluster.yml"
 SETTINGS = {f"TUNESTREAM_{name.upper()}" for name in Settings.model_fields}
 SERVICES = ("api", "suggester", "launcher", "collector", "tracker")
 
@@ -39,6 +40,27 @@ def test_compose_config_is_valid() -> None:
         )
     result = subprocess.run([*command, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
+    both = [*command, "-f", str(COMPOSE), "-f", str(CLUSTER), "config", "-q"]
+    result = subprocess.run(both, capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_three_broker_file_agrees_with_itself() -> None:
+    """docker-compose.kafka-cluster.yml: three voters, each a broker the services bootstrap from,
+    replication 3 with 2 in sync (as deploy/kafka.sh with TUNESTREAM_KAFKA_NODES=3)."""
+    base, cluster = _compose()["services"], yaml.safe_load(CLUSTER.read_text())
+    nodes = {name: spec for name, spec in cluster["services"].items() if name.startswith("kafka")}
+    assert sorted(nodes) == ["kafka", "kafka-2", "kafka-3"]
+    voters = "1@kafka:9093,2@kafka-2:9093,3@kafka-3:9093"
+    for i, (name, spec) in enumerate(sorted(nodes.items()), start=1):
+        env = {**base.get(name, {}).get("environment", {}), **spec["environment"]}
+        assert env["KAFKA_NODE_ID"] == str(i) and env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == voters
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3"
+        assert env["KAFKA_MIN_INSYNC_REPLICAS"] == env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "2"
+    for name in (*SERVICES, "migrate"):
+        bootstrap = cluster["services"][name]["environment"]["TUNESTREAM_KAFKA_BOOTSTRAP_SERVERS"]
+        assert bootstrap == "kafka:9092,kafka-2:9092,kafka-3:9092", name
 
 
 def test_every_tunestream_variable_is_a_setting() -> None:
@@ -74,6 +96,7 @@ DEPLOY_ONLY = {
     "TUNESTREAM_BIN",
     "TUNESTREAM_KAFKA_PORT",
     "TUNESTREAM_KAFKA_CONTROLLER_PORT",
+    "TUNESTREAM_KAFKA_NODES",
     "TUNESTREAM_KAFKA_JVM_OPTS",
     "TUNESTREAM_KAFKA_START_TIMEOUT",
     "TUNESTREAM_POSTGRES_PORT",
@@ -88,6 +111,8 @@ DEPLOY_ONLY = {
     "TUNESTREAM_CONTAINER_TESTS_SKIP",
     # ... and the dashboard's browser tests why Chromium could not be installed
     "TUNESTREAM_BROWSER_TESTS_SKIP",
+    # ... and the SageMaker SDK test why the SDK could not be installed
+    "TUNESTREAM_SDK_TESTS_SKIP",
 }
 
 

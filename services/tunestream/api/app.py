@@ -72,7 +72,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url.get_secret_value())
         topics = Topics(settings.topic_prefix)
-        await ensure_topics(settings.kafka_bootstrap_servers, topics, retention_ms=settings.topic_retention_ms)
+        await ensure_topics(
+            settings.kafka_bootstrap_servers,
+            topics,
+            retention_ms=settings.topic_retention_ms,
+            replication=settings.kafka_replication_factor,
+        )
         publisher = Publisher(settings.kafka_bootstrap_servers, topics, client_id="tunestream-api")
         await publisher.start()
         app.state.ts = State(settings, engine, publisher)

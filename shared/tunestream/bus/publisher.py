@@ -137,24 +137,39 @@ class Outbox:
         await self._publisher.publish(pending)
 
 
+# A topic is kept on at most this many brokers; with 3, a write needs 2 copies (min.insync.replicas).
+MAX_REPLICATION = 3
+
+
+def replication_for(brokers: int, wanted: int = 0) -> tuple[int, int]:
+    """(replication factor, min.insync.replicas) for a cluster of `brokers`: `wanted`, or (0) as many
+    copies as the cluster has brokers up to MAX_REPLICATION; writes need 2 copies once there are 3,
+    so one broker may die with no acknowledged event lost and none refused."""
+    factor = wanted if wanted > 0 else min(MAX_REPLICATION, max(1, brokers))
+    return factor, 2 if factor >= 3 else 1
+
+
 async def ensure_topics(
     bootstrap_servers: str,
     topics: Topics,
     partitions: int = PARTITIONS,
     retention_ms: int = JOB_TOPIC_RETENTION_MS,
+    replication: int = 0,
 ) -> None:
-    """Create tunestream's topics with equal partition counts (a job's events share a partition number)
-    and their retention (`Topics.config`); topics that exist already keep their configuration."""
+    """Create tunestream's topics with equal partition counts (a job's events share a partition number),
+    their retention (`Topics.config`) and replication (`replication_for`); topics that exist already
+    keep their configuration."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
+        factor, min_isr = replication_for(len((await admin.describe_cluster())["brokers"]), replication)
         missing = [
             NewTopic(
                 t,
                 num_partitions=partitions,
-                replication_factor=1,
-                topic_configs=topics.config(t, retention_ms),
+                replication_factor=factor,
+                topic_configs={**topics.config(t, retention_ms), "min.insync.replicas": str(min_isr)},
             )
             for t in topics.all()
             if t not in existing
