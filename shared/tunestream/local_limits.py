@@ -57,14 +57,6 @@ def check_local_limits(definition: TrainingJobDefinitionShape, base: str) -> lis
                 "processes share the host's): leave it out or false",
             )
         )
-    if definition.OutputDataConfig.CompressionType == "NONE":
-        errors.append(
-            FieldError(
-                f"{base}.OutputDataConfig.CompressionType",
-                "compression-none-unsupported",
-                "the model is always uploaded as model.tar.gz (GZIP): leave it out or GZIP",
-            )
-        )
     for i, channel in enumerate(definition.InputDataConfig):
         data_type = channel.DataSource.S3DataSource.S3DataType
         if data_type != "S3Prefix":

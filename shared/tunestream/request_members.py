@@ -185,11 +185,13 @@ _DEFINITION: dict[str, Entry] = {
     ),
     f"{_DEF}.OutputDataConfig.S3OutputPath": (
         "honoured",
-        "launcher uploads <S3OutputPath>/<training job>/output/model.tar.gz",
+        "launcher uploads <S3OutputPath>/<training job>/output/model.tar.gz, and output/data as "
+        "output.tar.gz beside it when the program left files there",
     ),
     f"{_DEF}.OutputDataConfig.CompressionType": (
         "honoured",
-        "GZIP (model.tar.gz); NONE is refused (rule compression-none-unsupported)",
+        "GZIP: model.tar.gz, output.tar.gz; NONE: the files as they are under output/model/ (then "
+        "ModelArtifacts.S3ModelArtifacts) and output/data/",
     ),
     _RESOURCES: ("honoured", "what one training job is given"),
     f"{_RESOURCES}.InstanceType": (

@@ -276,3 +276,35 @@ def test_warm_start_from_a_parent(api: TunestreamClient, http_post: Any, run_id:
     best_values = [parent_describe["BestTrainingJob"], describe["BestTrainingJob"]]
     expected = max(best_values, key=lambda b: b["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
     assert overall["TrainingJobName"] == expected["TrainingJobName"]
+
+
+def test_output_data_and_uncompressed_artifacts(
+    api: TunestreamClient, store: S3ObjectStore, settings: Settings, run_id: str
+) -> None:
+    """GZIP (the default): model.tar.gz and output.tar.gz (what the program left in output/data);
+    CompressionType NONE: the same files as they are, under output/model/ and output/data/."""
+    names = {"GZIP": f"outz-{run_id}", "NONE": f"outn-{run_id}"}
+    for compression, name in names.items():
+        job = trainer_job(name, jobs=1, parallel=1)
+        job["TrainingJobDefinition"]["OutputDataConfig"] = {
+            "S3OutputPath": f"s3://{settings.s3_bucket}/it/out-{run_id}",
+            "CompressionType": compression,
+        }
+        api.create_tuning_job(job)
+    for compression, name in names.items():
+        assert wait_until_ended(api, name)["HyperParameterTuningJobStatus"] == "Completed"
+        training = api.describe(name)["BestTrainingJob"]["TrainingJobName"]
+        prefix = f"s3://{settings.s3_bucket}/it/out-{run_id}/{training}/output/"
+        key = prefix.removeprefix(f"s3://{settings.s3_bucket}/")
+        keys = sorted(store.list_keys(prefix))
+        artifact = api.describe_training_job(training)["ModelArtifacts"]["S3ModelArtifacts"]
+        if compression == "GZIP":
+            assert keys == [f"{key}model.tar.gz", f"{key}output.tar.gz"], keys
+            assert artifact == f"{prefix}model.tar.gz"
+            with tarfile.open(fileobj=io.BytesIO(store.get_bytes(f"{prefix}output.tar.gz"))) as tar:
+                assert tar.extractfile("summary/last.txt").read() == b"epochs=3\n"  # type: ignore[union-attr]
+        else:
+            assert keys == [f"{key}data/summary/last.txt", f"{key}model/received.json"], keys
+            assert artifact == f"{prefix}model/"
+            assert store.get_bytes(f"{prefix}data/summary/last.txt") == b"epochs=3\n"
+            assert json.loads(store.get_bytes(f"{prefix}model/received.json"))["argv"]

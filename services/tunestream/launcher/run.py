@@ -109,8 +109,18 @@ class LaunchFailed(Exception):
 
 
 def model_artifact_uri(spec: TrainingJobSpec) -> str:
-    """SageMaker's key: <S3OutputPath>/<training job>/output/model.tar.gz."""
+    """SageMaker's key: <S3OutputPath>/<training job>/output/model.tar.gz, or with CompressionType NONE
+    the prefix <...>/output/model/ under which the model's files lie as they are."""
+    if spec.output_compression == "NONE":
+        return join_s3_uri(spec.output_s3_path, spec.training_job_name, "output", "model") + "/"
     return join_s3_uri(spec.output_s3_path, spec.training_job_name, "output", "model.tar.gz")
+
+
+def output_data_uri(spec: TrainingJobSpec) -> str:
+    """Where /opt/ml/output/data goes: <...>/output/output.tar.gz, or with NONE the prefix <...>/output/data/."""
+    if spec.output_compression == "NONE":
+        return join_s3_uri(spec.output_s3_path, spec.training_job_name, "output", "data") + "/"
+    return join_s3_uri(spec.output_s3_path, spec.training_job_name, "output", "output.tar.gz")
 
 
 def _metric_patterns(definitions: Sequence[MetricDefinition]) -> list[MetricRegex]:
@@ -473,11 +483,23 @@ class TrainingRun(ABC):
                 await asyncio.sleep(delay)
 
     def _upload_model(self) -> str:
+        """The model, and what the program left in output/data (only when it left something)."""
         uri = model_artifact_uri(self.spec)
-        target = self.layout.root / "model.tar.gz"
-        _tar_model(self.layout.model_dir, target)
-        self._store.put_file(uri, target, content_type="application/gzip")
+        self._upload_folder(self.layout.model_dir, uri, always=True)
+        self._upload_folder(self.layout.output_data_dir, output_data_uri(self.spec), always=False)
         return uri
+
+    def _upload_folder(self, folder: Path, uri: str, *, always: bool) -> None:
+        files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+        if not files and not always:
+            return
+        if uri.endswith("/"):  # CompressionType NONE: each file under the prefix
+            for path in files:
+                self._store.put_file(uri + path.relative_to(folder).as_posix(), path)
+            return
+        target = self.layout.root / uri.rsplit("/", 1)[-1]
+        _tar_model(folder, target)
+        self._store.put_file(uri, target, content_type="application/gzip")
 
     # --- events ----------------------------------------------------------------------------------
 

@@ -389,6 +389,7 @@ class TuningJobState:
                 for c in definition.InputDataConfig
             ],
             output_s3_path=definition.OutputDataConfig.S3OutputPath,
+            output_compression=definition.OutputDataConfig.CompressionType or "GZIP",
             max_runtime_s=definition.StoppingCondition.MaxRuntimeInSeconds,
             metric_definitions=list(algo.MetricDefinitions),
             objective_metric_name=config.HyperParameterTuningJobObjective.MetricName,

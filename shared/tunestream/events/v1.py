@@ -131,6 +131,9 @@ class TrainingJobSpec(Payload):
     objective_metric_name: str
     objective_type: Literal["Maximize", "Minimize"]
     instance_count: int = 1
+    # OutputDataConfig.CompressionType: GZIP uploads model.tar.gz and output.tar.gz; NONE the files as
+    # they are, under output/model/ and output/data/ (as SageMaker does).
+    output_compression: Literal["GZIP", "NONE"] = "GZIP"
     # Set: run in a container of this image (Docker backend); unset: run `command` as a local process.
     # `file:///abs/path` is no image: that executable runs as a local process (see tunestream.training_image).
     training_image: str | None = None

@@ -130,6 +130,11 @@ def main() -> None:
         if checkpoint is not None:
             checkpoint.write_text(str(epoch))
     (model_dir / "received.json").write_text(json.dumps(received, indent=1))
+    # What SageMaker uploads as output.tar.gz (or output/data/ uncompressed).
+    if os.environ.get("SM_OUTPUT_DATA_DIR"):
+        summary = Path(os.environ["SM_OUTPUT_DATA_DIR"]) / "summary" / "last.txt"
+        summary.parent.mkdir(parents=True, exist_ok=True)
+        summary.write_text(f"epochs={args.epochs}\n")
 
 
 if __name__ == "__main__":

@@ -126,3 +126,43 @@ async def test_a_metric_line_is_sent_at_once_and_other_output_waits_for_its_batc
     assert [line.text for line in first.payload.lines] == ["chatter", "m=0.5"]
     assert first_at < 1.0  # the program ran on for 1.5 s after printing it
     assert [line.text for _, e in logged[1:] for line in e.payload.lines] == ["done"]
+
+
+@pytest.mark.parametrize("compression", ["GZIP", "NONE"])
+async def test_model_and_output_data_are_uploaded_as_sagemaker_lays_them_out(tmp_path: Path, compression: str) -> None:
+    events: list[EventBase] = []
+
+    async def publish(batch: Sequence[EventBase]) -> None:
+        events.extend(batch)
+
+    options = RunOptions(launcher_id="me", cwd=tmp_path, stop_grace_s=1, batch_interval_s=0.05, batch_lines=100)
+    writes = (
+        'mkdir -p "$SM_OUTPUT_DATA_DIR/sub" && echo d > "$SM_OUTPUT_DATA_DIR/sub/d.txt"'
+        ' && echo m > "$SM_MODEL_DIR/m.txt"'
+    )
+    job = spec(0).model_copy(
+        update={"command": ["/bin/sh", "-c", writes], "output_compression": compression, "output_s3_path": "s3://b/o"}
+    )
+    store = KeepingStore()
+    run = ProcessRun(job, "tj", Attempt(0), JobLayout(tmp_path / "job"), store, publish, options)  # type: ignore[arg-type]
+    await asyncio.wait_for(run.run(), timeout=60)
+    [finished] = [e for e in events if isinstance(e, TrainingJobFinished)]
+    base = f"s3://b/o/{job.training_job_name}/output/"
+    if compression == "GZIP":
+        assert sorted(store.files) == [base + "model.tar.gz", base + "output.tar.gz"]
+        assert finished.payload.model_artifact_s3_uri == base + "model.tar.gz"
+    else:
+        assert sorted(store.files) == [base + "data/sub/d.txt", base + "model/m.txt"]
+        assert finished.payload.model_artifact_s3_uri == base + "model/"
+
+
+async def test_an_empty_output_data_folder_uploads_nothing(tmp_path: Path) -> None:
+    async def publish(batch: Sequence[EventBase]) -> None:
+        pass
+
+    options = RunOptions(launcher_id="me", cwd=tmp_path, stop_grace_s=1, batch_interval_s=0.05, batch_lines=100)
+    job = spec(0).model_copy(update={"command": ["/bin/sh", "-c", "true"], "output_s3_path": "s3://b/o"})
+    store = KeepingStore()
+    run = ProcessRun(job, "tj", Attempt(0), JobLayout(tmp_path / "job"), store, publish, options)  # type: ignore[arg-type]
+    await asyncio.wait_for(run.run(), timeout=60)
+    assert sorted(store.files) == [f"s3://b/o/{job.training_job_name}/output/model.tar.gz"]
