@@ -1,8 +1,8 @@
 """Values of honoured TrainingJobDefinition members that tunestream cannot honour, refused by name.
 
 Each was accepted and silently ignored before (issue #15: "no silent ignores"): a training job with
-InstanceCount 2 ran as one process, a spot training job ran on-demand, network isolation was not
-applied. `tunestream.request_members` names these rules in its notes.
+InstanceCount 2 ran as one process, a spot training job ran on-demand. `tunestream.request_members`
+names these rules in its notes.
 """
 
 from __future__ import annotations
@@ -45,16 +45,6 @@ def check_local_limits(definition: TrainingJobDefinitionShape, base: str) -> lis
                 "spot-unsupported",
                 "managed spot training is not implemented: training jobs run on launchers that are not "
                 "interrupted; leave it out or false",
-            )
-        )
-    if definition.EnableNetworkIsolation:
-        # A security promise: running the job anyway would let it reach the network it was told it cannot.
-        errors.append(
-            FieldError(
-                f"{base}.EnableNetworkIsolation",
-                "network-isolation-unsupported",
-                "training jobs here can reach the network (containers join TUNESTREAM_DOCKER_NETWORK, "
-                "processes share the host's): leave it out or false",
             )
         )
     for i, channel in enumerate(definition.InputDataConfig):

@@ -274,7 +274,8 @@ _DEFINITION: dict[str, Entry] = {
     ),
     f"{_DEF}.EnableNetworkIsolation": (
         "honoured",
-        "false; true is refused (rule network-isolation-unsupported): training jobs can reach the network",
+        "true: a container without a network, a process in a network namespace of its own (unshare "
+        "--net); only launchers able to do that for the backend run it",
     ),
     f"{_DEF}.EnableInterContainerTrafficEncryption": (
         "honoured",

@@ -244,6 +244,26 @@ def test_tuning_job_in_containers(
     assert containers(dockerc, name) == []
 
 
+def test_network_isolation_leaves_a_container_only_loopback(
+    api: TunestreamClient, launcher: ContainerLauncher, run_id: str
+) -> None:
+    """EnableNetworkIsolation: the container gets no network (network_mode none); without it, the
+    engine's network."""
+    names = {True: f"ctr-iso-{run_id}", False: f"ctr-net-{run_id}"}
+    for isolated, name in names.items():
+        job = container_job(name, net="1")
+        job["TrainingJobDefinition"]["EnableNetworkIsolation"] = isolated
+        api.create_tuning_job(job)
+    seen = {}
+    for isolated, name in names.items():
+        assert wait_until_ended(api, name, timeout_s=90)["HyperParameterTuningJobStatus"] == "Completed"
+        [summary] = api.training_jobs(name)
+        line = next(x for x in api.logs(summary["TrainingJobName"]).splitlines() if x.startswith("interfaces="))
+        seen[isolated] = line.removeprefix("interfaces=").strip(",").split(",")
+    assert seen[True] == ["lo"], seen
+    assert len(seen[False]) > 1 and "lo" in seen[False], seen
+
+
 def test_stop_removes_containers(api: TunestreamClient, launcher: ContainerLauncher, dockerc: Any, run_id: str) -> None:
     name = f"ctr-stop-{run_id}"
     api.create_tuning_job(container_job(name, jobs=3, parallel=2, epochs="200", sleep="0.5"))

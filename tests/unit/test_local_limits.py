@@ -39,7 +39,6 @@ def manifest_channel() -> dict[str, Any]:
     [
         ({"ResourceConfig": {"InstanceCount": 2}}, "ResourceConfig.InstanceCount", "single-instance"),
         ({"EnableManagedSpotTraining": True}, "EnableManagedSpotTraining", "spot-unsupported"),
-        ({"EnableNetworkIsolation": True}, "EnableNetworkIsolation", "network-isolation-unsupported"),
         (
             {"InputDataConfig": [CHANNEL, manifest_channel()]},
             "InputDataConfig[1].DataSource.S3DataSource.S3DataType",
@@ -61,6 +60,7 @@ def test_values_tunestream_cannot_honour(definition: dict[str, Any], field: str,
     [
         {"ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large"}},
         {"EnableManagedSpotTraining": False, "EnableNetworkIsolation": False},
+        {"EnableNetworkIsolation": True},
         {"EnableInterContainerTrafficEncryption": True},
         {"OutputDataConfig": {"S3OutputPath": "s3://b/o", "CompressionType": "GZIP"}},
         {"OutputDataConfig": {"S3OutputPath": "s3://b/o", "CompressionType": "NONE"}},

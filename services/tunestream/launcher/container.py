@@ -134,7 +134,7 @@ class ContainerRun(TrainingRun):
                     f"{LABEL}.training-job": self.name,
                     f"{LABEL}.attempt": str(self.attempt.number),
                 },
-                network_mode=self._engine.network,
+                network_mode="none" if self.spec.network_isolation else self._engine.network,
                 device_requests=(
                     [DeviceRequest(driver="nvidia", device_ids=list(self.attempt.gpus), capabilities=[["gpu"]])]
                     if self.attempt.gpus

@@ -10,7 +10,7 @@ from tunestream.events.v1 import TrainingJobSpec
 from tunestream.launcher.gpus import detect_gpus
 from tunestream.launcher.handler import LauncherHandler
 from tunestream.launcher.layout import JobLayout
-from tunestream.launcher.process import ProcessRun
+from tunestream.launcher.process import ProcessRun, can_isolate_processes
 from tunestream.launcher.run import Attempt, Publish, RunOptions, TrainingRun
 from tunestream.objstore.factory import make_object_store
 
@@ -68,13 +68,16 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
         gpus=gpus,
         backends=backends,
         heartbeat_interval_s=settings.heartbeat_interval_s,
+        # Containers run without a network on request; processes where a network namespace can be made.
+        isolating=[b for b in backends if b == "container" or (b == "process" and can_isolate_processes())],
     )
     log.info(
-        "launcher %s (incarnation %s): %d slots, GPUs [%s], backends %s",
+        "launcher %s (incarnation %s): %d slots, GPUs [%s], backends %s, network isolation for [%s]",
         settings.launcher_id,
         handler.incarnation,
         settings.launcher_slots,
         ",".join(gpus),
         "/".join(backends),
+        ",".join(handler.isolating),
     )
     return handler

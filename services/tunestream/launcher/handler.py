@@ -64,6 +64,7 @@ class LauncherHandler:
     gpus: list[str]
     backends: list[str]
     heartbeat_interval_s: float = 1.0
+    isolating: list[str] = field(default_factory=list)
     incarnation: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     replays_history: bool = True
     tick_s: float | None = 0.25
@@ -145,6 +146,7 @@ class LauncherHandler:
                 running=sorted(self.runs),
                 interval_s=self.heartbeat_interval_s,
                 stopping=self.stopping,
+                isolating=self.isolating,  # type: ignore[arg-type]
             ),
         )
 

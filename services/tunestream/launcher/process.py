@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -57,6 +59,29 @@ WAIT_POLL_MAX_S = 0.05
 
 
 _SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+_UNSHARE = shutil.which("unshare") if sys.platform.startswith("linux") else None
+
+
+@functools.cache
+def can_isolate_processes() -> bool:
+    """Whether util-linux's `unshare --net` can give a program a network namespace of its own (root,
+    or unprivileged user namespaces with --map-root-user): EnableNetworkIsolation for processes."""
+    if _UNSHARE is None:
+        return False
+    return bool(_isolation_prefix())
+
+
+@functools.cache
+def _isolation_prefix() -> tuple[str, ...]:
+    assert _UNSHARE is not None
+    for prefix in ((_UNSHARE, "--net", "--"), (_UNSHARE, "--net", "--map-root-user", "--")):
+        try:
+            done = subprocess.run([*prefix, "true"], capture_output=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if done.returncode == 0:
+            return prefix
+    return ()
 
 
 def _die_with_launcher() -> None:
@@ -100,6 +125,11 @@ class ProcessRun(TrainingRun):
         self._run_id = uuid.uuid4().hex
         env[RUN_ID_VARIABLE] = self._run_id
         check_program(argv[0], self._options.cwd, env.get("PATH"))
+        if self.spec.network_isolation:
+            # Only loopback, and down: the scheduler sends such jobs only to launchers that can do this.
+            if not can_isolate_processes():
+                raise LaunchFailed("ClientError: EnableNetworkIsolation: this launcher cannot isolate a process")
+            argv = [*_isolation_prefix(), *argv]
         if _SETPRIV is not None:
             command, preexec = [_SETPRIV, "--pdeathsig", "KILL", "--", *argv], None
         else:

@@ -43,6 +43,7 @@ class Launcher:
     gpus: tuple[str, ...]
     stopping: bool
     last_seen: float
+    isolating: frozenset[str] = frozenset()
     # Heard while running, not only read back from the topic: a launcher that died while the
     # scheduler was down must not get work it would then lose.
     confirmed: bool = False
@@ -139,6 +140,7 @@ class Fleet:
             gpus=tuple(beat.gpus),
             stopping=beat.stopping,
             last_seen=self.clock(),
+            isolating=frozenset(beat.isolating),
         )
 
     def confirm(self, launcher_id: str) -> None:
@@ -279,7 +281,7 @@ class Fleet:
             fits = [
                 launcher
                 for launcher in live
-                if job.spec.backend in launcher.backends
+                if _serves(launcher, job.spec)
                 and slots[launcher.launcher_id] > 0
                 and len(free_gpus[launcher.launcher_id]) >= need
             ]
@@ -309,15 +311,18 @@ class Fleet:
     @staticmethod
     def _could_ever_fit(job: QueuedJob, live: list[Launcher]) -> bool:
         return any(
-            job.spec.backend in launcher.backends and len(launcher.gpus) >= job.spec.gpu_count and launcher.slots > 0
+            _serves(launcher, job.spec) and len(launcher.gpus) >= job.spec.gpu_count and launcher.slots > 0
             for launcher in live
         )
 
     def _unplaceable(self, job: QueuedJob, live: list[Launcher]) -> EventBase:
         want = f"the {job.spec.backend} backend" + (f" and {job.spec.gpu_count} GPUs" if job.spec.gpu_count else "")
+        if job.spec.network_isolation:
+            want += " with network isolation"
         offered = (
             "; ".join(
                 f"{launcher.launcher_id}: {'/'.join(sorted(launcher.backends))}, {len(launcher.gpus)} GPUs"
+                + (f", isolating {'/'.join(sorted(launcher.isolating))}" if launcher.isolating else "")
                 for launcher in live
             )
             or "no launcher is running"
@@ -327,3 +332,8 @@ class Fleet:
             TrainingJobStatus.FAILED,
             f"ResourceLimitExceeded: no live launcher offers {want} ({offered}); waited {self.unplaceable_after_s:g} s",
         )
+
+
+def _serves(launcher: Launcher, spec: TrainingJobSpec) -> bool:
+    """The launcher has the job's backend, and can take its network away when the job asks for that."""
+    return spec.backend in launcher.backends and (not spec.network_isolation or spec.backend in launcher.isolating)

@@ -390,6 +390,7 @@ class TuningJobState:
             ],
             output_s3_path=definition.OutputDataConfig.S3OutputPath,
             output_compression=definition.OutputDataConfig.CompressionType or "GZIP",
+            network_isolation=bool(definition.EnableNetworkIsolation),
             max_runtime_s=definition.StoppingCondition.MaxRuntimeInSeconds,
             metric_definitions=list(algo.MetricDefinitions),
             objective_metric_name=config.HyperParameterTuningJobObjective.MetricName,

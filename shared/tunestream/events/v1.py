@@ -134,6 +134,9 @@ class TrainingJobSpec(Payload):
     # OutputDataConfig.CompressionType: GZIP uploads model.tar.gz and output.tar.gz; NONE the files as
     # they are, under output/model/ and output/data/ (as SageMaker does).
     output_compression: Literal["GZIP", "NONE"] = "GZIP"
+    # EnableNetworkIsolation: the program gets no network (a container without one, a process in a
+    # network namespace of its own); only a launcher that can do that for the backend runs it.
+    network_isolation: bool = False
     # Set: run in a container of this image (Docker backend); unset: run `command` as a local process.
     # `file:///abs/path` is no image: that executable runs as a local process (see tunestream.training_image).
     training_image: str | None = None
@@ -321,6 +324,8 @@ class LauncherHeartbeatData(Payload):
     gpus: list[str]
     running: list[str]
     interval_s: float
+    # The backends for which this launcher can run a training job without network access.
+    isolating: list[Literal["process", "container"]] = Field(default_factory=list)
     # Set when the launcher shuts down: assign nothing more to it.
     stopping: bool = False
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ from tests.unit.scheduler.test_fleet import spec
 from tunestream.definitions import MetricDefinition
 from tunestream.events.v1 import EventBase, TrainingJobFinished, TrainingJobStarted, TrainingOutputLogged
 from tunestream.launcher.layout import JobLayout
-from tunestream.launcher.process import ProcessRun, check_program
+from tunestream.launcher.process import ProcessRun, can_isolate_processes, check_program
 from tunestream.launcher.run import Attempt, LaunchFailed, RunOptions
 
 
@@ -166,3 +167,33 @@ async def test_an_empty_output_data_folder_uploads_nothing(tmp_path: Path) -> No
     run = ProcessRun(job, "tj", Attempt(0), JobLayout(tmp_path / "job"), store, publish, options)  # type: ignore[arg-type]
     await asyncio.wait_for(run.run(), timeout=60)
     assert sorted(store.files) == [f"s3://b/o/{job.training_job_name}/output/model.tar.gz"]
+
+
+@pytest.mark.skipif(not can_isolate_processes(), reason="no network namespace can be made here (unshare --net)")
+async def test_a_network_isolated_program_reaches_nothing(tmp_path: Path) -> None:
+    """EnableNetworkIsolation for a process: a server on this host's loopback answers the launcher,
+    not the program, which has a network namespace of its own."""
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    probe = (
+        "import socket, sys\n"
+        "s = socket.socket(); s.settimeout(2)\n"
+        f"print('reached=' + str(s.connect_ex(('127.0.0.1', {port})) == 0), flush=True)\n"
+    )
+    outputs: dict[bool, str] = {}
+    for isolated in (False, True):
+        events: list[EventBase] = []
+
+        async def publish(batch: Sequence[EventBase], events: list[EventBase] = events) -> None:
+            events.extend(batch)
+
+        options = RunOptions(launcher_id="me", cwd=tmp_path, stop_grace_s=1, batch_interval_s=0.05, batch_lines=100)
+        job = spec(0).model_copy(update={"command": [sys.executable, "-c", probe], "network_isolation": isolated})
+        layout = JobLayout(tmp_path / f"job-{isolated}")
+        run = ProcessRun(job, "tj", Attempt(0), layout, KeepingStore(), publish, options)  # type: ignore[arg-type]
+        await asyncio.wait_for(run.run(), timeout=60)
+        outputs[isolated] = " ".join(
+            line.text for e in events if isinstance(e, TrainingOutputLogged) for line in e.payload.lines
+        )
+    server.close()
+    assert "reached=True" in outputs[False] and "reached=False" in outputs[True], outputs

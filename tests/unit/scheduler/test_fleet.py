@@ -69,6 +69,7 @@ def beat(
     incarnation: str = "one",
     backends: tuple[str, ...] = ("process",),
     stopping: bool = False,
+    isolating: tuple[str, ...] = (),
 ) -> LauncherHeartbeat:
     return LauncherHeartbeat(
         event_id=f"{launcher}:beat",
@@ -82,6 +83,7 @@ def beat(
             running=[],
             interval_s=1.0,
             stopping=stopping,
+            isolating=list(isolating),  # type: ignore[arg-type]
         ),
     )
 
@@ -327,6 +329,31 @@ def test_a_job_no_launcher_can_ever_run_fails_after_waiting() -> None:
     assert "ResourceLimitExceeded" in (end.payload.failure_reason or "") and "2 GPUs" in (
         end.payload.failure_reason or ""
     )
+
+
+def test_network_isolated_jobs_go_only_to_launchers_that_isolate_their_backend() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    heard(f, beat("open", slots=4, backends=("process", "container"), isolating=("container",)))
+    heard(f, beat("closed", slots=1, isolating=("process",)))
+    f.apply(proposed(spec(0).model_copy(update={"network_isolation": True})))
+    f.apply(proposed(spec(1, image="img:1").model_copy(update={"network_isolation": True})))
+    f.apply(proposed(spec(2)))
+    out = {a.training_job_name: a.launcher_id for a in assigned(f.decide())}
+    assert out == {"tj-000": "closed", "tj-001": "open", "tj-002": "open"}
+
+
+def test_a_network_isolated_job_no_launcher_can_isolate_fails_with_the_reason() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    heard(f, beat("a", slots=4))
+    f.apply(proposed(spec(0).model_copy(update={"network_isolation": True})))
+    assert f.decide() == []
+    clock.now += 61
+    heard(f, beat("a", slots=4))
+    (end,) = f.decide()
+    assert isinstance(end, TrainingJobFinished) and end.payload.status == TrainingJobStatus.FAILED
+    assert "the process backend with network isolation" in (end.payload.failure_reason or "")
 
 
 def test_launchers_read_back_in_a_rebuild_get_no_work_until_heard_live() -> None:
