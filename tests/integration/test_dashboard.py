@@ -218,6 +218,7 @@ def dashboard_job(api: TunestreamClient, run_id: str) -> str:
     """Hyperband on 8 training jobs, 2 at a time, 9 epochs of 0.8 s: some stopped at rung 2."""
     name = f"dash-{run_id}"
     job = trainer_job(name, jobs=8, parallel=2, epochs="9", sleep="0.8")
+    job["TrainingJobDefinition"]["RoleArn"] = "arn:aws:iam::000000000000:role/dashboard"  # inert here
     config = job["HyperParameterTuningJobConfig"]
     config["Strategy"] = "Hyperband"
     config["StrategyConfig"] = {"HyperbandStrategyConfig": {"MinResource": 2, "MaxResource": 9}}
@@ -347,6 +348,10 @@ def test_dashboard_follows_a_tuning_job_live(
     best_kind = browser.js("return document.querySelector(\"#best-hps tr[data-name='kind'] td\").textContent;")
     assert best_kind == jobs[final["best"]]["TunedHyperParameters"]["kind"]
     assert_no_injected_markup(browser)
+
+    # AWS-only members are shown as without effect.
+    inert = browser.js("return document.getElementById('inert-members').textContent;")
+    assert inert == "inert TrainingJobDefinition.RoleArn", inert
 
     # The audit trail: the job's creation, by the open api's admin, over REST.
     calls = browser.js(

@@ -803,6 +803,11 @@
       fact("created", fmtTime(d.CreationTime)),
       fact("ended", fmtTime(d.HyperParameterTuningEndTime)),
       fact("duration", fmtDuration(seconds(d.CreationTime, d.HyperParameterTuningEndTime))),
+      // AWS-only members the request carried: accepted, without effect here (docs/request-members.md).
+      ...(d.InertMembers && d.InertMembers.length
+        ? [h("span", { id: "inert-members", title: "accepted, without effect here" }, "inert ",
+          h("b", {}, d.InertMembers.join(", ")))]
+        : []),
     );
     const text = [d.CompletionReason, d.FailureReason && `Failure: ${d.FailureReason}`].filter(Boolean).join("\n");
     reason.textContent = text;
