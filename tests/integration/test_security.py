@@ -20,6 +20,7 @@ import pytest
 from botocore.config import Config
 
 from tests.integration.conftest import Services, trainer_job, wait_until_ended
+from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.objstore.s3 import S3ObjectStore
@@ -101,7 +102,16 @@ def secret_launcher(services: Services, settings: Settings, tmp_path_factory: py
             "TUNESTREAM_TRAINING_ENV_PASSTHROUGH": "MY_PASSED_SETTING",
         },
     )
-    time.sleep(2)  # a heartbeat or two, so the scheduler knows it
+    # Up (it heartbeats once it has read the job topics back), then a few heartbeats (0.5 s apart
+    # here), so the scheduler knows it before the job comes: a fixed pause after the start lost that
+    # race on a loaded machine, where reading 3,000 events back took 1.4 s.
+    log = services.log_dir / "launcher-secrets.log"
+    wait_for(
+        "the secrets launcher to read its topics back",
+        lambda: log.is_file() and "launcher rebuilt state from" in log.read_text(errors="replace"),
+        timeout_s=90,
+    )
+    time.sleep(2)
     yield launcher_id
     services.kill("launcher-secrets", signal.SIGTERM)
 
