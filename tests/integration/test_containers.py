@@ -131,7 +131,8 @@ class ContainerLauncher:
             "TUNESTREAM_LAUNCHER_BACKENDS": "container",
             "TUNESTREAM_LAUNCHER_SLOTS": "2",
             "TUNESTREAM_DOCKER_HOST": docker_host,
-            "TUNESTREAM_DOCKER_NETWORK": "none",
+            # The host's network (the test engine has no bridge): what EnableNetworkIsolation takes away.
+            "TUNESTREAM_DOCKER_NETWORK": "host",
             "TUNESTREAM_WORK_DIR": str(work_dir),
         }
 
@@ -248,7 +249,7 @@ def test_network_isolation_leaves_a_container_only_loopback(
     api: TunestreamClient, launcher: ContainerLauncher, run_id: str
 ) -> None:
     """EnableNetworkIsolation: the container gets no network (network_mode none); without it, the
-    engine's network."""
+    launcher's (TUNESTREAM_DOCKER_NETWORK, the host's here)."""
     names = {True: f"ctr-iso-{run_id}", False: f"ctr-net-{run_id}"}
     for isolated, name in names.items():
         job = container_job(name, net="1")

@@ -161,21 +161,22 @@ def test_every_role_against_every_rest_route(port: int, jobs: dict[str, str]) ->
         assert rest(port, who).whoami() == {"Principal": who, "Role": role}
 
 
-def test_lists_show_a_member_its_own(port: int, jobs: dict[str, str]) -> None:
+def test_lists_show_a_member_its_own(port: int, jobs: dict[str, str], run_id: str) -> None:
     mine = {"alice": {jobs["A"], jobs["H"]}, "bob": {jobs["B"]}}
     everyone = {jobs["A"], jobs["H"], jobs["B"]}
     for who in ROLES:
         client = rest(port, who)
-        summaries = client.list_tuning_jobs(MaxResults=100)["HyperParameterTuningJobSummaries"]
+        # Narrowed to this run: the session's other tests make more than a page of jobs.
+        summaries = client.list_tuning_jobs(NameContains=run_id, MaxResults=100)["HyperParameterTuningJobSummaries"]
         listed = {j["HyperParameterTuningJobName"] for j in summaries} & (everyone | {jobs["D"]})
         assert listed == mine.get(who, everyone), who  # D is deleted: in no list
         # Training jobs are named <tuning job>-<nnn>-<hash>; a deleted tuning job's stay listed.
-        training = {j["TrainingJobName"].rsplit("-", 2)[0] for j in client.all_training_jobs()}
+        training = {j["TrainingJobName"].rsplit("-", 2)[0] for j in client.all_training_jobs(NameContains=run_id)}
         visible = mine.get(who, everyone) | ({jobs["D"]} if who != "bob" else set())
         assert training & (everyone | {jobs["D"]}) == visible, who
         boto_names = {
             j["HyperParameterTuningJobName"]
-            for j in sagemaker(port, who).list_hyper_parameter_tuning_jobs(MaxResults=100)[
+            for j in sagemaker(port, who).list_hyper_parameter_tuning_jobs(NameContains=run_id, MaxResults=100)[
                 "HyperParameterTuningJobSummaries"
             ]
         }

@@ -129,7 +129,9 @@ def test_random_job_end_to_end(
     assert artifact == f"s3://tunestream/it/output/{best['TrainingJobName']}/output/model.tar.gz"
     with tarfile.open(fileobj=io.BytesIO(store.get_bytes(artifact))) as tar:
         received = json.loads(tar.extractfile("received.json").read())  # type: ignore[union-attr]
-    assert len(store.list_keys(f"s3://tunestream/it/output/{name}-")) == 5
+    keys = store.list_keys(f"s3://tunestream/it/output/{name}-")
+    # A model per training job, and what the program left in output/data beside it.
+    assert sorted(k.rsplit("/", 1)[-1] for k in keys) == ["model.tar.gz"] * 5 + ["output.tar.gz"] * 5
     assert {m["MetricName"] for m in training["FinalMetricDataList"]} == {"score"}
 
     # Kafka: one proposal per training job, each started and finished once, one end.
