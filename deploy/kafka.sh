@@ -109,6 +109,9 @@ share.coordinator.state.topic.replication.factor=$REPLICATION
 share.coordinator.state.topic.min.isr=$MIN_ISR
 # Consumers in tests should get partitions immediately, not after 3 s.
 group.initial.rebalance.delay.ms=0
+# A dead node of a cluster is fenced after 4 s, not 9, so its partitions' leadership moves on sooner.
+broker.session.timeout.ms=4000
+broker.heartbeat.interval.ms=1000
 EOF
 }
 
