@@ -268,19 +268,23 @@ def _training_job_index(name: str) -> int:
 def record_stop_requested(
     conn: Connection, name: str, reason: str, details: dict[str, Any] | None, at: datetime
 ) -> None:
+    # The row changes (its stop reason) whatever its status, so its time moves too; never backwards
+    # (as _upsert_training_job). Bumping the time only while InProgress made it depend on whether the
+    # job's end was written first: the live tracker and a replay, which reads the topics in another
+    # order, then disagreed on last_modified_at.
     conn.execute(
-        update(training_jobs).where(training_jobs.c.name == name).values(stop_reason=reason, stop_details=details)
+        update(training_jobs)
+        .where(training_jobs.c.name == name)
+        .values(
+            stop_reason=reason,
+            stop_details=details,
+            last_modified_at=func.greatest(training_jobs.c.last_modified_at, at),
+        )
     )
     conn.execute(
         update(training_jobs)
         .where(and_(training_jobs.c.name == name, training_jobs.c.status == "InProgress"))
-        # Never backwards (as _upsert_training_job): a metric of a later time may have been written
-        # first, and replay, which reads the topics in another order, must end with the same row.
-        .values(
-            status="Stopping",
-            secondary_status="Stopping",
-            last_modified_at=func.greatest(training_jobs.c.last_modified_at, at),
-        )
+        .values(status="Stopping", secondary_status="Stopping")
     )
 
 
