@@ -413,13 +413,6 @@ def list_tags(st: State, who: Caller, query: ListTagsInput) -> dict[str, Any]:
     return paged("Tags", tags, offset, query.MaxResults)
 
 
-def _require_tag_change(who: Caller, operation: str, arn: str, owner: str | None, visible: bool) -> None:
-    if not visible:
-        raise _arn_not_found(arn)
-    if not access.may_change(who.principal, owner):
-        raise access.denied(who.principal, operation, arn)
-
-
 async def add_tags(st: State, who: Caller, query: AddTagsInput) -> dict[str, Any]:
     """AddTags: a key the resource has takes the new value; "aws:" keys are AWS's own."""
     arn = query.ResourceArn
@@ -427,7 +420,7 @@ async def add_tags(st: State, who: Caller, query: AddTagsInput) -> dict[str, Any
         with_conn, st.engine, _tagged_resource, who, arn, visible_only=False
     )
     async with audited(st, who, "AddTags", arn, tuning):
-        _require_tag_change(who, "AddTags", arn, owner, visible)
+        _require_change(who, "AddTags", arn, owner, visible, _arn_not_found(arn))
         reserved = [t.Key for t in query.Tags if t.Key.lower().startswith("aws:")]
         if reserved:
             raise ApiError(400, "ValidationException", f"Tags: keys starting with 'aws:' are reserved: {reserved}")
@@ -448,7 +441,7 @@ async def delete_tags(st: State, who: Caller, query: DeleteTagsInput) -> dict[st
         with_conn, st.engine, _tagged_resource, who, arn, visible_only=False
     )
     async with audited(st, who, "DeleteTags", arn, tuning):
-        _require_tag_change(who, "DeleteTags", arn, owner, visible)
+        _require_change(who, "DeleteTags", arn, owner, visible, _arn_not_found(arn))
         await asyncio.to_thread(in_tx, st.engine, writes.delete_tags, arn, query.TagKeys)
     return {}
 
@@ -461,9 +454,13 @@ async def _owned(st: State, who: Caller, name: str) -> tuple[dict[str, Any], boo
     return row, access.may_read(who.principal, row["owner"])
 
 
-def _require_change(who: Caller, operation: str, what: str, owner: str | None, visible: bool) -> None:
-    if not visible:  # the same answer as for a job that does not exist, but on the owner's record
-        raise ApiError(404, "ResourceNotFound", f"{what} does not exist")
+def _require_change(
+    who: Caller, operation: str, what: str, owner: str | None, visible: bool, missing: ApiError | None = None
+) -> None:
+    """The caller may change `what`; else the refusal. Not visible to it: the answer for a resource
+    that does not exist (`missing`, or a 404), but on the owner's record."""
+    if not visible:
+        raise missing or ApiError(404, "ResourceNotFound", f"{what} does not exist")
     if not access.may_change(who.principal, owner):
         raise access.denied(who.principal, operation, what)
 
