@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tunestream.collector.metrics import MetricExtractor
 from tunestream.events import ids
 from tunestream.events.v1 import (
     Event,
@@ -23,6 +22,7 @@ from tunestream.events.v1 import (
     TrainingJobStarted,
     TrainingOutputLogged,
 )
+from tunestream.metric_values import MetricExtractor
 from tunestream.trials import ObjectiveStatus, TrainingJobStatus
 
 

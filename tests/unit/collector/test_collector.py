@@ -4,7 +4,6 @@ import asyncio
 from datetime import UTC, datetime
 
 from tunestream.collector.handler import CollectorHandler
-from tunestream.collector.metrics import Match, MetricExtractor
 from tunestream.definitions import MetricDefinition
 from tunestream.events.v1 import (
     MetricReported,
@@ -17,6 +16,7 @@ from tunestream.events.v1 import (
     TrainingOutputLogged,
     TrainingOutputLoggedData,
 )
+from tunestream.metric_values import Match, MetricExtractor
 from tunestream.trials import ObjectiveStatus, TrainingJobStatus
 
 DEFS = [

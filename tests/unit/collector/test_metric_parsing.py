@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tunestream.collector.handler import CollectorHandler
-from tunestream.collector.metrics import MetricExtractor, parse_metric_value
 from tunestream.definitions import MetricDefinition
 from tunestream.events.v1 import (
     ObjectiveCollected,
@@ -24,6 +23,7 @@ from tunestream.events.v1 import (
     TrainingOutputLoggedData,
 )
 from tunestream.metric_regex import MATCH_CHARS
+from tunestream.metric_values import MetricExtractor, parse_metric_value
 from tunestream.trials import ObjectiveStatus, TrainingJobStatus
 
 # Deliberately loose regexes, as users write them: they capture whatever follows.

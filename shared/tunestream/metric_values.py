@@ -1,4 +1,5 @@
-"""Metric extraction from output lines with SageMaker MetricDefinitions (name + regex).
+"""Metric values from output lines with SageMaker MetricDefinitions (name + regex): what the collector
+reports and the launcher counts.
 
 Values are parsed strictly (`parse_metric_value`): a decimal number in C-locale notation, optionally
 signed, with an optional exponent (`0.95`, `-1.5e-3`, `+.5`, `1E6`). Anything else in the captured
