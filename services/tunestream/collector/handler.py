@@ -55,12 +55,13 @@ class CollectorHandler:
                 ),
             )
             if p.attempt > started.attempt:
-                # A retried attempt runs the program again: its values count from the start (the
-                # resumed job's offset) again, so values it repeats keep their steps (and ids) and a
-                # resource limit is judged on the steps the program really reached. An attempt that
-                # restores a checkpoint of its own counts from there too: its steps run low.
+                # A retried attempt runs the program again: its values count from where the launcher
+                # says its start is (the resumed job's offset, or the step of a checkpoint of its own
+                # that it restored), so values it repeats keep their steps (and ids) and a resource
+                # limit is judged on the steps the program really reached.
                 started.attempt = p.attempt
                 started.extractor.counts.clear()
+                started.extractor.step_offset = p.step_offset
         elif isinstance(event, TrainingOutputLogged):
             job = self.jobs.get(event.payload.training_job_name)
             if job is None or event.payload.seq in job.batches:

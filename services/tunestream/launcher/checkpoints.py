@@ -8,13 +8,32 @@ uploaded every few seconds and once more when it ends. Each training job gets it
 A training job that resumes another one (promotion Hyperband's `resume_from`) starts from the other
 job's checkpoint: while its own prefix is empty, its first attempt downloads the other's prefix.
 A retried attempt finds its own prefix filled and continues from there.
+
+The collector numbers a metric's values by their order (one line per epoch gives epoch numbers), so
+an attempt that continues from a checkpoint of its own must count on from the step that checkpoint
+holds, not from where the attempt before it started. Each push therefore records, next to the
+checkpoint, the objective's step the launcher had read when it took the files:
+<S3Uri>/.tunestream/<training job name>.steps (outside every job's prefix, since training job names
+never start with a dot, so no program ever sees it in its checkpoint folder).
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from tunestream.objstore.base import ObjectStore, join_s3_uri
+
+STEPS_FOLDER = ".tunestream"
+
+
+@dataclass(frozen=True)
+class Restored:
+    files: int
+    # The objective's step the restored files hold: set only when they are this job's own and an
+    # earlier attempt recorded it (a resumed job's first attempt counts from its spec's step_offset).
+    step: int | None = None
 
 
 class CheckpointSync:
@@ -29,24 +48,26 @@ class CheckpointSync:
         self._store = store
         self.prefix = join_s3_uri(s3_uri, training_job_name)
         self.resume_prefix = join_s3_uri(s3_uri, resume_from) if resume_from else None
+        self.steps_uri = join_s3_uri(s3_uri, STEPS_FOLDER, f"{training_job_name}.steps")
         self._local = local_dir
         self._pushed: dict[Path, tuple[int, int]] = {}
 
-    def restore(self) -> int:
-        """Download the prefix (or, while it is empty, the resumed job's) into the local folder;
-        returns the number of files."""
+    def restore(self) -> Restored:
+        """Download the prefix (or, while it is empty, the resumed job's) into the local folder."""
         self._local.mkdir(parents=True, exist_ok=True)
-        count = self._store.download_prefix(self.prefix, self._local)
+        # With the slash: job "a-1" must not download "a-10"'s files.
+        count = self._store.download_prefix(self.prefix + "/", self._local)
         if count == 0 and self.resume_prefix is not None:
             # Nothing pushed as our own yet: what came from the resumed job is pushed under our
             # prefix like any new file, so this job's prefix holds its whole checkpoint.
-            return self._store.download_prefix(self.resume_prefix, self._local)
+            return Restored(self._store.download_prefix(self.resume_prefix + "/", self._local))
         # What came from S3 needs no upload unless it changes.
         self._pushed = {path: self._signature(path) for path in self._files()}
-        return count
+        return Restored(count, self._recorded_step() if count else None)
 
-    def push(self) -> int:
-        """Upload new or changed files; returns how many were uploaded."""
+    def push(self, step: int | None = None) -> int:
+        """Upload new or changed files and, when any changed, the objective's `step` they hold;
+        returns how many files were uploaded."""
         uploaded = 0
         for path in self._files():
             signature = self._signature(path)
@@ -55,7 +76,19 @@ class CheckpointSync:
             self._store.put_file(join_s3_uri(self.prefix, path.relative_to(self._local).as_posix()), path)
             self._pushed[path] = signature
             uploaded += 1
+        # After the files: a push cut short between the two leaves the step behind the files (the
+        # retry's steps run low), never ahead of them.
+        if uploaded and step is not None:
+            self._store.put_bytes(self.steps_uri, json.dumps({"step": step}).encode(), "application/json")
         return uploaded
+
+    def _recorded_step(self) -> int | None:
+        try:
+            recorded = json.loads(self._store.get_bytes(self.steps_uri))
+        except Exception:  # none recorded (pushed before steps were, or the push stopped between)
+            return None
+        step = recorded.get("step") if isinstance(recorded, dict) else None
+        return step if isinstance(step, int) and step >= 0 else None
 
     def _files(self) -> list[Path]:
         if not self._local.is_dir():

@@ -44,6 +44,7 @@ from tunestream.events.v1 import (
 from tunestream.launcher.checkpoints import CheckpointSync
 from tunestream.launcher.layout import JobLayout, failure_reason
 from tunestream.metric_regex import MetricRegex, UnsupportedRegex, compile_metric_regex
+from tunestream.metric_values import MetricExtractor
 from tunestream.objstore.base import ObjectStore, join_s3_uri
 from tunestream.objstore.outages import retry_delay, store_unavailable
 from tunestream.trials import TrainingJobStatus
@@ -184,6 +185,14 @@ class TrainingRun(ABC):
             if spec.checkpoint_s3_uri
             else None
         )
+        # Where this attempt's objective values count from: the spec's, or the step of a checkpoint of
+        # its own that it restores (set in _prepare).
+        self._step_offset = spec.step_offset
+        # The objective's values this attempt has printed, counted as the collector counts them, so
+        # each checkpoint push can record the step its files hold. Only with checkpoints.
+        objective = [d for d in spec.metric_definitions if d.Name == spec.objective_metric_name]
+        self._steps = MetricExtractor(objective) if self._checkpoints is not None and objective else None
+        self._stepped = asyncio.Event()
 
     @property
     def name(self) -> str:
@@ -297,8 +306,17 @@ class TrainingRun(ABC):
             self._store.download_prefix(channel.s3_uri, self.layout.channel_dir(channel.name))
         if self._checkpoints is not None:
             restored = self._checkpoints.restore()
-            if restored:
-                log.info("training job %s: restored %d checkpoint files", self.name, restored)
+            if restored.step is not None:
+                self._step_offset = restored.step
+            if restored.files:
+                log.info(
+                    "training job %s: restored %d checkpoint files (objective values count from step %d)",
+                    self.name,
+                    restored.files,
+                    self._step_offset,
+                )
+        if self._steps is not None:
+            self._steps.step_offset = self._step_offset
 
     async def _supervise(self) -> int:
         deadline = time.monotonic() + self.spec.max_runtime_s
@@ -326,8 +344,9 @@ class TrainingRun(ABC):
         if self._revoked:
             return
         if self._checkpoints is not None:
+            checkpoints, step = self._checkpoints, self._objective_step()
             try:
-                await self._while_store_away("last checkpoint push", self._checkpoints.push)
+                await self._while_store_away("last checkpoint push", lambda: checkpoints.push(step))
             except Exception as exc:
                 log.warning("training job %s: last checkpoint push failed: %s", self.name, exc)
         if self._interrupted is not None:
@@ -388,6 +407,8 @@ class TrainingRun(ABC):
         if len(encoded) > MAX_LINE_BYTES:
             head = encoded[:MAX_LINE_BYTES].decode("utf-8", "ignore")  # never half a character
             text = f"{head} [tunestream: line of {len(encoded)} bytes cut]"
+        if self._steps is not None and self._steps.feed(text):  # the text the collector will see
+            self._stepped.set()
         self._bytes_forwarded += size
         self._pending.append(OutputLine(stream=stream, text=text, at=datetime.now(UTC)))  # type: ignore[arg-type]
         self._pending_bytes += min(len(encoded), MAX_LINE_BYTES + 64)  # a cut line: its head and note
@@ -427,12 +448,27 @@ class TrainingRun(ABC):
 
     async def _push_checkpoints_periodically(self) -> None:
         assert self._checkpoints is not None
+        checkpoints = self._checkpoints
         while True:
             await asyncio.sleep(self._options.checkpoint_interval_s)
+            if self._steps is not None:
+                # Pushed just after an objective line: a program checkpoints before printing (the
+                # contract), so right after line k it is training step k + 1 and its files hold step
+                # k. Taken at any other moment they could hold one more step than the lines read.
+                self._stepped.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stepped.wait(), self._options.checkpoint_interval_s)
+            step = self._objective_step()
             try:
-                await asyncio.to_thread(self._checkpoints.push)
+                await asyncio.to_thread(checkpoints.push, step)
             except Exception as exc:  # the next push tries again; the job goes on
                 log.warning("training job %s: checkpoint push failed: %s", self.name, exc)
+
+    def _objective_step(self) -> int | None:
+        """The objective's last step this attempt has read (its offset before any), None uncounted."""
+        if self._steps is None:
+            return None
+        return self._steps.counts.get(self._steps.definitions[0].Name, self._step_offset)
 
     async def _flush(self) -> None:
         # One batch in flight at a time keeps batches in seq order on the topic.
@@ -516,7 +552,7 @@ class TrainingRun(ABC):
                 work_dir=str(self.layout.root),
                 metric_definitions=list(self.spec.metric_definitions),
                 objective_metric_name=self.spec.objective_metric_name,
-                step_offset=self.spec.step_offset,
+                step_offset=self._step_offset,
             ),
         )
 

@@ -249,7 +249,8 @@ class TrainingJobStartedData(Payload):
     work_dir: str
     metric_definitions: list[MetricDefinition]
     objective_metric_name: str
-    # A resumed training job's values count on from its parent's last step (TrainingJobSpec).
+    # Where this attempt's values count on from: a resumed training job's parent's last step
+    # (TrainingJobSpec), or the step of a checkpoint of its own that a retried attempt restored.
     step_offset: int = 0
 
 

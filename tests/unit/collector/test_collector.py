@@ -144,3 +144,12 @@ def test_a_retried_attempt_counts_its_steps_from_the_start_again() -> None:
     # The retry runs the program again from the same checkpoint: its values are steps 4, 5 (the same
     # ids as before) and 6, not 6, 7 and 8.
     assert [e.payload.step for e in run(handler, retry) if isinstance(e, MetricReported)] == [4, 5, 6]
+
+
+def test_a_retry_from_a_checkpoint_of_its_own_counts_on_from_its_step() -> None:
+    handler = CollectorHandler()
+    lost = _attempt(_events("t5", [["validation:auc=0.5", "validation:auc=0.6", "validation:auc=0.7"]])[:2], 0, 0)
+    # The launcher restored the checkpoint its first attempt pushed after step 2 and says so.
+    retry = _attempt(_events("t5", [["validation:auc=0.7", "validation:auc=0.8"]]), 1, 2)
+    assert [e.payload.step for e in run(handler, lost) if isinstance(e, MetricReported)] == [1, 2, 3]
+    assert [e.payload.step for e in run(handler, retry) if isinstance(e, MetricReported)] == [3, 4]
