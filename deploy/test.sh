@@ -23,7 +23,11 @@ if bash deploy/stack.sh status | grep -qw stopped || [[ ! -f .stack/stack.env ]]
 # The private Docker engine for tests/integration/test_containers.py, likewise stopped only if started here.
 started_docker=0
 if bash deploy/docker.sh status | grep -qw stopped || [[ ! -f .stack/docker.env ]]; then started_docker=1; fi
+# The private Slurm cluster for tests/integration/test_slurm.py, likewise.
+started_slurm=0
+if bash deploy/slurm.sh status | grep -qw stopped || [[ ! -f .stack/slurm.env ]]; then started_slurm=1; fi
 cleanup() {
+  if ((started_slurm)); then bash deploy/slurm.sh down || true; fi
   if ((started_docker)); then bash deploy/docker.sh down || true; fi
   if ((started_stack)); then bash deploy/stack.sh down || true; fi
 }
@@ -44,6 +48,11 @@ if ! bash deploy/browser.sh 2>&1 | tee test-artifacts/browser.log; then
   reason=$(grep -v '^[[:space:]]*$' test-artifacts/browser.log | tail -n 1 || true)
   export TUNESTREAM_BROWSER_TESTS_SKIP="${reason:-deploy/browser.sh failed}"
   echo "browser tests will be skipped: $TUNESTREAM_BROWSER_TESTS_SKIP" >&2
+fi
+if ! bash deploy/slurm.sh up 2>&1 | tee test-artifacts/slurm.log; then
+  reason=$(grep -v '^[[:space:]]*$' test-artifacts/slurm.log | tail -n 1 || true)
+  export TUNESTREAM_SLURM_TESTS_SKIP="${reason:-deploy/slurm.sh up failed}"
+  echo "slurm tests will be skipped: $TUNESTREAM_SLURM_TESTS_SKIP" >&2
 fi
 # SageMaker's own SDK (v2) in an environment of its own, for tests/integration/test_sagemaker_sdk.py.
 if ! bash deploy/sagemaker-sdk.sh 2>&1 | tee test-artifacts/sagemaker-sdk.log; then

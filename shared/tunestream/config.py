@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     # (hundreds of slots) cannot starve the launcher's own loop, and its heartbeats, of the CPU.
     launcher_max_starting: int = 8
     # "process", "container" or both ("process,container"): which training jobs this launcher takes.
+    # "slurm" takes the process jobs and submits each attempt to a Slurm cluster instead.
     launcher_backends: str = "process"
     # "auto" (nvidia-smi), "none", or the GPU ids to hand out, e.g. "0,1,2,3".
     launcher_gpus: str = "auto"
@@ -94,6 +95,16 @@ class Settings(BaseSettings):
     docker_network: str = "bridge"
     docker_cpus: float | None = None
     docker_memory: str | None = None
+
+    # slurm backend (sbatch, scontrol, scancel on the launcher's host)
+    # The cluster's slurm.conf (SLURM_CONF for the commands); unset: Slurm's own default.
+    slurm_conf: Path | None = None
+    slurm_partition: str | None = None
+    slurm_cpus_per_task: int = 1
+    # More sbatch options for every attempt (--account=..., --qos=...), split as a shell would.
+    slurm_sbatch_args: str = ""
+    # The longest gap between two looks at a job's state (scontrol show job).
+    slurm_poll_s: float = 1.0
     work_dir: Path = Path(".stack") / "work"
     launcher_cwd: Path | None = None
     stop_grace_s: float = 5.0

@@ -15,7 +15,9 @@ from tunestream.launcher.run import Attempt, Publish, RunOptions, TrainingRun
 from tunestream.objstore.factory import make_object_store
 
 log = logging.getLogger(__name__)
-BACKENDS = ("process", "container")
+BACKENDS = ("process", "container", "slurm")
+# The kind of training job each backend runs (TrainingJobSpec.backend): what the scheduler matches.
+SERVES = {"process": "process", "container": "container", "slurm": "process"}
 
 
 def parse_backends(value: str) -> list[str]:
@@ -23,6 +25,11 @@ def parse_backends(value: str) -> list[str]:
     unknown = [b for b in backends if b not in BACKENDS]
     if unknown or not backends:
         raise ValueError(f"TUNESTREAM_LAUNCHER_BACKENDS={value!r}: use one or more of {', '.join(BACKENDS)}")
+    if "process" in backends and "slurm" in backends:
+        raise ValueError(
+            f"TUNESTREAM_LAUNCHER_BACKENDS={value!r}: process and slurm both run process training jobs; "
+            "a launcher runs them one way"
+        )
     return backends
 
 
@@ -30,8 +37,18 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
     work_dir = settings.work_dir.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     store = make_object_store(settings)
-    gpus = detect_gpus(settings.launcher_gpus)
     backends = parse_backends(settings.launcher_backends)
+    slurm = None
+    if "slurm" in backends:
+        from tunestream.launcher.slurm import SlurmCluster
+
+        slurm = SlurmCluster.connect(settings)
+        slurm.reap(settings.launcher_id)
+    # A Slurm launcher's GPUs are its partition's (Slurm picks the devices); "auto" asks sinfo.
+    if slurm is not None and settings.launcher_gpus.strip().lower() == "auto":
+        gpus = slurm.gpus()
+    else:
+        gpus = detect_gpus(settings.launcher_gpus)
     options = RunOptions(
         launcher_id=settings.launcher_id,
         cwd=settings.launcher_cwd,
@@ -57,6 +74,8 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
             if containers is None:  # the scheduler only sends container jobs to container launchers
                 raise RuntimeError("this launcher has no container backend")
             return containers.run(spec, tuning_job_name, attempt, layout, store, publish, options, handler.incarnation)
+        if slurm is not None:
+            return slurm.run(spec, tuning_job_name, attempt, layout, store, publish, options)
         return ProcessRun(spec, tuning_job_name, attempt, layout, store, publish, options)
 
     handler = LauncherHandler(
@@ -66,13 +85,14 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
         work_dir=work_dir,
         slots=settings.launcher_slots,
         gpus=gpus,
-        backends=backends,
+        backends=sorted({SERVES[b] for b in backends}),
         heartbeat_interval_s=settings.heartbeat_interval_s,
         # Containers run without a network on request; processes where a network namespace can be made.
         isolating=[b for b in backends if b == "container" or (b == "process" and can_isolate_processes())],
     )
     log.info(
-        "launcher %s (incarnation %s): %d slots, GPUs [%s], backends %s, network isolation for [%s]",
+        "launcher %s (incarnation %s): %d slots, GPUs [%s], backends %s, network isolation for [%s]"
+        + (f", Slurm partition {slurm.partition or '(default)'}" if slurm is not None else ""),
         settings.launcher_id,
         handler.incarnation,
         settings.launcher_slots,
