@@ -296,3 +296,32 @@ def test_a_dead_node_is_a_retried_attempt_that_resumes_from_its_checkpoint(
         assert "epoch=12 score=" in log
     finally:
         _script("start", node, timeout_s=90)
+
+
+def test_a_restarted_launcher_cancels_the_slurm_jobs_it_left_and_the_attempt_is_retried(
+    api: TunestreamClient, launcher: SlurmLauncher, run_id: str
+) -> None:
+    conf = launcher.env["TUNESTREAM_SLURM_CONF"]
+    name = f"slurm-restart-{run_id}"
+    job = trainer_job(name, jobs=1, parallel=1, epochs="6", sleep="0.5")
+    job["TrainingJobDefinition"]["RetryStrategy"] = {"MaximumRetryAttempts": 1}
+    api.create_tuning_job(job)
+    training_job = wait_for(
+        "the training job to be submitted", lambda: next((j["TrainingJobName"] for j in api.training_jobs(name)), None)
+    )
+    first = wait_for(
+        "its Slurm job to run",
+        lambda: slurm(conf, "squeue", "-h", "-n", training_job, "-t", "RUNNING", "-o", "%i").strip(),
+    )
+    launcher.services.kill(launcher.name, signal.SIGKILL)
+    # Slurm keeps running what a dead launcher submitted, until the launcher comes back.
+    assert slurm(conf, "squeue", "-h", "-j", first, "-o", "%T").strip() == "RUNNING"
+    launcher.start()
+    gone = wait_for(
+        "the leftover job to be cancelled", lambda: "CANCELLED" in slurm(conf, "scontrol", "show", "job", "-o", first)
+    )
+    assert gone
+    describe = wait_until_ended(api, name, timeout_s=120)
+    assert describe["HyperParameterTuningJobStatus"] == "Completed", describe
+    final = api.describe_training_job(training_job)
+    assert final["TrainingJobStatus"] == "Completed" and len(final["FailedAttempts"]) == 1, final
