@@ -9,8 +9,9 @@ from typing import Any
 
 from tunestream.definitions import MetricDefinition
 from tunestream.events.v1 import EventBase, TrainingJobSpec
-from tunestream.launcher.layout import JobLayout
-from tunestream.launcher.run import Attempt, RunOptions, TrainingRun
+from tunestream.launcher.backend import Attempt, Exit, LineSink, RunOptions
+from tunestream.launcher.layout import JobLayout, failure_reason
+from tunestream.launcher.run import TrainingRun
 
 
 def spec(**changes: Any) -> TrainingJobSpec:
@@ -31,26 +32,43 @@ def spec(**changes: Any) -> TrainingJobSpec:
     return TrainingJobSpec(**{**values, **changes})
 
 
-class ProgramlessRun(TrainingRun):
-    async def _launch(self) -> int:
+class ProgramlessProgram:
+    def __init__(self, layout: JobLayout) -> None:
+        self.layout = layout
+
+    async def launch(self) -> int:
         return 4242
 
-    async def _pump_output(self) -> None:
+    async def pump(self, line: LineSink) -> None:
         return None
 
-    async def _wait_exit(self) -> int:
+    async def wait_exit(self) -> Exit:
+        return Exit(0)
+
+    async def signal(self, kill: bool) -> None:
+        return None
+
+    async def cleanup(self) -> None:
+        return None
+
+    def failure_reason(self, exit_code: int, stderr_tail: list[str]) -> str:
+        return failure_reason(self.layout, exit_code, stderr_tail)
+
+
+class ProgramlessBackend:
+    def program(
+        self, spec: TrainingJobSpec, tuning_job_name: str, attempt: Attempt, layout: JobLayout, options: RunOptions
+    ) -> ProgramlessProgram:
+        return ProgramlessProgram(layout)
+
+    def reap(self, launcher_id: str) -> int:
         return 0
 
-    async def _signal(self, kill: bool) -> None:
-        return None
-
-    async def _cleanup(self) -> None:
+    def kill_leftover(self, layout: JobLayout) -> None:
         return None
 
 
-def capturing_run(
-    layout: JobLayout | Path, store: Any = None, **options: Any
-) -> tuple[ProgramlessRun, list[EventBase]]:
+def capturing_run(layout: JobLayout | Path, store: Any = None, **options: Any) -> tuple[TrainingRun, list[EventBase]]:
     """A run whose published events land in the returned list; `options` override RunOptions."""
     sent: list[EventBase] = []
 
@@ -66,5 +84,5 @@ def capturing_run(
         **options,
     }
     where = layout if isinstance(layout, JobLayout) else JobLayout(layout)
-    run = ProgramlessRun(spec(), "tj", Attempt(0), where, store, publish, RunOptions(**settings))
+    run = TrainingRun(spec(), "tj", Attempt(0), where, store, publish, RunOptions(**settings), ProgramlessBackend())
     return run, sent

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tunestream.definitions import MetricDefinition
-from tunestream.launcher.run import _metric_patterns
+from tunestream.launcher.output import metric_patterns
 from tunestream.metric_regex import MATCH_CHARS, UnsupportedRegex, compile_metric_regex
 
 
@@ -42,7 +42,7 @@ def test_matching_looks_at_the_first_match_chars_of_a_line() -> None:
 
 
 def test_launcher_marks_metric_lines_with_re2_and_skips_what_re2_refuses() -> None:
-    patterns = _metric_patterns(
+    patterns = metric_patterns(
         [MetricDefinition(Name="a", Regex=r"acc=([0-9.]+)"), MetricDefinition(Name="b", Regex=r"(?<=x)([0-9]+)")]
     )
     assert [p.pattern for p in patterns] == [r"acc=([0-9.]+)"]

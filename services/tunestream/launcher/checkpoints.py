@@ -19,11 +19,19 @@ never start with a dot, so no program ever sees it in its checkpoint folder).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tunestream.definitions import MetricDefinition
+from tunestream.metric_values import MetricExtractor
 from tunestream.objstore.base import ObjectStore, join_s3_uri
+
+log = logging.getLogger(__name__)
 
 STEPS_FOLDER = ".tunestream"
 
@@ -99,3 +107,64 @@ class CheckpointSync:
     def _signature(path: Path) -> tuple[int, int]:
         stat = path.stat()
         return stat.st_size, stat.st_mtime_ns
+
+
+class AttemptCheckpoints:
+    """One attempt's checkpoints: restored before the program starts, pushed while it runs and once
+    more when it ends, each push with the objective's step its files hold (counted from the
+    attempt's output lines as the collector counts them)."""
+
+    def __init__(
+        self,
+        sync: CheckpointSync,
+        training_job_name: str,
+        objective: Sequence[MetricDefinition],
+        step_offset: int,
+        interval_s: float,
+    ) -> None:
+        self.sync = sync
+        self.training_job_name = training_job_name
+        # Where this attempt's objective values count from: the spec's, or the step of a checkpoint
+        # of its own that it restores.
+        self.step_offset = step_offset
+        self._interval_s = interval_s
+        self._steps = MetricExtractor(list(objective)) if objective else None
+        self._stepped = asyncio.Event()
+
+    def restore(self) -> Restored:
+        restored = self.sync.restore()
+        if restored.step is not None:
+            self.step_offset = restored.step
+        if self._steps is not None:
+            self._steps.step_offset = self.step_offset
+        return restored
+
+    def observe(self, text: str) -> None:
+        """One forwarded output line."""
+        if self._steps is not None and self._steps.feed(text):
+            self._stepped.set()
+
+    def step(self) -> int | None:
+        """The objective's last step this attempt has read (its offset before any), None uncounted."""
+        if self._steps is None:
+            return None
+        return self._steps.counts.get(self._steps.definitions[0].Name, self.step_offset)
+
+    def push(self) -> int:
+        return self.sync.push(self.step())
+
+    async def periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_s)
+            if self._steps is not None:
+                # Pushed just after an objective line: a program checkpoints before printing (the
+                # contract), so right after line k it is training step k + 1 and its files hold step
+                # k. Taken at any other moment they could hold one more step than the lines read.
+                self._stepped.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stepped.wait(), self._interval_s)
+            step = self.step()
+            try:
+                await asyncio.to_thread(self.sync.push, step)
+            except Exception as exc:  # the next push tries again; the job goes on
+                log.warning("training job %s: checkpoint push failed: %s", self.training_job_name, exc)

@@ -21,9 +21,8 @@ from docker.types import DeviceRequest, Mount
 
 from tunestream.config import Settings
 from tunestream.events.v1 import TrainingJobSpec
+from tunestream.launcher.backend import Attempt, Exit, LaunchFailed, LineSink, RunOptions
 from tunestream.launcher.layout import JobLayout, failure_reason, training_argv, training_environment
-from tunestream.launcher.run import Attempt, LaunchFailed, Publish, RunOptions, TrainingRun
-from tunestream.objstore.base import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +38,33 @@ class ContainerEngine:
     """One Docker engine and how this launcher runs containers on it."""
 
     def __init__(
-        self, client: Any, network: str, cpus: float | None, memory: str | None, pull_missing: bool = True
+        self,
+        client: Any,
+        network: str,
+        cpus: float | None,
+        memory: str | None,
+        pull_missing: bool = True,
+        incarnation: str = "",
     ) -> None:
         self.client = client
         self.network = network
         self.cpus = cpus
         self.memory = memory
         self.pull_missing = pull_missing
+        # The launcher process's incarnation, on every container's labels.
+        self.incarnation = incarnation
 
     @classmethod
-    def connect(cls, settings: Settings) -> ContainerEngine:
+    def connect(cls, settings: Settings, incarnation: str = "") -> ContainerEngine:
         try:
             client = docker.DockerClient(base_url=settings.docker_host) if settings.docker_host else docker.from_env()
             client.ping()
         except DockerException as exc:
             where = settings.docker_host or "DOCKER_HOST or the default socket"
             raise RuntimeError(f"the container backend cannot reach a Docker engine at {where}: {exc}") from exc
-        return cls(client, settings.docker_network, settings.docker_cpus, settings.docker_memory)
+        return cls(
+            client, settings.docker_network, settings.docker_cpus, settings.docker_memory, incarnation=incarnation
+        )
 
     def reap(self, launcher_id: str) -> int:
         """Remove every container an earlier run of this launcher left; their attempts are reported lost."""
@@ -67,43 +76,40 @@ class ContainerEngine:
                 log.warning("removed leftover container %s (%s)", container.name, container.labels)
         return removed
 
-    def run(
-        self,
-        spec: TrainingJobSpec,
-        tuning_job_name: str,
-        attempt: Attempt,
-        layout: JobLayout,
-        store: ObjectStore,
-        publish: Publish,
-        options: RunOptions,
-        incarnation: str,
-    ) -> ContainerRun:
-        return ContainerRun(spec, tuning_job_name, attempt, layout, store, publish, options, self, incarnation)
+    def kill_leftover(self, layout: JobLayout) -> None:
+        return None  # containers are found by their labels, at the launcher's start (reap)
+
+    def program(
+        self, spec: TrainingJobSpec, tuning_job_name: str, attempt: Attempt, layout: JobLayout, options: RunOptions
+    ) -> ContainerProgram:
+        return ContainerProgram(spec, tuning_job_name, attempt, layout, options, self)
 
 
-class ContainerRun(TrainingRun):
+class ContainerProgram:
     def __init__(
         self,
         spec: TrainingJobSpec,
         tuning_job_name: str,
         attempt: Attempt,
         layout: JobLayout,
-        store: ObjectStore,
-        publish: Publish,
         options: RunOptions,
         engine: ContainerEngine,
-        incarnation: str,
     ) -> None:
-        super().__init__(spec, tuning_job_name, attempt, layout, store, publish, options)
+        self.spec = spec
+        self.tuning_job_name = tuning_job_name
+        self.attempt = attempt
+        self.layout = layout
+        self._options = options
         self._engine = engine
-        self._incarnation = incarnation
         self._container: Any = None
         self._output: Any = None
         self._oom = False
 
-    # --- backend ---------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.spec.training_job_name
 
-    async def _launch(self) -> int:
+    async def launch(self) -> int:
         return await asyncio.to_thread(self._create_and_start)
 
     def _create_and_start(self) -> int:
@@ -129,7 +135,7 @@ class ContainerRun(TrainingRun):
                 mounts=mounts,
                 labels={
                     f"{LABEL}.launcher": self._options.launcher_id,
-                    f"{LABEL}.incarnation": self._incarnation,
+                    f"{LABEL}.incarnation": self._engine.incarnation,
                     f"{LABEL}.tuning-job": self.tuning_job_name,
                     f"{LABEL}.training-job": self.name,
                     f"{LABEL}.attempt": str(self.attempt.number),
@@ -176,7 +182,7 @@ class ContainerRun(TrainingRun):
             f"ClientError: training image {image!r} is not on launcher {self._options.launcher_id}'s Docker engine"
         )
 
-    async def _pump_output(self) -> None:
+    async def pump(self, line: LineSink) -> None:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue()
 
@@ -199,27 +205,27 @@ class ContainerRun(TrainingRun):
                 stream, chunk = item
                 *lines, partial[stream] = (partial[stream] + chunk).split(b"\n")
                 for raw in lines:
-                    await self._line(stream, raw.decode(errors="replace").rstrip("\r"))
+                    await line(stream, raw.decode(errors="replace").rstrip("\r"))
             for stream, rest in partial.items():
                 if rest:
-                    await self._line(stream, rest.decode(errors="replace").rstrip("\r"))
+                    await line(stream, rest.decode(errors="replace").rstrip("\r"))
         finally:
             reader.cancel()
 
-    async def _wait_exit(self) -> int:
+    async def wait_exit(self) -> Exit:
         result = await asyncio.to_thread(self._container.wait)
         with contextlib.suppress(DockerException):
             await asyncio.to_thread(self._container.reload)
             self._oom = bool(self._container.attrs.get("State", {}).get("OOMKilled"))
-        return int(result.get("StatusCode", -1))
+        return Exit(int(result.get("StatusCode", -1)))
 
-    async def _signal(self, kill: bool) -> None:
+    async def signal(self, kill: bool) -> None:
         if self._container is None:
             return
         with contextlib.suppress(NotFound, APIError):  # APIError: it is not running any more
             await asyncio.to_thread(self._container.kill, "SIGKILL" if kill else "SIGTERM")
 
-    async def _cleanup(self) -> None:
+    async def cleanup(self) -> None:
         if self._output is not None:
             with contextlib.suppress(Exception):
                 self._output.close()
@@ -228,7 +234,7 @@ class ContainerRun(TrainingRun):
         with contextlib.suppress(NotFound, APIError):
             await asyncio.to_thread(self._container.remove, force=True)
 
-    def _failure_reason(self, exit_code: int) -> str:
+    def failure_reason(self, exit_code: int, stderr_tail: list[str]) -> str:
         if self._oom:
             return f"AlgorithmError: the container ran out of memory (limit {self._engine.memory}) and was killed"
-        return failure_reason(self.layout, exit_code, self._stderr_tail)
+        return failure_reason(self.layout, exit_code, stderr_tail)

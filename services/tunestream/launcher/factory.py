@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 
 from tunestream.config import Settings
 from tunestream.events.v1 import TrainingJobSpec
+from tunestream.launcher.backend import Attempt, Backend, Publish, RunOptions
 from tunestream.launcher.gpus import detect_gpus
 from tunestream.launcher.handler import LauncherHandler
 from tunestream.launcher.layout import JobLayout
-from tunestream.launcher.process import ProcessRun, can_isolate_processes
-from tunestream.launcher.run import Attempt, Publish, RunOptions, TrainingRun
+from tunestream.launcher.process import ProcessBackend, can_isolate_processes
+from tunestream.launcher.run import TrainingRun
 from tunestream.objstore.factory import make_object_store
 
 log = logging.getLogger(__name__)
 BACKENDS = ("process", "container", "slurm")
-# The kind of training job each backend runs (TrainingJobSpec.backend): what the scheduler matches.
-SERVES = {"process": "process", "container": "container", "slurm": "process"}
 
 
 def parse_backends(value: str) -> list[str]:
@@ -38,12 +38,24 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
     work_dir.mkdir(parents=True, exist_ok=True)
     store = make_object_store(settings)
     backends = parse_backends(settings.launcher_backends)
+    # New on every start of the launcher process: attempts assigned to an older one are lost.
+    incarnation = uuid.uuid4().hex[:12]
+    # The backend for each kind of training job (TrainingJobSpec.backend).
+    serving: dict[str, Backend] = {}
     slurm = None
-    if "slurm" in backends:
-        from tunestream.launcher.slurm import SlurmCluster
+    for name in backends:
+        if name == "process":
+            serving["process"] = ProcessBackend()
+        elif name == "container":
+            from tunestream.launcher.container import ContainerEngine
 
-        slurm = SlurmCluster.connect(settings)
-        slurm.reap(settings.launcher_id)
+            serving["container"] = ContainerEngine.connect(settings, incarnation)
+        else:
+            from tunestream.launcher.slurm import SlurmCluster
+
+            serving["process"] = slurm = SlurmCluster.connect(settings)
+    for backend in serving.values():
+        backend.reap(settings.launcher_id)
     # A Slurm launcher's GPUs are its partition's (Slurm picks the devices); "auto" asks sinfo.
     if slurm is not None and settings.launcher_gpus.strip().lower() == "auto":
         gpus = slurm.gpus()
@@ -62,21 +74,16 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
         start_gate=asyncio.Semaphore(max(1, settings.launcher_max_starting)),
         store_patience_s=settings.store_patience_s,
     )
-    containers = None
-    if "container" in backends:
-        from tunestream.launcher.container import ContainerEngine
-
-        containers = ContainerEngine.connect(settings)
-        containers.reap(settings.launcher_id)
 
     def make_run(spec: TrainingJobSpec, tuning_job_name: str, attempt: Attempt, layout: JobLayout) -> TrainingRun:
-        if spec.backend == "container":
-            if containers is None:  # the scheduler only sends container jobs to container launchers
-                raise RuntimeError("this launcher has no container backend")
-            return containers.run(spec, tuning_job_name, attempt, layout, store, publish, options, handler.incarnation)
-        if slurm is not None:
-            return slurm.run(spec, tuning_job_name, attempt, layout, store, publish, options)
-        return ProcessRun(spec, tuning_job_name, attempt, layout, store, publish, options)
+        backend = serving.get(spec.backend)
+        if backend is None:  # the scheduler only sends a launcher the kinds of job it serves
+            raise RuntimeError(f"this launcher has no {spec.backend} backend")
+        return TrainingRun(spec, tuning_job_name, attempt, layout, store, publish, options, backend)
+
+    def kill_leftover(layout: JobLayout) -> None:
+        for backend in serving.values():
+            backend.kill_leftover(layout)
 
     handler = LauncherHandler(
         launcher_id=settings.launcher_id,
@@ -85,10 +92,12 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
         work_dir=work_dir,
         slots=settings.launcher_slots,
         gpus=gpus,
-        backends=sorted({SERVES[b] for b in backends}),
+        backends=sorted(serving),
         heartbeat_interval_s=settings.heartbeat_interval_s,
         # Containers run without a network on request; processes where a network namespace can be made.
         isolating=[b for b in backends if b == "container" or (b == "process" and can_isolate_processes())],
+        incarnation=incarnation,
+        kill_leftover=kill_leftover,
     )
     log.info(
         "launcher %s (incarnation %s): %d slots, GPUs [%s], backends %s, network isolation for [%s]"

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -36,8 +34,9 @@ from tunestream.events.v1 import (
     TrainingJobSpec,
     TrainingJobStopRequested,
 )
+from tunestream.launcher.backend import Attempt, Publish
 from tunestream.launcher.layout import JobLayout
-from tunestream.launcher.run import Attempt, Publish, TrainingRun
+from tunestream.launcher.run import TrainingRun
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +65,8 @@ class LauncherHandler:
     heartbeat_interval_s: float = 1.0
     isolating: list[str] = field(default_factory=list)
     incarnation: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # Ends what an earlier run of the launcher left running from a job folder (the backends').
+    kill_leftover: Callable[[JobLayout], None] = field(default=lambda layout: None)
     replays_history: bool = True
     tick_s: float | None = 0.25
     known: dict[str, _KnownTrainingJob] = field(default_factory=dict)
@@ -186,7 +187,7 @@ class LauncherHandler:
 
     def _start(self, name: str, job: _KnownTrainingJob, attempt: Attempt) -> None:
         layout = JobLayout(self.work_dir / job.tuning_job_name / name)
-        self._kill_leftover(layout)
+        self.kill_leftover(layout)
         run = self.make_run(job.spec, job.tuning_job_name, attempt, layout)
         self._ran.add((name, attempt.number))
         if job.stop_reason is not None:
@@ -228,7 +229,7 @@ class LauncherHandler:
             ):
                 continue
             self._reaped.add((name, latest.attempt))
-            self._kill_leftover(JobLayout(self.work_dir / job.tuning_job_name / name))
+            self.kill_leftover(JobLayout(self.work_dir / job.tuning_job_name / name))
             outputs.append(
                 TrainingJobAttemptFailed(
                     event_id=ids.attempt(name, latest.attempt, "failed"),
@@ -245,20 +246,6 @@ class LauncherHandler:
                 )
             )
         return outputs
-
-    @staticmethod
-    def _kill_leftover(layout: JobLayout) -> None:
-        # A process group recorded by an earlier launcher run must not keep running unsupervised.
-        try:
-            pid = int(layout.pid_file.read_text())
-        except (OSError, ValueError):
-            return
-        try:
-            os.killpg(pid, signal.SIGKILL)
-            log.warning("killed leftover process group %d of %s", pid, layout.root.name)
-        except (ProcessLookupError, PermissionError):
-            pass
-        layout.pid_file.unlink(missing_ok=True)
 
     async def shutdown(self) -> None:
         """Service shutdown: end every run as an interrupted attempt (retried elsewhere), then say goodbye."""

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import ctypes
 import functools
+import logging
 import os
 import shutil
 import signal
@@ -26,8 +27,11 @@ import sys
 import uuid
 from pathlib import Path
 
-from tunestream.launcher.layout import training_argv, training_environment
-from tunestream.launcher.run import LaunchFailed, TrainingRun
+from tunestream.events.v1 import TrainingJobSpec
+from tunestream.launcher.backend import Attempt, Exit, LaunchFailed, LineSink, RunOptions
+from tunestream.launcher.layout import JobLayout, failure_reason, training_argv, training_environment
+
+log = logging.getLogger(__name__)
 
 STREAM_LIMIT = 1 << 20
 _PR_SET_PDEATHSIG = 1
@@ -52,7 +56,7 @@ def processes_with_marker(marker: str) -> list[int]:
 
 # Loaded once: dlopen in every child between fork and exec cost milliseconds per training job.
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
-# How often _wait_exit looks at the exit status: soon after the start (a short program's exit is
+# How often wait_exit looks at the exit status: soon after the start (a short program's exit is
 # noticed within milliseconds), then every WAIT_POLL_MAX_S (a long program costs ~20 wake-ups a second).
 WAIT_POLL_FIRST_S = 0.002
 WAIT_POLL_MAX_S = 0.05
@@ -114,11 +118,44 @@ def gpu_environment(gpus: tuple[str, ...], host_has_gpus: bool) -> dict[str, str
     return {"CUDA_VISIBLE_DEVICES": "", "SM_NUM_GPUS": "0"} if host_has_gpus else {"SM_NUM_GPUS": "0"}
 
 
-class ProcessRun(TrainingRun):
+class ProcessBackend:
+    """Training programs as processes on the launcher's host."""
+
+    def program(
+        self, spec: TrainingJobSpec, tuning_job_name: str, attempt: Attempt, layout: JobLayout, options: RunOptions
+    ) -> ProcessProgram:
+        return ProcessProgram(spec, attempt, layout, options)
+
+    def reap(self, launcher_id: str) -> int:
+        # Programs die with the launcher that started them (PR_SET_PDEATHSIG); one that outlived it
+        # is found by its job folder's pid file when that folder is used again (kill_leftover).
+        return 0
+
+    def kill_leftover(self, layout: JobLayout) -> None:
+        # A process group recorded by an earlier launcher run must not keep running unsupervised.
+        try:
+            pid = int(layout.pid_file.read_text())
+        except (OSError, ValueError):
+            return
+        try:
+            os.killpg(pid, signal.SIGKILL)
+            log.warning("killed leftover process group %d of %s", pid, layout.root.name)
+        except (ProcessLookupError, PermissionError):
+            pass
+        layout.pid_file.unlink(missing_ok=True)
+
+
+class ProcessProgram:
     _process: asyncio.subprocess.Process | None = None
     _run_id: str = ""
 
-    async def _launch(self) -> int:
+    def __init__(self, spec: TrainingJobSpec, attempt: Attempt, layout: JobLayout, options: RunOptions) -> None:
+        self.spec = spec
+        self.attempt = attempt
+        self.layout = layout
+        self._options = options
+
+    async def launch(self) -> int:
         argv = training_argv(self.spec)
         env = training_environment(self.spec, self.layout, dict(os.environ), self._options.env_passthrough)
         env.update(gpu_environment(self.attempt.gpus, self._options.host_has_gpus))
@@ -151,11 +188,14 @@ class ProcessRun(TrainingRun):
         self.layout.pid_file.write_text(str(self._process.pid))
         return self._process.pid
 
-    async def _pump_output(self) -> None:
+    async def pump(self, line: LineSink) -> None:
         assert self._process is not None and self._process.stdout is not None and self._process.stderr is not None
-        await asyncio.gather(self._read(self._process.stdout, "stdout"), self._read(self._process.stderr, "stderr"))
+        await asyncio.gather(
+            self._read(self._process.stdout, "stdout", line), self._read(self._process.stderr, "stderr", line)
+        )
 
-    async def _read(self, stream: asyncio.StreamReader, name: str) -> None:
+    @staticmethod
+    async def _read(stream: asyncio.StreamReader, name: str, line: LineSink) -> None:
         while True:
             try:
                 raw = await stream.readline()
@@ -163,9 +203,9 @@ class ProcessRun(TrainingRun):
                 raw = await stream.read(STREAM_LIMIT)
             if not raw:
                 return
-            await self._line(name, raw.decode(errors="replace").rstrip("\r\n"))
+            await line(name, raw.decode(errors="replace").rstrip("\r\n"))
 
-    async def _wait_exit(self) -> int:
+    async def wait_exit(self) -> Exit:
         # Not Process.wait(): since Python 3.12 it also waits for stdout/stderr to close, which a
         # child the program left running (holding them open) would delay forever.
         assert self._process is not None
@@ -173,18 +213,21 @@ class ProcessRun(TrainingRun):
         while self._process.returncode is None:
             await asyncio.sleep(delay)
             delay = min(delay * 2, WAIT_POLL_MAX_S)
-        return self._process.returncode
+        return Exit(self._process.returncode)
 
-    async def _signal(self, kill: bool) -> None:
+    async def signal(self, kill: bool) -> None:
         if self._process is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._process.pid, signal.SIGKILL if kill else signal.SIGTERM)
 
-    async def _cleanup(self) -> None:
+    async def cleanup(self) -> None:
         # Children that ignored SIGTERM or were left running must not outlive the job.
-        await self._signal(kill=True)
+        await self.signal(kill=True)
         if self._run_id and sys.platform.startswith("linux"):
             for pid in await asyncio.to_thread(processes_with_marker, f"{RUN_ID_VARIABLE}={self._run_id}"):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
         self.layout.pid_file.unlink(missing_ok=True)
+
+    def failure_reason(self, exit_code: int, stderr_tail: list[str]) -> str:
+        return failure_reason(self.layout, exit_code, stderr_tail)

@@ -32,10 +32,9 @@ from pathlib import Path
 
 from tunestream.config import Settings
 from tunestream.events.v1 import TrainingJobSpec
-from tunestream.launcher.layout import JobLayout, training_argv, training_environment
+from tunestream.launcher.backend import Attempt, Exit, LaunchFailed, LineSink, RunOptions
+from tunestream.launcher.layout import JobLayout, failure_reason, training_argv, training_environment
 from tunestream.launcher.process import check_program
-from tunestream.launcher.run import Attempt, LaunchFailed, Publish, RunOptions, TrainingRun
-from tunestream.objstore.base import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -229,36 +228,32 @@ class SlurmCluster:
             log.warning("cancelled %d Slurm jobs an earlier run of this launcher left: %s", len(mine), " ".join(mine))
         return len(mine)
 
-    def run(
-        self,
-        spec: TrainingJobSpec,
-        tuning_job_name: str,
-        attempt: Attempt,
-        layout: JobLayout,
-        store: ObjectStore,
-        publish: Publish,
-        options: RunOptions,
-    ) -> SlurmRun:
-        return SlurmRun(self, spec, tuning_job_name, attempt, layout, store, publish, options)
+    def kill_leftover(self, layout: JobLayout) -> None:
+        return None  # jobs are found by their comment, at the launcher's start (reap)
+
+    def program(
+        self, spec: TrainingJobSpec, tuning_job_name: str, attempt: Attempt, layout: JobLayout, options: RunOptions
+    ) -> SlurmProgram:
+        return SlurmProgram(self, spec, attempt, layout, options)
 
 
-class SlurmRun(TrainingRun):
+class SlurmProgram:
     def __init__(
-        self,
-        cluster: SlurmCluster,
-        spec: TrainingJobSpec,
-        tuning_job_name: str,
-        attempt: Attempt,
-        layout: JobLayout,
-        store: ObjectStore,
-        publish: Publish,
-        options: RunOptions,
+        self, cluster: SlurmCluster, spec: TrainingJobSpec, attempt: Attempt, layout: JobLayout, options: RunOptions
     ) -> None:
-        super().__init__(spec, tuning_job_name, attempt, layout, store, publish, options)
         self.cluster = cluster
+        self.spec = spec
+        self.attempt = attempt
+        self.layout = layout
+        self._options = options
         self.job_id: str | None = None
         self._ended = asyncio.Event()
         self._cancelled = False  # tunestream asked Slurm to end it
+        self._oom_on = ""  # the node where Slurm found it out of memory
+
+    @property
+    def name(self) -> str:
+        return self.spec.training_job_name
 
     @property
     def stdout_file(self) -> Path:
@@ -291,7 +286,7 @@ class SlurmRun(TrainingRun):
             args.append(f"--gres=gpu:{len(self.attempt.gpus)}")
         return [*args, *cluster.sbatch_args, str(wrapper), *argv]
 
-    async def _launch(self) -> int:
+    async def launch(self) -> int:
         if self.spec.network_isolation:  # the scheduler sends such jobs only to launchers that isolate
             raise LaunchFailed("ClientError: EnableNetworkIsolation: the slurm backend cannot isolate a program")
         argv = training_argv(self.spec)
@@ -315,10 +310,12 @@ class SlurmRun(TrainingRun):
         log.info("training job %s attempt %d is Slurm job %s", self.name, self.attempt.number + 1, job_id)
         return int(job_id)
 
-    async def _pump_output(self) -> None:
-        await asyncio.gather(self._follow(self.stdout_file, "stdout"), self._follow(self.stderr_file, "stderr"))
+    async def pump(self, line: LineSink) -> None:
+        await asyncio.gather(
+            self._follow(self.stdout_file, "stdout", line), self._follow(self.stderr_file, "stderr", line)
+        )
 
-    async def _follow(self, path: Path, stream: str) -> None:
+    async def _follow(self, path: Path, stream: str, line: LineSink) -> None:
         offset, partial = 0, b""
         while True:
             # Looked at before the file: what the job wrote before it ended is read on this pass.
@@ -332,16 +329,16 @@ class SlurmRun(TrainingRun):
                 offset += len(chunk)
                 *lines, partial = (partial + chunk).split(b"\n")
                 for raw in lines:
-                    await self._line(stream, raw.decode(errors="replace").rstrip("\r"))
+                    await line(stream, raw.decode(errors="replace").rstrip("\r"))
                 if len(partial) > MAX_PARTIAL_BYTES:
-                    await self._line(stream, partial.decode(errors="replace"))
+                    await line(stream, partial.decode(errors="replace"))
                     partial = b""
                 continue
             if ended:
                 break
             await asyncio.sleep(OUTPUT_POLL_S)
         if partial:
-            await self._line(stream, partial.decode(errors="replace").rstrip("\r"))
+            await line(stream, partial.decode(errors="replace").rstrip("\r"))
 
     async def state(self) -> JobState | None:
         """The job's state now; None if Slurm no longer knows it. Raises if the controller cannot be asked."""
@@ -353,13 +350,13 @@ class SlurmRun(TrainingRun):
             raise RuntimeError(f"scontrol show job {self.job_id}: {(err or out).strip()}")
         return parse_job(out)
 
-    async def _wait_exit(self) -> int:
+    async def wait_exit(self) -> Exit:
         try:
             return await self._follow_state()
         finally:
             self._ended.set()
 
-    async def _follow_state(self) -> int:
+    async def _follow_state(self) -> Exit:
         delay = STATE_POLL_FIRST_S
         unreachable_since: float | None = None
         loop = asyncio.get_running_loop()
@@ -371,41 +368,47 @@ class SlurmRun(TrainingRun):
                 now = loop.time()
                 unreachable_since = unreachable_since or now
                 if now - unreachable_since > CONTROLLER_PATIENCE_S:
-                    self.interrupt(
-                        f"InternalServerError: Slurm's controller did not answer for {CONTROLLER_PATIENCE_S:g} s: {exc}"
+                    return Exit(
+                        -1,
+                        interrupted=(
+                            f"InternalServerError: Slurm's controller did not answer for "
+                            f"{CONTROLLER_PATIENCE_S:g} s: {exc}"
+                        ),
                     )
-                    return -1
                 log.warning("training job %s: %s", self.name, exc)
                 job = JobState("UNKNOWN", 0, 0, "", "")
             if job is None:
-                self.interrupt(f"InternalServerError: Slurm job {self.job_id} vanished from the cluster")
-                return -1
+                return Exit(-1, interrupted=f"InternalServerError: Slurm job {self.job_id} vanished from the cluster")
             if job.state != "UNKNOWN" and not job.active:
                 return self._ended_as(job)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.cluster.poll_s)
 
-    def _ended_as(self, job: JobState) -> int:
+    def _ended_as(self, job: JobState) -> Exit:
         where = f" on {job.nodes}" if job.nodes else ""
         if job.state in LOST_STATES:
-            self.interrupt(f"InternalServerError: Slurm job {self.job_id} ended {job.state}{where}")
-            return -1
+            return Exit(-1, interrupted=f"InternalServerError: Slurm job {self.job_id} ended {job.state}{where}")
         if job.state == "CANCELLED" and not self._cancelled:
-            self.interrupt(f"InternalServerError: Slurm job {self.job_id} was cancelled outside tunestream{where}")
-            return -1
-        if job.state == "TIMEOUT" and not self._stop.is_set():
-            self.request_stop(
-                f"MaxRuntimeExceeded: Slurm ended the job at its time limit (--time, from "
-                f"StoppingCondition.MaxRuntimeInSeconds = {self.spec.max_runtime_s} s)",
-                "MaxRuntimeExceeded",
+            return Exit(
+                -1, interrupted=f"InternalServerError: Slurm job {self.job_id} was cancelled outside tunestream{where}"
             )
         if job.state == "OUT_OF_MEMORY":
-            self._stderr_tail.append(f"[tunestream] Slurm job {self.job_id} ran out of memory{where}")
+            self._oom_on = job.nodes or "its node"
         code = job.returncode
         # A program that failed with exit status 0 as Slurm reports it (a step's failure): still a failure.
-        return code if code or job.state in ("COMPLETED", "CANCELLED") else 1
+        code = code if code or job.state in ("COMPLETED", "CANCELLED") else 1
+        if job.state == "TIMEOUT":
+            return Exit(
+                code,
+                stopped=(
+                    f"MaxRuntimeExceeded: Slurm ended the job at its time limit (--time, from "
+                    f"StoppingCondition.MaxRuntimeInSeconds = {self.spec.max_runtime_s} s)",
+                    "MaxRuntimeExceeded",
+                ),
+            )
+        return Exit(code)
 
-    async def _signal(self, kill: bool) -> None:
+    async def signal(self, kill: bool) -> None:
         if self.job_id is None or self._ended.is_set():
             return
         self._cancelled = True
@@ -418,12 +421,17 @@ class SlurmRun(TrainingRun):
             if code != 0:
                 log.warning("training job %s: scancel %s: %s", self.name, self.job_id, err.strip())
 
-    async def _cleanup(self) -> None:
+    async def cleanup(self) -> None:
         if self.job_id is None or self._ended.is_set():
             return
         self._cancelled = True
         with contextlib.suppress(Exception):
             await self.cluster.run_async("scancel", self.job_id)
+
+    def failure_reason(self, exit_code: int, stderr_tail: list[str]) -> str:
+        if self._oom_on:
+            return f"AlgorithmError: Slurm job {self.job_id} ran out of memory on {self._oom_on} and was killed"
+        return failure_reason(self.layout, exit_code, stderr_tail)
 
 
 def _read_from(path: Path, offset: int) -> bytes:

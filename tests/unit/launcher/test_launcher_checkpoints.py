@@ -14,10 +14,11 @@ from pathlib import Path
 from tests.unit.scheduler.test_fleet import spec
 from tunestream.definitions import MetricDefinition
 from tunestream.events.v1 import EventBase, TrainingJobStarted, TrainingOutputLogged
+from tunestream.launcher.backend import Attempt, RunOptions
 from tunestream.launcher.checkpoints import CheckpointSync
 from tunestream.launcher.layout import JobLayout
-from tunestream.launcher.process import ProcessRun
-from tunestream.launcher.run import Attempt, RunOptions
+from tunestream.launcher.process import ProcessBackend
+from tunestream.launcher.run import TrainingRun
 from tunestream.metric_values import MetricExtractor
 
 # Resumes from its checkpoint, then per epoch: train, checkpoint (atomically), validate, print the epoch's
@@ -94,7 +95,7 @@ async def test_a_retry_from_its_own_checkpoint_continues_the_curve(tmp_path: Pat
     )
     store = MemoryStore()
     job = checkpointing_job()
-    first = ProcessRun(job, "tj", Attempt(0), JobLayout(tmp_path / "a0"), store, publish, options)  # type: ignore[arg-type]
+    first = TrainingRun(job, "tj", Attempt(0), JobLayout(tmp_path / "a0"), store, publish, options, ProcessBackend())  # type: ignore[arg-type]
     running = asyncio.create_task(first.run())
     await asyncio.sleep(1.0)
     first.interrupt("the launcher restarts")
@@ -104,7 +105,7 @@ async def test_a_retry_from_its_own_checkpoint_continues_the_curve(tmp_path: Pat
     recorded = store.steps_recorded[-1]
     assert 0 < recorded < 40
 
-    second = ProcessRun(job, "tj", Attempt(1), JobLayout(tmp_path / "a1"), store, publish, options)  # type: ignore[arg-type]
+    second = TrainingRun(job, "tj", Attempt(1), JobLayout(tmp_path / "a1"), store, publish, options, ProcessBackend())  # type: ignore[arg-type]
     await asyncio.wait_for(second.run(), timeout=60)
     started = {e.payload.attempt: e.payload for e in events if isinstance(e, TrainingJobStarted)}
     assert started[0].step_offset == 0 and started[1].step_offset == recorded

@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 from tunestream.events.v1 import InputChannel, TrainingJobSpec
+from tunestream.launcher.artifacts import model_artifact_uri
 from tunestream.launcher.layout import JobLayout, failure_reason, training_argv, training_environment
-from tunestream.launcher.run import model_artifact_uri
 
 
 def spec() -> TrainingJobSpec:

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.support.launcher_runs import capturing_run, spec
 from tunestream.events.v1 import TrainingOutputLogged
 from tunestream.launcher.layout import JobLayout, training_environment
-from tunestream.launcher.run import LINE_ENVELOPE_BYTES, MAX_LINE_BYTES
+from tunestream.launcher.output import LINE_ENVELOPE_BYTES, MAX_LINE_BYTES
 
 
 def test_output_past_the_cap_keeps_only_metric_lines(tmp_path: Path) -> None:
@@ -17,10 +17,10 @@ def test_output_past_the_cap_keeps_only_metric_lines(tmp_path: Path) -> None:
 
     async def feed() -> None:
         for i in range(100):
-            await run._line("stdout", f"junk line {i:04d} " + "x" * 80)
-        await run._line("stdout", "epoch=1 score=0.9")
-        await run._line("stdout", "y" * (MAX_LINE_BYTES * 3))
-        await run._flush()
+            await run.output.line("stdout", f"junk line {i:04d} " + "x" * 80)
+        await run.output.line("stdout", "epoch=1 score=0.9")
+        await run.output.line("stdout", "y" * (MAX_LINE_BYTES * 3))
+        await run.output.flush()
 
     asyncio.run(feed())
     lines = [line.text for e in sent if isinstance(e, TrainingOutputLogged) for line in e.payload.lines]
@@ -36,8 +36,8 @@ def test_long_lines_are_cut_before_the_cap(tmp_path: Path) -> None:
     run, sent = capturing_run(tmp_path)
 
     async def feed() -> None:
-        await run._line("stdout", "z" * (MAX_LINE_BYTES * 5))
-        await run._flush()
+        await run.output.line("stdout", "z" * (MAX_LINE_BYTES * 5))
+        await run.output.flush()
 
     asyncio.run(feed())
     (text,) = [line.text for e in sent if isinstance(e, TrainingOutputLogged) for line in e.payload.lines]
@@ -49,9 +49,9 @@ def test_the_cap_and_the_cut_count_bytes_not_characters(tmp_path: Path) -> None:
 
     async def feed() -> None:
         for _ in range(30):
-            await run._line("stdout", "é" * 40)  # 40 characters, 80 bytes
-        await run._line("stdout", "score=0.5 " + "€" * MAX_LINE_BYTES)  # a metric line: kept, but cut
-        await run._flush()
+            await run.output.line("stdout", "é" * 40)  # 40 characters, 80 bytes
+        await run.output.line("stdout", "score=0.5 " + "€" * MAX_LINE_BYTES)  # a metric line: kept, but cut
+        await run.output.flush()
 
     asyncio.run(feed())
     lines = [line.text for e in sent if isinstance(e, TrainingOutputLogged) for line in e.payload.lines]
@@ -67,8 +67,8 @@ def test_a_flood_of_tiny_lines_is_capped_by_what_its_lines_cost(tmp_path: Path) 
 
     async def feed() -> None:
         for _ in range(100_000):
-            await run._line("stdout", "x")
-        await run._flush()
+            await run.output.line("stdout", "x")
+        await run.output.flush()
 
     asyncio.run(feed())
     kept = [line.text for e in sent if isinstance(e, TrainingOutputLogged) for line in e.payload.lines]
@@ -90,7 +90,7 @@ def test_a_reader_that_never_waits_still_lets_the_loop_run(tmp_path: Path) -> No
         ticker = asyncio.create_task(tick())
         await asyncio.sleep(0)
         for _ in range(10_000):
-            await run._line("stdout", "junk")
+            await run.output.line("stdout", "junk")
         ticker.cancel()
 
     asyncio.run(main())

@@ -5,20 +5,18 @@ tailing the output files. tests/integration/test_slurm.py runs it on a real Slur
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from tests.support.launcher_runs import spec
-from tunestream.events.v1 import EventBase
+from tunestream.launcher.backend import Attempt, Exit, RunOptions
 from tunestream.launcher.factory import parse_backends
 from tunestream.launcher.layout import JobLayout
-from tunestream.launcher.run import Attempt, RunOptions
 from tunestream.launcher.slurm import (
     JobState,
     SlurmCluster,
-    SlurmRun,
+    SlurmProgram,
     parse_gres_gpus,
     parse_job,
     submission_environment,
@@ -88,30 +86,17 @@ def test_slurm_and_process_are_two_ways_to_run_the_same_jobs() -> None:
         parse_backends("process,slurm")
 
 
-def _run(tmp_path: Path, gpus: tuple[str, ...] = (), **changes: object) -> tuple[SlurmRun, list[EventBase]]:
-    sent: list[EventBase] = []
-
-    async def publish(events: Sequence[EventBase]) -> None:
-        sent.extend(events)
-
+def _program(tmp_path: Path, gpus: tuple[str, ...] = (), **changes: object) -> SlurmProgram:
     cluster = SlurmCluster(Path("/etc/slurm.conf"), "gpu", cpus_per_task=4, sbatch_args=("--account=ml",))
     options = RunOptions(launcher_id="l1", cwd=tmp_path, stop_grace_s=5, batch_interval_s=1, batch_lines=100)
-    run = SlurmRun(
-        cluster,
-        spec(max_runtime_s=600, **changes),
-        "tj",
-        Attempt(0, gpus),
-        JobLayout(tmp_path / "job"),
-        None,
-        publish,
-        options,
-    )
-    run.job_id = "12"
-    return run, sent
+    job = spec(max_runtime_s=600, **changes)
+    program = cluster.program(job, "tj", Attempt(0, gpus), JobLayout(tmp_path / "job"), options)
+    program.job_id = "12"
+    return program
 
 
 def test_sbatch_gets_options_then_the_wrapper_then_the_program_argv_untouched(tmp_path: Path) -> None:
-    run, _ = _run(tmp_path, gpus=("0", "1"), hyperparameters={"kind": "$(echo pwned)"})
+    run = _program(tmp_path, gpus=("0", "1"), hyperparameters={"kind": "$(echo pwned)"})
     wrapper = tmp_path / "job" / "slurm" / "run.sh"
     args = run.sbatch_args(wrapper, ["python", "train.py", "--kind", "$(echo pwned)"])
     options, program = args[: args.index(str(wrapper))], args[args.index(str(wrapper)) + 1 :]
@@ -121,54 +106,50 @@ def test_sbatch_gets_options_then_the_wrapper_then_the_program_argv_untouched(tm
     assert "--gres=gpu:2" in options and "--cpus-per-task=4" in options and "--time=12" in options
     assert f"--output={run.stdout_file}" in options and f"--chdir={tmp_path}" in options
     assert options[-1] == "--account=ml"  # the operator's options come last, so they win
-    no_gpus, _ = _run(tmp_path)
+    no_gpus = _program(tmp_path)
     assert not any(a.startswith("--gres") for a in no_gpus.sbatch_args(wrapper, ["p"]))
 
 
 @pytest.mark.parametrize("state", ["NODE_FAIL", "BOOT_FAIL", "PREEMPTED"])
 def test_a_job_the_cluster_lost_is_an_interrupted_attempt(tmp_path: Path, state: str) -> None:
-    run, _ = _run(tmp_path)
-    run._ended_as(JobState(state, 0, 0, "n1", "NodeDown"))
-    assert run._interrupted == f"InternalServerError: Slurm job 12 ended {state} on n1"
+    ended = _program(tmp_path)._ended_as(JobState(state, 0, 0, "n1", "NodeDown"))
+    assert ended == Exit(-1, interrupted=f"InternalServerError: Slurm job 12 ended {state} on n1")
 
 
 def test_a_job_cancelled_by_someone_else_is_interrupted_but_by_tunestream_is_not(tmp_path: Path) -> None:
-    run, _ = _run(tmp_path)
-    run._ended_as(JobState("CANCELLED", 0, 15, "n2", ""))
-    assert run._interrupted is not None and "cancelled outside tunestream" in run._interrupted
-    ours, _ = _run(tmp_path)
+    ended = _program(tmp_path)._ended_as(JobState("CANCELLED", 0, 15, "n2", ""))
+    assert ended.interrupted is not None and "cancelled outside tunestream" in ended.interrupted
+    ours = _program(tmp_path)
     ours._cancelled = True
-    assert ours._ended_as(JobState("CANCELLED", 0, 15, "n2", "")) == -15 and ours._interrupted is None
+    assert ours._ended_as(JobState("CANCELLED", 0, 15, "n2", "")) == Exit(-15)
 
 
 def test_the_programs_own_end_is_its_exit_status(tmp_path: Path) -> None:
-    run, _ = _run(tmp_path)
-    assert run._ended_as(JobState("COMPLETED", 0, 0, "n1", "")) == 0
-    assert run._ended_as(JobState("FAILED", 3, 0, "n1", "")) == 3
-    assert run._ended_as(JobState("FAILED", 0, 0, "n1", "")) == 1  # a failure is never exit status 0
-    assert run._ended_as(JobState("OUT_OF_MEMORY", 0, 9, "n1", "")) == -9
-    assert "ran out of memory" in run._stderr_tail[-1]
-    assert run._interrupted is None
+    program = _program(tmp_path)
+    assert program._ended_as(JobState("COMPLETED", 0, 0, "n1", "")) == Exit(0)
+    assert program._ended_as(JobState("FAILED", 3, 0, "n1", "")) == Exit(3)
+    assert program._ended_as(JobState("FAILED", 0, 0, "n1", "")) == Exit(1)  # a failure is never exit status 0
+    assert program.failure_reason(1, ["boom"]).endswith("exited with code 1: boom")
+    assert program._ended_as(JobState("OUT_OF_MEMORY", 0, 9, "n1", "")) == Exit(-9)
+    assert program.failure_reason(-9, []) == "AlgorithmError: Slurm job 12 ran out of memory on n1 and was killed"
 
 
 def test_slurms_time_limit_is_max_runtime_exceeded(tmp_path: Path) -> None:
-    run, _ = _run(tmp_path)
-    run._ended_as(JobState("TIMEOUT", 0, 15, "n1", ""))
-    assert run._stop_secondary == "MaxRuntimeExceeded" and run._interrupted is None
+    ended = _program(tmp_path)._ended_as(JobState("TIMEOUT", 0, 15, "n1", ""))
+    assert ended.code == -15 and ended.interrupted is None
+    assert ended.stopped is not None and ended.stopped[1] == "MaxRuntimeExceeded"
 
 
 def test_output_files_are_followed_line_by_line_until_the_job_ends(tmp_path: Path) -> None:
-    run, _ = _run(tmp_path)
+    run = _program(tmp_path)
     lines: list[tuple[str, str]] = []
 
     async def capture(stream: str, text: str) -> None:
         lines.append((stream, text))
 
-    run._line = capture  # type: ignore[method-assign]
-
     async def scenario() -> None:
         run.stdout_file.parent.mkdir(parents=True)
-        follow = asyncio.create_task(run._pump_output())
+        follow = asyncio.create_task(run.pump(capture))
         await asyncio.sleep(0.1)  # the files do not exist yet
         with run.stdout_file.open("ab") as out:
             out.write(b"epoch=1 score=0.5\nepoch=2 sc")

@@ -16,10 +16,17 @@ import pytest
 
 from tests.unit.scheduler.test_fleet import spec
 from tunestream.definitions import MetricDefinition
-from tunestream.events.v1 import EventBase, TrainingJobFinished, TrainingJobStarted, TrainingOutputLogged
+from tunestream.events.v1 import (
+    EventBase,
+    TrainingJobFinished,
+    TrainingJobSpec,
+    TrainingJobStarted,
+    TrainingOutputLogged,
+)
+from tunestream.launcher.backend import Attempt, LaunchFailed, RunOptions
 from tunestream.launcher.layout import JobLayout
-from tunestream.launcher.process import ProcessRun, can_isolate_processes, check_program
-from tunestream.launcher.run import Attempt, LaunchFailed, RunOptions
+from tunestream.launcher.process import ProcessBackend, ProcessProgram, can_isolate_processes, check_program
+from tunestream.launcher.run import TrainingRun
 
 
 def test_check_program(tmp_path: Path) -> None:
@@ -52,20 +59,27 @@ class KeepingStore:
         return 0
 
 
-class CountingRun(ProcessRun):
-    """Counts the attempts that are inside _launch at the same time."""
+class CountingProgram(ProcessProgram):
+    """Counts the attempts that are inside launch at the same time."""
 
     inside = 0
     most = 0
 
-    async def _launch(self) -> int:
-        CountingRun.inside += 1
-        CountingRun.most = max(CountingRun.most, CountingRun.inside)
+    async def launch(self) -> int:
+        CountingProgram.inside += 1
+        CountingProgram.most = max(CountingProgram.most, CountingProgram.inside)
         try:
             await asyncio.sleep(0.05)  # a slow spawn: the others would pile in here without the gate
-            return await super()._launch()
+            return await super().launch()
         finally:
-            CountingRun.inside -= 1
+            CountingProgram.inside -= 1
+
+
+class CountingBackend(ProcessBackend):
+    def program(
+        self, spec: TrainingJobSpec, tuning_job_name: str, attempt: Attempt, layout: JobLayout, options: RunOptions
+    ) -> ProcessProgram:
+        return CountingProgram(spec, attempt, layout, options)
 
 
 async def test_a_burst_of_starts_passes_the_gate_a_few_at_a_time(tmp_path: Path) -> None:
@@ -84,7 +98,7 @@ async def test_a_burst_of_starts_passes_the_gate_a_few_at_a_time(tmp_path: Path)
     )
     store = KeepingStore()
     runs = [
-        CountingRun(
+        TrainingRun(
             spec(i).model_copy(update={"command": ["/bin/sh", "-c", "echo m=1"]}),
             "tj",
             Attempt(0),
@@ -92,11 +106,12 @@ async def test_a_burst_of_starts_passes_the_gate_a_few_at_a_time(tmp_path: Path)
             store,  # type: ignore[arg-type]
             publish,
             options,
+            CountingBackend(),
         )
         for i in range(8)
     ]
     await asyncio.wait_for(asyncio.gather(*(r.run() for r in runs)), timeout=60)
-    assert CountingRun.most == 2
+    assert CountingProgram.most == 2
     started = [e for e in events if isinstance(e, TrainingJobStarted)]
     finished = [e for e in events if isinstance(e, TrainingJobFinished)]
     assert len(started) == 8
@@ -119,7 +134,9 @@ async def test_a_metric_line_is_sent_at_once_and_other_output_waits_for_its_batc
             "metric_definitions": [MetricDefinition(Name="m", Regex=r"m=([0-9.]+)")],
         }
     )
-    run = ProcessRun(job, "tj", Attempt(0), JobLayout(tmp_path / "job"), KeepingStore(), publish, options)  # type: ignore[arg-type]
+    run = TrainingRun(
+        job, "tj", Attempt(0), JobLayout(tmp_path / "job"), KeepingStore(), publish, options, ProcessBackend()
+    )  # type: ignore[arg-type]
     started = time.monotonic()
     await asyncio.wait_for(run.run(), timeout=30)
     logged = [(at - started, e) for at, e in sent if isinstance(e, TrainingOutputLogged)]
@@ -145,7 +162,7 @@ async def test_model_and_output_data_are_uploaded_as_sagemaker_lays_them_out(tmp
         update={"command": ["/bin/sh", "-c", writes], "output_compression": compression, "output_s3_path": "s3://b/o"}
     )
     store = KeepingStore()
-    run = ProcessRun(job, "tj", Attempt(0), JobLayout(tmp_path / "job"), store, publish, options)  # type: ignore[arg-type]
+    run = TrainingRun(job, "tj", Attempt(0), JobLayout(tmp_path / "job"), store, publish, options, ProcessBackend())  # type: ignore[arg-type]
     await asyncio.wait_for(run.run(), timeout=60)
     [finished] = [e for e in events if isinstance(e, TrainingJobFinished)]
     base = f"s3://b/o/{job.training_job_name}/output/"
@@ -164,7 +181,7 @@ async def test_an_empty_output_data_folder_uploads_nothing(tmp_path: Path) -> No
     options = RunOptions(launcher_id="me", cwd=tmp_path, stop_grace_s=1, batch_interval_s=0.05, batch_lines=100)
     job = spec(0).model_copy(update={"command": ["/bin/sh", "-c", "true"], "output_s3_path": "s3://b/o"})
     store = KeepingStore()
-    run = ProcessRun(job, "tj", Attempt(0), JobLayout(tmp_path / "job"), store, publish, options)  # type: ignore[arg-type]
+    run = TrainingRun(job, "tj", Attempt(0), JobLayout(tmp_path / "job"), store, publish, options, ProcessBackend())  # type: ignore[arg-type]
     await asyncio.wait_for(run.run(), timeout=60)
     assert sorted(store.files) == [f"s3://b/o/{job.training_job_name}/output/model.tar.gz"]
 
@@ -190,7 +207,7 @@ async def test_a_network_isolated_program_reaches_nothing(tmp_path: Path) -> Non
         options = RunOptions(launcher_id="me", cwd=tmp_path, stop_grace_s=1, batch_interval_s=0.05, batch_lines=100)
         job = spec(0).model_copy(update={"command": [sys.executable, "-c", probe], "network_isolation": isolated})
         layout = JobLayout(tmp_path / f"job-{isolated}")
-        run = ProcessRun(job, "tj", Attempt(0), layout, KeepingStore(), publish, options)  # type: ignore[arg-type]
+        run = TrainingRun(job, "tj", Attempt(0), layout, KeepingStore(), publish, options, ProcessBackend())  # type: ignore[arg-type]
         await asyncio.wait_for(run.run(), timeout=60)
         outputs[isolated] = " ".join(
             line.text for e in events if isinstance(e, TrainingOutputLogged) for line in e.payload.lines

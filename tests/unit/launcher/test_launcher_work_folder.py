@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.launcher_runs import capturing_run
 from tunestream.events.v1 import EventBase, TrainingJobAttemptFailed, TrainingJobFinished
+from tunestream.launcher import artifacts
 from tunestream.launcher import run as run_module
 from tunestream.launcher.layout import JobLayout
 
@@ -42,7 +43,7 @@ def test_a_full_work_folder_fails_the_attempt_with_that_reason(tmp_path: Path, m
     def no_space(source: Path, target: Path) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(target))
 
-    monkeypatch.setattr(run_module, "_tar_model", no_space)
+    monkeypatch.setattr(artifacts, "tar_folder", no_space)
     layout, sent = run_once(tmp_path)
     failed = sent[-1]
     assert isinstance(failed, TrainingJobAttemptFailed)
