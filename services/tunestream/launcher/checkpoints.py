@@ -98,6 +98,14 @@ class CheckpointSync:
         step = recorded.get("step") if isinstance(recorded, dict) else None
         return step if isinstance(step, int) and step >= 0 else None
 
+    def signatures(self) -> dict[Path, tuple[int, int]]:
+        """Size and modification time of each local file, to tell whether they changed."""
+        found = {}
+        for path in self._files():
+            with contextlib.suppress(FileNotFoundError):  # replaced between listing and stat
+                found[path] = self._signature(path)
+        return found
+
     def _files(self) -> list[Path]:
         if not self._local.is_dir():
             return []
@@ -130,6 +138,8 @@ class AttemptCheckpoints:
         self._interval_s = interval_s
         self._steps = MetricExtractor(list(objective)) if objective else None
         self._stepped = asyncio.Event()
+        # The files as they were when the last objective line was read (or when restored).
+        self._at_line: dict[Path, tuple[int, int]] = {}
 
     def restore(self) -> Restored:
         restored = self.sync.restore()
@@ -137,11 +147,13 @@ class AttemptCheckpoints:
             self.step_offset = restored.step
         if self._steps is not None:
             self._steps.step_offset = self.step_offset
+        self._at_line = self.sync.signatures()
         return restored
 
     def observe(self, text: str) -> None:
         """One forwarded output line."""
         if self._steps is not None and self._steps.feed(text):
+            self._at_line = self.sync.signatures()
             self._stepped.set()
 
     def step(self) -> int | None:
@@ -152,6 +164,22 @@ class AttemptCheckpoints:
 
     def push(self) -> int:
         return self.sync.push(self.step())
+
+    def push_last(self, ended_by_itself: bool) -> int:
+        """The push once the program has ended. One that was stopped or killed may have written its
+        next checkpoint and died before printing that step's line: its files are then a step ahead
+        of the lines read, and a retry restoring them would number every later value one step low.
+        Such files stay local; S3 keeps the last push, taken right after a line, and the retry trains
+        those epochs again. A program that ended by itself printed after its last checkpoint."""
+        if not ended_by_itself and self._steps is not None and self.sync.signatures() != self._at_line:
+            log.info(
+                "training job %s: checkpoint files changed after the last objective line (step %s); "
+                "the last push is kept",
+                self.training_job_name,
+                self.step(),
+            )
+            return 0
+        return self.push()
 
     async def periodically(self) -> None:
         while True:

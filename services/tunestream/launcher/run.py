@@ -234,9 +234,9 @@ class TrainingRun:
         if self._revoked:
             return
         if self.checkpoints is not None:
-            checkpoints = self.checkpoints
+            checkpoints, ended_by_itself = self.checkpoints, not self._stop.is_set()
             try:
-                await self._while_store_away("last checkpoint push", checkpoints.push)
+                await self._while_store_away("last checkpoint push", lambda: checkpoints.push_last(ended_by_itself))
             except Exception as exc:
                 log.warning("training job %s: last checkpoint push failed: %s", self.name, exc)
         if self._interrupted is not None:

@@ -15,7 +15,7 @@ from tests.unit.scheduler.test_fleet import spec
 from tunestream.definitions import MetricDefinition
 from tunestream.events.v1 import EventBase, TrainingJobStarted, TrainingOutputLogged
 from tunestream.launcher.backend import Attempt, RunOptions
-from tunestream.launcher.checkpoints import CheckpointSync
+from tunestream.launcher.checkpoints import AttemptCheckpoints, CheckpointSync
 from tunestream.launcher.layout import JobLayout
 from tunestream.launcher.process import ProcessBackend
 from tunestream.launcher.run import TrainingRun
@@ -149,3 +149,25 @@ def test_a_step_is_recorded_only_with_changed_files(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_text('{"epoch": 1}')
     assert sync.push(1) == 1 and store.steps_recorded == [1]
     assert sync.push(2) == 0 and store.steps_recorded == [1]  # nothing new: the files still hold step 1
+
+
+def test_a_program_killed_between_its_checkpoint_and_its_line_keeps_the_last_push(tmp_path: Path) -> None:
+    """The last push of an attempt that was stopped or interrupted: files written after the last
+    objective line hold a step that was never printed, so S3 keeps the last consistent push."""
+    store = MemoryStore()
+    objective = [MetricDefinition(Name="m", Regex=r"m=([0-9.]+)")]
+    sync = CheckpointSync(store, "s3://b/ckpt", "tj-000", tmp_path)  # type: ignore[arg-type]
+    checkpoints = AttemptCheckpoints(sync, "tj-000", objective, step_offset=0, interval_s=10)
+    checkpoints.restore()
+    state = tmp_path / "state.json"
+    state.write_text('{"epoch": 1}')
+    checkpoints.observe("epoch=1 m=0.01")
+    state.write_text('{"epoch": 2}')  # the next epoch's checkpoint, then killed before its line
+    assert checkpoints.push_last(ended_by_itself=False) == 0 and store.steps_recorded == []
+    # Killed right after its line: the files are that line's, and go up with its step.
+    checkpoints.observe("epoch=2 m=0.02")
+    assert checkpoints.push_last(ended_by_itself=False) == 1 and store.steps_recorded == [2]
+    # A program that ended by itself printed after its last checkpoint (the contract): always pushed.
+    state.write_text('{"epoch": 3}')
+    checkpoints.observe("epoch=3 m=0.03")
+    assert checkpoints.push_last(ended_by_itself=True) == 1 and store.steps_recorded == [2, 3]
