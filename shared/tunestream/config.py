@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     # (hundreds of slots) cannot starve the launcher's own loop, and its heartbeats, of the CPU.
     launcher_max_starting: int = 8
     # "process", "container" or both ("process,container"): which training jobs this launcher takes.
-    # "slurm" takes the process jobs and submits each attempt to a Slurm cluster instead.
+    # "slurm" (or "ray") takes the process jobs and submits each attempt to a Slurm (Ray) cluster instead.
     launcher_backends: str = "process"
     # "auto" (nvidia-smi), "none", or the GPU ids to hand out, e.g. "0,1,2,3".
     launcher_gpus: str = "auto"
@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     slurm_sbatch_args: str = ""
     # The longest gap between two looks at a job's state (scontrol show job).
     slurm_poll_s: float = 1.0
+
+    # ray backend (the Ray Jobs API of the cluster's dashboard)
+    ray_address: str = "http://127.0.0.1:8265"
+    # entrypoint_num_cpus of every attempt; at least a little, so it runs on a node that has CPUs.
+    ray_cpus_per_job: float = 1.0
+    # The longest gap between two looks at a job's status.
+    ray_poll_s: float = 1.0
     work_dir: Path = Path(".stack") / "work"
     launcher_cwd: Path | None = None
     stop_grace_s: float = 5.0

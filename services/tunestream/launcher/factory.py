@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from typing import Any
 
 from tunestream.config import Settings
 from tunestream.events.v1 import TrainingJobSpec
@@ -17,7 +18,9 @@ from tunestream.launcher.run import TrainingRun
 from tunestream.objstore.factory import make_object_store
 
 log = logging.getLogger(__name__)
-BACKENDS = ("process", "container", "slurm")
+BACKENDS = ("process", "container", "slurm", "ray")
+# Backends that each run the process training jobs: a launcher has one of them.
+PROCESS_BACKENDS = ("process", "slurm", "ray")
 
 
 def parse_backends(value: str) -> list[str]:
@@ -25,9 +28,10 @@ def parse_backends(value: str) -> list[str]:
     unknown = [b for b in backends if b not in BACKENDS]
     if unknown or not backends:
         raise ValueError(f"TUNESTREAM_LAUNCHER_BACKENDS={value!r}: use one or more of {', '.join(BACKENDS)}")
-    if "process" in backends and "slurm" in backends:
+    both = [b for b in backends if b in PROCESS_BACKENDS]
+    if len(both) > 1:
         raise ValueError(
-            f"TUNESTREAM_LAUNCHER_BACKENDS={value!r}: process and slurm both run process training jobs; "
+            f"TUNESTREAM_LAUNCHER_BACKENDS={value!r}: {' and '.join(both)} all run process training jobs; "
             "a launcher runs them one way"
         )
     return backends
@@ -42,7 +46,7 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
     incarnation = uuid.uuid4().hex[:12]
     # The backend for each kind of training job (TrainingJobSpec.backend).
     serving: dict[str, Backend] = {}
-    slurm = None
+    cluster: Any = None  # a Slurm or Ray cluster: its GPUs are the launcher's
     for name in backends:
         if name == "process":
             serving["process"] = ProcessBackend()
@@ -50,15 +54,19 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
             from tunestream.launcher.container import ContainerEngine
 
             serving["container"] = ContainerEngine.connect(settings, incarnation)
-        else:
+        elif name == "slurm":
             from tunestream.launcher.slurm import SlurmCluster
 
-            serving["process"] = slurm = SlurmCluster.connect(settings)
+            serving["process"] = cluster = SlurmCluster.connect(settings)
+        else:
+            from tunestream.launcher.ray import RayCluster
+
+            serving["process"] = cluster = RayCluster.connect(settings)
     for backend in serving.values():
         backend.reap(settings.launcher_id)
-    # A Slurm launcher's GPUs are its partition's (Slurm picks the devices); "auto" asks sinfo.
-    if slurm is not None and settings.launcher_gpus.strip().lower() == "auto":
-        gpus = slurm.gpus()
+    # A cluster launcher's GPUs are its cluster's (Slurm or Ray picks the devices); "auto" asks it.
+    if cluster is not None and settings.launcher_gpus.strip().lower() == "auto":
+        gpus = cluster.gpus()
     else:
         gpus = detect_gpus(settings.launcher_gpus)
     options = RunOptions(
@@ -101,7 +109,7 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
     )
     log.info(
         "launcher %s (incarnation %s): %d slots, GPUs [%s], backends %s, network isolation for [%s]"
-        + (f", Slurm partition {slurm.partition or '(default)'}" if slurm is not None else ""),
+        + (f", cluster {getattr(cluster, 'partition', None) or getattr(cluster, 'address', '')}" if cluster else ""),
         settings.launcher_id,
         handler.incarnation,
         settings.launcher_slots,

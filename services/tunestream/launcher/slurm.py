@@ -35,19 +35,16 @@ from tunestream.events.v1 import TrainingJobSpec
 from tunestream.launcher.backend import Attempt, Exit, LaunchFailed, LineSink, RunOptions
 from tunestream.launcher.layout import JobLayout, failure_reason, training_argv, training_environment
 from tunestream.launcher.process import check_program
+from tunestream.launcher.tail import follow_file
 
 log = logging.getLogger(__name__)
 
 COMMENT_PREFIX = "tunestream:"
 WRAPPER = '#!/bin/sh\n# tunestream: runs the training program with its arguments as given.\nexec "$@"\n'
-# How often the output files are looked at for new lines.
-OUTPUT_POLL_S = 0.05
 # The first look at a job's state comes this soon after submission; the gap doubles up to slurm_poll_s.
 STATE_POLL_FIRST_S = 0.1
 # How long the controller may be unreachable before the attempt is given up as interrupted.
 CONTROLLER_PATIENCE_S = 120.0
-# A line with no newline is forwarded once it is this long.
-MAX_PARTIAL_BYTES = 1 << 20
 # States in which a job has not ended yet.
 ACTIVE_STATES = frozenset(
     {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD", "RESIZING"}
@@ -312,33 +309,9 @@ class SlurmProgram:
 
     async def pump(self, line: LineSink) -> None:
         await asyncio.gather(
-            self._follow(self.stdout_file, "stdout", line), self._follow(self.stderr_file, "stderr", line)
+            follow_file(self.stdout_file, "stdout", line, self._ended),
+            follow_file(self.stderr_file, "stderr", line, self._ended),
         )
-
-    async def _follow(self, path: Path, stream: str, line: LineSink) -> None:
-        offset, partial = 0, b""
-        while True:
-            # Looked at before the file: what the job wrote before it ended is read on this pass.
-            ended = self._ended.is_set()
-            try:
-                size = os.stat(path).st_size
-            except FileNotFoundError:
-                size = 0
-            if size > offset:
-                chunk = await asyncio.to_thread(_read_from, path, offset)
-                offset += len(chunk)
-                *lines, partial = (partial + chunk).split(b"\n")
-                for raw in lines:
-                    await line(stream, raw.decode(errors="replace").rstrip("\r"))
-                if len(partial) > MAX_PARTIAL_BYTES:
-                    await line(stream, partial.decode(errors="replace"))
-                    partial = b""
-                continue
-            if ended:
-                break
-            await asyncio.sleep(OUTPUT_POLL_S)
-        if partial:
-            await line(stream, partial.decode(errors="replace").rstrip("\r"))
 
     async def state(self) -> JobState | None:
         """The job's state now; None if Slurm no longer knows it. Raises if the controller cannot be asked."""
@@ -432,9 +405,3 @@ class SlurmProgram:
         if self._oom_on:
             return f"AlgorithmError: Slurm job {self.job_id} ran out of memory on {self._oom_on} and was killed"
         return failure_reason(self.layout, exit_code, stderr_tail)
-
-
-def _read_from(path: Path, offset: int) -> bytes:
-    with path.open("rb") as f:
-        f.seek(offset)
-        return f.read(4 << 20)
