@@ -22,6 +22,9 @@ WORKERS=(w1 w2)
 CPUS="${TUNESTREAM_RAY_CPUS:-2}"
 GPUS="${TUNESTREAM_RAY_GPUS:-2}"
 START_TIMEOUT="${TUNESTREAM_RAY_START_TIMEOUT:-120}"
+# Bytes of object store per node: tunestream passes no objects through Ray, and a container's
+# /dev/shm is often small.
+OBJECT_STORE="${TUNESTREAM_RAY_OBJECT_STORE_BYTES:-100000000}"
 VENV="$STACK_DIR/ray-venv"
 ENV_FILE="$STACK_DIR/ray.env"
 export RAY_USAGE_STATS_ENABLED=0
@@ -68,7 +71,7 @@ start_head() {
   echo "$dash" >"$PID_DIR/ray-dashboard.port"
   start_daemon ray-head "$LOG_DIR/ray-head.log" "$VENV/bin/ray" start --head --block --disable-usage-stats \
     --node-ip-address="$(node_ip)" --port="$gcs" --dashboard-host=127.0.0.1 --dashboard-port="$dash" \
-    --num-cpus=0 --num-gpus=0 --resources='{"tunestream_head": 1}'
+    --num-cpus=0 --num-gpus=0 --resources='{"tunestream_head": 1}' --object-store-memory="$OBJECT_STORE"
   wait_for ray-head "$START_TIMEOUT" "$LOG_DIR/ray-head.log" "$(cat "$(pid_file ray-head)")" jobs_api_up
 }
 
@@ -85,7 +88,7 @@ start_worker() {
     --resources="{\"tunestream_node_$node\": 1}" --dashboard-agent-listen-port="$((base))" \
     --dashboard-agent-grpc-port="$((base + 1))" --metrics-export-port="$((base + 2))" \
     --runtime-env-agent-port="$((base + 3))" --node-manager-port="$((base + 4))" \
-    --object-manager-port="$((base + 5))"
+    --object-manager-port="$((base + 5))" --object-store-memory="$OBJECT_STORE"
 }
 
 wait_for_nodes() {
