@@ -107,12 +107,22 @@ DEPLOY_ONLY = {
     "TUNESTREAM_DOCKER_BRIDGE",
     "TUNESTREAM_DOCKER_START_TIMEOUT",
     "TUNESTREAM_DOCKER_STORAGE_DRIVER",
+    "TUNESTREAM_SLURM_CPUS",
+    "TUNESTREAM_SLURM_GPUS",
+    "TUNESTREAM_SLURM_START_TIMEOUT",
+    "TUNESTREAM_RAY_CPUS",
+    "TUNESTREAM_RAY_GPUS",
+    "TUNESTREAM_RAY_OBJECT_STORE_BYTES",
+    "TUNESTREAM_RAY_START_TIMEOUT",
     # test.sh tells the container tests why the engine could not start
     "TUNESTREAM_CONTAINER_TESTS_SKIP",
     # ... and the dashboard's browser tests why Chromium could not be installed
     "TUNESTREAM_BROWSER_TESTS_SKIP",
     # ... and the SageMaker SDK test why the SDK could not be installed
     "TUNESTREAM_SDK_TESTS_SKIP",
+    # ... and the Slurm and Ray tests why their clusters could not start
+    "TUNESTREAM_SLURM_TESTS_SKIP",
+    "TUNESTREAM_RAY_TESTS_SKIP",
 }
 
 
