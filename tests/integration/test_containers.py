@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.integration.conftest import ROOT, Services, wait_until_ended
+from tests.integration.side_launchers import SideLauncher
 from tests.support.jobs import continuous, tuning_job
 from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
@@ -118,48 +119,28 @@ def dockerc(docker_host: str) -> Iterator[Any]:
 # --- the container launcher ------------------------------------------------------------------------
 
 
-class ContainerLauncher:
+def container_launcher(services: Services, settings: Settings, docker_host: str, work_dir: Path) -> SideLauncher:
     """A launcher process with only the container backend, next to the session's process launcher."""
-
-    def __init__(self, services: Services, settings: Settings, docker_host: str, work_dir: Path) -> None:
-        self.services = services
-        self.name = "container-launcher"
-        self.launcher_id = f"{settings.launcher_id}-containers"
-        self.log = services.log_dir / f"{self.name}.log"
-        self.env = {
-            "TUNESTREAM_LAUNCHER_ID": self.launcher_id,
+    return SideLauncher(
+        services,
+        "container-launcher",
+        f"{settings.launcher_id}-containers",
+        {
             "TUNESTREAM_LAUNCHER_BACKENDS": "container",
             "TUNESTREAM_LAUNCHER_SLOTS": "2",
             "TUNESTREAM_DOCKER_HOST": docker_host,
             # The host's network (the test engine has no bridge): what EnableNetworkIsolation takes away.
             "TUNESTREAM_DOCKER_NETWORK": "host",
             "TUNESTREAM_WORK_DIR": str(work_dir),
-        }
-
-    def start(self) -> str:
-        """Start it and wait until it has rebuilt its state; returns its incarnation."""
-        offset = self.log.stat().st_size if self.log.exists() else 0
-        self.services.start(self.name, service="launcher", env=self.env)
-
-        def ready() -> str | None:
-            text = self.log.read_bytes()[offset:].decode(errors="replace")
-            if not self.services.alive(self.name):
-                pytest.fail(f"the container launcher exited:\n{text[-3000:]}")
-            found = re.search(r"\(incarnation (\w+)\)", text)
-            return found.group(1) if found and "rebuilt state" in text else None
-
-        return wait_for("the container launcher to start", ready, timeout_s=60)
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.services.alive(self.name):
-            self.services.kill(self.name, sig)
+        },
+    )
 
 
 @pytest.fixture(scope="module")
 def launcher(
     services: Services, settings: Settings, docker_host: str, dockerc: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ContainerLauncher]:
-    cl = ContainerLauncher(services, settings, docker_host, tmp_path_factory.mktemp("container-launcher"))
+) -> Iterator[SideLauncher]:
+    cl = container_launcher(services, settings, docker_host, tmp_path_factory.mktemp("container-launcher"))
     cl.start()
     yield cl
     cl.kill(signal.SIGTERM)
@@ -195,7 +176,7 @@ def _statuses(api: TunestreamClient, name: str) -> dict[str, str]:
 
 
 def test_tuning_job_in_containers(
-    api: TunestreamClient, launcher: ContainerLauncher, dockerc: Any, store: S3ObjectStore, run_id: str
+    api: TunestreamClient, launcher: SideLauncher, dockerc: Any, store: S3ObjectStore, run_id: str
 ) -> None:
     name = f"ctr-ok-{run_id}"
     data = f"s3://tunestream/it-containers/{name}/train"
@@ -246,7 +227,7 @@ def test_tuning_job_in_containers(
 
 
 def test_network_isolation_leaves_a_container_only_loopback(
-    api: TunestreamClient, launcher: ContainerLauncher, run_id: str
+    api: TunestreamClient, launcher: SideLauncher, run_id: str
 ) -> None:
     """EnableNetworkIsolation: the container gets no network (network_mode none); without it, the
     launcher's (TUNESTREAM_DOCKER_NETWORK, the host's here)."""
@@ -265,7 +246,7 @@ def test_network_isolation_leaves_a_container_only_loopback(
     assert len(seen[False]) > 1 and "lo" in seen[False], seen
 
 
-def test_stop_removes_containers(api: TunestreamClient, launcher: ContainerLauncher, dockerc: Any, run_id: str) -> None:
+def test_stop_removes_containers(api: TunestreamClient, launcher: SideLauncher, dockerc: Any, run_id: str) -> None:
     name = f"ctr-stop-{run_id}"
     api.create_tuning_job(container_job(name, jobs=3, parallel=2, epochs="200", sleep="0.5"))
 
@@ -292,7 +273,7 @@ def test_stop_removes_containers(api: TunestreamClient, launcher: ContainerLaunc
 
 
 def test_max_runtime_stops_container_that_ignores_sigterm(
-    api: TunestreamClient, launcher: ContainerLauncher, dockerc: Any, run_id: str
+    api: TunestreamClient, launcher: SideLauncher, dockerc: Any, run_id: str
 ) -> None:
     name = f"ctr-maxrt-{run_id}"
     job = container_job(name, epochs="200", sleep="0.5", ignore_term="1")
@@ -317,7 +298,7 @@ def test_max_runtime_stops_container_that_ignores_sigterm(
 
 
 def test_missing_image_fails_without_retry(
-    api: TunestreamClient, launcher: ContainerLauncher, dockerc: Any, run_id: str
+    api: TunestreamClient, launcher: SideLauncher, dockerc: Any, run_id: str
 ) -> None:
     name = f"ctr-noimg-{run_id}"
     missing = "tunestream/does-not-exist:1"
@@ -339,7 +320,7 @@ def test_missing_image_fails_without_retry(
 
 
 def test_program_failure_reason_not_retried(
-    api: TunestreamClient, launcher: ContainerLauncher, dockerc: Any, run_id: str
+    api: TunestreamClient, launcher: SideLauncher, dockerc: Any, run_id: str
 ) -> None:
     name = f"ctr-fail-{run_id}"
     job = container_job(name, fail="1")
@@ -359,7 +340,7 @@ def test_program_failure_reason_not_retried(
 
 
 def test_launcher_killed_container_reaped_and_retried_from_checkpoint(
-    api: TunestreamClient, launcher: ContainerLauncher, dockerc: Any, store: S3ObjectStore, run_id: str
+    api: TunestreamClient, launcher: SideLauncher, dockerc: Any, store: S3ObjectStore, run_id: str
 ) -> None:
     name = f"ctr-kill-{run_id}"
     checkpoints = f"s3://tunestream/it-containers/{name}/checkpoints"

@@ -9,16 +9,11 @@ same process training jobs, and each test must know where its jobs ran.
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import re
 import signal
 import subprocess
-import tarfile
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +21,16 @@ import httpx
 import pytest
 
 from tests.integration.conftest import ROOT, Services, trainer_job, wait_until_ended
+from tests.integration.side_launchers import (
+    SideLauncher,
+    checkpointed_job,
+    completed_after_one_lost_attempt,
+    first_training_job,
+    instead_of_the_session_launcher,
+    only_training_job,
+    received,
+    wait_for_checkpoint,
+)
 from tests.integration.test_tuning_job import read_topic
 from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
@@ -71,40 +76,24 @@ def ray_address() -> Iterator[str]:
             _script("down")
 
 
-class RayLauncher:
-    """A launcher process with the ray backend, in place of the session's process launcher."""
+class RayLauncher(SideLauncher):
+    """A launcher with the ray backend, in place of the session's process launcher."""
 
     def __init__(self, services: Services, settings: Settings, address: str, work_dir: Path) -> None:
-        self.services = services
+        super().__init__(
+            services,
+            "ray-launcher",
+            f"{settings.launcher_id}-ray",
+            {
+                "TUNESTREAM_LAUNCHER_BACKENDS": "ray",
+                "TUNESTREAM_LAUNCHER_SLOTS": "2",
+                "TUNESTREAM_LAUNCHER_GPUS": "auto",
+                "TUNESTREAM_RAY_ADDRESS": address,
+                "TUNESTREAM_RAY_POLL_S": "0.5",
+                "TUNESTREAM_WORK_DIR": str(work_dir),
+            },
+        )
         self.address = address
-        self.name = "ray-launcher"
-        self.launcher_id = f"{settings.launcher_id}-ray"
-        self.log = services.log_dir / f"{self.name}.log"
-        self.env = {
-            "TUNESTREAM_LAUNCHER_ID": self.launcher_id,
-            "TUNESTREAM_LAUNCHER_BACKENDS": "ray",
-            "TUNESTREAM_LAUNCHER_SLOTS": "2",
-            "TUNESTREAM_LAUNCHER_GPUS": "auto",
-            "TUNESTREAM_RAY_ADDRESS": address,
-            "TUNESTREAM_RAY_POLL_S": "0.5",
-            "TUNESTREAM_WORK_DIR": str(work_dir),
-        }
-
-    def start(self) -> None:
-        offset = self.log.stat().st_size if self.log.exists() else 0
-        self.services.start(self.name, service="launcher", env=self.env)
-
-        def ready() -> bool:
-            text = self.log.read_bytes()[offset:].decode(errors="replace")
-            if not self.services.alive(self.name):
-                pytest.fail(f"the ray launcher exited:\n{text[-3000:]}")
-            return "rebuilt state" in text
-
-        wait_for("the ray launcher to start", ready, timeout_s=60)
-
-    def stop(self) -> None:
-        if self.services.alive(self.name):
-            self.services.kill(self.name, signal.SIGTERM)
 
     def job(self, training_job: str) -> dict[str, Any] | None:
         """The newest Ray job of a training job."""
@@ -125,35 +114,15 @@ class RayLauncher:
 def launcher(
     services: Services, settings: Settings, ray_address: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RayLauncher]:
-    services.kill("launcher", signal.SIGTERM)
     rl = RayLauncher(services, settings, ray_address, tmp_path_factory.mktemp("ray-launcher"))
-    try:
-        rl.start()
-        yield rl
-    finally:
-        rl.stop()
-        services.start("launcher")
-        for node in ("w1", "w2"):  # a test that killed a node brings it back; make sure
-            _script("start", node, timeout_s=180)
-
-
-def _received(store: S3ObjectStore, described: dict[str, Any]) -> dict[str, Any]:
-    artifact = store.get_bytes(described["ModelArtifacts"]["S3ModelArtifacts"])
-    with tarfile.open(fileobj=io.BytesIO(artifact)) as tar:
-        member = tar.extractfile("received.json")
-        assert member is not None
-        received: dict[str, Any] = json.loads(member.read())
-        return received
-
-
-def _only_training_job(api: TunestreamClient, name: str, timeout_s: float = 90) -> dict[str, Any]:
-    wait_until_ended(api, name, timeout_s=timeout_s)
-    (summary,) = api.training_jobs(name)
-    return api.describe_training_job(summary["TrainingJobName"])
-
-
-def _first_training_job(api: TunestreamClient, name: str) -> str:
-    return wait_for("the training job", lambda: next((j["TrainingJobName"] for j in api.training_jobs(name)), None))
+    with instead_of_the_session_launcher(services):
+        try:
+            rl.start()
+            yield rl
+        finally:
+            rl.kill(signal.SIGTERM)
+            for node in ("w1", "w2"):  # a test that killed a node brings it back; make sure
+                _script("start", node, timeout_s=180)
 
 
 def test_a_tuning_job_runs_as_ray_jobs_with_its_gpus_and_values_as_given(
@@ -173,17 +142,17 @@ def test_a_tuning_job_runs_as_ray_jobs_with_its_gpus_and_values_as_given(
     assert len(started) == 4 and {e.payload.launcher_id for e in started} == {launcher.launcher_id}
     for summary in api.training_jobs(name):
         described = api.describe_training_job(summary["TrainingJobName"])
-        received = _received(store, described)
-        env = received["all_env"]
+        got = received(store, described)
+        env = got["all_env"]
         ray_job = launcher.job(summary["TrainingJobName"])
         assert ray_job is not None and ray_job["status"] == "SUCCEEDED"
         assert launcher.node_of(ray_job["driver_node_id"]) in ("w1", "w2")
         # One of the node's GPUs, as Ray assigned it.
         assert env["CUDA_VISIBLE_DEVICES"] in ("0", "1") and env["SM_NUM_GPUS"] == "1"
         assert env["MY_SETTING"] == "${HOME} $(echo pwned) 'q'"
-        hps = received["hyperparameters.json"]
-        assert received["argv"][received["argv"].index("--kind") + 1] == hps["kind"]
-        assert received["cwd"] == str(ROOT)
+        hps = got["hyperparameters.json"]
+        assert got["argv"][got["argv"].index("--kind") + 1] == hps["kind"]
+        assert got["cwd"] == str(ROOT)
         assert not any(k.startswith("TUNESTREAM_") for k in env)
         assert "epoch=3 score=" in api.logs(summary["TrainingJobName"])
 
@@ -198,15 +167,15 @@ def test_stop_max_runtime_and_a_failing_program_on_ray(
     fail = f"ray-fail-{run_id}"
     api.create_tuning_job(trainer_job(fail, jobs=1, parallel=1, mode="fail"))
 
-    described = _only_training_job(api, hang)
+    described = only_training_job(api, hang)
     assert described["TrainingJobStatus"] == "Stopped" and described["SecondaryStatus"] == "MaxRuntimeExceeded"
-    failed = _only_training_job(api, fail)
+    failed = only_training_job(api, fail)
     assert failed["TrainingJobStatus"] == "Failed"
     assert "exited with code 3" in failed["FailureReason"] and "the data went bad" in failed["FailureReason"]
 
     stop = f"ray-stop-{run_id}"
     api.create_tuning_job(trainer_job(stop, jobs=1, parallel=1, mode="hang"))
-    training_job = _first_training_job(api, stop)
+    training_job = first_training_job(api, stop)
     wait_for("its Ray job to run", lambda: (launcher.job(training_job) or {}).get("status") == "RUNNING")
     api.stop(stop)
     assert wait_until_ended(api, stop, timeout_s=60)["HyperParameterTuningJobStatus"] == "Stopped"
@@ -220,22 +189,12 @@ def test_a_dead_worker_node_is_a_retried_attempt_that_resumes_from_its_checkpoin
 ) -> None:
     name = f"ray-node-{run_id}"
     uri = f"s3://tunestream/it/checkpoints/{name}"
-    job = trainer_job(name, jobs=1, parallel=1, epochs="12", sleep="0.5")
-    job["TrainingJobDefinition"]["CheckpointConfig"] = {"S3Uri": uri}
-    job["TrainingJobDefinition"]["RetryStrategy"] = {"MaximumRetryAttempts": 1}
     submitted = time.monotonic()
-    api.create_tuning_job(job)
-    training_job = _first_training_job(api, name)
+    api.create_tuning_job(checkpointed_job(name, uri, epochs=12, retries=1))
+    training_job = first_training_job(api, name)
     wait_for("its first line", lambda: "starting mode=ok" in api.logs(training_job))
     print(f"ray backend: submission to the program's first line in the log {time.monotonic() - submitted:.2f} s")
-
-    def checkpointed_epoch() -> int:
-        try:
-            return int(store.get_bytes(f"{uri}/{training_job}/epoch").decode())
-        except Exception:
-            return 0
-
-    wait_for("a checkpoint of epoch 3", lambda: checkpointed_epoch() >= 3, timeout_s=60)
+    wait_for_checkpoint(store, uri, training_job, at_least=3)
     first = launcher.job(training_job)
     assert first is not None
     node = launcher.node_of(first["driver_node_id"])
@@ -243,20 +202,9 @@ def test_a_dead_worker_node_is_a_retried_attempt_that_resumes_from_its_checkpoin
     done = _script("kill", node)
     assert done.returncode == 0, done.stderr
     try:
-        describe = wait_until_ended(api, name, timeout_s=180)
-        assert describe["HyperParameterTuningJobStatus"] == "Completed", describe
-        final = api.describe_training_job(training_job)
-        assert final["TrainingJobStatus"] == "Completed"
-        (lost,) = final["FailedAttempts"]
-        assert re.search(r"Ray job \S+ was lost", lost["Reason"]), lost
-        noticed_s = datetime.fromisoformat(lost["At"]).timestamp() - killed_at
-        print(f"ray backend: dead node {node} noticed {noticed_s:.1f} s after it was killed")
+        completed_after_one_lost_attempt(api, store, name, training_job, r"Ray job \S+ was lost", killed_at)
         second = launcher.job(training_job)
         assert second is not None and launcher.node_of(second["driver_node_id"]) != node
-        received = _received(store, final)
-        assert received["resumed_from_epoch"] >= 3
-        log = api.logs(training_job)
-        assert "resumed_from_epoch=0" in log and "epoch=12 score=" in log
     finally:
         _script("start", node, timeout_s=180)
 
@@ -268,12 +216,12 @@ def test_a_restarted_launcher_stops_the_ray_jobs_it_left_and_the_attempt_is_retr
     job = trainer_job(name, jobs=1, parallel=1, epochs="6", sleep="0.5")
     job["TrainingJobDefinition"]["RetryStrategy"] = {"MaximumRetryAttempts": 1}
     api.create_tuning_job(job)
-    training_job = _first_training_job(api, name)
+    training_job = first_training_job(api, name)
     first = wait_for(
         "its Ray job to run",
         lambda: j if (j := launcher.job(training_job)) and j["status"] == "RUNNING" else None,
     )
-    launcher.services.kill(launcher.name, signal.SIGKILL)
+    launcher.kill(signal.SIGKILL)
     launcher.start()
     wait_for(
         "the leftover job to be stopped",

@@ -8,22 +8,26 @@ the same process training jobs, and each test must know where its jobs ran.
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import re
 import signal
 import subprocess
-import tarfile
 import time
 from collections.abc import Iterator
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.integration.conftest import ROOT, Services, trainer_job, wait_until_ended
+from tests.integration.side_launchers import (
+    SideLauncher,
+    checkpointed_job,
+    completed_after_one_lost_attempt,
+    first_training_job,
+    instead_of_the_session_launcher,
+    only_training_job,
+    received,
+    wait_for_checkpoint,
+)
 from tests.integration.test_tuning_job import read_topic
 from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
@@ -77,65 +81,33 @@ def slurm(conf: str, *args: str) -> str:
     return done.stdout
 
 
-class SlurmLauncher:
-    """A launcher process with the slurm backend, in place of the session's process launcher."""
-
-    def __init__(self, services: Services, settings: Settings, conf: str, work_dir: Path) -> None:
-        self.services = services
-        self.name = "slurm-launcher"
-        self.launcher_id = f"{settings.launcher_id}-slurm"
-        self.log = services.log_dir / f"{self.name}.log"
-        self.env = {
-            "TUNESTREAM_LAUNCHER_ID": self.launcher_id,
-            "TUNESTREAM_LAUNCHER_BACKENDS": "slurm",
-            "TUNESTREAM_LAUNCHER_SLOTS": "2",
-            "TUNESTREAM_LAUNCHER_GPUS": "auto",
-            "TUNESTREAM_SLURM_CONF": conf,
-            "TUNESTREAM_SLURM_PARTITION": "tunestream",
-            "TUNESTREAM_SLURM_POLL_S": "0.5",
-            "TUNESTREAM_WORK_DIR": str(work_dir),
-        }
-
-    def start(self) -> None:
-        offset = self.log.stat().st_size if self.log.exists() else 0
-        self.services.start(self.name, service="launcher", env=self.env)
-
-        def ready() -> bool:
-            text = self.log.read_bytes()[offset:].decode(errors="replace")
-            if not self.services.alive(self.name):
-                pytest.fail(f"the slurm launcher exited:\n{text[-3000:]}")
-            return "rebuilt state" in text
-
-        wait_for("the slurm launcher to start", ready, timeout_s=60)
-
-    def stop(self) -> None:
-        if self.services.alive(self.name):
-            self.services.kill(self.name, signal.SIGTERM)
-
-
 @pytest.fixture(scope="module")
 def launcher(
     services: Services, settings: Settings, slurm_conf: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SlurmLauncher]:
-    services.kill("launcher", signal.SIGTERM)
-    sl = SlurmLauncher(services, settings, slurm_conf, tmp_path_factory.mktemp("slurm-launcher"))
-    try:
-        sl.start()
-        yield sl
-    finally:
-        sl.stop()
-        services.start("launcher")
-        for node in ("n1", "n2"):  # a test that killed a node brings it back; make sure
-            _script("start", node, timeout_s=90)
-
-
-def _received(store: S3ObjectStore, described: dict[str, Any]) -> dict[str, Any]:
-    artifact = store.get_bytes(described["ModelArtifacts"]["S3ModelArtifacts"])
-    with tarfile.open(fileobj=io.BytesIO(artifact)) as tar:
-        member = tar.extractfile("received.json")
-        assert member is not None
-        received: dict[str, Any] = json.loads(member.read())
-        return received
+) -> Iterator[SideLauncher]:
+    """A launcher with the slurm backend, in place of the session's process launcher."""
+    sl = SideLauncher(
+        services,
+        "slurm-launcher",
+        f"{settings.launcher_id}-slurm",
+        {
+            "TUNESTREAM_LAUNCHER_BACKENDS": "slurm",
+            "TUNESTREAM_LAUNCHER_SLOTS": "2",
+            "TUNESTREAM_LAUNCHER_GPUS": "auto",
+            "TUNESTREAM_SLURM_CONF": slurm_conf,
+            "TUNESTREAM_SLURM_PARTITION": "tunestream",
+            "TUNESTREAM_SLURM_POLL_S": "0.5",
+            "TUNESTREAM_WORK_DIR": str(tmp_path_factory.mktemp("slurm-launcher")),
+        },
+    )
+    with instead_of_the_session_launcher(services):
+        try:
+            sl.start()
+            yield sl
+        finally:
+            sl.kill(signal.SIGTERM)
+            for node in ("n1", "n2"):  # a test that killed a node brings it back; make sure
+                _script("start", node, timeout_s=90)
 
 
 def _started_events(settings: Settings, tuning_job: str) -> list[Any]:
@@ -143,18 +115,12 @@ def _started_events(settings: Settings, tuning_job: str) -> list[Any]:
     return [e for e in training if e.tuning_job_name == tuning_job and e.type == "TrainingJobStarted"]
 
 
-def _only_training_job(api: TunestreamClient, name: str) -> dict[str, Any]:
-    wait_until_ended(api, name, timeout_s=90)
-    (summary,) = api.training_jobs(name)
-    return api.describe_training_job(summary["TrainingJobName"])
-
-
 def _in_progress(summary: dict[str, Any]) -> bool:
     return bool(summary["TrainingJobStatus"] == "InProgress")
 
 
 def test_a_tuning_job_runs_as_slurm_jobs_with_gpus_as_gres(
-    api: TunestreamClient, launcher: SlurmLauncher, settings: Settings, store: S3ObjectStore, run_id: str
+    api: TunestreamClient, launcher: SideLauncher, settings: Settings, store: S3ObjectStore, run_id: str
 ) -> None:
     name = f"slurm-ok-{run_id}"
     job = trainer_job(name, jobs=4, parallel=2, sleep="0.2")
@@ -167,8 +133,8 @@ def test_a_tuning_job_runs_as_slurm_jobs_with_gpus_as_gres(
     assert len(started) == 4 and {e.payload.launcher_id for e in started} == {launcher.launcher_id}
     for summary in api.training_jobs(name):
         described = api.describe_training_job(summary["TrainingJobName"])
-        received = _received(store, described)
-        env = received["all_env"]
+        got = received(store, described)
+        env = got["all_env"]
         # It ran under Slurm, as the job the launcher announced, with one GPU of the partition's.
         (event,) = [e for e in started if e.payload.training_job_name == summary["TrainingJobName"]]
         assert env["SLURM_JOB_ID"] == str(event.payload.pid)
@@ -176,8 +142,8 @@ def test_a_tuning_job_runs_as_slurm_jobs_with_gpus_as_gres(
         assert env["SLURMD_NODENAME"] in ("n1", "n2")
         assert env["SLURM_GPUS_ON_NODE"] == "1" and env["SM_NUM_GPUS"] == "1"
         # The job's own values reached it as given: argv items, never through a shell.
-        hps = received["hyperparameters.json"]
-        assert received["argv"][received["argv"].index("--kind") + 1] == hps["kind"]
+        hps = got["hyperparameters.json"]
+        assert got["argv"][got["argv"].index("--kind") + 1] == hps["kind"]
         assert env["MY_SETTING"] == "from-job"
         assert "TUNESTREAM_SLURM_CONF" not in env and not any(k.startswith("TUNESTREAM_DATABASE") for k in env)
         log = api.logs(summary["TrainingJobName"])
@@ -195,7 +161,7 @@ def test_a_tuning_job_runs_as_slurm_jobs_with_gpus_as_gres(
 
 
 def test_stop_max_runtime_and_a_failing_program_on_slurm(
-    api: TunestreamClient, launcher: SlurmLauncher, settings: Settings, run_id: str
+    api: TunestreamClient, launcher: SideLauncher, settings: Settings, run_id: str
 ) -> None:
     conf = launcher.env["TUNESTREAM_SLURM_CONF"]
     hang = f"slurm-hang-{run_id}"
@@ -233,73 +199,46 @@ def test_stop_max_runtime_and_a_failing_program_on_slurm(
 
 
 def test_a_job_the_cluster_cannot_hold_fails_as_a_client_error(
-    api: TunestreamClient, launcher: SlurmLauncher, run_id: str
+    api: TunestreamClient, launcher: SideLauncher, run_id: str
 ) -> None:
     # Four GPUs in the partition, two per node: a job of 3 GPUs on one node is refused by sbatch.
     name = f"slurm-big-{run_id}"
     job = trainer_job(name, jobs=1, parallel=1)
     job["TrainingJobDefinition"]["ResourceConfig"] = {"InstanceCount": 1, "GpuCount": 3}
     api.create_tuning_job(job)
-    described = _only_training_job(api, name)
+    described = only_training_job(api, name)
     assert described["TrainingJobStatus"] == "Failed"
     assert described["FailureReason"].startswith("ResourceLimitExceeded: Slurm refused the job"), described
 
 
 def test_a_dead_node_is_a_retried_attempt_that_resumes_from_its_checkpoint(
-    api: TunestreamClient, launcher: SlurmLauncher, settings: Settings, store: S3ObjectStore, run_id: str
+    api: TunestreamClient, launcher: SideLauncher, store: S3ObjectStore, run_id: str
 ) -> None:
     conf = launcher.env["TUNESTREAM_SLURM_CONF"]
     name = f"slurm-node-{run_id}"
     uri = f"s3://tunestream/it/checkpoints/{name}"
-    job = trainer_job(name, jobs=1, parallel=1, epochs="12", sleep="0.5")
-    job["TrainingJobDefinition"]["CheckpointConfig"] = {"S3Uri": uri}
-    job["TrainingJobDefinition"]["RetryStrategy"] = {"MaximumRetryAttempts": 1}
     submitted = time.monotonic()
-    api.create_tuning_job(job)
-    training_job = wait_for(
-        "the training job to run",
-        lambda: next((j["TrainingJobName"] for j in api.training_jobs(name)), None),
-    )
-    first_line = wait_for("its first line", lambda: "starting mode=ok" in api.logs(training_job) or None)
-    assert first_line
+    api.create_tuning_job(checkpointed_job(name, uri, epochs=12, retries=1))
+    training_job = first_training_job(api, name)
+    wait_for("its first line", lambda: "starting mode=ok" in api.logs(training_job))
     print(f"slurm backend: submission to the program's first line in the log {time.monotonic() - submitted:.2f} s")
-
-    def checkpointed_epoch() -> int:
-        try:
-            return int(store.get_bytes(f"{uri}/{training_job}/epoch").decode())
-        except Exception:
-            return 0
-
-    wait_for("a checkpoint of epoch 3", lambda: checkpointed_epoch() >= 3, timeout_s=60)
+    wait_for_checkpoint(store, uri, training_job, at_least=3)
     node = slurm(conf, "squeue", "-h", "-n", training_job, "-o", "%N").strip()
     assert node in ("n1", "n2"), node
     killed_at = time.time()
     done = _script("kill", node)
     assert done.returncode == 0, done.stderr
     try:
-        describe = wait_until_ended(api, name, timeout_s=180)
-        assert describe["HyperParameterTuningJobStatus"] == "Completed", describe
-        final = api.describe_training_job(training_job)
-        assert final["TrainingJobStatus"] == "Completed"
-        (lost,) = final["FailedAttempts"]
-        assert re.search(rf"Slurm job \d+ ended NODE_FAIL on {node}", lost["Reason"]), lost
-        noticed_s = datetime.fromisoformat(lost["At"]).timestamp() - killed_at
-        print(
-            f"slurm backend: dead node {node} noticed {noticed_s:.1f} s after its slurmd was killed (SlurmdTimeout=10)"
-        )
-        # The retry ran on the other node and resumed from the checkpoint the first attempt pushed.
-        received = _received(store, final)
-        assert received["all_env"]["SLURMD_NODENAME"] != node
-        assert received["resumed_from_epoch"] >= 3
-        log = api.logs(training_job)
-        assert "resumed_from_epoch=0" in log and f"resumed_from_epoch={received['resumed_from_epoch']}" in log
-        assert "epoch=12 score=" in log
+        reason = rf"Slurm job \d+ ended NODE_FAIL on {node}"
+        got = completed_after_one_lost_attempt(api, store, name, training_job, reason, killed_at)
+        # The retry ran on the other node.
+        assert got["all_env"]["SLURMD_NODENAME"] != node
     finally:
         _script("start", node, timeout_s=90)
 
 
 def test_a_restarted_launcher_cancels_the_slurm_jobs_it_left_and_the_attempt_is_retried(
-    api: TunestreamClient, launcher: SlurmLauncher, run_id: str
+    api: TunestreamClient, launcher: SideLauncher, run_id: str
 ) -> None:
     conf = launcher.env["TUNESTREAM_SLURM_CONF"]
     name = f"slurm-restart-{run_id}"
@@ -313,7 +252,7 @@ def test_a_restarted_launcher_cancels_the_slurm_jobs_it_left_and_the_attempt_is_
         "its Slurm job to run",
         lambda: slurm(conf, "squeue", "-h", "-n", training_job, "-t", "RUNNING", "-o", "%i").strip(),
     )
-    launcher.services.kill(launcher.name, signal.SIGKILL)
+    launcher.kill(signal.SIGKILL)
     # Slurm keeps running what a dead launcher submitted, until the launcher comes back.
     assert slurm(conf, "squeue", "-h", "-j", first, "-o", "%T").strip() == "RUNNING"
     launcher.start()

@@ -19,7 +19,6 @@ from a JSON file there, sends its output to two files the launcher tails, and ex
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -34,10 +33,10 @@ import httpx
 
 from tunestream.config import Settings
 from tunestream.events.v1 import TrainingJobSpec
-from tunestream.launcher.backend import Attempt, Exit, LaunchFailed, LineSink, RunOptions
-from tunestream.launcher.layout import JobLayout, failure_reason, training_argv, training_environment
+from tunestream.launcher.backend import Attempt, Exit, LaunchFailed, RunOptions
+from tunestream.launcher.layout import JobLayout, training_argv, training_environment
 from tunestream.launcher.process import check_program
-from tunestream.launcher.tail import follow_file
+from tunestream.launcher.remote import ClusterUnreachable, RemoteProgram
 
 log = logging.getLogger(__name__)
 
@@ -159,28 +158,18 @@ class RayCluster:
         return RayProgram(self, spec, attempt, layout, options)
 
 
-class RayProgram:
+class RayProgram(RemoteProgram):
+    cluster_name = "Ray's Jobs API"
+
     def __init__(
         self, cluster: RayCluster, spec: TrainingJobSpec, attempt: Attempt, layout: JobLayout, options: RunOptions
     ) -> None:
+        super().__init__(spec, attempt, layout, options, layout.root / "ray", cluster.poll_s)
         self.cluster = cluster
-        self.spec = spec
-        self.attempt = attempt
-        self.layout = layout
-        self._options = options
         self._client = cluster.client()
         self.submission_id: str | None = None
-        self._ended = asyncio.Event()
         self._stopped = False  # tunestream asked Ray to stop it
         self._ray_message = ""
-
-    @property
-    def name(self) -> str:
-        return self.spec.training_job_name
-
-    @property
-    def folder(self) -> Path:
-        return self.layout.root / "ray"
 
     def submission(self, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
         """The body of POST /api/jobs/, after writing the wrapper and the environment file it reads."""
@@ -194,8 +183,8 @@ class RayProgram:
             "python3",
             str(self.folder / "run.py"),
             str(env_file),
-            str(self.folder / "stdout"),
-            str(self.folder / "stderr"),
+            str(self.stdout_file),
+            str(self.stderr_file),
             *argv,
         ]
         self.submission_id = f"{self.name}-{self.attempt.number + 1}-{uuid.uuid4().hex[:8]}"
@@ -228,56 +217,26 @@ class RayProgram:
         # The Started event's pid: Ray names jobs by string; a number derived from it keeps the field's type.
         return zlib.crc32(body["submission_id"].encode()) & 0x7FFFFFFF
 
-    async def pump(self, line: LineSink) -> None:
-        await asyncio.gather(
-            follow_file(self.folder / "stdout", "stdout", line, self._ended),
-            follow_file(self.folder / "stderr", "stderr", line, self._ended),
-        )
-
     async def status(self) -> dict[str, Any] | None:
         """The job's status now; None if Ray does not know it. Raises if the cluster cannot be asked."""
-        answer = await self._client.get(f"/api/jobs/{self.submission_id}")
-        if answer.status_code == 404:
-            return None
-        answer.raise_for_status()
+        try:
+            answer = await self._client.get(f"/api/jobs/{self.submission_id}")
+            if answer.status_code == 404:
+                return None
+            answer.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise ClusterUnreachable(f"GET /api/jobs/{self.submission_id}: {exc}") from exc
         job: dict[str, Any] = answer.json()
         return job
 
-    async def wait_exit(self) -> Exit:
-        try:
-            return await self._follow_status()
-        finally:
-            self._ended.set()
-
-    async def _follow_status(self) -> Exit:
-        delay = STATE_POLL_FIRST_S
-        loop = asyncio.get_running_loop()
-        unreachable_since: float | None = None
-        while True:
-            try:
-                job = await self.status()
-                unreachable_since = None
-            except httpx.HTTPError as exc:
-                now = loop.time()
-                unreachable_since = unreachable_since or now
-                if now - unreachable_since > CLUSTER_PATIENCE_S:
-                    return Exit(
-                        -1,
-                        interrupted=(
-                            f"InternalServerError: Ray's Jobs API did not answer for {CLUSTER_PATIENCE_S:g} s: {exc}"
-                        ),
-                    )
-                log.warning("training job %s: %s", self.name, exc)
-                job = {"status": "RUNNING"}
-            if job is None:
-                return Exit(
-                    -1, interrupted=f"InternalServerError: Ray job {self.submission_id} vanished from the cluster"
-                )
-            if job.get("status") not in ACTIVE:
-                self._ray_message = str(job.get("message") or "").strip()
-                return ended_as(job, self._stopped)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.cluster.poll_s)
+    async def look(self) -> Exit | None:
+        job = await self.status()
+        if job is None:
+            return Exit(-1, interrupted=f"InternalServerError: Ray job {self.submission_id} vanished from the cluster")
+        if job.get("status") in ACTIVE:
+            return None
+        self._ray_message = str(job.get("message") or "").strip()
+        return ended_as(job, self._stopped)
 
     async def signal(self, kill: bool) -> None:
         # Ray's stop is SIGTERM to the job's process group, then SIGKILL after a few seconds; a second
@@ -295,7 +254,7 @@ class RayProgram:
             await self._client.aclose()
 
     def failure_reason(self, exit_code: int, stderr_tail: list[str]) -> str:
-        reason = failure_reason(self.layout, exit_code, stderr_tail)
+        reason = super().failure_reason(exit_code, stderr_tail)
         if not stderr_tail and self._ray_message and not self.layout.failure_file.is_file():
             return f"{reason}: {self._ray_message[:1500]}"
         return reason

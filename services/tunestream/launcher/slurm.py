@@ -32,19 +32,15 @@ from pathlib import Path
 
 from tunestream.config import Settings
 from tunestream.events.v1 import TrainingJobSpec
-from tunestream.launcher.backend import Attempt, Exit, LaunchFailed, LineSink, RunOptions
-from tunestream.launcher.layout import JobLayout, failure_reason, training_argv, training_environment
+from tunestream.launcher.backend import Attempt, Exit, LaunchFailed, RunOptions
+from tunestream.launcher.layout import JobLayout, training_argv, training_environment
 from tunestream.launcher.process import check_program
-from tunestream.launcher.tail import follow_file
+from tunestream.launcher.remote import ClusterUnreachable, RemoteProgram
 
 log = logging.getLogger(__name__)
 
 COMMENT_PREFIX = "tunestream:"
 WRAPPER = '#!/bin/sh\n# tunestream: runs the training program with its arguments as given.\nexec "$@"\n'
-# The first look at a job's state comes this soon after submission; the gap doubles up to slurm_poll_s.
-STATE_POLL_FIRST_S = 0.1
-# How long the controller may be unreachable before the attempt is given up as interrupted.
-CONTROLLER_PATIENCE_S = 120.0
 # States in which a job has not ended yet.
 ACTIVE_STATES = frozenset(
     {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD", "RESIZING"}
@@ -234,31 +230,17 @@ class SlurmCluster:
         return SlurmProgram(self, spec, attempt, layout, options)
 
 
-class SlurmProgram:
+class SlurmProgram(RemoteProgram):
+    cluster_name = "Slurm's controller"
+
     def __init__(
         self, cluster: SlurmCluster, spec: TrainingJobSpec, attempt: Attempt, layout: JobLayout, options: RunOptions
     ) -> None:
+        super().__init__(spec, attempt, layout, options, layout.root / "slurm", cluster.poll_s)
         self.cluster = cluster
-        self.spec = spec
-        self.attempt = attempt
-        self.layout = layout
-        self._options = options
         self.job_id: str | None = None
-        self._ended = asyncio.Event()
         self._cancelled = False  # tunestream asked Slurm to end it
         self._oom_on = ""  # the node where Slurm found it out of memory
-
-    @property
-    def name(self) -> str:
-        return self.spec.training_job_name
-
-    @property
-    def stdout_file(self) -> Path:
-        return self.layout.root / "slurm" / "stdout"
-
-    @property
-    def stderr_file(self) -> Path:
-        return self.layout.root / "slurm" / "stderr"
 
     def sbatch_args(self, wrapper: Path, argv: list[str]) -> list[str]:
         cluster, spec = self.cluster, self.spec
@@ -290,7 +272,7 @@ class SlurmProgram:
         env = training_environment(self.spec, self.layout, dict(os.environ), self._options.env_passthrough)
         check_program(argv[0], self._options.cwd, env.get("PATH"))
         env = submission_environment(env, len(self.attempt.gpus), self._options.host_has_gpus)
-        wrapper = self.layout.root / "slurm" / "run.sh"
+        wrapper = self.folder / "run.sh"
         wrapper.parent.mkdir(parents=True, exist_ok=True)
         wrapper.write_text(WRAPPER)
         wrapper.chmod(0o755)
@@ -307,12 +289,6 @@ class SlurmProgram:
         log.info("training job %s attempt %d is Slurm job %s", self.name, self.attempt.number + 1, job_id)
         return int(job_id)
 
-    async def pump(self, line: LineSink) -> None:
-        await asyncio.gather(
-            follow_file(self.stdout_file, "stdout", line, self._ended),
-            follow_file(self.stderr_file, "stderr", line, self._ended),
-        )
-
     async def state(self) -> JobState | None:
         """The job's state now; None if Slurm no longer knows it. Raises if the controller cannot be asked."""
         assert self.job_id is not None
@@ -320,42 +296,14 @@ class SlurmProgram:
         if code != 0:
             if "Invalid job id" in err:
                 return None
-            raise RuntimeError(f"scontrol show job {self.job_id}: {(err or out).strip()}")
+            raise ClusterUnreachable(f"scontrol show job {self.job_id}: {(err or out).strip()}")
         return parse_job(out)
 
-    async def wait_exit(self) -> Exit:
-        try:
-            return await self._follow_state()
-        finally:
-            self._ended.set()
-
-    async def _follow_state(self) -> Exit:
-        delay = STATE_POLL_FIRST_S
-        unreachable_since: float | None = None
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                job = await self.state()
-                unreachable_since = None
-            except RuntimeError as exc:
-                now = loop.time()
-                unreachable_since = unreachable_since or now
-                if now - unreachable_since > CONTROLLER_PATIENCE_S:
-                    return Exit(
-                        -1,
-                        interrupted=(
-                            f"InternalServerError: Slurm's controller did not answer for "
-                            f"{CONTROLLER_PATIENCE_S:g} s: {exc}"
-                        ),
-                    )
-                log.warning("training job %s: %s", self.name, exc)
-                job = JobState("UNKNOWN", 0, 0, "", "")
-            if job is None:
-                return Exit(-1, interrupted=f"InternalServerError: Slurm job {self.job_id} vanished from the cluster")
-            if job.state != "UNKNOWN" and not job.active:
-                return self._ended_as(job)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.cluster.poll_s)
+    async def look(self) -> Exit | None:
+        job = await self.state()
+        if job is None:
+            return Exit(-1, interrupted=f"InternalServerError: Slurm job {self.job_id} vanished from the cluster")
+        return None if job.active else self._ended_as(job)
 
     def _ended_as(self, job: JobState) -> Exit:
         where = f" on {job.nodes}" if job.nodes else ""
@@ -404,4 +352,4 @@ class SlurmProgram:
     def failure_reason(self, exit_code: int, stderr_tail: list[str]) -> str:
         if self._oom_on:
             return f"AlgorithmError: Slurm job {self.job_id} ran out of memory on {self._oom_on} and was killed"
-        return failure_reason(self.layout, exit_code, stderr_tail)
+        return super().failure_reason(exit_code, stderr_tail)
