@@ -5,6 +5,7 @@
 # TUNESTREAM_RAY_GPUS GPUs (declared, as Ray allows: enough to schedule num_gpus, not to run CUDA).
 #
 #   deploy/ray.sh up|down|status
+#   deploy/ray.sh install       only install Ray (make test does, and the ray tests start the cluster)
 #   deploy/ray.sh kill NODE     SIGKILL a worker node and everything it runs (a dead machine)
 #   deploy/ray.sh start NODE    start that worker node again
 #
@@ -166,6 +167,9 @@ do_status() {
 }
 
 case "${1:-}" in
+  install)
+    ensure_installed
+    ;;
   kill)
     node="${2:?usage: $0 kill NODE}"
     [[ "$node" != head ]] || die "the head holds the cluster; kill a worker (${WORKERS[*]})"
