@@ -111,6 +111,7 @@ class RayCluster:
         self.address = address.rstrip("/")
         self.cpus_per_job = cpus_per_job
         self.poll_s = poll_s
+        self._http: httpx.AsyncClient | None = None
 
     @classmethod
     def connect(cls, settings: Settings) -> RayCluster:
@@ -123,8 +124,12 @@ class RayCluster:
             ) from exc
         return cluster
 
-    def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.address, timeout=30)
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """One client for every attempt's calls, its connections kept open, for the launcher's life."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(base_url=self.address, timeout=30)
+        return self._http
 
     def gpus(self) -> list[str]:
         """One id per GPU of the cluster's nodes: the scheduler's count of what may run at once."""
@@ -166,7 +171,6 @@ class RayProgram(RemoteProgram):
     ) -> None:
         super().__init__(spec, attempt, layout, options, layout.root / "ray", cluster.poll_s)
         self.cluster = cluster
-        self._client = cluster.client()
         self.submission_id: str | None = None
         self._stopped = False  # tunestream asked Ray to stop it
         self._ray_message = ""
@@ -208,7 +212,7 @@ class RayProgram(RemoteProgram):
         env = training_environment(self.spec, self.layout, dict(os.environ), self._options.env_passthrough)
         check_program(argv[0], self._options.cwd, env.get("PATH"))
         body = self.submission(argv, job_environment(env, len(self.attempt.gpus), self._options.host_has_gpus))
-        answer = await self._client.post("/api/jobs/", json=body)
+        answer = await self.cluster.http.post("/api/jobs/", json=body)
         if answer.status_code >= 400:
             if 400 <= answer.status_code < 500:
                 raise LaunchFailed(f"ClientError: the Ray cluster refused the job: {answer.text.strip()[:500]}")
@@ -220,7 +224,7 @@ class RayProgram(RemoteProgram):
     async def status(self) -> dict[str, Any] | None:
         """The job's status now; None if Ray does not know it. Raises if the cluster cannot be asked."""
         try:
-            answer = await self._client.get(f"/api/jobs/{self.submission_id}")
+            answer = await self.cluster.http.get(f"/api/jobs/{self.submission_id}")
             if answer.status_code == 404:
                 return None
             answer.raise_for_status()
@@ -245,13 +249,11 @@ class RayProgram(RemoteProgram):
             return
         self._stopped = True
         with contextlib.suppress(httpx.HTTPError):
-            await self._client.post(f"/api/jobs/{self.submission_id}/stop")
+            await self.cluster.http.post(f"/api/jobs/{self.submission_id}/stop")
 
     async def cleanup(self) -> None:
         if self.submission_id is not None and not self._ended.is_set():
             await self.signal(kill=True)
-        with contextlib.suppress(Exception):
-            await self._client.aclose()
 
     def failure_reason(self, exit_code: int, stderr_tail: list[str]) -> str:
         reason = super().failure_reason(exit_code, stderr_tail)
