@@ -5,6 +5,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$root/.venv/bin:$PATH"
 
+mkdir -p test-artifacts
+# Kubernetes is built from the Go module proxy the first time (minutes on 2 cores, then cached outside
+# the checkout); in the background while the rest installs and starts, waited for before the tests.
+bash deploy/k8s.sh install >test-artifacts/k8s-build.log 2>&1 &
+k8s_build=$!
+
 ruff check .
 ruff format --check .
 mypy shared/tunestream services/tunestream
@@ -26,7 +32,11 @@ if bash deploy/docker.sh status | grep -qw stopped || [[ ! -f .stack/docker.env 
 # The private Slurm cluster for tests/integration/test_slurm.py, likewise.
 started_slurm=0
 if bash deploy/slurm.sh status | grep -qw stopped || [[ ! -f .stack/slurm.env ]]; then started_slurm=1; fi
+# Kubernetes: its test module starts and stops it; this is for a run cut short.
+started_k8s=0
+if bash deploy/k8s.sh status | grep -q "kubelet *stopped"; then started_k8s=1; fi
 cleanup() {
+  if ((started_k8s)); then bash deploy/k8s.sh down >/dev/null 2>&1 || true; fi
   if ((started_slurm)); then bash deploy/slurm.sh down || true; fi
   if ((started_docker)); then bash deploy/docker.sh down || true; fi
   if ((started_stack)); then bash deploy/stack.sh down || true; fi
@@ -34,7 +44,6 @@ cleanup() {
 trap cleanup EXIT
 bash deploy/stack.sh up
 tunestream db upgrade
-mkdir -p test-artifacts
 
 # No engine (no docker.io, no root, no cgroups) is no reason to fail: those tests skip themselves.
 if ! { bash deploy/docker.sh up && bash deploy/images/build-trainer.sh; } 2>&1 | tee test-artifacts/docker.log; then
@@ -66,5 +75,13 @@ if ! bash deploy/sagemaker-sdk.sh 2>&1 | tee test-artifacts/sagemaker-sdk.log; t
   reason=$(grep -v '^[[:space:]]*$' test-artifacts/sagemaker-sdk.log | tail -n 1 || true)
   export TUNESTREAM_SDK_TESTS_SKIP="${reason:-deploy/sagemaker-sdk.sh failed}"
   echo "SageMaker SDK tests will be skipped: $TUNESTREAM_SDK_TESTS_SKIP" >&2
+fi
+# The private Kubernetes for tests/integration/test_kubernetes.py: built above; the test module starts
+# the cluster (deploy/k8s.sh up) and stops it after, as Ray's.
+if ! wait "$k8s_build"; then
+  cat test-artifacts/k8s-build.log >&2
+  reason=$(grep -v '^[[:space:]]*$' test-artifacts/k8s-build.log | tail -n 1 || true)
+  export TUNESTREAM_K8S_TESTS_SKIP="${reason:-deploy/k8s.sh build failed}"
+  echo "kubernetes tests will be skipped: $TUNESTREAM_K8S_TESTS_SKIP" >&2
 fi
 python -m pytest tests -q -p no:cacheprovider -rs --durations=10 --junitxml=test-artifacts/junit.xml "$@"

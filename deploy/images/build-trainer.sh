@@ -9,6 +9,9 @@
 #
 # Engine: $TUNESTREAM_DOCKER_HOST if set, else deploy/docker.sh's (started
 # if needed). Usage: deploy/images/build-trainer.sh [--force]
+#
+# `--oci OUT.tar` writes the same image as an OCI archive instead, for engines
+# that import archives (deploy/k8s.sh's containerd); no Docker engine needed.
 set -euo pipefail
 SERVICE=trainer-image
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
@@ -20,11 +23,14 @@ BUSYBOX_DIR="$CACHE_DIR/busybox-static"
 BUSYBOX="$BUSYBOX_DIR/busybox"
 LABEL=tunestream.inputs-sha256
 
-if [[ -z "${TUNESTREAM_DOCKER_HOST:-}" ]]; then
-  "$DEPLOY_DIR/docker.sh" up
-  TUNESTREAM_DOCKER_HOST="$(sed -n 's/^TUNESTREAM_DOCKER_HOST=//p' "$STACK_DIR/docker.env")"
-fi
+connect_engine() {
+  if [[ -z "${TUNESTREAM_DOCKER_HOST:-}" ]]; then
+    "$DEPLOY_DIR/docker.sh" up
+    TUNESTREAM_DOCKER_HOST="$(sed -n 's/^TUNESTREAM_DOCKER_HOST=//p' "$STACK_DIR/docker.env")"
+  fi
+}
 dk() { env -u DOCKER_HOST -u DOCKER_CONTEXT docker -H "$TUNESTREAM_DOCKER_HOST" "$@"; }
+IMAGE_PATH='/opt/program:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 # A static busybox, cached: from an installed busybox-static, else the .deb
 # (apt-get download needs no root and installs nothing).
@@ -65,9 +71,27 @@ make_rootfs() {
   install -m 755 "$TRAIN" "$root/opt/program/train"
 }
 
+# oci_archive OUT: the image as an OCI archive named docker.io/$IMAGE.
+oci_archive() {
+  local out=$1 tmp
+  ensure_busybox
+  tmp="$(mktemp -d "$CACHE_DIR/trainer-rootfs.XXXXXX")"
+  # shellcheck disable=SC2064  # expand now: tmp is local
+  trap "rm -rf '$tmp'" EXIT
+  make_rootfs "$tmp/rootfs"
+  python3 "$DEPLOY_DIR/images/oci-archive.py" "$tmp/rootfs" "docker.io/$IMAGE" "$out" \
+    --env "PATH=$IMAGE_PATH" --workdir /opt/ml --entrypoint '["/opt/program/train"]' --cmd '["train"]'
+  log "wrote $IMAGE as an OCI archive: $out"
+}
+
 main() {
   local force=0 start=$SECONDS hash have old tmp
+  if [[ "${1:-}" == --oci ]]; then
+    oci_archive "${2:?usage: $0 --oci OUT.tar}"
+    return 0
+  fi
   [[ "${1:-}" == --force ]] && force=1
+  connect_engine
   dk version >/dev/null 2>&1 || die "no Docker engine answers on $TUNESTREAM_DOCKER_HOST"
   lock_service trainer-image
   ensure_busybox
@@ -86,7 +110,7 @@ main() {
   tar -C "$tmp/rootfs" --numeric-owner --owner=0 --group=0 -c . |
     dk import \
       --change "LABEL $LABEL=$hash" \
-      --change 'ENV PATH=/opt/program:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change "ENV PATH=$IMAGE_PATH" \
       --change 'WORKDIR /opt/ml' \
       --change 'ENTRYPOINT ["/opt/program/train"]' \
       --change 'CMD ["train"]' \

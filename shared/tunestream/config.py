@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     # (hundreds of slots) cannot starve the launcher's own loop, and its heartbeats, of the CPU.
     launcher_max_starting: int = 8
     # "process", "container" or both ("process,container"): which training jobs this launcher takes.
-    # "slurm" (or "ray") takes the process jobs and submits each attempt to a Slurm (Ray) cluster instead.
+    # "slurm" (or "ray") takes the process jobs and submits each attempt to a Slurm (Ray) cluster instead;
+    # "kubernetes" takes the image jobs and runs each attempt as a Job of a Kubernetes cluster.
     launcher_backends: str = "process"
     # "auto" (nvidia-smi), "none", or the GPU ids to hand out, e.g. "0,1,2,3".
     launcher_gpus: str = "auto"
@@ -112,6 +113,22 @@ class Settings(BaseSettings):
     ray_cpus_per_job: float = 1.0
     # The longest gap between two looks at a job's status.
     ray_poll_s: float = 1.0
+
+    # kubernetes backend (the `kubernetes` client; "kubernetes" in launcher_backends instead of
+    # "container" runs the image jobs as batch/v1 Jobs of a cluster)
+    # A kubeconfig file; unset: the in-cluster service account, else ~/.kube/config.
+    kube_config: Path | None = None
+    kube_namespace: str = "default"
+    # Always, IfNotPresent or Never (images imported on the nodes by hand, as deploy/k8s.sh does).
+    kube_image_pull_policy: str = "IfNotPresent"
+    # requests and limits of every training container ("2", "500m"; "4Gi"); unset: none.
+    kube_cpus: str | None = None
+    kube_memory: str | None = None
+    # The job folders as the nodes see them (a shared filesystem mounted elsewhere); unset: the
+    # launcher's own work_dir path.
+    kube_work_dir: Path | None = None
+    # The longest gap between two looks at a job's pod.
+    kube_poll_s: float = 1.0
     work_dir: Path = Path(".stack") / "work"
     launcher_cwd: Path | None = None
     stop_grace_s: float = 5.0

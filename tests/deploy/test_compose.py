@@ -114,6 +114,11 @@ DEPLOY_ONLY = {
     "TUNESTREAM_RAY_GPUS",
     "TUNESTREAM_RAY_OBJECT_STORE_BYTES",
     "TUNESTREAM_RAY_START_TIMEOUT",
+    "TUNESTREAM_K8S_BIN_DIR",
+    "TUNESTREAM_K8S_GPUS",
+    "TUNESTREAM_K8S_START_TIMEOUT",
+    # the image deploy/images/build-trainer.sh builds (and deploy/k8s.sh imports)
+    "TUNESTREAM_TRAINER_IMAGE",
     # test.sh tells the container tests why the engine could not start
     "TUNESTREAM_CONTAINER_TESTS_SKIP",
     # ... and the dashboard's browser tests why Chromium could not be installed
@@ -123,6 +128,7 @@ DEPLOY_ONLY = {
     # ... and the Slurm and Ray tests why their clusters could not start
     "TUNESTREAM_SLURM_TESTS_SKIP",
     "TUNESTREAM_RAY_TESTS_SKIP",
+    "TUNESTREAM_K8S_TESTS_SKIP",
 }
 
 

@@ -18,9 +18,11 @@ from tunestream.launcher.run import TrainingRun
 from tunestream.objstore.factory import make_object_store
 
 log = logging.getLogger(__name__)
-BACKENDS = ("process", "container", "slurm", "ray")
+BACKENDS = ("process", "container", "slurm", "ray", "kubernetes")
 # Backends that each run the process training jobs: a launcher has one of them.
 PROCESS_BACKENDS = ("process", "slurm", "ray")
+# Backends that each run the image training jobs (TrainingImage): a launcher has one of them.
+IMAGE_BACKENDS = ("container", "kubernetes")
 
 
 def parse_backends(value: str) -> list[str]:
@@ -28,12 +30,13 @@ def parse_backends(value: str) -> list[str]:
     unknown = [b for b in backends if b not in BACKENDS]
     if unknown or not backends:
         raise ValueError(f"TUNESTREAM_LAUNCHER_BACKENDS={value!r}: use one or more of {', '.join(BACKENDS)}")
-    both = [b for b in backends if b in PROCESS_BACKENDS]
-    if len(both) > 1:
-        raise ValueError(
-            f"TUNESTREAM_LAUNCHER_BACKENDS={value!r}: {' and '.join(both)} all run process training jobs; "
-            "a launcher runs them one way"
-        )
+    for kind, group in (("process", PROCESS_BACKENDS), ("image", IMAGE_BACKENDS)):
+        both = [b for b in backends if b in group]
+        if len(both) > 1:
+            raise ValueError(
+                f"TUNESTREAM_LAUNCHER_BACKENDS={value!r}: {' and '.join(both)} all run {kind} training jobs; "
+                "a launcher runs them one way"
+            )
     return backends
 
 
@@ -46,7 +49,7 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
     incarnation = uuid.uuid4().hex[:12]
     # The backend for each kind of training job (TrainingJobSpec.backend).
     serving: dict[str, Backend] = {}
-    cluster: Any = None  # a Slurm or Ray cluster: its GPUs are the launcher's
+    cluster: Any = None  # a Slurm, Ray or Kubernetes cluster: its GPUs are the launcher's
     for name in backends:
         if name == "process":
             serving["process"] = ProcessBackend()
@@ -54,6 +57,10 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
             from tunestream.launcher.container import ContainerEngine
 
             serving["container"] = ContainerEngine.connect(settings, incarnation)
+        elif name == "kubernetes":
+            from tunestream.launcher.kubernetes import KubernetesCluster
+
+            serving["container"] = cluster = KubernetesCluster.connect(settings, incarnation)
         elif name == "slurm":
             from tunestream.launcher.slurm import SlurmCluster
 
@@ -64,7 +71,7 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
             serving["process"] = cluster = RayCluster.connect(settings)
     for backend in serving.values():
         backend.reap(settings.launcher_id)
-    # A cluster launcher's GPUs are its cluster's (Slurm or Ray picks the devices); "auto" asks it.
+    # A cluster launcher's GPUs are its cluster's (Slurm, Ray or Kubernetes picks the devices); "auto" asks it.
     if cluster is not None and settings.launcher_gpus.strip().lower() == "auto":
         gpus = cluster.gpus()
     else:
@@ -107,9 +114,12 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
         incarnation=incarnation,
         kill_leftover=kill_leftover,
     )
+    where = cluster and (
+        getattr(cluster, "partition", None) or getattr(cluster, "address", None) or getattr(cluster, "namespace", "")
+    )
     log.info(
         "launcher %s (incarnation %s): %d slots, GPUs [%s], backends %s, network isolation for [%s]"
-        + (f", cluster {getattr(cluster, 'partition', None) or getattr(cluster, 'address', '')}" if cluster else ""),
+        + (f", cluster {where}" if cluster else ""),
         settings.launcher_id,
         handler.incarnation,
         settings.launcher_slots,

@@ -141,7 +141,7 @@ def test_gpu_and_backend_settings() -> None:
     assert detect_gpus("0, 2") == ["0", "2"] and detect_gpus("none") == []
     assert parse_backends("process,container") == ["process", "container"]
     try:
-        parse_backends("kubernetes")
+        parse_backends("mesos")
     except ValueError as exc:
         assert "TUNESTREAM_LAUNCHER_BACKENDS" in str(exc)
     else:
