@@ -16,15 +16,19 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import tarfile
 import time
+import urllib.parse
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.integration.conftest import ROOT, Services, wait_until_ended
+from tests.integration.conftest import ROOT, Services, free_port_base, wait_until_ended
 from tests.integration.side_launchers import SideLauncher, first_training_job, only_training_job
 from tests.support.jobs import continuous, tuning_job
 from tests.support.waiting import wait_for
@@ -312,3 +316,172 @@ def test_a_restarted_launcher_deletes_the_jobs_it_left_and_the_attempt_is_retrie
     assert describe["HyperParameterTuningJobStatus"] == "Completed", describe
     final = api.describe_training_job(training_job)
     assert final["TrainingJobStatus"] == "Completed" and len(final["FailedAttempts"]) == 1, final
+
+
+# --- tunestream's own services on the cluster (deploy/kubernetes/tunestream.yaml) ------------------
+
+MANIFESTS = ROOT / "deploy" / "kubernetes" / "tunestream.yaml"
+RUNTIME_IMAGE = "docker.io/tunestream/host-runtime:test"
+
+
+def _runtime_image(tmp: Path) -> None:
+    """An image that runs this checkout's tunestream with this machine's Python: nothing can be pulled
+    or built from deploy/Dockerfile here, so its pods mount /usr, the Python and the checkout from
+    the node (the tests' only liberty with the manifests, besides addresses and ports)."""
+    root = tmp / "rootfs"
+    for folder in ("etc", "tmp", "proc", "sys", "dev", "var"):
+        (root / folder).mkdir(parents=True)
+    for link in ("bin", "sbin", "lib", "lib64"):
+        (root / link).symlink_to(f"usr/{link}")
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    (root / "etc" / "group").write_text("root:x:0:\n")
+    archive = tmp / "runtime.tar"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "deploy" / "images" / "oci-archive.py"),
+            str(root),
+            RUNTIME_IMAGE,
+            str(archive),
+            "--entrypoint",
+            json.dumps([str(ROOT / ".venv" / "bin" / "tunestream")]),
+        ],
+        check=True,
+    )
+    done = _script("import", str(archive))
+    assert done.returncode == 0, done.stderr
+
+
+def _for_this_machine(doc: dict[str, Any], settings: Settings, names: dict[str, Any]) -> dict[str, Any]:
+    """A manifest pointed at the session's Kafka, PostgreSQL and S3 (on 127.0.0.1, so host network),
+    with its own topics, free ports, and the runtime image."""
+    kind = doc["kind"]
+    if kind == "ConfigMap":
+        doc["data"].update(names["config"])
+    elif kind == "Secret":
+        doc["stringData"].update(names["secrets"])
+    pod = None
+    if kind in ("Deployment", "StatefulSet", "Job"):
+        pod = doc["spec"]["template"]["spec"]
+    if pod is None:
+        return doc
+    pod["hostNetwork"] = True
+    base_prefix = str(Path(sys.base_prefix).resolve())
+    pod.setdefault("volumes", [])
+    for name, path in (("host-usr", "/usr"), ("python", base_prefix), ("checkout", str(ROOT))):
+        pod["volumes"].append({"name": name, "hostPath": {"path": path, "type": "Directory"}})
+    for volume in pod["volumes"]:
+        if volume["name"] == "work":
+            volume["hostPath"]["path"] = names["work"]
+    ports = names["ports"]
+    for container in pod["containers"]:
+        container["image"] = RUNTIME_IMAGE
+        container["imagePullPolicy"] = "Never"
+        container.setdefault("volumeMounts", [])
+        for mount in container["volumeMounts"]:
+            if mount["name"] == "work":
+                mount["mountPath"] = names["work"]
+        container["volumeMounts"] += [
+            {"name": "host-usr", "mountPath": "/usr", "readOnly": True},
+            {"name": "python", "mountPath": base_prefix, "readOnly": True},
+            {"name": "checkout", "mountPath": str(ROOT), "readOnly": True},
+        ]
+        # The apiserver as the node reaches it (no kube-proxy for the service IP here).
+        container.setdefault("env", []).extend({"name": k, "value": v} for k, v in names["apiserver"].items())
+        for port in container.get("ports", []):
+            port["containerPort"] = ports[port["containerPort"]]
+        for probe in ("readinessProbe", "livenessProbe"):
+            get = (container.get(probe) or {}).get("httpGet")
+            if get and isinstance(get["port"], int):
+                get["port"] = ports[get["port"]]
+    return doc
+
+
+def test_the_manifests_run_tunestream_on_the_cluster_and_its_launcher_runs_jobs_there(
+    kube: Any, kubeconfig: str, settings: Settings, store: S3ObjectStore, run_id: str, tmp_path: Path
+) -> None:
+    import yaml
+    from kubernetes.utils import create_from_dict
+
+    _runtime_image(tmp_path)
+    api_port = free_port_base(1)
+    health_base = free_port_base(5)
+    token = f"k8s-token-{run_id}"
+    apiserver = urllib.parse.urlsplit(kube.configuration.host)
+    names = {
+        "config": {
+            "TUNESTREAM_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+            "TUNESTREAM_S3_ENDPOINT": settings.s3_endpoint,
+            "TUNESTREAM_TOPIC_PREFIX": f"k8s-{run_id}",
+            "TUNESTREAM_API_HOST": "127.0.0.1",
+            "TUNESTREAM_API_PORT": str(api_port),
+            "TUNESTREAM_HEALTH_HOST": "127.0.0.1",
+            "TUNESTREAM_HEALTH_PORT_BASE": str(health_base),
+            "TUNESTREAM_LAUNCHER_SLOTS": "2",
+            "TUNESTREAM_KUBE_IMAGE_PULL_POLICY": "Never",
+            "TUNESTREAM_KUBE_POLL_S": "0.5",
+            "TUNESTREAM_WORK_DIR": str(tmp_path / "work"),
+        },
+        "secrets": {
+            "TUNESTREAM_DATABASE_URL": settings.database_url.get_secret_value(),
+            "TUNESTREAM_S3_ACCESS_KEY": settings.s3_access_key,
+            "TUNESTREAM_S3_SECRET_KEY": settings.s3_secret_key.get_secret_value(),
+            "TUNESTREAM_API_TOKEN": token,
+        },
+        "work": str(tmp_path / "work"),
+        "ports": {8080: api_port, **{8090 + i: health_base + i for i in range(1, 5)}},
+        "apiserver": {"KUBERNETES_SERVICE_HOST": apiserver.hostname, "KUBERNETES_SERVICE_PORT": str(apiserver.port)},
+    }
+    docs = [d for d in yaml.safe_load_all(MANIFESTS.read_text()) if d]
+    kinds = sorted({d["kind"] for d in docs})
+    assert kinds == sorted(
+        {
+            "Namespace",
+            "ConfigMap",
+            "Secret",
+            "ServiceAccount",
+            "Role",
+            "RoleBinding",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Job",
+            "Deployment",
+            "Service",
+            "StatefulSet",
+        }
+    )
+    core = kubernetes.client.CoreV1Api(kube)
+    try:
+        for doc in docs:
+            create_from_dict(kube, _for_this_machine(doc, settings, names))
+        client = TunestreamClient(f"http://127.0.0.1:{api_port}", token=token)
+        wait_for("the api in the cluster", lambda: _answers(f"http://127.0.0.1:{api_port}/readyz"), timeout_s=180)
+        name = f"k8s-incluster-{run_id}"
+        client.create_tuning_job(k8s_job(name, jobs=2, parallel=2))
+        describe = wait_until_ended(client, name, timeout_s=180)
+        assert describe["HyperParameterTuningJobStatus"] == "Completed", describe
+        for summary in client.training_jobs(name):
+            training = client.describe_training_job(summary["TrainingJobName"])
+            # The StatefulSet's pod is the launcher; its service account made the Jobs.
+            assert training["LauncherId"] == "tunestream-launcher-0", training
+            assert "epoch=3 " in client.logs(summary["TrainingJobName"])
+        pods = json.loads(core.list_namespaced_pod("tunestream", _preload_content=False).data)["items"]
+        running = {p["metadata"]["labels"].get("app.kubernetes.io/component") for p in pods}
+        assert {"api", "suggester", "collector", "tracker", "launcher"} <= running
+    finally:
+        core.delete_namespace("tunestream")
+        rbac = kubernetes.client.RbacAuthorizationV1Api(kube)
+        rbac.delete_cluster_role_binding("tunestream-launcher-nodes")
+        rbac.delete_cluster_role("tunestream-launcher-nodes")
+        wait_for(
+            "the namespace to go",
+            lambda: "tunestream" not in {n.metadata.name for n in core.list_namespace().items},
+            timeout_s=120,
+        )
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
