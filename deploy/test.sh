@@ -8,7 +8,7 @@ export PATH="$root/.venv/bin:$PATH"
 mkdir -p test-artifacts
 # Kubernetes is built from the Go module proxy the first time (minutes on 2 cores, then cached outside
 # the checkout); in the background while the rest installs and starts, waited for before the tests.
-bash deploy/k8s.sh install >test-artifacts/k8s-build.log 2>&1 &
+bash deploy/k8s.sh build >test-artifacts/k8s-build.log 2>&1 &
 k8s_build=$!
 
 ruff check .
@@ -78,7 +78,8 @@ if ! bash deploy/sagemaker-sdk.sh 2>&1 | tee test-artifacts/sagemaker-sdk.log; t
 fi
 # The private Kubernetes for tests/integration/test_kubernetes.py: built above; the test module starts
 # the cluster (deploy/k8s.sh up) and stops it after, as Ray's.
-if ! wait "$k8s_build"; then
+# Its apt packages (containerd, the CNI plugins) only now, as apt runs one at a time.
+if ! { wait "$k8s_build" && bash deploy/k8s.sh install >>test-artifacts/k8s-build.log 2>&1; }; then
   cat test-artifacts/k8s-build.log >&2
   reason=$(grep -v '^[[:space:]]*$' test-artifacts/k8s-build.log | tail -n 1 || true)
   export TUNESTREAM_K8S_TESTS_SKIP="${reason:-deploy/k8s.sh build failed}"
