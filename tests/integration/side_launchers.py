@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import Services, trainer_job, wait_until_ended
+from tests.support.jobs import continuous, tuning_job
 from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
 from tunestream.objstore.s3 import S3ObjectStore
@@ -76,6 +77,21 @@ def only_training_job(api: TunestreamClient, name: str, timeout_s: float = 90) -
     wait_until_ended(api, name, timeout_s=timeout_s)
     (summary,) = api.training_jobs(name)
     return api.describe_training_job(summary["TrainingJobName"])
+
+
+def trainer_image_job(name: str, prefix: str, *, jobs: int, parallel: int, image: str, **static: str) -> dict[str, Any]:
+    """A Random tuning job of `jobs` training jobs running `image` (deploy/images/trainer/train: 3 epochs
+    of 0.2 s unless `static` says otherwise), output under s3://tunestream/<prefix>/<name>/; x is tuned."""
+    return tuning_job(
+        name,
+        image=image,
+        seed=5,
+        jobs=jobs,
+        parallel=parallel,
+        ranges={"ContinuousParameterRanges": [continuous("x")]},
+        static={"epochs": "3", "sleep": "0.2", **static},
+        output=f"s3://tunestream/{prefix}/{name}/output",
+    )
 
 
 def first_training_job(api: TunestreamClient, name: str) -> str:

@@ -23,8 +23,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.integration.conftest import ROOT, Services, wait_until_ended
-from tests.integration.side_launchers import SideLauncher
-from tests.support.jobs import continuous, tuning_job
+from tests.integration.side_launchers import SideLauncher, trainer_image_job
 from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
@@ -155,17 +154,7 @@ def containers(dockerc: Any, tuning_job: str, **labels: str) -> list[Any]:
 
 
 def container_job(name: str, *, jobs: int = 1, parallel: int = 1, image: str = IMAGE, **static: str) -> dict[str, Any]:
-    """A Random tuning job of `jobs` training jobs running the test image; hyperparameter x is tuned."""
-    return tuning_job(
-        name,
-        image=image,
-        seed=5,
-        jobs=jobs,
-        parallel=parallel,
-        ranges={"ContinuousParameterRanges": [continuous("x")]},
-        static={"epochs": "3", "sleep": "0.2", **static},
-        output=f"s3://tunestream/it-containers/{name}/output",
-    )
+    return trainer_image_job(name, "it-containers", jobs=jobs, parallel=parallel, image=image, **static)
 
 
 def _statuses(api: TunestreamClient, name: str) -> dict[str, str]:

@@ -29,8 +29,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import ROOT, Services, free_port_base, wait_until_ended
-from tests.integration.side_launchers import SideLauncher, first_training_job, only_training_job
-from tests.support.jobs import continuous, tuning_job
+from tests.integration.side_launchers import SideLauncher, first_training_job, only_training_job, trainer_image_job
 from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
@@ -129,24 +128,26 @@ def launcher(
 
 
 def k8s_job(name: str, *, jobs: int = 1, parallel: int = 1, image: str = IMAGE, **static: str) -> dict[str, Any]:
-    """A Random tuning job of `jobs` training jobs running the test image; hyperparameter x is tuned."""
-    return tuning_job(
-        name,
-        image=image,
-        seed=5,
-        jobs=jobs,
-        parallel=parallel,
-        ranges={"ContinuousParameterRanges": [continuous("x")]},
-        static={"epochs": "3", "sleep": "0.2", **static},
-        output=f"s3://tunestream/it-k8s/{name}/output",
-    )
+    return trainer_image_job(name, "it-k8s", jobs=jobs, parallel=parallel, image=image, **static)
 
 
-def _checkpointed(store: S3ObjectStore, uri: str, training_job: str) -> int:
-    try:
-        return int(store.get_bytes(f"{uri}/{training_job}/epoch"))
-    except Exception:
-        return 0
+def _checkpointing(api: TunestreamClient, store: S3ObjectStore, name: str) -> str:
+    """A 12-epoch training job that may be retried once, once it has pushed a checkpoint of epoch 2."""
+    uri = f"s3://tunestream/it-k8s/{name}/checkpoints"
+    job = k8s_job(name, epochs="12", sleep="0.5")
+    job["TrainingJobDefinition"]["CheckpointConfig"] = {"S3Uri": uri}
+    job["TrainingJobDefinition"]["RetryStrategy"] = {"MaximumRetryAttempts": 1}
+    api.create_tuning_job(job)
+    training_job = first_training_job(api, name)
+
+    def epoch() -> int:
+        try:
+            return int(store.get_bytes(f"{uri}/{training_job}/epoch"))
+        except Exception:
+            return 0
+
+    wait_for("a checkpoint of epoch 2", lambda: epoch() >= 2, timeout_s=60)
+    return training_job
 
 
 def test_a_tuning_job_runs_as_kubernetes_jobs_with_its_gpus_and_values_as_given(
@@ -255,13 +256,7 @@ def test_a_pod_deleted_under_its_job_is_a_retried_attempt_that_resumes_from_its_
     api: TunestreamClient, launcher: SideLauncher, kube: Any, store: S3ObjectStore, run_id: str
 ) -> None:
     name = f"k8s-delpod-{run_id}"
-    uri = f"s3://tunestream/it-k8s/{name}/checkpoints"
-    job = k8s_job(name, epochs="12", sleep="0.5")
-    job["TrainingJobDefinition"]["CheckpointConfig"] = {"S3Uri": uri}
-    job["TrainingJobDefinition"]["RetryStrategy"] = {"MaximumRetryAttempts": 1}
-    api.create_tuning_job(job)
-    training_job = first_training_job(api, name)
-    wait_for("a checkpoint of epoch 2", lambda: _checkpointed(store, uri, training_job) >= 2, timeout_s=60)
+    training_job = _checkpointing(api, store, name)
     (pod,) = _pods(kube, **{"training-job": training_job})
     kubernetes.client.CoreV1Api(kube).delete_namespaced_pod(pod["metadata"]["name"], NAMESPACE)
     _retried_from_checkpoint(api, name, training_job, r"its pod \S+ was deleted outside tunestream")
@@ -271,13 +266,7 @@ def test_a_killed_kubelet_is_a_lost_node_whose_attempt_resumes_from_its_checkpoi
     api: TunestreamClient, launcher: SideLauncher, kube: Any, store: S3ObjectStore, run_id: str
 ) -> None:
     name = f"k8s-node-{run_id}"
-    uri = f"s3://tunestream/it-k8s/{name}/checkpoints"
-    job = k8s_job(name, epochs="12", sleep="0.5")
-    job["TrainingJobDefinition"]["CheckpointConfig"] = {"S3Uri": uri}
-    job["TrainingJobDefinition"]["RetryStrategy"] = {"MaximumRetryAttempts": 1}
-    api.create_tuning_job(job)
-    training_job = first_training_job(api, name)
-    wait_for("a checkpoint of epoch 2", lambda: _checkpointed(store, uri, training_job) >= 2, timeout_s=60)
+    training_job = _checkpointing(api, store, name)
     killed_at = time.time()
     done = _script("kill", "kubelet")
     assert done.returncode == 0, done.stderr
