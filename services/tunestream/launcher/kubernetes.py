@@ -39,7 +39,7 @@ from tunestream.config import Settings
 from tunestream.events.v1 import TrainingJobSpec
 from tunestream.launcher.backend import Attempt, Exit, LaunchFailed, LineSink, RunOptions
 from tunestream.launcher.layout import JobLayout, failure_reason, training_argv, training_environment
-from tunestream.launcher.remote import ClusterUnreachable, RemoteProgram
+from tunestream.launcher.remote import MAX_PARTIAL_BYTES, ClusterUnreachable, RemoteProgram
 
 log = logging.getLogger(__name__)
 
@@ -485,6 +485,9 @@ class KubernetesProgram(RemoteProgram):
                     seen, partial = 0, b""
                     for chunk in self._stream.stream(64 * 1024):
                         *lines, partial = (partial + chunk).split(b"\n")
+                        if len(partial) > MAX_PARTIAL_BYTES:  # a program that never ends its line
+                            lines.append(partial)
+                            partial = b""
                         for raw in lines:
                             seen += 1
                             if seen > forwarded:
@@ -547,6 +550,15 @@ class KubernetesProgram(RemoteProgram):
         grace = 1 if kill else max(1, round(self._options.stop_grace_s))
         pod = self.pod or ((await self._current_pod_quietly()) or {}).get("metadata", {}).get("name")
         if pod is None:
+            # No pod yet: the Job goes, so that none is made (and wait_exit sees the stop).
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(
+                    self.cluster.batch.delete_namespaced_job,
+                    self.job,
+                    self.cluster.namespace,
+                    propagation_policy="Background",
+                    grace_period_seconds=grace,
+                )
             return
         with contextlib.suppress(Exception):
             await asyncio.to_thread(

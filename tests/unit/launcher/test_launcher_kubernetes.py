@@ -225,3 +225,31 @@ async def test_more_gpus_than_any_node_has_is_refused_at_once(tmp_path: Path) ->
     )
     with pytest.raises(LaunchFailed, match=r"ResourceLimitExceeded: no Ready node .* has 3 nvidia\.com/gpu"):
         await program.launch()
+
+
+class Deletions:
+    """Records the deletions a program asks the API for."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, int]] = []
+
+    def delete_namespaced_job(self, name: str, namespace: str, **kwargs: Any) -> None:
+        self.calls.append(("job", name, kwargs["grace_period_seconds"]))
+
+    def delete_namespaced_pod(self, name: str, namespace: str, **kwargs: Any) -> None:
+        self.calls.append(("pod", name, kwargs["grace_period_seconds"]))
+
+
+async def test_a_stop_deletes_the_pod_with_the_grace_period_or_the_job_before_it_has_one(tmp_path: Path) -> None:
+    cluster, program = _program(tmp_path)
+    deletions = Deletions()
+    cluster.core.delete_namespaced_pod = deletions.delete_namespaced_pod  # type: ignore[method-assign]
+    cluster.batch.delete_namespaced_job = deletions.delete_namespaced_job  # type: ignore[method-assign]
+    await program.signal(kill=False)  # still pending: no pod yet
+    assert deletions.calls == [("job", "ts-job-1-abc", 5)]
+    assert await program.look() == Exit(-15)  # the stop it asked for, not a lost attempt
+    cluster.pods = [_pod({"running": {}})]
+    program.pod = "ts-job-1-abc-xyz"
+    await program.signal(kill=False)
+    await program.signal(kill=True)
+    assert deletions.calls[1:] == [("pod", "ts-job-1-abc-xyz", 5), ("pod", "ts-job-1-abc-xyz", 1)]
