@@ -394,8 +394,9 @@ do_up() {
     --authorization-kubeconfig "$KUBECONFIG_FILE" --leader-elect=false --bind-address 127.0.0.1 \
     --secure-port "$sched_port" --v=1
 
-  start_one containerd "$CTD_CONFIG" containerd --config "$CTD_CONFIG"
-  wait_for containerd "$START_TIMEOUT" "$LOG_DIR/containerd.log" "$(cat "$(pid_file containerd)")" containerd_ok ||
+  # Named k8s-containerd: deploy/docker.sh runs a containerd of its own under the name containerd.
+  start_one k8s-containerd "$CTD_CONFIG" containerd --config "$CTD_CONFIG"
+  wait_for containerd "$START_TIMEOUT" "$LOG_DIR/k8s-containerd.log" "$(cat "$(pid_file k8s-containerd)")" containerd_ok ||
     die "containerd did not start"
   import_images
   start_kubelet
@@ -428,13 +429,11 @@ do_down() {
   done
   SERVICE=kube-apiserver stop_daemon kube-apiserver "$CERT_DIR" 10
   SERVICE=etcd stop_daemon etcd "$K8S_DIR/etcd" 10
-  SERVICE=containerd stop_daemon containerd "$CTD_CONFIG" 10
+  SERVICE=k8s-containerd stop_daemon k8s-containerd "$CTD_CONFIG" 10
   # The pod network's bridge and the sandboxes' mounts go with the cluster.
   ip link delete cni0 >/dev/null 2>&1 || true
-  grep -o " $K8S_DIR/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r mnt; do
-    umount -l "$mnt" 2>/dev/null || true
-  done
-  grep -o " $RUN_DIR/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r mnt; do
+  local mnt
+  for mnt in $(awk -v a="$K8S_DIR/" -v b="$RUN_DIR/" 'index($2, a) == 1 || index($2, b) == 1 { print $2 }' /proc/mounts | sort -r); do
     umount -l "$mnt" 2>/dev/null || true
   done
   rm -f "$ENV_FILE"
@@ -442,7 +441,7 @@ do_down() {
 
 do_status() {
   local pid name
-  for name in etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet; do
+  for name in etcd kube-apiserver kube-controller-manager kube-scheduler k8s-containerd kubelet; do
     if pid="$(cat "$(pid_file "$name")" 2>/dev/null)" && kill -0 "$pid" 2>/dev/null; then
       print_status "$name" running "$pid" ""
     else
