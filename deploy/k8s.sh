@@ -12,7 +12,7 @@
 #   deploy/k8s.sh import OUT.tar   import an OCI archive into the node's containerd
 #
 # Kubernetes v1.34.4 and etcd v3.6.5 are built from the Go module proxy
-# (deploy/k8s/build, deploy/k8s/etcd) into $TUNESTREAM_K8S_BIN_DIR, by default
+# (deploy/k8s/kubernetes, deploy/k8s/etcd) into $TUNESTREAM_K8S_BIN_DIR, by default
 # ~/.cache/tunestream/k8s-<version>, which survives a `rm -rf .stack`. Debian's
 # containerd (1.6, with docker.io) and containernetworking-plugins are
 # installed with apt-get when missing. Nothing can be pulled: the pod sandbox
@@ -78,7 +78,7 @@ do_build() {
   local start=$SECONDS tmp
   tmp="$(mktemp -d "$BIN_DIR/.build.XXXXXX")"
   log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubelet $VERSION and etcd $ETCD_VERSION (minutes)"
-  (cd "$DEPLOY_DIR/k8s/build" && go build -trimpath -ldflags "-s -w" -o "$tmp/" ./cmd/...) >&2
+  (cd "$DEPLOY_DIR/k8s/kubernetes" && go build -trimpath -ldflags "-s -w" -o "$tmp/" ./cmd/...) >&2
   (cd "$DEPLOY_DIR/k8s/etcd" && go build -trimpath -ldflags "-s -w" -o "$tmp/etcd" .) >&2
   # Moved in last, so an interrupted build never looks complete.
   mv "$tmp"/* "$BIN_DIR/"
