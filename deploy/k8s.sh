@@ -117,6 +117,15 @@ write_pki() {
     openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
     openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
   fi
+  # The kubelet's API (logs, exec) answers only the API server: a client certificate of a CA of our own.
+  if [[ ! -s "$PKI/kubelet-client.crt" ]]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$PKI/kubelet-ca.key" -out "$PKI/kubelet-ca.crt" \
+      -days 3650 -subj "/CN=tunestream-kubelet-ca" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout "$PKI/kubelet-client.key" -out "$PKI/kubelet-client.csr" \
+      -subj "/O=system:masters/CN=kube-apiserver-kubelet-client" 2>/dev/null
+    openssl x509 -req -in "$PKI/kubelet-client.csr" -CA "$PKI/kubelet-ca.crt" -CAkey "$PKI/kubelet-ca.key" \
+      -CAcreateserial -out "$PKI/kubelet-client.crt" -days 3650 2>/dev/null
+  fi
   if [[ ! -s "$PKI/tokens.csv" ]]; then
     echo "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'),tunestream-admin,tunestream-admin,\"system:masters\"" \
       >"$PKI/tokens.csv"
@@ -214,12 +223,14 @@ healthzPort: $((kubelet_port + 1))
 readOnlyPort: 0
 containerRuntimeEndpoint: unix://$CTD_SOCK
 imageServiceEndpoint: unix://$CTD_SOCK
-# The API server fetches pod logs here; this is a local cluster, so any caller may.
+# The API server fetches pod logs here, with the client certificate only it holds.
 authentication:
   anonymous:
-    enabled: true
+    enabled: false
   webhook:
     enabled: false
+  x509:
+    clientCAFile: $PKI/kubelet-ca.crt
 authorization:
   mode: AlwaysAllow
 cgroupDriver: cgroupfs
@@ -380,7 +391,8 @@ do_up() {
     --authorization-mode Node,RBAC --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --service-cluster-ip-range "$SERVICE_CIDR" --allow-privileged=true \
-    --kubelet-preferred-address-types InternalIP --v=1
+    --kubelet-preferred-address-types InternalIP --kubelet-client-certificate "$PKI/kubelet-client.crt" \
+    --kubelet-client-key "$PKI/kubelet-client.key" --v=1
   wait_for kube-apiserver "$START_TIMEOUT" "$LOG_DIR/kube-apiserver.log" "$(cat "$(pid_file kube-apiserver)")" api_ok ||
     die "kube-apiserver did not start"
 
