@@ -79,20 +79,19 @@ def kube(kubeconfig: str) -> Any:
     return kubernetes.config.new_client_from_config(config_file=kubeconfig)
 
 
-def _jobs(kube: Any, **labels: str) -> list[dict[str, Any]]:
+def _listed(list_call: Any, **labels: str) -> list[dict[str, Any]]:
+    """What a namespaced list call of the API answers for the tunestream.io/ labels given."""
     selector = ",".join(f"tunestream.io/{k}={v}" for k, v in labels.items())
-    answer = kubernetes.client.BatchV1Api(kube).list_namespaced_job(
-        NAMESPACE, label_selector=selector, _preload_content=False
-    )
+    answer = list_call(NAMESPACE, label_selector=selector, _preload_content=False)
     return list(json.loads(answer.data)["items"])
+
+
+def _jobs(kube: Any, **labels: str) -> list[dict[str, Any]]:
+    return _listed(kubernetes.client.BatchV1Api(kube).list_namespaced_job, **labels)
 
 
 def _pods(kube: Any, **labels: str) -> list[dict[str, Any]]:
-    selector = ",".join(f"tunestream.io/{k}={v}" for k, v in labels.items())
-    answer = kubernetes.client.CoreV1Api(kube).list_namespaced_pod(
-        NAMESPACE, label_selector=selector, _preload_content=False
-    )
-    return list(json.loads(answer.data)["items"])
+    return _listed(kubernetes.client.CoreV1Api(kube).list_namespaced_pod, **labels)
 
 
 @pytest.fixture(scope="module")

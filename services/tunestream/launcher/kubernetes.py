@@ -551,14 +551,7 @@ class KubernetesProgram(RemoteProgram):
         pod = self.pod or ((await self._current_pod_quietly()) or {}).get("metadata", {}).get("name")
         if pod is None:
             # No pod yet: the Job goes, so that none is made (and wait_exit sees the stop).
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(
-                    self.cluster.batch.delete_namespaced_job,
-                    self.job,
-                    self.cluster.namespace,
-                    propagation_policy="Background",
-                    grace_period_seconds=grace,
-                )
+            await self._delete_job(grace_s=grace)
             return
         with contextlib.suppress(Exception):
             await asyncio.to_thread(
@@ -573,6 +566,10 @@ class KubernetesProgram(RemoteProgram):
     async def cleanup(self) -> None:
         self._done.set()
         self._close_stream()
+        await self._delete_job(grace_s=1)
+
+    async def _delete_job(self, grace_s: int) -> None:
+        """The attempt's Job and, in the background, its pod."""
         if self.job is None:
             return
         with contextlib.suppress(Exception):
@@ -581,7 +578,7 @@ class KubernetesProgram(RemoteProgram):
                 self.job,
                 self.cluster.namespace,
                 propagation_policy="Background",
-                grace_period_seconds=1,
+                grace_period_seconds=grace_s,
             )
 
     def failure_reason(self, exit_code: int, stderr_tail: list[str]) -> str:

@@ -42,10 +42,6 @@ log = logging.getLogger(__name__)
 
 METADATA_KEY = "tunestream_launcher"
 ACTIVE = frozenset({"PENDING", "RUNNING"})
-# The first look at a job's status comes this soon after submission; the gap doubles up to ray_poll_s.
-STATE_POLL_FIRST_S = 0.1
-# How long the cluster may be unreachable before the attempt is given up as interrupted.
-CLUSTER_PATIENCE_S = 120.0
 # Run by the node's Python: argv[1:] = environment file, stdout file, stderr file, program argv...
 RAY_WRAPPER = """\
 # Written by tunestream's ray backend: runs the training program with the argv and environment
