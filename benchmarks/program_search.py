@@ -9,8 +9,9 @@ about 0.44 of every unit axis), so a method that refines around its best configu
 with that same row again, while the real program would have given a new value. This script checks
 what the table cannot: each method runs `--jobs` training jobs one after another on the real
 program (benchmarks/curves/<task module>, trained in-process, one thread), the objective being the
-last value (SageMaker's rule). For every job it also notes what the table would have answered, and
-how many distinct table rows a run touched. Methods must not stop jobs early (the program always
+last value (SageMaker's rule). For every job it also notes what the table would have answered (its
+nearest row, and the forests fitted to its rows: `--answer fitted` of search_bench.py), and how
+many distinct table rows a run touched. Methods must not stop jobs early (the program always
 trains to the end here). Prints the median best after 10/20/30/40 jobs, program and table side by
 side, with a bootstrap 95 % interval of each method's difference to the first method; writes JSON.
 """
@@ -55,14 +56,15 @@ def _worker_start(module_name: str) -> None:
 
 def one_run(task_name: str, method_name: str, seed: int, jobs: int) -> dict[str, Any]:
     """One seed of one method: every job's program value, table value and table row."""
-    from tunestream.bench.runner import all_methods, load_table
+    from tunestream.bench.runner import all_methods, fitted_curves, load_table
 
     # Loaded once per worker process (cached), as the bench's runner does.
-    table = load_table(str(ROOT / "benchmarks" / "tables" / f"{task_name}.json.gz"))
+    path = str(ROOT / "benchmarks" / "tables" / f"{task_name}.json.gz")
+    table, fitted = load_table(path), fitted_curves(path)
     module = importlib.import_module(TASK_MODULES[task_name])
     task = Task(task_name, table.space, table.metric, table.maximize, table.max_resource)
     method = all_methods()[method_name](task, seed, 1)
-    program, table_values, rows = [], [], []
+    program, table_values, fitted_values, rows = [], [], [], []
     for _ in range(jobs):
         start = method.ask(0.0)
         if start is None:
@@ -75,6 +77,7 @@ def one_run(task_name: str, method_name: str, seed: int, jobs: int) -> dict[str,
         row = table.nearest(start.values)
         program.append(curve.values[-1])
         table_values.append(table.rows[row].final)
+        fitted_values.append(fitted.curve(start.values).final)
         rows.append(row)
     return {
         "task": task_name,
@@ -82,6 +85,7 @@ def one_run(task_name: str, method_name: str, seed: int, jobs: int) -> dict[str,
         "seed": seed,
         "program": program,
         "table": table_values,
+        "fitted": fitted_values,
         "rows": rows,
     }
 
@@ -132,7 +136,7 @@ def main() -> None:
     )
     lines = [header, "|" + "---|" * (len(checkpoints) + 4)]
     for method in args.methods:
-        for answer in ("program", "table"):
+        for answer in ("program", "table", "fitted"):
             per_seed = {
                 n: np.array([best_after(runs[(method, s)][answer], n, table.maximize) for s in range(args.seeds)])
                 for n in checkpoints

@@ -2,7 +2,8 @@
 
     python benchmarks/search_bench.py [--tasks mlp xgboost digits costly] [--workers 2 4 8]
         [--seeds 100] [--slow-seeds 30] [--methods NAME ...] [--processes 2]
-        [--decision-time zero|measured] [--smoke] [--out benchmarks/out/search_bench]
+        [--decision-time zero|measured] [--answer nearest|fitted] [--max-jobs N] [--smoke]
+        [--out benchmarks/out/search_bench]
 
 Each cell (task, W, method) simulates `--seeds` tuning jobs on the task's curve table
 (benchmarks/tables/<task>.json.gz) with W workers (tunestream.bench.simulator). Prints, per task
@@ -10,7 +11,10 @@ and W, the median time to the targets reached by 10 %, 5 % and 2 % of the table'
 with bootstrap 95 % intervals of the speed-up over Random and over the best peer; writes each cell
 as JSON (a rerun skips cells already there unless --fresh), the summary as JSON, and a
 best-so-far plot per task. Methods whose proposals fit a model (tunestream Bayesian, Optuna GP)
-run `--slow-seeds` seeds.
+run `--slow-seeds` seeds. `--answer fitted` trains a proposed configuration as the forests fitted
+to the table's rows predict it instead of as its nearest row (tunestream.bench.surrogate), with
+targets from that answer; `--max-jobs` caps the training jobs of a run (for the best objective
+after a number of jobs, where runs need not go on to the targets).
 """
 
 from __future__ import annotations
@@ -53,6 +57,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=0.0,
         help="worker seconds every training job (new or resumed) spends before its first epoch",
     )
+    parser.add_argument(
+        "--answer",
+        choices=runner.ANSWERS,
+        default="nearest",
+        help="what a proposed configuration trains as: the nearest recorded row or the forests fitted to the rows",
+    )
+    parser.add_argument("--max-jobs", type=int, default=runner.MAX_JOBS, help="training jobs a run may start")
     parser.add_argument("--full-jobs", type=int, default=runner.FULL_JOBS, help="horizon in average full jobs")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "search_bench")
     parser.add_argument("--plots", type=Path, default=None, help="folder for the per-task plots (default: --out)")
@@ -67,19 +78,31 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def timing_label(decision_time: str, start_cost: float) -> str:
-    """What names a run's cells and summary apart from others': decision time, start cost."""
-    return decision_time + (f"-start{start_cost:g}s" if start_cost else "")
+def timing_label(
+    decision_time: str, start_cost: float, answer: str = "nearest", max_jobs: int = runner.MAX_JOBS
+) -> str:
+    """What names a run's cells and summary apart from others': decision time, start cost, the
+    answer and the job cap when they are not the defaults."""
+    return (
+        decision_time
+        + (f"-start{start_cost:g}s" if start_cost else "")
+        + ("" if answer == "nearest" else f"-{answer}")
+        + ("" if max_jobs == runner.MAX_JOBS else f"-jobs{max_jobs}")
+    )
 
 
-def cell_path(out: Path, task: str, workers: int, method: str, decision_time: str, start_cost: float = 0.0) -> Path:
+def label_of(args: argparse.Namespace) -> str:
+    return timing_label(args.decision_time, args.start_cost, args.answer, args.max_jobs)
+
+
+def cell_path(out: Path, task: str, workers: int, method: str, label: str) -> Path:
     slug = "".join(ch if ch.isalnum() else "-" for ch in method).strip("-")
-    return out / "cells" / f"{task}-W{workers}-{timing_label(decision_time, start_cost)}-{slug}.json"
+    return out / "cells" / f"{task}-W{workers}-{label}-{slug}.json"
 
 
 def store_cell(args: argparse.Namespace, run: runner.Run, results: list[Outcome]) -> Cell:
     table = runner.load_table(run.table)
-    targets = runner.targets_of(table)
+    targets = runner.targets_of(run.table, run.answer)
     shares = runner.TARGET_SHARES
     cell = Cell(
         task=table.task,
@@ -95,7 +118,7 @@ def store_cell(args: argparse.Namespace, run: runner.Run, results: list[Outcome]
         horizon_s=runner.horizon_of(table, run.workers, args.full_jobs),
         maximize=table.maximize,
     )
-    stored = cell_path(args.out, table.task, run.workers, run.method, args.decision_time, args.start_cost)
+    stored = cell_path(args.out, table.task, run.workers, run.method, label_of(args))
     stored.parent.mkdir(parents=True, exist_ok=True)
     stored.write_text(json.dumps(cell.as_json()))
     return cell
@@ -148,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         task = path.name.removesuffix(".json.gz")
         for workers in args.workers:
             for method in methods:
-                stored = cell_path(args.out, task, workers, method, args.decision_time, args.start_cost)
+                stored = cell_path(args.out, task, workers, method, label_of(args))
                 if stored.exists() and not args.fresh:
                     cells.append(Cell.from_json(json.loads(stored.read_text())))
                     continue
@@ -158,7 +181,17 @@ def main(argv: list[str] | None = None) -> int:
                 todo.append((path, method, workers, args.slow_seeds if slow else args.seeds))
 
     runs = [
-        runner.Run(str(path), method, workers, seed, args.decision_time, args.full_jobs, args.start_cost)
+        runner.Run(
+            str(path),
+            method,
+            workers,
+            seed,
+            args.decision_time,
+            args.full_jobs,
+            args.start_cost,
+            args.answer,
+            args.max_jobs,
+        )
         for path, method, workers, seeds in todo
         for seed in range(seeds)
     ]
@@ -196,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in table_rows
     ]
     args.out.mkdir(parents=True, exist_ok=True)
-    timing = timing_label(args.decision_time, args.start_cost)
+    timing = label_of(args)
     (args.out / f"summary-{timing}.json").write_text(json.dumps(summary, indent=1))
     (args.out / f"summary-{timing}.md").write_text(text + "\n")
     plots = args.plots or args.out

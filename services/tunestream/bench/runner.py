@@ -2,6 +2,8 @@
 
 A cell's runs share a horizon: the simulated time W workers need to train `FULL_JOBS` average
 configurations to the end, long enough that Random reaches the hardest target in nearly every run.
+A run answers a proposed configuration with the nearest recorded row ("nearest") or with the
+forests fitted to the rows ("fitted", `tunestream.bench.surrogate`); each answer has its targets.
 """
 
 from __future__ import annotations
@@ -12,19 +14,24 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from tunestream.bench import tables
 from tunestream.bench.methods import MethodFactory
-from tunestream.bench.simulator import DecisionTime, Outcome, simulate
+from tunestream.bench.simulator import Answer, DecisionTime, Outcome, simulate
 from tunestream.bench.suggester_methods import METHODS
+from tunestream.bench.surrogate import FittedCurves
 
 TARGET_SHARES = (0.10, 0.05, 0.02)  # targets: the final values reached by this share of a table's rows
 FULL_JOBS = 200
 # Training jobs one simulated tuning job may start (MaxNumberOfTrainingJobs), for every method: a
 # method that stops nearly everything at its first rung would otherwise start thousands.
 MAX_JOBS = 1000
+
+AnswerKind = Literal["nearest", "fitted"]
+ANSWERS: tuple[AnswerKind, ...] = ("nearest", "fitted")
 
 
 def all_methods() -> dict[str, MethodFactory]:
@@ -39,8 +46,21 @@ def load_table(path: str) -> tables.CurveTable:
     return tables.load(Path(path))
 
 
-def targets_of(table: tables.CurveTable, shares: Sequence[float] = TARGET_SHARES) -> tuple[float, ...]:
+@functools.cache
+def fitted_curves(path: str) -> FittedCurves:
+    return FittedCurves(load_table(path))
+
+
+def targets_of(path: str, answer: AnswerKind = "nearest", shares: Sequence[float] = TARGET_SHARES) -> tuple[float, ...]:
+    if answer == "fitted":
+        return fitted_curves(path).targets(shares)
+    table = load_table(path)
     return tuple(table.target(s) for s in shares)
+
+
+def answer_of(path: str, answer: AnswerKind) -> Answer | None:
+    """The simulator's answer for a run (None: its default, the nearest row)."""
+    return fitted_curves(path).curve if answer == "fitted" else None
 
 
 def horizon_of(table: tables.CurveTable, workers: int, full_jobs: int = FULL_JOBS) -> float:
@@ -57,6 +77,8 @@ class Run:
     decision_time: DecisionTime = "zero"
     full_jobs: int = FULL_JOBS
     start_cost_s: float = 0.0
+    answer: AnswerKind = "nearest"
+    max_jobs: int = MAX_JOBS
 
 
 def run_one(run: Run) -> Outcome:
@@ -68,11 +90,12 @@ def run_one(run: Run) -> Outcome:
         factory,
         run.seed,
         run.workers,
-        targets=targets_of(table),
+        targets=targets_of(run.table, run.answer),
         horizon_s=horizon_of(table, run.workers, run.full_jobs),
         decision_time=run.decision_time,
-        max_jobs=MAX_JOBS,
+        max_jobs=run.max_jobs,
         start_cost_s=run.start_cost_s,
+        answer=answer_of(run.table, run.answer),
     )
 
 

@@ -2,7 +2,8 @@
 
 Every epoch of a training job costs the wall seconds recorded for it, so a method that prefers slow
 configurations pays for them, and a job stopped early frees its worker at once. A configuration a
-method proposes is trained as the table's nearest recorded configuration (`CurveTable.nearest`).
+method proposes is trained as the table's nearest recorded configuration (`CurveTable.nearest`), or
+as another answer's curve for it (`answer`: the fitted forests of `tunestream.bench.surrogate`).
 
 The method's own time can be charged too (`decision_time="measured"`): the suggester is one
 sequential process, so a proposal that takes d seconds of wall time delays the start of its job by
@@ -20,13 +21,20 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from tunestream.bench.methods import Method, MethodFactory, Start, Task
-from tunestream.bench.tables import CurveTable
+from tunestream.bench.tables import CurveRow, CurveTable
 
 DecisionTime = Literal["zero", "measured"]
+# The curve a proposed configuration trains as.
+Answer = Callable[[Mapping[str, int | float | str]], CurveRow]
+
+
+def nearest_row(table: CurveTable) -> Answer:
+    return lambda values: table.rows[table.nearest(values)]
 
 
 def task_of(table: CurveTable) -> Task:
@@ -69,7 +77,7 @@ class Outcome:
 @dataclass
 class _Running:
     trial_id: str
-    row: int
+    curve: CurveRow
     epoch: int  # epochs done so far (of the configuration, counting resumed ones)
     last_epoch: int  # stop after this epoch
     last_value: float | None
@@ -87,18 +95,21 @@ def simulate(
     stop_at_targets: bool = True,
     max_jobs: int | None = None,
     start_cost_s: float = 0.0,
+    answer: Answer | None = None,
 ) -> Outcome:
     """Run one tuning job until `horizon_s` simulated seconds, until the method has nothing left to
     run, or (with stop_at_targets) until every target is reached. `max_jobs` caps the training
     jobs started (a resumed one counts too), as MaxNumberOfTrainingJobs caps a user's.
     `start_cost_s`: worker seconds every training job spends before its first epoch (the launch,
-    the program's start, loading a checkpoint), charged alike to new and resumed ones."""
+    the program's start, loading a checkpoint), charged alike to new and resumed ones.
+    `answer`: the curve a new configuration trains as (default: the nearest recorded row)."""
+    answer = answer or nearest_row(table)
     task = task_of(table)
     method = factory(task, seed, workers)
     out = Outcome(method=method.name, task=table.task, seed=seed, workers=workers)
     best: float | None = None
     pending_targets = sorted(targets, key=lambda x: x if table.maximize else -x)
-    ended: dict[str, tuple[int, int, float | None]] = {}  # trial -> (row, epochs done, last value)
+    ended: dict[str, tuple[CurveRow, int, float | None]] = {}  # trial -> (curve, epochs done, last value)
     running: dict[str, _Running] = {}
     events: list[tuple[float, int, str]] = []  # (time the trial's next epoch ends, tie-break, trial)
     order = 0
@@ -123,19 +134,19 @@ def simulate(
             if start.resume is not None:
                 if start.resume not in ended:
                     raise ValueError(f"{method.name}: cannot resume {start.resume!r}: no such ended job")
-                row, done, last = ended[start.resume]
+                curve, done, last = ended[start.resume]
             else:
-                row, done, last = table.nearest(start.values), 0, None
-            max_epochs = len(table.rows[row].values)
+                curve, done, last = answer(start.values), 0, None
+            max_epochs = len(curve.values)
             last_epoch = max_epochs if start.epochs is None else min(start.epochs, max_epochs)
             if last_epoch <= done:
                 raise ValueError(f"{method.name}: job {start.trial_id} asks for epoch {last_epoch}, has {done}")
-            run = _Running(start.trial_id, row, done, last_epoch, last)
+            run = _Running(start.trial_id, curve, done, last_epoch, last)
             running[start.trial_id] = run
             out.jobs += 1
             order += 1
             out.train_seconds += start_cost_s
-            heapq.heappush(events, (at + start_cost_s + table.rows[row].seconds[done], order, start.trial_id))
+            heapq.heappush(events, (at + start_cost_s + curve.seconds[done], order, start.trial_id))
         think = getattr(method, "think", None)  # work a method does between events (proposing ahead)
         if think is not None:
             started = time.perf_counter()
@@ -148,7 +159,7 @@ def simulate(
     def end(run: _Running, now: float, stopped: bool) -> None:
         nonlocal best
         del running[run.trial_id]
-        ended[run.trial_id] = (run.row, run.epoch, run.last_value)
+        ended[run.trial_id] = (run.curve, run.epoch, run.last_value)
         out.stopped += stopped
         method.finish(run.trial_id, run.last_value, stopped, now)
         value = run.last_value
@@ -172,7 +183,7 @@ def simulate(
             now = horizon_s
             break
         run = running[trial_id]
-        row = table.rows[run.row]
+        row = run.curve
         value = row.values[run.epoch]
         run.epoch += 1
         run.last_value = value
@@ -196,4 +207,4 @@ def simulate(
     return out
 
 
-__all__ = ["DecisionTime", "Method", "Outcome", "simulate", "task_of"]
+__all__ = ["Answer", "DecisionTime", "Method", "Outcome", "nearest_row", "simulate", "task_of"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ class CurveTable:
             self._unit = np.array([self.space.to_unit(self.space.parse(r.hyperparameters)) for r in self.rows])
         return self._unit
 
-    def nearest(self, values: dict[str, int | float | str]) -> int:
+    def nearest(self, values: Mapping[str, int | float | str]) -> int:
         """The row whose configuration is nearest to `values` in the unit cube: the bench's surrogate
         for a configuration nobody recorded. Categorical choices differ by a full unit."""
         point = np.array(self.space.to_unit(values))

@@ -37,9 +37,10 @@ def test_the_program_reproduces_its_table(script) -> None:  # type: ignore[no-un
 def test_one_run_notes_program_and_table_answers(script) -> None:  # type: ignore[no-untyped-def]
     table = tables.load(ROOT / "benchmarks" / "tables" / "xgboost.json.gz")
     run = script.one_run("xgboost", "tunestream Random", 3, 3)
-    assert len(run["program"]) == len(run["table"]) == len(run["rows"]) == 3
+    assert len(run["program"]) == len(run["table"]) == len(run["fitted"]) == len(run["rows"]) == 3
     assert all(math.isfinite(v) and 0 < v < 0.7 for v in run["program"])
     assert run["table"] == [table.rows[r].final for r in run["rows"]]
+    assert all(min(r.final for r in table.rows) <= v <= max(r.final for r in table.rows) for v in run["fitted"])
     # Same seed, same configurations, same values: the run is deterministic.
     assert script.one_run("xgboost", "tunestream Random", 3, 3) == run
 
