@@ -13,8 +13,8 @@ as JSON (a rerun skips cells already there unless --fresh), the summary as JSON,
 best-so-far plot per task. Methods whose proposals fit a model (tunestream Bayesian, Optuna GP)
 run `--slow-seeds` seeds. `--answer fitted` trains a proposed configuration as the forests fitted
 to the table's rows predict it instead of as its nearest row (tunestream.bench.surrogate), with
-targets from that answer; `--max-jobs` caps the training jobs of a run (for the best objective
-after a number of jobs, where runs need not go on to the targets).
+targets from that answer; `--max-jobs N` caps the training jobs of a run and lets every run go on
+to N jobs after it reached the targets, so that the best objective after N jobs is not cut short.
 """
 
 from __future__ import annotations
@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             args.start_cost,
             args.answer,
             args.max_jobs,
+            stop_at_targets=args.max_jobs == runner.MAX_JOBS,
         )
         for path, method, workers, seeds in todo
         for seed in range(seeds)

@@ -79,6 +79,9 @@ class Run:
     start_cost_s: float = 0.0
     answer: AnswerKind = "nearest"
     max_jobs: int = MAX_JOBS
+    # False: go on to max_jobs after the last target (a run's best after N jobs is then not cut
+    # short where it reached the targets first).
+    stop_at_targets: bool = True
 
 
 def run_one(run: Run) -> Outcome:
@@ -94,6 +97,7 @@ def run_one(run: Run) -> Outcome:
         horizon_s=horizon_of(table, run.workers, run.full_jobs),
         decision_time=run.decision_time,
         max_jobs=run.max_jobs,
+        stop_at_targets=run.stop_at_targets,
         start_cost_s=run.start_cost_s,
         answer=answer_of(run.table, run.answer),
     )
