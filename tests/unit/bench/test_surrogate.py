@@ -142,3 +142,13 @@ def test_bench_cli_keeps_fitted_and_capped_cells_apart(tmp_path: Path) -> None:
     assert all(len(b) == 10 for b in capped["by_jobs"])  # on to the cap, past the targets
     assert capped["targets"] != nearest["targets"]
     assert (tmp_path / "summary-zero-fitted-jobs10.json").is_file()
+
+
+def test_cross_validation_scores_both_answers() -> None:
+    fit = scripts.load_script("benchmarks/surrogate_fit.py")
+    scores = fit.cross_validate(TABLE, folds=3)
+    assert set(scores) == {"nearest", "fitted"}
+    for answer in scores.values():
+        assert 0.5 < answer["spearman_final"] <= 1 and answer["rmse_final"] > 0
+    # The synthetic curves are smooth in the configuration: fitting beats the nearest row.
+    assert scores["fitted"]["rmse_final"] < scores["nearest"]["rmse_final"]
