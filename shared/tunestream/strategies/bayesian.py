@@ -10,10 +10,13 @@ Encoding (one column per tuned parameter, see `Encoder`):
   equally far apart (a Hamming distance, as in Optuna's GPSampler), and the model stays a single
   Matérn kernel that fits in a fraction of the time a separate categorical kernel took.
 
-The first `initial_design_size` training jobs come from a scrambled Sobol sequence seeded by
-RandomSeed. After that each proposal fits a GP from scratch to every training job that reported
-the objective: Matérn 5/2 with one lengthscale per column and BoTorch's dimension-scaled priors,
-outcome standardised, the objective negated when minimising. Its noise variance may go down to
+Proposals come from a scrambled Sobol sequence seeded by RandomSeed until `initial_design_size`
+training jobs have reported the objective (warm-start results count). Counting results, not
+proposals, matters with parallel workers: at W = 8 the model used to take over at the 7th proposal
+with two results, the first to end, which are the cheapest configurations, and its next proposals
+clustered around the better of those two. After that each proposal fits a GP from scratch to every
+training job that reported the objective: Matérn 5/2 with one lengthscale per column and BoTorch's
+dimension-scaled priors, outcome standardised, the objective negated when minimising. Its noise variance may go down to
 the first of NOISE_FLOORS (relative to the standardised variance) under a wide prior (NOISE_PRIOR):
 BoTorch's defaults (a floor of 1e-4, a prior near 2 %) blurred every difference smaller than a few
 percent of the objective's spread, which kept it from the last digits of an optimum that a
@@ -169,9 +172,8 @@ class BayesianSearch:
 
     def propose(self, index: int, history: Sequence[TrainingJobRecord]) -> Proposal:
         observed = [h for h in history if h.objective is not None and math.isfinite(h.objective)]
-        # Warm-start observations (negative indices) shorten the initial design.
-        warm = sum(1 for h in history if h.index < 0)
-        if index < self._n_initial - warm or len(observed) < 2:
+        # Warm-start observations (negative indices) are results too: they shorten the initial design.
+        if len(observed) < max(self._n_initial, 2):
             return self._sobol(index, len(observed))
         return self._model_based(index, history, observed)
 

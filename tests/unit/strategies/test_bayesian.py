@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -67,6 +68,23 @@ def test_sobol_then_model_with_reasons() -> None:
     assert p.details["phase"] == "model" and p.details["observations"] == 8
     assert "log EI" in p.reason and "predicted" in p.reason
     assert {"predicted_mean", "predicted_std", "log_ei"} <= set(p.details)
+
+
+def test_the_model_waits_for_the_initial_design_results_not_its_proposals() -> None:
+    # Eight workers: proposals 0-7 all start before any result; with two of them ended, the third
+    # and later proposals are still Sobol points (a model of the first two to end is no model).
+    s = BayesianSearch(SQUARE, seed=1, max_jobs=100, maximize=True)
+    assert initial_design_size(2, 100) == 5
+    done = run(s, 2)
+    running = [
+        TrainingJobRecord(index=i, name=f"t{i}", values=s.propose(i, done).values, status=TrainingJobStatus.IN_PROGRESS)
+        for i in range(2, 8)
+    ]
+    p = s.propose(8, [*done, *running])
+    assert p.details == {"phase": "initial design", "observations": 2} and "Sobol point 9" in p.reason
+    ended = [replace(r, status=TrainingJobStatus.COMPLETED, objective=quadratic(r.values)) for r in running]
+    assert s.propose(8, [*done, *ended[:2], *running[2:]]).details["phase"] == "initial design"  # 4 results
+    assert s.propose(8, [*done, *ended[:3], *running[3:]]).details["phase"] == "model"  # 5 results
 
 
 def test_same_seed_same_proposals() -> None:
