@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +35,7 @@ def cross_validate(table: tables.CurveTable, folds: int, seed: int = 0) -> dict[
     for k in range(folds):
         held = order[k::folds]
         kept = np.setdiff1d(order, held)
-        train = tables.CurveTable(
-            table.task,
-            table.description,
-            table.space,
-            table.metric,
-            table.maximize,
-            table.resource,
-            [table.rows[i] for i in kept],
-        )
+        train = replace(table, rows=[table.rows[i] for i in kept], _unit=None)
         fitted = FittedCurves(train)
         for i in held:
             values = table.space.parse(table.rows[i].hyperparameters)

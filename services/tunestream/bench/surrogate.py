@@ -24,14 +24,13 @@ configurations drawn uniformly from the space, as the table's come from its rows
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.ensemble import ExtraTreesRegressor
 
-from tunestream.bench.tables import CurveRow, CurveTable
+from tunestream.bench.tables import CurveRow, CurveTable, reached_by
 
 TREES = 64
 TARGET_SAMPLE = 4096
@@ -119,10 +118,7 @@ class FittedCurves:
 
     def target(self, share: float) -> float:
         """The final value reached by `share` of the sampled configurations (the k-th best)."""
-        finals = np.sort(self.sample_finals())
-        if self.table.maximize:
-            finals = finals[::-1]
-        return float(finals[max(1, math.ceil(share * len(finals) - 1e-9)) - 1])
+        return reached_by(self.sample_finals(), share, self.table.maximize)
 
     def targets(self, shares: Sequence[float]) -> tuple[float, ...]:
         return tuple(self.target(s) for s in shares)

@@ -74,14 +74,19 @@ class CurveTable:
         """The final value reached by `share` of the table's configurations: the k-th best of them,
         k = ceil(share * rows), a value some configuration really reached (accuracies on a held-out
         set are discrete, and an interpolated quantile can lie above all but a few)."""
-        finals = np.sort(self.finals())
-        if self.maximize:
-            finals = finals[::-1]
-        k = max(1, math.ceil(share * len(finals) - 1e-9))
-        return float(finals[k - 1])
+        return reached_by(self.finals(), share, self.maximize)
 
     def reaches(self, value: float, target: float) -> bool:
         return value >= target if self.maximize else value <= target
+
+
+def reached_by(finals: np.ndarray, share: float, maximize: bool) -> float:
+    """The k-th best of `finals`, k = ceil(share * len(finals)): a value `share` of them reach."""
+    ordered = np.sort(finals)
+    if maximize:
+        ordered = ordered[::-1]
+    k = max(1, math.ceil(share * len(ordered) - 1e-9))
+    return float(ordered[k - 1])
 
 
 def _param_to_json(p: Param) -> dict[str, Any]:
