@@ -85,8 +85,15 @@ class HyperbandStrategyConfigShape(Shape):
     FirstRung: Literal["Auto", "MinResource"] | None = None
 
 
+class BayesianStrategyConfigShape(Shape):
+    # tunestream's extension. CostAware "Enabled" weighs each proposal's expected improvement by
+    # the seconds a model predicts its training job takes (strategies/bayesian.py).
+    CostAware: Literal["Enabled", "Disabled"] | None = None
+
+
 class StrategyConfigShape(Shape):
     HyperbandStrategyConfig: HyperbandStrategyConfigShape | None = None
+    BayesianStrategyConfig: BayesianStrategyConfigShape | None = None
 
 
 class BestObjectiveNotImprovingShape(Shape):

@@ -317,7 +317,10 @@ MEMBERS: dict[str, Entry] = {
         "honoured",
         "suggester: Random, Grid, Bayesian, Hyperband (tunestream.strategies)",
     ),
-    "HyperParameterTuningJobConfig.StrategyConfig": ("honoured", "Hyperband only (refused with other strategies)"),
+    "HyperParameterTuningJobConfig.StrategyConfig": (
+        "honoured",
+        "each member by its own strategy (refused with the others)",
+    ),
     "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig": ("honoured", "Hyperband's brackets"),
     "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.MinResource": (
         "honoured",
@@ -430,6 +433,14 @@ EXTENSIONS: dict[str, Entry] = {
     "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.FirstRung": (
         "honoured",
         "Auto sizes promotion's first rung from what a start costs; MinResource starts at MinResource",
+    ),
+    "HyperParameterTuningJobConfig.StrategyConfig.BayesianStrategyConfig": (
+        "honoured",
+        "Bayesian's options (refused with other strategies)",
+    ),
+    "HyperParameterTuningJobConfig.StrategyConfig.BayesianStrategyConfig.CostAware": (
+        "honoured",
+        "Enabled: expected improvement per predicted second of training (docs/search-strategies.md)",
     ),
     **_OWN_DEFINITION,
     **{

@@ -15,6 +15,7 @@ from tunestream.definitions import (
     HyperParameterTuningJobConfigShape,
     IntegerParameterRange,
     ParameterRangesShape,
+    StrategyConfigShape,
     TrainingJobDefinitionShape,
     WarmStartConfigShape,
 )
@@ -158,17 +159,32 @@ def _check_config(
         errors.append(
             FieldError(f"{base}.HyperParameterTuningJobObjective", "required", "an objective metric is required")
         )
-    if config.StrategyConfig is not None and (strategy is None or strategy.strategy_config is None):
-        readers = [s.name for s in registry.registered().values() if s.strategy_config is not None]
-        errors.append(
-            FieldError(
-                f"{base}.StrategyConfig",
-                "-".join(r.lower() for r in readers) + "-only",
-                f"StrategyConfig applies to {' and '.join(readers)} only",
-            )
-        )
+    if config.StrategyConfig is not None:
+        _check_strategy_config(config.StrategyConfig, strategy, f"{base}.StrategyConfig", errors)
     if strategy is not None:
         errors.extend(strategy.validate(StrategyInputs(config, definition, space, warm_start=warm_start)))
+
+
+def _check_strategy_config(
+    given: StrategyConfigShape,
+    strategy: registry.StrategyDefinition | None,
+    path: str,
+    errors: list[FieldError],
+) -> None:
+    """Each StrategyConfig member is read by one strategy; given to another, it is refused."""
+    readers = {s.strategy_config: s.name for s in registry.registered().values() if s.strategy_config is not None}
+    for member in sorted(given.model_fields_set):
+        if getattr(given, member) is None:
+            continue
+        reader = readers.get(member)
+        if reader is None or strategy is None or strategy.name != reader:
+            errors.append(
+                FieldError(
+                    f"{path}.{member}",
+                    f"{(reader or 'no-strategy').lower()}-only",
+                    f"{member} applies to Strategy {reader} only" if reader else f"no strategy reads {member}",
+                )
+            )
 
 
 def _check_definition(

@@ -216,7 +216,23 @@ def test_hyperband_rules(job: dict[str, Any]) -> None:
 
 def test_strategy_config_only_with_hyperband(job: dict[str, Any]) -> None:
     job["HyperParameterTuningJobConfig"]["StrategyConfig"] = {"HyperbandStrategyConfig": {"MaxResource": 9}}
-    assert ("HyperParameterTuningJobConfig.StrategyConfig", "hyperband-only") in errors_of(job)
+    assert ("HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig", "hyperband-only") in errors_of(job)
+
+
+def test_each_strategy_config_member_only_with_its_strategy(job: dict[str, Any]) -> None:
+    config = job["HyperParameterTuningJobConfig"]
+    config["StrategyConfig"] = {"BayesianStrategyConfig": {"CostAware": "Enabled"}}
+    config["Strategy"] = "Bayesian"
+    validate_request(CreateTuningJobRequest.model_validate(job))
+    config["Strategy"] = "Random"
+    assert ("HyperParameterTuningJobConfig.StrategyConfig.BayesianStrategyConfig", "bayesian-only") in errors_of(job)
+    config["Strategy"] = "Bayesian"
+    config["StrategyConfig"]["HyperbandStrategyConfig"] = {"MaxResource": 9}
+    hyperband = "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig"
+    assert errors_of(job) == [(hyperband, "hyperband-only")]
+    config["StrategyConfig"] = {"BayesianStrategyConfig": {"CostAware": "Sometimes"}}
+    with pytest.raises(ValidationError, match=r"BayesianStrategyConfig\.CostAware"):
+        CreateTuningJobRequest.model_validate(job)
 
 
 def test_auto_early_stopping_and_completion_criteria_accepted(job: dict[str, Any]) -> None:

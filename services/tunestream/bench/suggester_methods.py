@@ -170,6 +170,11 @@ METHODS: dict[str, MethodFactory] = {
     # The same Bayesian proposing only when a slot is free (as before it proposed ahead): what the
     # fresher information is worth, and (with measured decision time) what the waiting costs.
     "tunestream Bayesian (no ahead)": suggester("tunestream Bayesian (no ahead)", "Bayesian", ahead=False),
+    "tunestream Bayesian (cost-aware)": suggester(
+        "tunestream Bayesian (cost-aware)",
+        "Bayesian",
+        StrategyConfig={"BayesianStrategyConfig": {"CostAware": "Enabled"}},
+    ),
     "tunestream Bayesian + Auto": suggester(
         "tunestream Bayesian + Auto", "Bayesian", TrainingJobEarlyStoppingType="Auto"
     ),

@@ -54,7 +54,7 @@ from tunestream.strategies.registry import (
     auto_stopper,
     parents_always,
 )
-from tunestream.trials import Proposal, TrainingJobRecord
+from tunestream.trials import Proposal, TrainingJobRecord, TrainingJobStatus
 
 MAX_DISCRETE_VALUES = 1000
 # Smallest noise variance the GP may infer, relative to the standardised objective's variance, tried in
@@ -155,6 +155,7 @@ class BayesianSearch:
         raw_samples: int = 1024,
         starts: int = 8,
         incumbents: int = 5,
+        cost_aware: bool = False,
     ) -> None:
         self._space = space
         self._encoder = Encoder(space)
@@ -166,6 +167,7 @@ class BayesianSearch:
         self._raw_samples = raw_samples
         self._starts = starts
         self._incumbents = incumbents
+        self._cost_aware = cost_aware
 
     def max_training_jobs(self) -> int:
         return self._max_jobs
@@ -203,6 +205,9 @@ class BayesianSearch:
         running = [h for h in history if h.objective is None and not h.status.finished]
         pending_rows = [self._encoder.encode(h.values) for h in running]
         model, acquisition, floor = self._model(x, y, pending_rows)
+        cost = self._cost_model(observed) if self._cost_aware else None
+        if cost is not None:
+            acquisition = cost.per_cost(acquisition)
         fitted = time.perf_counter()
         best_first = x[torch.argsort(y.squeeze(-1), descending=True)[: self._incumbents]].numpy()
         found = acquisition_search.maximize(
@@ -215,6 +220,9 @@ class BayesianSearch:
         )
         mean, std = self._predict(model, found.point)
         values = self._encoder.decode(found.point.tolist())
+        cost_details: dict[str, float | int | str] = {}
+        if cost is not None:
+            cost_details = {"predicted_cost_s": round(cost.seconds(found.point), 6), "cost_jobs": cost.jobs}
         return Proposal(
             index=index,
             values=values,
@@ -230,10 +238,20 @@ class BayesianSearch:
                 "predicted_mean": sign * mean,
                 "predicted_std": std,
                 "noise_floor": floor,
+                **cost_details,
                 "fit_s": round(fitted - started, 4),
                 "suggest_s": round(time.perf_counter() - started, 4),
             },
         )
+
+    def _cost_model(self, observed: Sequence[TrainingJobRecord]) -> CostModel | None:
+        costs = [(self._encoder.encode(h.values), c) for h in observed if (c := slot_seconds(h)) is not None]
+        if len(costs) < MIN_COST_JOBS:
+            return None
+        seconds = np.array([c for _, c in costs])
+        if np.ptp(np.log(seconds)) < 1e-9:
+            return None
+        return CostModel.fit(self._encoder, np.array([r for r, _ in costs]), seconds)
 
     def _model(self, x: Any, y: Any, pending_rows: Sequence[Sequence[float]]) -> tuple[Any, Any, float]:
         """The fitted GP, its acquisition and the noise floor it took: the first that fits and conditions."""
@@ -298,8 +316,69 @@ class BayesianSearch:
         return float(posterior.mean.squeeze()), float(posterior.variance.clamp_min(0).sqrt().squeeze())
 
 
+MIN_COST_JOBS = 3
+# Seconds below which a training job's cost is not told apart (a report's clock resolution, and
+# the log of zero).
+MIN_COST_S = 1e-3
+
+
+def slot_seconds(record: TrainingJobRecord) -> float | None:
+    """What a training job that ran to its end cost: its worker slot's time, proposal to result.
+    None for a training job stopped early or without both times (its cost is not its config's)."""
+    if record.status is not TrainingJobStatus.COMPLETED or record.proposed_at is None or record.ended_at is None:
+        return None
+    return max(record.ended_at - record.proposed_at, MIN_COST_S)
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """A GP on log seconds per training job: cost-aware proposals maximise log EI - log predicted cost,
+    expected improvement per second (Snoek et al., 2012)."""
+
+    encoder: Encoder
+    model: Any
+    jobs: int
+
+    @classmethod
+    def fit(cls, encoder: Encoder, rows: np.ndarray, seconds: np.ndarray) -> CostModel:
+        import torch
+        from botorch.fit import fit_gpytorch_mll
+        from botorch.models import SingleTaskGP
+        from botorch.models.transforms.outcome import Standardize
+        from gpytorch.mlls import ExactMarginalLogLikelihood
+
+        x = encoder.features(torch.tensor(rows, dtype=torch.float64))
+        y = torch.tensor(np.log(seconds)[:, None], dtype=torch.float64)
+        model = SingleTaskGP(x, y, outcome_transform=Standardize(m=1))
+        fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+        return cls(encoder, model, len(seconds))
+
+    def log_seconds(self, rows: Any) -> Any:
+        return self.model.posterior(self.encoder.features(rows)).mean.squeeze(-1)
+
+    def seconds(self, point: np.ndarray) -> float:
+        import torch
+
+        with torch.no_grad():
+            return float(torch.exp(self.log_seconds(torch.tensor(point[None, :], dtype=torch.float64))).squeeze())
+
+    def per_cost(self, acquisition: Any) -> Any:
+        def per_second(rows: Any) -> Any:
+            return acquisition(rows) - self.log_seconds(rows)
+
+        return per_second
+
+
+def cost_aware(inputs: StrategyInputs) -> bool:
+    config = inputs.config.StrategyConfig
+    given = config.BayesianStrategyConfig if config else None
+    return given is not None and given.CostAware == "Enabled"
+
+
 def _build(inputs: StrategyInputs) -> StrategyParts:
-    proposer = BayesianSearch(inputs.space, inputs.seed, inputs.max_jobs, maximize=inputs.maximize)
+    proposer = BayesianSearch(
+        inputs.space, inputs.seed, inputs.max_jobs, maximize=inputs.maximize, cost_aware=cost_aware(inputs)
+    )
     return StrategyParts(proposer, auto_stopper(inputs))
 
 
@@ -309,5 +388,6 @@ STRATEGY = StrategyDefinition(
     uses_parents=parents_always,
     timing_details=("fit_s", "suggest_s"),
     proposes_ahead=True,
+    strategy_config="BayesianStrategyConfig",
     summary="a GP over the search space, expected improvement with running jobs as pending points, a local search",
 )

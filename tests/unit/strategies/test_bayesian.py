@@ -184,3 +184,47 @@ def test_a_model_that_cannot_be_fitted_at_the_low_noise_floor_is_fitted_at_the_n
     assert proposal.details["phase"] == "model"
     assert proposal.details["noise_floor"] == NOISE_FLOORS[-1]
     assert strategy.floors[-2:] == [NOISE_FLOORS[0], NOISE_FLOORS[-1]]
+
+
+def _costed_history(strategy: BayesianSearch, n: int) -> list[TrainingJobRecord]:
+    """x sets the objective (best at 0.7); y sets only the cost: 1 s at y = 0, about 150 s at y = 1."""
+    history: list[TrainingJobRecord] = []
+    clock = 0.0
+    for i in range(n):
+        p = strategy.propose(i, history)
+        seconds = math.exp(5.0 * float(p.values["y"]))
+        history.append(
+            TrainingJobRecord(
+                index=i,
+                name=f"t{i}",
+                values=p.values,
+                status=TrainingJobStatus.COMPLETED,
+                objective=-((float(p.values["x"]) - 0.7) ** 2),
+                proposed_at=clock,
+                ended_at=clock + seconds,
+            )
+        )
+        clock += seconds
+    return history
+
+
+def test_cost_aware_proposals_avoid_configurations_that_cost_more_for_the_same_value() -> None:
+    aware = _costed_history(BayesianSearch(SQUARE, seed=4, max_jobs=30, maximize=True, cost_aware=True), 18)
+    plain = _costed_history(BayesianSearch(SQUARE, seed=4, max_jobs=30, maximize=True), 18)
+    model_phase = slice(initial_design_size(2, 30), None)
+    aware_y = [float(h.values["y"]) for h in aware[model_phase]]
+    plain_y = [float(h.values["y"]) for h in plain[model_phase]]
+    assert np.median(aware_y) < 0.1 < np.median(plain_y)
+    # ... and still find the objective's optimum along x.
+    assert max(h.objective or -1.0 for h in aware) > -1e-3
+    last = BayesianSearch(SQUARE, seed=4, max_jobs=30, maximize=True, cost_aware=True).propose(18, aware)
+    assert last.details["cost_jobs"] == 18 and 0.5 < float(last.details["predicted_cost_s"]) < 5.0
+
+
+def test_cost_aware_needs_training_jobs_that_ran_to_their_end() -> None:
+    """Stopped training jobs did not pay their configuration's cost; without three completed ones
+    the proposal is plain expected improvement."""
+    strategy = BayesianSearch(SQUARE, seed=4, max_jobs=30, maximize=True, cost_aware=True)
+    history = [replace(h, status=TrainingJobStatus.STOPPED) for h in run(BayesianSearch(SQUARE, 4, 30, True), 8)]
+    proposal = strategy.propose(8, history)
+    assert proposal.details["phase"] == "model" and "cost_jobs" not in proposal.details
