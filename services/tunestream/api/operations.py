@@ -295,25 +295,30 @@ async def create_tuning_job(st: State, who: Caller, body: Any) -> dict[str, str]
     return {"HyperParameterTuningJobArn": tuning_job_arn(name)}
 
 
+def _listing(query: ListTuningJobsInput | ListAllTrainingJobsInput, who: Caller) -> reads.Listing:
+    """The read model's listing for a List* call's input: one row more than a page, to tell whether
+    another page follows; a member sees its own."""
+    return reads.Listing(
+        sort_by=query.SortBy,
+        order=query.SortOrder,
+        offset=page_offset(query.NextToken),
+        limit=query.MaxResults + 1,
+        status=query.StatusEquals,
+        name_contains=query.NameContains,
+        created_after=query.CreationTimeAfter,
+        created_before=query.CreationTimeBefore,
+        modified_after=query.LastModifiedTimeAfter,
+        modified_before=query.LastModifiedTimeBefore,
+        owner=access.owner_scope(who.principal),
+    )
+
+
 def list_tuning_jobs(st: State, who: Caller, query: ListTuningJobsInput) -> dict[str, Any]:
     """ListHyperParameterTuningJobs (deleted tuning jobs are never listed; a member sees its own)."""
     offset = page_offset(query.NextToken)
     limit = query.MaxResults
     with st.engine.connect() as conn:
-        rows = reads.list_tuning_jobs(
-            conn,
-            status=query.StatusEquals,
-            name_contains=query.NameContains,
-            sort_by=query.SortBy,
-            order=query.SortOrder,
-            offset=offset,
-            limit=limit + 1,
-            created_after=query.CreationTimeAfter,
-            created_before=query.CreationTimeBefore,
-            modified_after=query.LastModifiedTimeAfter,
-            modified_before=query.LastModifiedTimeBefore,
-            owner=access.owner_scope(who.principal),
-        )
+        rows = reads.list_tuning_jobs(conn, _listing(query, who))
         counts = reads.status_counts_of(conn, [r["name"] for r in rows[:limit]])
     return paged(
         "HyperParameterTuningJobSummaries", rows, offset, limit, lambda r: tuning_job_summary(r, *counts[r["name"]])
@@ -370,20 +375,7 @@ def list_all_training_jobs(st: State, who: Caller, query: ListAllTrainingJobsInp
     offset = page_offset(query.NextToken)
     limit = query.MaxResults
     with st.engine.connect() as conn:
-        rows = reads.list_all_training_jobs(
-            conn,
-            status=query.StatusEquals,
-            name_contains=query.NameContains,
-            sort_by=query.SortBy,
-            order=query.SortOrder,
-            offset=offset,
-            limit=limit + 1,
-            created_after=query.CreationTimeAfter,
-            created_before=query.CreationTimeBefore,
-            modified_after=query.LastModifiedTimeAfter,
-            modified_before=query.LastModifiedTimeBefore,
-            owner=access.owner_scope(who.principal),
-        )
+        rows = reads.list_all_training_jobs(conn, _listing(query, who))
     return paged("TrainingJobSummaries", rows, offset, limit, all_training_jobs_summary)
 
 

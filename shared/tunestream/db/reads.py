@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -23,61 +24,51 @@ def get_tuning_job(conn: Connection, name: str, *, include_deleted: bool = False
     return dict(row) if row else None
 
 
-def _listing_filters(
-    query: Select[Any],
-    table: Table,
-    status: str | None,
-    name_contains: str | None,
-    created_after: datetime | None,
-    created_before: datetime | None,
-    modified_after: datetime | None,
-    modified_before: datetime | None,
-) -> Select[Any]:
-    """SageMaker's List* filters on a table with name, status, created_at and last_modified_at; the
-    time filters are strict ("after", "before")."""
-    if status:
-        query = query.where(table.c.status == status)
-    if name_contains:
-        query = query.where(table.c.name.contains(name_contains, autoescape=True))
+@dataclass(frozen=True)
+class Listing:
+    """A List* call's filters, sort and page, as ListHyperParameterTuningJobs and ListTrainingJobs
+    share them; the time filters are strict (SageMaker's "after", "before"). `owner`: only that
+    principal's tuning jobs (None: everyone's)."""
+
+    sort_by: TuningJobSort
+    order: Order
+    offset: int
+    limit: int
+    status: str | None = None
+    name_contains: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    modified_after: datetime | None = None
+    modified_before: datetime | None = None
+    owner: str | None = None
+
+
+def _listed(query: Select[Any], table: Table, listing: Listing) -> Select[Any]:
+    """`query` filtered, ordered (ties by name) and paged as `listing` says, on a table with name,
+    status, created_at and last_modified_at."""
+    if listing.status:
+        query = query.where(table.c.status == listing.status)
+    if listing.name_contains:
+        query = query.where(table.c.name.contains(listing.name_contains, autoescape=True))
     for column, bound, after in (
-        (table.c.created_at, created_after, True),
-        (table.c.created_at, created_before, False),
-        (table.c.last_modified_at, modified_after, True),
-        (table.c.last_modified_at, modified_before, False),
+        (table.c.created_at, listing.created_after, True),
+        (table.c.created_at, listing.created_before, False),
+        (table.c.last_modified_at, listing.modified_after, True),
+        (table.c.last_modified_at, listing.modified_before, False),
     ):
         if bound is not None:
             query = query.where(column > bound if after else column < bound)
-    return query
+    column = {"Name": table.c.name, "CreationTime": table.c.created_at, "Status": table.c.status}[listing.sort_by]
+    query = query.order_by(column.asc() if listing.order == "Ascending" else column.desc(), table.c.name.asc())
+    return query.offset(listing.offset).limit(listing.limit)
 
 
-def list_tuning_jobs(
-    conn: Connection,
-    *,
-    status: str | None,
-    name_contains: str | None,
-    sort_by: TuningJobSort,
-    order: Order,
-    offset: int,
-    limit: int,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    modified_after: datetime | None = None,
-    modified_before: datetime | None = None,
-    owner: str | None = None,
-) -> list[dict[str, Any]]:
-    """Tuning jobs that are not deleted (only `owner`'s when given); the time filters are strict
-    (SageMaker's "after", "before")."""
-    column = {"Name": tuning_jobs.c.name, "CreationTime": tuning_jobs.c.created_at, "Status": tuning_jobs.c.status}[
-        sort_by
-    ]
+def list_tuning_jobs(conn: Connection, listing: Listing) -> list[dict[str, Any]]:
+    """Tuning jobs that are not deleted."""
     query = select(tuning_jobs).where(tuning_jobs.c.deleted_at.is_(None))
-    if owner is not None:
-        query = query.where(tuning_jobs.c.owner == owner)
-    query = _listing_filters(
-        query, tuning_jobs, status, name_contains, created_after, created_before, modified_after, modified_before
-    )
-    query = query.order_by(column.asc() if order == "Ascending" else column.desc(), tuning_jobs.c.name.asc())
-    return [dict(r) for r in conn.execute(query.offset(offset).limit(limit)).mappings()]
+    if listing.owner is not None:
+        query = query.where(tuning_jobs.c.owner == listing.owner)
+    return [dict(r) for r in conn.execute(_listed(query, tuning_jobs, listing)).mappings()]
 
 
 def training_job_status_counts(conn: Connection, tuning_job_name: str) -> dict[str, int]:
@@ -152,44 +143,14 @@ def list_training_jobs(
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def list_all_training_jobs(
-    conn: Connection,
-    *,
-    status: str | None,
-    name_contains: str | None,
-    sort_by: TuningJobSort,
-    order: Order,
-    offset: int,
-    limit: int,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    modified_after: datetime | None = None,
-    modified_before: datetime | None = None,
-    owner: str | None = None,
-) -> list[dict[str, Any]]:
+def list_all_training_jobs(conn: Connection, listing: Listing) -> list[dict[str, Any]]:
     """ListTrainingJobs: every training job, of every tuning job (a deleted one's too, as SageMaker
-    keeps them), or only of `owner`'s tuning jobs; the time filters are strict."""
-    column = {
-        "Name": training_jobs.c.name,
-        "CreationTime": training_jobs.c.created_at,
-        "Status": training_jobs.c.status,
-    }[sort_by]
-    query = _listing_filters(
-        select(training_jobs),
-        training_jobs,
-        status,
-        name_contains,
-        created_after,
-        created_before,
-        modified_after,
-        modified_before,
-    )
-    if owner is not None:
-        owned = select(tuning_jobs.c.name).where(tuning_jobs.c.owner == owner)
+    keeps them)."""
+    query = select(training_jobs)
+    if listing.owner is not None:
+        owned = select(tuning_jobs.c.name).where(tuning_jobs.c.owner == listing.owner)
         query = query.where(training_jobs.c.tuning_job_name.in_(owned))
-    ordering = column.asc() if order == "Ascending" else column.desc()
-    query = query.order_by(ordering, training_jobs.c.name.asc()).offset(offset).limit(limit)
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return [dict(r) for r in conn.execute(_listed(query, training_jobs, listing)).mappings()]
 
 
 def list_tags(conn: Connection, arn: str, *, offset: int, limit: int) -> list[dict[str, str]]:
