@@ -172,6 +172,15 @@ def test_list_training_jobs_sort_filter_paginate(api: TunestreamClient, http: ht
     mine = next(s for s in every if s["HyperParameterTuningJobName"] == name)
     assert mine["TrainingJobStatusCounters"] == described["TrainingJobStatusCounters"]
     assert mine["ObjectiveStatusCounters"] == described["ObjectiveStatusCounters"]
+    # The REST lists ignore query parameters they do not know, and name a bad one in a 400.
+    unknown = http.get("/tuning-jobs", params={"NameContains": name, "Colour": "red"})
+    assert [s["HyperParameterTuningJobName"] for s in unknown.json()["HyperParameterTuningJobSummaries"]] == [name]
+    assert (
+        len(http.get("/training-jobs", params={"NameContains": name, "Colour": "red"}).json()["TrainingJobSummaries"])
+        == 5
+    )
+    too_long = http.get("/training-jobs", params={"NameContains": "x" * 64})
+    assert too_long.status_code == 400 and "NameContains" in too_long.text
 
 
 def test_stop_ends_running_training_jobs(

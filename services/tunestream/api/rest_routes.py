@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from tunestream.api import operations as ops
 from tunestream.api.contract import Readiness, errors
@@ -25,6 +25,29 @@ Timestamp = Annotated[
         mode="validation",
     ),
 ]
+
+
+class _RestList(BaseModel):
+    """What the REST lists' query strings change in SageMaker's List* inputs: newest first, 100 a
+    page, times as ISO 8601 or epoch seconds; a parameter the route does not know is ignored, as web
+    APIs do."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    SortOrder: Literal["Ascending", "Descending"] = "Descending"
+    MaxResults: int = Field(default=100, ge=1, le=100)
+    CreationTimeAfter: Timestamp | None = None
+    CreationTimeBefore: Timestamp | None = None
+    LastModifiedTimeAfter: Timestamp | None = None
+    LastModifiedTimeBefore: Timestamp | None = None
+
+
+class TuningJobsQuery(_RestList, ops.ListTuningJobsInput):
+    model_config = _RestList.model_config
+    SortBy: Literal["Name", "CreationTime", "Status"] = "CreationTime"
+
+
+class TrainingJobsQuery(_RestList, ops.ListAllTrainingJobsInput):
+    model_config = _RestList.model_config
 
 
 def health_router() -> APIRouter:
@@ -60,32 +83,7 @@ def tuning_jobs_router() -> APIRouter:
         return await ops.create_tuning_job(st, who, body)
 
     @router.get("/tuning-jobs", responses=errors())
-    def list_tuning_jobs(
-        st: StateDep,
-        who: CallerDep,
-        StatusEquals: Literal["Completed", "InProgress", "Failed", "Stopped", "Stopping"] | None = None,
-        NameContains: str | None = None,
-        SortBy: Literal["Name", "CreationTime", "Status"] = "CreationTime",
-        SortOrder: Literal["Ascending", "Descending"] = "Descending",
-        MaxResults: Annotated[int, Query(ge=1, le=100)] = 100,
-        NextToken: str | None = None,
-        CreationTimeAfter: Timestamp | None = None,
-        CreationTimeBefore: Timestamp | None = None,
-        LastModifiedTimeAfter: Timestamp | None = None,
-        LastModifiedTimeBefore: Timestamp | None = None,
-    ) -> dict[str, Any]:
-        query = ops.ListTuningJobsInput(
-            StatusEquals=StatusEquals,
-            NameContains=NameContains,
-            SortBy=SortBy,
-            SortOrder=SortOrder,
-            MaxResults=MaxResults,
-            NextToken=NextToken,
-            CreationTimeAfter=CreationTimeAfter,
-            CreationTimeBefore=CreationTimeBefore,
-            LastModifiedTimeAfter=LastModifiedTimeAfter,
-            LastModifiedTimeBefore=LastModifiedTimeBefore,
-        )
+    def list_tuning_jobs(st: StateDep, who: CallerDep, query: Annotated[TuningJobsQuery, Query()]) -> dict[str, Any]:
         return ops.list_tuning_jobs(st, who, query)
 
     @router.get("/tuning-jobs/{name}", responses=errors(404, 405))
@@ -134,32 +132,9 @@ def training_jobs_router() -> APIRouter:
 
     @router.get("/training-jobs", responses=errors())
     def list_all_training_jobs(
-        st: StateDep,
-        who: CallerDep,
-        StatusEquals: Literal["InProgress", "Completed", "Failed", "Stopping", "Stopped"] | None = None,
-        NameContains: str | None = None,
-        SortBy: Literal["Name", "CreationTime", "Status"] = "CreationTime",
-        SortOrder: Literal["Ascending", "Descending"] = "Descending",
-        MaxResults: Annotated[int, Query(ge=1, le=100)] = 100,
-        NextToken: str | None = None,
-        CreationTimeAfter: Timestamp | None = None,
-        CreationTimeBefore: Timestamp | None = None,
-        LastModifiedTimeAfter: Timestamp | None = None,
-        LastModifiedTimeBefore: Timestamp | None = None,
+        st: StateDep, who: CallerDep, query: Annotated[TrainingJobsQuery, Query()]
     ) -> dict[str, Any]:
         """ListTrainingJobs: every training job across tuning jobs, newest first by default."""
-        query = ops.ListAllTrainingJobsInput(
-            StatusEquals=StatusEquals,
-            NameContains=NameContains,
-            SortBy=SortBy,
-            SortOrder=SortOrder,
-            MaxResults=MaxResults,
-            NextToken=NextToken,
-            CreationTimeAfter=CreationTimeAfter,
-            CreationTimeBefore=CreationTimeBefore,
-            LastModifiedTimeAfter=LastModifiedTimeAfter,
-            LastModifiedTimeBefore=LastModifiedTimeBefore,
-        )
         return ops.list_all_training_jobs(st, who, query)
 
     @router.get("/training-jobs/{name}", responses=errors(404))
