@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -181,6 +183,16 @@ def _load_job(path: Path, name: str | None) -> dict[str, Any]:
     return job
 
 
+@contextmanager
+def _api_errors() -> Iterator[None]:
+    """An error the api answers ends the command: printed with the fields it names, exit status 1."""
+    try:
+        yield
+    except ApiClientError as exc:
+        _print_error(exc)
+        raise typer.Exit(1) from None
+
+
 def _print_error(exc: ApiClientError) -> None:
     console.print(f"[red]{exc}[/]")
     body = exc.body if isinstance(exc.body, dict) else {}
@@ -198,11 +210,8 @@ def tune(
     """Submit a tuning job; with --wait, show live progress and the best training job."""
     job = _load_job(job_file, name)
     client = _client()
-    try:
+    with _api_errors():
         created = client.create_tuning_job(job)
-    except ApiClientError as exc:
-        _print_error(exc)
-        raise typer.Exit(1) from None
     job_name = job["HyperParameterTuningJobName"]
     console.print(f"submitted {job_name}: {created['HyperParameterTuningJobArn']}", soft_wrap=True)
     if wait:
@@ -254,11 +263,8 @@ def print_best(client: TunestreamClient, describe: dict[str, Any]) -> None:
 def describe(name: str, json_output: Annotated[bool, typer.Option("--json")] = False) -> None:
     """DescribeHyperParameterTuningJob."""
     client = _client()
-    try:
+    with _api_errors():
         d = client.describe(name)
-    except ApiClientError as exc:
-        _print_error(exc)
-        raise typer.Exit(1) from None
     if json_output:
         console.print_json(data=d)
         return
@@ -288,66 +294,48 @@ def training_jobs(
     sort_order: Annotated[str, typer.Option("--sort-order")] = "Ascending",
 ) -> None:
     """ListTrainingJobsForHyperParameterTuningJob as a table."""
-    try:
+    with _api_errors():
         jobs = _client().training_jobs(name, StatusEquals=status_equals, SortBy=sort_by, SortOrder=sort_order)
-    except ApiClientError as exc:
-        _print_error(exc)
-        raise typer.Exit(1) from None
     console.print(training_jobs_table(jobs, title=name))
 
 
 @app.command()
 def stop(name: str) -> None:
     """StopHyperParameterTuningJob: running training jobs are stopped, none new start."""
-    try:
+    with _api_errors():
         _client().stop(name)
-    except ApiClientError as exc:
-        _print_error(exc)
-        raise typer.Exit(1) from None
     console.print(f"stopping {name}")
 
 
 @app.command("stop-training-job")
 def stop_training_job(name: str) -> None:
     """StopTrainingJob: that training job ends as Stopped; its tuning job goes on and fills the slot."""
-    try:
+    with _api_errors():
         _client().stop_training_job(name)
-    except ApiClientError as exc:
-        _print_error(exc)
-        raise typer.Exit(1) from None
     console.print(f"stopping training job {name}")
 
 
 @app.command()
 def delete(name: str) -> None:
     """DeleteHyperParameterTuningJob: an ended tuning job leaves Describe and List; its name stays taken."""
-    try:
+    with _api_errors():
         _client().delete(name)
-    except ApiClientError as exc:
-        _print_error(exc)
-        raise typer.Exit(1) from None
     console.print(f"deleted {name}")
 
 
 @app.command()
 def whoami() -> None:
     """The principal TUNESTREAM_API_TOKEN belongs to, and its role."""
-    try:
+    with _api_errors():
         me = _client().whoami()
-    except ApiClientError as exc:
-        _print_error(exc)
-        raise typer.Exit(1) from None
     console.print(f"{me['Principal']} ({me['Role']})")
 
 
 @app.command("api-calls")
 def api_calls(name: str) -> None:
     """A tuning job's audit trail: who changed it, or tried to, and what the api answered."""
-    try:
+    with _api_errors():
         calls = _client().api_calls(name)
-    except ApiClientError as exc:
-        _print_error(exc)
-        raise typer.Exit(1) from None
     for c in calls:
         answer = f"{c['Status']} {c.get('Error', '')}".strip()
         console.print(
@@ -361,11 +349,8 @@ def api_calls(name: str) -> None:
 @app.command()
 def logs(training_job: str) -> None:
     """The full output of a training job (from S3 once it ended, live before)."""
-    try:
+    with _api_errors():
         sys.stdout.write(_client().logs(training_job))
-    except ApiClientError as exc:
-        _print_error(exc)
-        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -385,11 +370,8 @@ def export(
     if fmt not in ("csv", "parquet"):
         console.print(f"[red]--format must be csv or parquet, not {fmt!r}[/]")
         raise typer.Exit(2)
-    try:
+    with _api_errors():
         data = _client().export(name, table, fmt, metric_name=metric)
-    except ApiClientError as exc:
-        _print_error(exc)
-        raise typer.Exit(1) from None
     path = out or Path(f"{name}-{table}.{fmt}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -405,14 +387,11 @@ def plot(
     from tunestream.plots import write_plots
 
     client = _client()
-    try:
+    with _api_errors():
         describe = client.describe(name)
         jobs = client.analytics(name, "training-jobs")["TrainingJobs"]
         objective = describe["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective") or {}
         metrics = client.analytics(name, "metrics", metric_name=objective.get("MetricName"))["Metrics"]
-    except ApiClientError as exc:
-        _print_error(exc)
-        raise typer.Exit(1) from None
     if not objective:
         console.print(f"[red]{name} has no objective metric to plot[/]")
         raise typer.Exit(1)
