@@ -377,24 +377,27 @@ def test_an_unpublished_call_reaches_the_stream(
 
     from tunestream.db import writes
     from tunestream.db.tables import api_calls
+    from tunestream.events.v1 import ApiCallRecorded, ApiCallRecordedData
 
     event_id = f"api-call:outbox-{run_id}"
     with engine.begin() as conn:
         writes.insert_api_call(
             conn,
-            event_id=event_id,
-            tuning_job_name=jobs["A"],
-            at=datetime.now(UTC),
-            call={
-                "principal": "alice",
-                "role": "member",
-                "operation": "AddTags",
-                "resource": tuning_job_arn(jobs["A"]),
-                "via": "rest",
-                "status": 200,
-                "error": None,
-                "request_id": f"outbox-{run_id}",
-            },
+            ApiCallRecorded(
+                event_id=event_id,
+                tuning_job_name=jobs["A"],
+                occurred_at=datetime.now(UTC),
+                payload=ApiCallRecordedData(
+                    principal="alice",
+                    role="member",
+                    operation="AddTags",
+                    resource=tuning_job_arn(jobs["A"]),
+                    via="rest",
+                    status=200,
+                    error=None,
+                    request_id=f"outbox-{run_id}",
+                ),
+            ),
         )
         stored = conn.execute(select(api_calls.c.event_id).where(api_calls.c.tuning_job_name == jobs["A"])).all()
 

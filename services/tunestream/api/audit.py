@@ -15,8 +15,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
 from tunestream.api.errors import ApiError
 from tunestream.api.outages import unavailable_dependency
 from tunestream.api.principals import Caller
@@ -57,16 +55,6 @@ def api_call_event(
     )
 
 
-def store_api_call(conn: Connection, event: ApiCallRecorded) -> None:
-    writes.insert_api_call(
-        conn,
-        event_id=event.event_id,
-        tuning_job_name=event.tuning_job_name,
-        at=event.occurred_at,
-        call=event.payload.model_dump(),
-    )
-
-
 def stored_api_call_event(row: dict[str, Any]) -> ApiCallRecorded:
     """The event of a stored call (for the outbox): the same id, time and payload as first built."""
     fields = ApiCallRecordedData.model_fields
@@ -98,7 +86,7 @@ def _mark_published(st: State, event_ids: list[str]) -> None:
 async def record(st: State, event: ApiCallRecorded) -> None:
     def store() -> None:
         with st.engine.begin() as conn:
-            store_api_call(conn, event)
+            writes.insert_api_call(conn, event)
 
     try:
         await asyncio.to_thread(store)

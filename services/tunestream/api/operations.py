@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Engine
 
 from tunestream.api import access
-from tunestream.api.audit import api_call_event, audited, store_api_call
+from tunestream.api.audit import api_call_event, audited
 from tunestream.api.errors import ApiError, not_found
 from tunestream.api.principals import Caller
 from tunestream.api.shapes import all_training_jobs_summary, training_job_summary, tuning_job_summary
@@ -263,7 +263,7 @@ async def create_tuning_job(st: State, who: Caller, body: Any) -> dict[str, str]
             owner=owner,
         )
         if stored:  # in the same transaction: no job without the record of who created it
-            store_api_call(conn, call)
+            writes.insert_api_call(conn, call)
         return stored
 
     inserted = await asyncio.to_thread(in_tx, st.engine, insert)

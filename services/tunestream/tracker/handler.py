@@ -128,13 +128,7 @@ class TrackerHandler:
         writes.mark_published(conn, job, at)
 
     def _api_call_recorded(self, conn: Connection, event: ApiCallRecorded) -> None:
-        writes.insert_api_call(
-            conn,
-            event_id=event.event_id,
-            tuning_job_name=event.tuning_job_name,
-            at=event.occurred_at,
-            call=event.payload.model_dump(),
-        )
+        writes.insert_api_call(conn, event)
         # Seen on Kafka, so published, whether or not the api lived to mark it.
         writes.mark_api_calls_published(conn, [event.event_id], event.occurred_at)
 

@@ -23,6 +23,7 @@ from tunestream.db.tables import (
     training_jobs,
     tuning_jobs,
 )
+from tunestream.events.v1 import ApiCallRecorded
 from tunestream.naming import training_job_arn, tuning_job_arn
 from tunestream.trials import TERMINAL_STATUSES, better
 
@@ -106,14 +107,16 @@ def delete_tuning_job(conn: Connection, name: str, at: datetime) -> bool:
     return deleted is not None
 
 
-def insert_api_call(
-    conn: Connection, *, event_id: str, tuning_job_name: str, at: datetime, call: dict[str, Any]
-) -> None:
-    """One audited api call (`call`: ApiCallRecorded's payload): the api's own write, or the tracker's
-    from the event, whichever comes first."""
+def insert_api_call(conn: Connection, event: ApiCallRecorded) -> None:
+    """One audited api call: the api's own write, or the tracker's from the event, whichever comes first."""
     conn.execute(
         insert(api_calls)
-        .values(event_id=event_id, tuning_job_name=tuning_job_name, at=at, **call)
+        .values(
+            event_id=event.event_id,
+            tuning_job_name=event.tuning_job_name,
+            at=event.occurred_at,
+            **event.payload.model_dump(),
+        )
         .on_conflict_do_nothing()
     )
 
