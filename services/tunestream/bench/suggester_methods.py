@@ -161,6 +161,23 @@ def _promotion_hyperband(task: Task, seed: int, workers: int) -> SuggesterMethod
     return SuggesterMethod("tunestream Hyperband (promotion)", request, seed)
 
 
+# The budget cost-aware Bayesian cools its cost weight over: a user's MaxNumberOfTrainingJobs, here
+# the horizon of the bench's best-after-N-jobs figures (search_bench --max-jobs 40).
+COST_AWARE_JOBS = 40
+
+
+def _cost_aware(task: Task, seed: int, workers: int) -> SuggesterMethod:
+    request = tuning_request(
+        task,
+        seed,
+        workers,
+        "Bayesian",
+        StrategyConfig={"BayesianStrategyConfig": {"CostAware": "Enabled"}},
+        ResourceLimits={"MaxNumberOfTrainingJobs": COST_AWARE_JOBS, "MaxParallelTrainingJobs": workers},
+    )
+    return SuggesterMethod("tunestream Bayesian (cost-aware)", request, seed)
+
+
 METHODS: dict[str, MethodFactory] = {
     "tunestream Random": suggester("tunestream Random", "Random"),
     "tunestream Random + Auto": suggester("tunestream Random + Auto", "Random", TrainingJobEarlyStoppingType="Auto"),
@@ -170,11 +187,7 @@ METHODS: dict[str, MethodFactory] = {
     # The same Bayesian proposing only when a slot is free (as before it proposed ahead): what the
     # fresher information is worth, and (with measured decision time) what the waiting costs.
     "tunestream Bayesian (no ahead)": suggester("tunestream Bayesian (no ahead)", "Bayesian", ahead=False),
-    "tunestream Bayesian (cost-aware)": suggester(
-        "tunestream Bayesian (cost-aware)",
-        "Bayesian",
-        StrategyConfig={"BayesianStrategyConfig": {"CostAware": "Enabled"}},
-    ),
+    "tunestream Bayesian (cost-aware)": _cost_aware,
     "tunestream Bayesian + Auto": suggester(
         "tunestream Bayesian + Auto", "Bayesian", TrainingJobEarlyStoppingType="Auto"
     ),

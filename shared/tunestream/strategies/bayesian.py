@@ -206,8 +206,9 @@ class BayesianSearch:
         pending_rows = [self._encoder.encode(h.values) for h in running]
         model, acquisition, floor = self._model(x, y, pending_rows)
         cost = self._cost_model(observed) if self._cost_aware else None
+        weight = cost_weight(index, self._n_initial, self._max_jobs)
         if cost is not None:
-            acquisition = cost.per_cost(acquisition)
+            acquisition = cost.per_cost(acquisition, weight)
         fitted = time.perf_counter()
         best_first = x[torch.argsort(y.squeeze(-1), descending=True)[: self._incumbents]].numpy()
         found = acquisition_search.maximize(
@@ -222,7 +223,11 @@ class BayesianSearch:
         values = self._encoder.decode(found.point.tolist())
         cost_details: dict[str, float | int | str] = {}
         if cost is not None:
-            cost_details = {"predicted_cost_s": round(cost.seconds(found.point), 6), "cost_jobs": cost.jobs}
+            cost_details = {
+                "predicted_cost_s": round(cost.seconds(found.point), 6),
+                "cost_jobs": cost.jobs,
+                "cost_weight": round(weight, 6),
+            }
         return Proposal(
             index=index,
             values=values,
@@ -330,6 +335,19 @@ def slot_seconds(record: TrainingJobRecord) -> float | None:
     return max(record.ended_at - record.proposed_at, MIN_COST_S)
 
 
+def cost_weight(index: int, n_initial: int, max_jobs: int) -> float:
+    """How much the predicted cost counts in proposal `index`: 1 (expected improvement per second)
+    right after the initial design, falling linearly to 0 (plain expected improvement) at the last
+    training job. Per second throughout, the bench's MLP task reached its 5 % target sooner than
+    Random when it did, but in 70 % of runs within 40 training jobs against Bayesian's 100 %: cheap
+    configurations crowded out the good ones (docs/strategies.md). Cooling as CArBO (Lee et al.,
+    2020) does, over the budget of training jobs, spends the cheap ones first."""
+    span = max_jobs - n_initial
+    if span <= 0:
+        return 0.0
+    return float(min(max((max_jobs - index) / span, 0.0), 1.0))
+
+
 @dataclass(frozen=True)
 class CostModel:
     """A GP on log seconds per training job: cost-aware proposals maximise log EI - log predicted cost,
@@ -362,9 +380,9 @@ class CostModel:
         with torch.no_grad():
             return float(torch.exp(self.log_seconds(torch.tensor(point[None, :], dtype=torch.float64))).squeeze())
 
-    def per_cost(self, acquisition: Any) -> Any:
+    def per_cost(self, acquisition: Any, weight: float) -> Any:
         def per_second(rows: Any) -> Any:
-            return acquisition(rows) - self.log_seconds(rows)
+            return acquisition(rows) - weight * self.log_seconds(rows)
 
         return per_second
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tunestream.space import CategoricalParam, ContinuousParam, IntegerParam, SearchSpace
-from tunestream.strategies.bayesian import NOISE_FLOORS, BayesianSearch, Encoder, initial_design_size
+from tunestream.strategies.bayesian import NOISE_FLOORS, BayesianSearch, Encoder, cost_weight, initial_design_size
 from tunestream.trials import TrainingJobRecord, TrainingJobStatus
 
 pytest.importorskip("botorch")
@@ -228,3 +228,9 @@ def test_cost_aware_needs_training_jobs_that_ran_to_their_end() -> None:
     history = [replace(h, status=TrainingJobStatus.STOPPED) for h in run(BayesianSearch(SQUARE, 4, 30, True), 8)]
     proposal = strategy.propose(8, history)
     assert proposal.details["phase"] == "model" and "cost_jobs" not in proposal.details
+
+
+def test_the_cost_weight_cools_from_one_to_zero_over_the_budget() -> None:
+    assert cost_weight(5, 5, 25) == 1.0 and cost_weight(15, 5, 25) == 0.5 and cost_weight(25, 5, 25) == 0.0
+    assert cost_weight(2, 5, 25) == 1.0 and cost_weight(30, 5, 25) == 0.0
+    assert cost_weight(3, 5, 5) == 0.0  # nothing after the initial design to spend cheaply
