@@ -32,6 +32,10 @@ maximised by `acquisition_search`: a wide sample plus neighbours of the best obs
 local climb per column kind. Training jobs without an objective (failed, silent) are left out of
 the model. All randomness is seeded with (RandomSeed, index): the same seed and history give the
 same proposal.
+
+Cost-aware (StrategyConfig.BayesianStrategyConfig.CostAware): a second GP predicts a configuration's
+log seconds from the training jobs that ran to their end, and the acquisition subtracts it, weighted
+from 1 after the initial design down to 0 at the last training job (`cost_weight`).
 """
 
 from __future__ import annotations
@@ -253,10 +257,16 @@ class BayesianSearch:
         costs = [(self._encoder.encode(h.values), c) for h in observed if (c := slot_seconds(h)) is not None]
         if len(costs) < MIN_COST_JOBS:
             return None
+        from botorch.exceptions.errors import ModelFittingError
+        from linear_operator.utils.errors import NotPSDError
+
         seconds = np.array([c for _, c in costs])
         if np.ptp(np.log(seconds)) < 1e-9:
             return None
-        return CostModel.fit(self._encoder, np.array([r for r, _ in costs]), seconds)
+        try:
+            return CostModel.fit(self._encoder, np.array([r for r, _ in costs]), seconds)
+        except (ModelFittingError, NotPSDError):
+            return None  # the proposal goes on as plain expected improvement
 
     def _model(self, x: Any, y: Any, pending_rows: Sequence[Sequence[float]]) -> tuple[Any, Any, float]:
         """The fitted GP, its acquisition and the noise floor it took: the first that fits and conditions."""
