@@ -315,13 +315,16 @@ def _listing(query: ListTuningJobsInput | ListAllTrainingJobsInput, who: Caller)
 
 def list_tuning_jobs(st: State, who: Caller, query: ListTuningJobsInput) -> dict[str, Any]:
     """ListHyperParameterTuningJobs (deleted tuning jobs are never listed; a member sees its own)."""
-    offset = page_offset(query.NextToken)
-    limit = query.MaxResults
+    listing, limit = _listing(query, who), query.MaxResults
     with st.engine.connect() as conn:
-        rows = reads.list_tuning_jobs(conn, _listing(query, who))
+        rows = reads.list_tuning_jobs(conn, listing)
         counts = reads.status_counts_of(conn, [r["name"] for r in rows[:limit]])
     return paged(
-        "HyperParameterTuningJobSummaries", rows, offset, limit, lambda r: tuning_job_summary(r, *counts[r["name"]])
+        "HyperParameterTuningJobSummaries",
+        rows,
+        listing.offset,
+        limit,
+        lambda r: tuning_job_summary(r, *counts[r["name"]]),
     )
 
 
@@ -372,11 +375,10 @@ def list_all_training_jobs(st: State, who: Caller, query: ListAllTrainingJobsInp
     """ListTrainingJobs: TrainingJobSummary for every training job, across tuning jobs (a member's own)."""
     if query.WarmPoolStatusEquals is not None or query.TrainingPlanArnEquals is not None:
         return {"TrainingJobSummaries": []}
-    offset = page_offset(query.NextToken)
-    limit = query.MaxResults
+    listing = _listing(query, who)
     with st.engine.connect() as conn:
-        rows = reads.list_all_training_jobs(conn, _listing(query, who))
-    return paged("TrainingJobSummaries", rows, offset, limit, all_training_jobs_summary)
+        rows = reads.list_all_training_jobs(conn, listing)
+    return paged("TrainingJobSummaries", rows, listing.offset, query.MaxResults, all_training_jobs_summary)
 
 
 def _tagged_resource(conn: Any, who: Caller, arn: str, *, visible_only: bool) -> tuple[str, str | None, bool]:
