@@ -121,8 +121,8 @@ _DEFINITION: dict[str, Entry] = {
     f"{_S3}.S3Uri": ("honoured", "every object under the prefix is downloaded"),
     f"{_S3}.S3DataDistributionType": (
         "honoured",
-        "in inputdataconfig.json; one instance per training job, so ShardedByS3Key gives it every object, "
-        "as SageMaker does with one instance",
+        "in inputdataconfig.json; ShardedByS3Key gives each of a training job's instances every N-th "
+        "object in key order (all of them with one instance), FullyReplicated every instance all",
     ),
     f"{_S3}.AttributeNames": (
         "refused",
@@ -169,8 +169,8 @@ _DEFINITION: dict[str, Entry] = {
     ),
     f"{_DEF}.InputDataConfig[].ShuffleConfig": (
         "honoured",
-        "shuffles the order of S3 keys, which a downloaded folder does not have, so, as on SageMaker in "
-        "File mode with one instance, there is nothing to shuffle (Pipe and InstanceCount > 1 are refused)",
+        "shuffles the order of S3 keys, which a downloaded folder does not have; with several instances "
+        "the ShardedByS3Key shares follow key order, not shuffled (Pipe is refused)",
     ),
     f"{_DEF}.InputDataConfig[].ShuffleConfig.Seed": ("honoured", "with ShuffleConfig"),
     f"{_DEF}.VpcConfig": (
@@ -201,7 +201,8 @@ _DEFINITION: dict[str, Entry] = {
     ),
     f"{_RESOURCES}.InstanceCount": (
         "honoured",
-        "1; more is refused (rule single-instance): a training job is one process or container",
+        "N local processes run together on one launcher (algo-1 ... algo-N, SM_HOSTS, resourceconfig.json, "
+        "MASTER_ADDR/PORT on loopback); more than 1 for a container job is refused (rule single-instance)",
     ),
     f"{_RESOURCES}.VolumeSizeInGB": (
         "inert",
@@ -214,7 +215,8 @@ _DEFINITION: dict[str, Entry] = {
     ),
     f"{_RESOURCES}.InstanceGroups": (
         "refused",
-        "heterogeneous clusters run several instances per training job, which tunestream does not: give InstanceType",
+        "heterogeneous clusters (instances of different types in one training job) are not run: give "
+        "InstanceType and InstanceCount",
     ),
     **_children(f"{_RESOURCES}.InstanceGroups[]", "refused", ["InstanceType", "InstanceCount", "InstanceGroupName"]),
     f"{_RESOURCES}.TrainingPlanArn": ("inert", "AWS reserved capacity; here the launchers are the capacity"),
@@ -247,7 +249,7 @@ _DEFINITION: dict[str, Entry] = {
     f"{_TUNING_RESOURCES}.InstanceType": ("honoured", "as ResourceConfig.InstanceType (the GPUs it implies)"),
     f"{_TUNING_RESOURCES}.InstanceCount": (
         "honoured",
-        "as ResourceConfig.InstanceCount (1; more: rule single-instance)",
+        "as ResourceConfig.InstanceCount",
     ),
     f"{_TUNING_RESOURCES}.VolumeSizeInGB": ("inert", "the size of an AWS EBS volume, as ResourceConfig's"),
     f"{_TUNING_RESOURCES}.VolumeKmsKeyId": ("inert", "AWS KMS encryption of that EBS volume"),
@@ -279,7 +281,8 @@ _DEFINITION: dict[str, Entry] = {
     ),
     f"{_DEF}.EnableInterContainerTrafficEncryption": (
         "honoured",
-        "nothing to encrypt: a training job is one process or container (InstanceCount > 1 is refused)",
+        "the instances of a training job talk over the loopback of the launcher's machine, which never "
+        "leaves it: there is nothing on the wire to encrypt",
     ),
     f"{_DEF}.EnableManagedSpotTraining": (
         "honoured",

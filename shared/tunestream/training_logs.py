@@ -10,4 +10,8 @@ def log_uri(bucket: str, tuning_job_name: str, training_job_name: str) -> str:
 
 
 def render_log(lines: list[dict[str, str]]) -> bytes:
-    return "".join(f"{line['text']}\n" for line in lines).encode()
+    """One text line per output line; a training job of several instances prefixes each line with its
+    host's name, as `[algo-2] text`."""
+    return "".join(
+        f"[{line['host']}] {line['text']}\n" if line.get("host") else f"{line['text']}\n" for line in lines
+    ).encode()

@@ -37,7 +37,6 @@ def manifest_channel() -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("definition", "field", "rule"),
     [
-        ({"ResourceConfig": {"InstanceCount": 2}}, "ResourceConfig.InstanceCount", "single-instance"),
         ({"EnableManagedSpotTraining": True}, "EnableManagedSpotTraining", "spot-unsupported"),
         (
             {"InputDataConfig": [CHANNEL, manifest_channel()]},
@@ -80,3 +79,11 @@ def test_a_container_takes_any_checkpoint_path() -> None:
 def test_a_file_uri_program_is_a_local_process() -> None:
     job = request(image="file:///opt/train.sh", CheckpointConfig={"S3Uri": "s3://b/c", "LocalPath": "/tmp/ckpt"})
     assert errors_of(job) == [("TrainingJobDefinition.CheckpointConfig.LocalPath", "local-path-container")]
+
+
+def test_several_instances_run_as_processes_not_as_containers() -> None:
+    two = {"InstanceCount": 2, "InstanceType": "ml.m5.large"}
+    for command_job in (request(ResourceConfig=two), request(image="file:///opt/train.sh", ResourceConfig=two)):
+        validate_request(CreateTuningJobRequest.model_validate(command_job))
+    container_job = request(image="trainer:1", ResourceConfig={"InstanceCount": 3, "InstanceType": "ml.m5.large"})
+    assert errors_of(container_job) == [("TrainingJobDefinition.ResourceConfig.InstanceCount", "single-instance")]

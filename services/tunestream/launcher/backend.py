@@ -19,14 +19,21 @@ from tunestream.events.v1 import EventBase, TrainingJobSpec
 from tunestream.launcher.layout import JobLayout
 
 Publish = Callable[[Sequence[EventBase]], Awaitable[None]]
-# Where a program's output goes, one line at a time: (stream "stdout" | "stderr", text without newline).
-LineSink = Callable[[str, str], Awaitable[None]]
+
+
+class LineSink(Protocol):
+    """Where a program's output goes, one line at a time: stream "stdout" | "stderr", the text without
+    its newline, and the host that printed it when the training job has several."""
+
+    def __call__(self, stream: str, text: str, host: str | None = None) -> Awaitable[None]: ...
 
 
 @dataclass(frozen=True)
 class Attempt:
     number: int
     gpus: tuple[str, ...] = ()
+    # A training job of several instances: the port its hosts meet on (MASTER_PORT), the same for all.
+    master_port: int | None = None
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ class LauncherHandler:
     backends: list[str]
     heartbeat_interval_s: float = 1.0
     isolating: list[str] = field(default_factory=list)
+    multi_instance: list[str] = field(default_factory=list)
     incarnation: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     # Ends what an earlier run of the launcher left running from a job folder (the backends').
     kill_leftover: Callable[[JobLayout], None] = field(default=lambda layout: None)
@@ -148,6 +149,7 @@ class LauncherHandler:
                 interval_s=self.heartbeat_interval_s,
                 stopping=self.stopping,
                 isolating=self.isolating,  # type: ignore[arg-type]
+                multi_instance=self.multi_instance,  # type: ignore[arg-type]
             ),
         )
 
@@ -177,13 +179,18 @@ class LauncherHandler:
     def _start_assigned(self) -> None:
         if self.stopping:
             return
+        # A training job of several instances holds a slot per instance.
+        used = sum(run.spec.instance_count for run in self.runs.values())
         for name, job in self.open_jobs.items():
-            if len(self.runs) >= self.slots:
+            if used >= self.slots:
                 break
             assigned = self._attempt_for_this_incarnation(job)
             if assigned is None or name in self.runs or (name, assigned.attempt) in self._ran:
                 continue
+            if used + job.spec.instance_count > self.slots:
+                continue  # placed while an ended run was still here: it starts when that one is gone
             self._start(name, job, Attempt(assigned.attempt, tuple(assigned.gpus)))
+            used += job.spec.instance_count
 
     def _start(self, name: str, job: _KnownTrainingJob, attempt: Attempt) -> None:
         layout = JobLayout(self.work_dir / job.tuning_job_name / name)

@@ -10,6 +10,11 @@ SageMaker's own frameworks do) need no change.
     <job dir>/model/                              uploaded as model.tar.gz when the job ends
     <job dir>/output/                             output/failure (first line = FailureReason), output/data/
     <job dir>/checkpoints/
+
+A training job of several instances (InstanceCount > 1) runs one program per host, algo-1 ...
+algo-N. Each host has its own input/ (its resourceconfig.json names it current_host; a
+ShardedByS3Key channel holds its share of the objects) under <job dir>/hosts/<host>/; model/,
+output/ and checkpoints/ are shared, as SageMaker aggregates what every instance writes there.
 """
 
 from __future__ import annotations
@@ -26,17 +31,42 @@ from tunestream.events.v1 import TrainingJobSpec
 INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH")
 
 
+def host_names(count: int) -> tuple[str, ...]:
+    """SageMaker's names for a training job's instances."""
+    return tuple(f"algo-{k}" for k in range(1, count + 1))
+
+
 @dataclass(frozen=True)
 class JobLayout:
     root: Path
+    # Which instance of the training job this layout is for, and all of them.
+    host: str = "algo-1"
+    hosts: tuple[str, ...] = ("algo-1",)
+    # This host's own folder (input/, pid file) when the job has several; unset: the root.
+    host_dir: Path | None = None
+
+    def host_layouts(self, count: int) -> list[JobLayout]:
+        """The layout of each of `count` instances of the job whose folder this is."""
+        if count == 1:
+            return [self]
+        names = host_names(count)
+        return [JobLayout(self.root, name, names, self.root / "hosts" / name) for name in names]
+
+    @property
+    def host_root(self) -> Path:
+        return self.host_dir or self.root
+
+    @property
+    def rank(self) -> int:
+        return self.hosts.index(self.host)
 
     @property
     def config_dir(self) -> Path:
-        return self.root / "input" / "config"
+        return self.host_root / "input" / "config"
 
     @property
     def data_dir(self) -> Path:
-        return self.root / "input" / "data"
+        return self.host_root / "input" / "data"
 
     @property
     def model_dir(self) -> Path:
@@ -60,7 +90,11 @@ class JobLayout:
 
     @property
     def pid_file(self) -> Path:
-        return self.root / "launcher.pid"
+        return self.host_root / "launcher.pid"
+
+    def pid_files(self) -> list[Path]:
+        """Every host's pid file in the job's folder, whichever layout recorded them."""
+        return [self.root / "launcher.pid", *sorted(self.root.glob("hosts/*/launcher.pid"))]
 
     def channel_dir(self, channel: str) -> Path:
         return self.data_dir / channel
@@ -73,7 +107,7 @@ class JobLayout:
             self.channel_dir(channel.name).mkdir(parents=True, exist_ok=True)
         (self.config_dir / "hyperparameters.json").write_text(json.dumps(spec.hyperparameters, indent=2))
         (self.config_dir / "resourceconfig.json").write_text(
-            json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "lo"})
+            json.dumps({"current_host": self.host, "hosts": list(self.hosts), "network_interface_name": "lo"})
         )
         (self.config_dir / "inputdataconfig.json").write_text(json.dumps(input_data_config(spec)))
 
@@ -99,10 +133,18 @@ def env_name(name: str) -> str:
 
 
 def training_environment(
-    spec: TrainingJobSpec, layout: JobLayout, inherited: dict[str, str], passthrough: tuple[str, ...] = ()
+    spec: TrainingJobSpec,
+    layout: JobLayout,
+    inherited: dict[str, str],
+    passthrough: tuple[str, ...] = (),
+    master: tuple[str, int] | None = None,
 ) -> dict[str, str]:
     """The program's whole environment: a few inherited variables (INHERITED_ENV and the names the
-    operator lists in TUNESTREAM_TRAINING_ENV_PASSTHROUGH), the job's Environment, SM_*."""
+    operator lists in TUNESTREAM_TRAINING_ENV_PASSTHROUGH), the job's Environment, SM_*.
+
+    A host of a training job of several instances also gets `master` (algo-1's address and a port
+    free for the job) as MASTER_ADDR / MASTER_PORT, and RANK / WORLD_SIZE counting one process per
+    host: what torch.distributed's env:// rendezvous reads."""
     env = {k: v for k, v in inherited.items() if k in INHERITED_ENV or k in passthrough}
     env["PYTHONUNBUFFERED"] = "1"
     env.update(spec.environment)
@@ -120,10 +162,19 @@ def training_environment(
             "SM_OUTPUT_DATA_DIR": str(layout.output_data_dir),
             "SM_CHECKPOINT_DIR": str(layout.checkpoint_dir),
             "SM_CHANNELS": json.dumps(channels),
-            "SM_CURRENT_HOST": "algo-1",
-            "SM_HOSTS": json.dumps(["algo-1"]),
+            "SM_CURRENT_HOST": layout.host,
+            "SM_HOSTS": json.dumps(list(layout.hosts)),
         }
     )
+    if len(layout.hosts) > 1 and master is not None:
+        env.update(
+            {
+                "MASTER_ADDR": master[0],
+                "MASTER_PORT": str(master[1]),
+                "RANK": str(layout.rank),
+                "WORLD_SIZE": str(len(layout.hosts)),
+            }
+        )
     if spec.resource_limit is not None:
         # Promotion Hyperband: train to this step, checkpoint, and exit; a promoted job resumes
         # from the checkpoint with a higher limit (docs/training-programs.md).

@@ -85,7 +85,7 @@ class OutputForwarder:
         """Batches sent for this attempt."""
         return self._seq - self.attempt * SEQ_PER_ATTEMPT
 
-    async def line(self, stream: str, text: str) -> None:
+    async def line(self, stream: str, text: str, host: str | None = None) -> None:
         # A reader whose pipe is always full never waits, so it would hold the event loop for as long
         # as the program prints: other jobs' lines, heartbeats and stop requests would wait behind it.
         self._lines_since_yield += 1
@@ -117,7 +117,7 @@ class OutputForwarder:
         if self._observe is not None:
             self._observe(text)  # the text the collector will see
         self._bytes_forwarded += size
-        self._pending.append(OutputLine(stream=stream, text=text, at=datetime.now(UTC)))  # type: ignore[arg-type]
+        self._pending.append(OutputLine(stream=stream, text=text, at=datetime.now(UTC), host=host))  # type: ignore[arg-type]
         self._pending_bytes += min(len(encoded), MAX_LINE_BYTES + 64)  # a cut line: its head and note
         if len(self._pending) >= self._batch_lines or self._pending_bytes >= BATCH_MAX_BYTES:
             await self.flush()

@@ -132,17 +132,19 @@ class ProcessBackend:
         return 0
 
     def kill_leftover(self, layout: JobLayout) -> None:
-        # A process group recorded by an earlier launcher run must not keep running unsupervised.
-        try:
-            pid = int(layout.pid_file.read_text())
-        except (OSError, ValueError):
-            return
-        try:
-            os.killpg(pid, signal.SIGKILL)
-            log.warning("killed leftover process group %d of %s", pid, layout.root.name)
-        except (ProcessLookupError, PermissionError):
-            pass
-        layout.pid_file.unlink(missing_ok=True)
+        # A process group recorded by an earlier launcher run must not keep running unsupervised
+        # (one per host of a training job of several instances).
+        for pid_file in layout.pid_files():
+            try:
+                pid = int(pid_file.read_text())
+            except (OSError, ValueError):
+                continue
+            try:
+                os.killpg(pid, signal.SIGKILL)
+                log.warning("killed leftover process group %d of %s", pid, layout.root.name)
+            except (ProcessLookupError, PermissionError):
+                pass
+            pid_file.unlink(missing_ok=True)
 
 
 class ProcessProgram:
@@ -157,7 +159,9 @@ class ProcessProgram:
 
     async def launch(self) -> int:
         argv = training_argv(self.spec)
-        env = training_environment(self.spec, self.layout, dict(os.environ), self._options.env_passthrough)
+        # The hosts of a training job of several instances share this machine: they meet on loopback.
+        master = ("127.0.0.1", self.attempt.master_port) if self.attempt.master_port else None
+        env = training_environment(self.spec, self.layout, dict(os.environ), self._options.env_passthrough, master)
         env.update(gpu_environment(self.attempt.gpus, self._options.host_has_gpus))
         self._run_id = uuid.uuid4().hex
         env[RUN_ID_VARIABLE] = self._run_id
@@ -194,8 +198,8 @@ class ProcessProgram:
             self._read(self._process.stdout, "stdout", line), self._read(self._process.stderr, "stderr", line)
         )
 
-    @staticmethod
-    async def _read(stream: asyncio.StreamReader, name: str, line: LineSink) -> None:
+    async def _read(self, stream: asyncio.StreamReader, name: str, line: LineSink) -> None:
+        host = self.layout.host if len(self.layout.hosts) > 1 else None
         while True:
             try:
                 raw = await stream.readline()
@@ -203,7 +207,7 @@ class ProcessProgram:
                 raw = await stream.read(STREAM_LIMIT)
             if not raw:
                 return
-            await line(name, raw.decode(errors="replace").rstrip("\r\n"))
+            await line(name, raw.decode(errors="replace").rstrip("\r\n"), host)
 
     async def wait_exit(self) -> Exit:
         # Not Process.wait(): since Python 3.12 it also waits for stdout/stderr to close, which a

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from typing import TypeVar
 
 from tunestream.events import ids
 from tunestream.events.v1 import (
+    InputChannel,
     TrainingJobAttemptFailed,
     TrainingJobAttemptFailedData,
     TrainingJobFinished,
@@ -32,8 +34,9 @@ from tunestream.events.v1 import (
     TrainingJobStartedData,
 )
 from tunestream.launcher.artifacts import upload_model
-from tunestream.launcher.backend import Attempt, Backend, Exit, LaunchFailed, Publish, RunOptions
+from tunestream.launcher.backend import Attempt, Backend, Exit, LaunchFailed, Program, Publish, RunOptions
 from tunestream.launcher.checkpoints import AttemptCheckpoints, CheckpointSync
+from tunestream.launcher.hosts import HostGroup, free_port
 from tunestream.launcher.layout import JobLayout
 from tunestream.launcher.output import OutputForwarder
 from tunestream.objstore.base import ObjectStore
@@ -43,6 +46,13 @@ from tunestream.trials import TrainingJobStatus
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def internal_reason(what: str, exc: BaseException) -> str:
@@ -77,7 +87,8 @@ class TrainingRun:
         self._interrupted: str | None = None
         self._revoked = False
         self._reported = False
-        self.program = backend.program(spec, tuning_job_name, attempt, layout, options)
+        self.hosts = layout.host_layouts(spec.instance_count)
+        self.program = self._program(backend)
         self.checkpoints = (
             AttemptCheckpoints(
                 CheckpointSync(
@@ -106,6 +117,28 @@ class TrainingRun:
     @property
     def name(self) -> str:
         return self.spec.training_job_name
+
+    def _program(self, backend: Backend) -> Program:
+        if len(self.hosts) == 1:
+            return backend.program(self.spec, self.tuning_job_name, self.attempt, self.layout, self._options)
+        # The scheduler gave the job every host's GPUs together: gpu_count of them for each host in turn.
+        per_host, port = self.spec.gpu_count, free_port()
+        return HostGroup(
+            [
+                (
+                    host.host,
+                    backend.program(
+                        self.spec,
+                        self.tuning_job_name,
+                        Attempt(self.attempt.number, self.attempt.gpus[k * per_host : (k + 1) * per_host], port),
+                        host,
+                        self._options,
+                    ),
+                )
+                for k, host in enumerate(self.hosts)
+            ],
+            self._options.stop_grace_s,
+        )
 
     @property
     def step_offset(self) -> int:
@@ -187,9 +220,10 @@ class TrainingRun:
         # A fresh folder per attempt, as SageMaker gives a fresh instance: only checkpoints carry over.
         if self.layout.root.exists():
             shutil.rmtree(self.layout.root)
-        self.layout.create(self.spec)
+        for host in self.hosts:
+            host.create(self.spec)
         for channel in self.spec.input_channels:
-            self._store.download_prefix(channel.s3_uri, self.layout.channel_dir(channel.name))
+            self._download(channel)
         if self.checkpoints is not None:
             restored = self.checkpoints.restore()
             if restored.files:
@@ -199,6 +233,19 @@ class TrainingRun:
                     restored.files,
                     self.step_offset,
                 )
+
+    def _download(self, channel: InputChannel) -> None:
+        """The channel's objects into every host's input: all of them (FullyReplicated), downloaded
+        once and linked into the other hosts' folders, or each host its share (ShardedByS3Key)."""
+        count = len(self.hosts)
+        if count > 1 and channel.distribution == "ShardedByS3Key":
+            for k, host in enumerate(self.hosts):
+                self._store.download_prefix(channel.s3_uri, host.channel_dir(channel.name), shard=(k, count))
+            return
+        first = self.hosts[0].channel_dir(channel.name)
+        self._store.download_prefix(channel.s3_uri, first)
+        for host in self.hosts[1:]:
+            shutil.copytree(first, host.channel_dir(channel.name), copy_function=_link_or_copy, dirs_exist_ok=True)
 
     async def _supervise(self) -> int:
         deadline = time.monotonic() + self.spec.max_runtime_s

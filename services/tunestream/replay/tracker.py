@@ -62,7 +62,7 @@ class _NoStore:
     def list_keys(self, uri_prefix: str) -> list[str]:
         return []
 
-    def download_prefix(self, uri_prefix: str, dest: Path) -> int:
+    def download_prefix(self, uri_prefix: str, dest: Path, shard: tuple[int, int] | None = None) -> int:
         return 0
 
 

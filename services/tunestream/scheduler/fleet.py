@@ -44,6 +44,8 @@ class Launcher:
     stopping: bool
     last_seen: float
     isolating: frozenset[str] = frozenset()
+    # The kinds of training job of several instances (InstanceCount > 1) it runs.
+    multi_instance: frozenset[str] = frozenset()
     # Heard while running, not only read back from the topic: a launcher that died while the
     # scheduler was down must not get work it would then lose.
     confirmed: bool = False
@@ -141,6 +143,7 @@ class Fleet:
             stopping=beat.stopping,
             last_seen=self.clock(),
             isolating=frozenset(beat.isolating),
+            multi_instance=frozenset(beat.multi_instance),
         )
 
     def confirm(self, launcher_id: str) -> None:
@@ -269,7 +272,7 @@ class Fleet:
             held = job.current()
             if held is None or held.launcher_id not in slots:
                 continue
-            slots[held.launcher_id] -= 1
+            slots[held.launcher_id] -= job.spec.instance_count
             for gpu in held.gpus:
                 if gpu in free_gpus[held.launcher_id]:
                     free_gpus[held.launcher_id].remove(gpu)
@@ -277,12 +280,13 @@ class Fleet:
         for job in list(self.queue.values()):
             if job.current() is not None or job.stop_reason is not None:
                 continue
-            need = job.spec.gpu_count
+            # All instances of a job on one launcher, or none of them: a slot and gpu_count GPUs each.
+            need, instances = _gpus_needed(job.spec), job.spec.instance_count
             fits = [
                 launcher
                 for launcher in live
                 if _serves(launcher, job.spec)
-                and slots[launcher.launcher_id] > 0
+                and slots[launcher.launcher_id] >= instances
                 and len(free_gpus[launcher.launcher_id]) >= need
             ]
             if not fits:
@@ -292,7 +296,7 @@ class Fleet:
             target = min(fits, key=lambda launcher: (-slots[launcher.launcher_id], launcher.launcher_id))
             gpus = free_gpus[target.launcher_id][:need]
             del free_gpus[target.launcher_id][:need]
-            slots[target.launcher_id] -= 1
+            slots[target.launcher_id] -= instances
             event = TrainingJobAssigned(
                 event_id=ids.attempt(job.name, job.next_attempt(), "assigned"),
                 tuning_job_name=job.tuning_job_name,
@@ -311,18 +315,29 @@ class Fleet:
     @staticmethod
     def _could_ever_fit(job: QueuedJob, live: list[Launcher]) -> bool:
         return any(
-            _serves(launcher, job.spec) and len(launcher.gpus) >= job.spec.gpu_count and launcher.slots > 0
+            _serves(launcher, job.spec)
+            and len(launcher.gpus) >= _gpus_needed(job.spec)
+            and launcher.slots >= job.spec.instance_count
             for launcher in live
         )
 
     def _unplaceable(self, job: QueuedJob, live: list[Launcher]) -> EventBase:
-        want = f"the {job.spec.backend} backend" + (f" and {job.spec.gpu_count} GPUs" if job.spec.gpu_count else "")
-        if job.spec.network_isolation:
+        spec = job.spec
+        want = f"the {spec.backend} backend" + (f" and {_gpus_needed(spec)} GPUs" if spec.gpu_count else "")
+        if spec.network_isolation:
             want += " with network isolation"
+        if spec.instance_count > 1:
+            want += f" for {spec.instance_count} instances together ({spec.instance_count} slots)"
         offered = (
             "; ".join(
-                f"{launcher.launcher_id}: {'/'.join(sorted(launcher.backends))}, {len(launcher.gpus)} GPUs"
+                f"{launcher.launcher_id}: {'/'.join(sorted(launcher.backends))}, {launcher.slots} slots, "
+                f"{len(launcher.gpus)} GPUs"
                 + (f", isolating {'/'.join(sorted(launcher.isolating))}" if launcher.isolating else "")
+                + (
+                    f", several instances of {'/'.join(sorted(launcher.multi_instance))}"
+                    if launcher.multi_instance
+                    else ""
+                )
                 for launcher in live
             )
             or "no launcher is running"
@@ -335,5 +350,14 @@ class Fleet:
 
 
 def _serves(launcher: Launcher, spec: TrainingJobSpec) -> bool:
-    """The launcher has the job's backend, and can take its network away when the job asks for that."""
-    return spec.backend in launcher.backends and (not spec.network_isolation or spec.backend in launcher.isolating)
+    """The launcher has the job's backend, can take its network away when the job asks for that, and
+    can run its instances together when it has several."""
+    return (
+        spec.backend in launcher.backends
+        and (not spec.network_isolation or spec.backend in launcher.isolating)
+        and (spec.instance_count == 1 or spec.backend in launcher.multi_instance)
+    )
+
+
+def _gpus_needed(spec: TrainingJobSpec) -> int:
+    return spec.gpu_count * spec.instance_count

@@ -225,7 +225,7 @@ class TrackerHandler:
             name=logged.training_job_name,
             seq=logged.seq,
             first_line=logged.first_line,
-            lines=[line.model_dump(mode="json") for line in logged.lines],
+            lines=[line.model_dump(mode="json", exclude_none=True) for line in logged.lines],
         )
 
     def _training_job_finished(self, conn: Connection, event: TrainingJobFinished) -> None:

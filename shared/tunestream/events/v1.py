@@ -130,6 +130,8 @@ class TrainingJobSpec(Payload):
     metric_definitions: list[MetricDefinition]
     objective_metric_name: str
     objective_type: Literal["Maximize", "Minimize"]
+    # ResourceConfig.InstanceCount: that many copies of the program run together, one per host
+    # (algo-1 ... algo-N), each with gpu_count GPUs.
     instance_count: int = 1
     # OutputDataConfig.CompressionType: GZIP uploads model.tar.gz and output.tar.gz; NONE the files as
     # they are, under output/model/ and output/data/ (as SageMaker does).
@@ -263,6 +265,9 @@ class OutputLine(Payload):
     stream: Literal["stdout", "stderr"]
     text: str
     at: datetime
+    # The instance that printed it (algo-2, ...) when the training job runs on several; SageMaker
+    # keeps a log stream per instance.
+    host: str | None = None
 
 
 class TrainingOutputLoggedData(Payload):
@@ -327,6 +332,9 @@ class LauncherHeartbeatData(Payload):
     interval_s: float
     # The backends for which this launcher can run a training job without network access.
     isolating: list[Literal["process", "container"]] = Field(default_factory=list)
+    # The backends for which this launcher runs a training job of several instances (InstanceCount > 1),
+    # all of them together on its own slots and GPUs.
+    multi_instance: list[Literal["process", "container"]] = Field(default_factory=list)
     # Set when the launcher shuts down: assign nothing more to it.
     stopping: bool = False
 

@@ -61,11 +61,15 @@ class S3ObjectStore:
                 return []
             raise
 
-    def download_prefix(self, uri_prefix: str, dest: Path) -> int:
-        """Copy every object under the prefix into dest, keeping relative paths; returns the count."""
+    def download_prefix(self, uri_prefix: str, dest: Path, shard: tuple[int, int] | None = None) -> int:
+        """Copy every object under the prefix into dest, keeping relative paths; returns the count.
+        `shard` (k, n): only every n-th object from the k-th on, in key order (ShardedByS3Key)."""
         bucket, prefix = split_s3_uri(uri_prefix)
         count = 0
-        for key in self.list_keys(uri_prefix):
+        keys = sorted(self.list_keys(uri_prefix))
+        if shard is not None:
+            keys = keys[shard[0] :: shard[1]]
+        for key in keys:
             relative = key[len(prefix) :].lstrip("/") if prefix else key
             if not relative or relative.endswith("/"):
                 relative = Path(key).name

@@ -58,7 +58,7 @@ class MemoryStore:
     def get_bytes(self, uri: str) -> bytes:
         return self.objects[uri]
 
-    def download_prefix(self, uri_prefix: str, dest: Path) -> int:
+    def download_prefix(self, uri_prefix: str, dest: Path, shard: tuple[int, int] | None = None) -> int:
         count = 0
         for uri, data in self.objects.items():
             if uri.startswith(uri_prefix):

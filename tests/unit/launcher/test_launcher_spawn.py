@@ -55,7 +55,7 @@ class KeepingStore:
     def put_bytes(self, uri: str, data: bytes, content_type: str = "") -> None:
         self.files[uri] = len(data)
 
-    def download_prefix(self, uri_prefix: str, dest: Path) -> int:
+    def download_prefix(self, uri_prefix: str, dest: Path, shard: tuple[int, int] | None = None) -> int:
         return 0
 
 

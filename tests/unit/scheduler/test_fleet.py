@@ -70,6 +70,7 @@ def beat(
     backends: tuple[str, ...] = ("process",),
     stopping: bool = False,
     isolating: tuple[str, ...] = (),
+    multi_instance: tuple[str, ...] = (),
 ) -> LauncherHeartbeat:
     return LauncherHeartbeat(
         event_id=f"{launcher}:beat",
@@ -84,6 +85,7 @@ def beat(
             interval_s=1.0,
             stopping=stopping,
             isolating=list(isolating),  # type: ignore[arg-type]
+            multi_instance=list(multi_instance),  # type: ignore[arg-type]
         ),
     )
 
@@ -354,6 +356,50 @@ def test_a_network_isolated_job_no_launcher_can_isolate_fails_with_the_reason() 
     (end,) = f.decide()
     assert isinstance(end, TrainingJobFinished) and end.payload.status == TrainingJobStatus.FAILED
     assert "the process backend with network isolation" in (end.payload.failure_reason or "")
+
+
+def instances(i: int, count: int, *, gpus: int = 0) -> TrainingJobSpec:
+    return spec(i, gpus=gpus).model_copy(update={"instance_count": count})
+
+
+def test_the_instances_of_a_job_are_placed_together_on_one_launcher_or_not_at_all() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    heard(f, beat("small", slots=2, multi_instance=("process",)))
+    heard(f, beat("big", slots=4, gpus=("0", "1", "2", "3"), multi_instance=("process",)))
+    f.apply(proposed(instances(0, 3, gpus=1)))  # 3 slots and 3 GPUs: only "big"
+    f.apply(proposed(instances(1, 2)))  # "big" has 1 slot left: "small"
+    f.apply(proposed(instances(2, 2)))  # no launcher has 2 free slots now: waits, not split
+    f.apply(proposed(spec(3)))  # a single instance takes big's last slot
+    out = {a.training_job_name: (a.launcher_id, a.gpus) for a in assigned(f.decide())}
+    assert out == {"tj-000": ("big", ["0", "1", "2"]), "tj-001": ("small", []), "tj-003": ("big", [])}
+    f.apply(finished("tj-001"))
+    assert {a.training_job_name: a.launcher_id for a in assigned(f.decide())} == {"tj-002": "small"}
+    f.apply(finished("tj-000"))  # 3 slots back on "big", and its GPUs
+    f.apply(proposed(instances(4, 2, gpus=2)))
+    assert {a.training_job_name: a.gpus for a in assigned(f.decide())} == {"tj-004": ["0", "1", "2", "3"]}
+
+
+def test_a_job_of_several_instances_goes_only_to_launchers_that_run_them_together() -> None:
+    clock = Clock()
+    f = fleet(clock)
+    heard(f, beat("slurm", slots=8))  # a process launcher whose backend runs one host per job
+    heard(f, beat("local", slots=2, multi_instance=("process",)))
+    f.apply(proposed(instances(0, 2)))
+    f.apply(proposed(instances(1, 2)))
+    assert {a.training_job_name: a.launcher_id for a in assigned(f.decide())} == {"tj-000": "local"}
+    clock.now += 61
+    f.apply(proposed(instances(2, 3)))  # more instances than any such launcher has slots
+    heard(f, beat("slurm", slots=8))
+    heard(f, beat("local", slots=2, multi_instance=("process",)))
+    clock.now += 61
+    heard(f, beat("slurm", slots=8))
+    heard(f, beat("local", slots=2, multi_instance=("process",)))
+    ends = [e for e in f.decide() if isinstance(e, TrainingJobFinished)]
+    assert [e.payload.training_job_name for e in ends] == ["tj-002"]
+    reason = ends[0].payload.failure_reason or ""
+    assert "ResourceLimitExceeded" in reason and "for 3 instances together (3 slots)" in reason
+    assert "local: process, 2 slots, 0 GPUs, several instances of process" in reason
 
 
 def test_launchers_read_back_in_a_rebuild_get_no_work_until_heard_live() -> None:
