@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from tunestream.builtin_algorithms import BuiltinAlgorithm, builtin_algorithm, metric_definitions
+
 JOB_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$"
 PARAMETER_NAME_PATTERN = r"^[a-zA-Z0-9_.:\-]+$"
 
@@ -135,6 +137,25 @@ class AlgorithmSpecificationShape(Shape):
     AlgorithmName: str | None = None
     MetricDefinitions: list[MetricDefinition] = Field(default_factory=list, max_length=40)
     EnableSageMakerMetricsTimeSeries: bool | None = None
+
+    @property
+    def builtin(self) -> BuiltinAlgorithm | None:
+        """The SageMaker built-in algorithm this names, which tunestream's stand-in program runs."""
+        return builtin_algorithm(self.TrainingImage, self.AlgorithmName)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _builtin_metrics(cls, data: Any) -> Any:
+        # A built-in algorithm's metrics are SageMaker's to define; a job for one gives none.
+        if not isinstance(data, dict) or data.get("MetricDefinitions") or data.get("Command") is not None:
+            return data
+        image, name = data.get("TrainingImage"), data.get("AlgorithmName")
+        algorithm = builtin_algorithm(
+            image if isinstance(image, str) else None, name if isinstance(name, str) else None
+        )
+        if algorithm is None:
+            return data
+        return {**data, "MetricDefinitions": metric_definitions(algorithm)}
 
 
 class S3DataSourceShape(Shape):

@@ -19,7 +19,7 @@ CONTAINER_CHECKPOINTS = PurePosixPath("/opt/ml/checkpoints")
 
 def _runs_as_process(definition: TrainingJobDefinitionShape) -> bool:
     algo = definition.AlgorithmSpecification
-    return algo.Command is not None or is_file_uri(algo.TrainingImage)
+    return algo.Command is not None or is_file_uri(algo.TrainingImage) or algo.builtin is not None
 
 
 def check_local_limits(definition: TrainingJobDefinitionShape, base: str) -> list[FieldError]:

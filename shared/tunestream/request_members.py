@@ -88,20 +88,23 @@ _DEFINITION: dict[str, Entry] = {
     f"{_DEF}.AlgorithmSpecification": ("honoured", "the training program"),
     f"{_DEF}.AlgorithmSpecification.TrainingImage": (
         "honoured",
-        "an image: the container backend runs it; file:///path: that executable runs as a local process",
+        "an image: the container backend runs it; file:///path: that executable runs as a local process; "
+        "the built-in XGBoost's ECR image: tunestream's stand-in for it runs as a local process",
     ),
     f"{_DEF}.AlgorithmSpecification.TrainingInputMode": (
         "honoured",
         "File; FastFile (downloaded like File); Pipe is refused (rule pipe-unsupported)",
     ),
     f"{_DEF}.AlgorithmSpecification.AlgorithmName": (
-        "refused",
-        "names a SageMaker algorithm resource or built-in algorithm, which tunestream does not have: "
-        "give TrainingImage (or tunestream's Command) and MetricDefinitions",
+        "honoured",
+        "xgboost: tunestream's stand-in for the built-in XGBoost runs (as for its ECR TrainingImage; "
+        "docs/builtin-algorithms.md); other names (algorithm resources, Marketplace) are refused "
+        "(rule builtin-algorithm)",
     ),
     f"{_DEF}.AlgorithmSpecification.MetricDefinitions": (
         "honoured",
-        "collector: each regex applied to every output line; the objective is the last value matched",
+        "collector: each regex applied to every output line; the objective is the last value matched; left "
+        "out for a built-in algorithm: its own (validation:auc, train:rmse, ...)",
     ),
     f"{_DEF}.AlgorithmSpecification.MetricDefinitions[].Name": ("honoured", "the metric's name"),
     f"{_DEF}.AlgorithmSpecification.MetricDefinitions[].Regex": ("honoured", "one capturing group, RE2 syntax"),

@@ -195,7 +195,26 @@ def _check_definition(
 ) -> None:
     base = "TrainingJobDefinition"
     algo = definition.AlgorithmSpecification
-    if algo.Command is None and not algo.TrainingImage:
+    if algo.AlgorithmName is not None:
+        if algo.builtin is None:
+            errors.append(
+                FieldError(
+                    f"{base}.AlgorithmSpecification.AlgorithmName",
+                    "builtin-algorithm",
+                    f"{algo.AlgorithmName!r}: tunestream stands in for SageMaker's built-in xgboost only; it has "
+                    "no algorithm resources or Marketplace algorithms: give TrainingImage (or Command) and "
+                    "MetricDefinitions",
+                )
+            )
+        if algo.TrainingImage or algo.Command is not None:
+            errors.append(
+                FieldError(
+                    f"{base}.AlgorithmSpecification.AlgorithmName",
+                    "image-or-algorithm",
+                    "give AlgorithmName or TrainingImage (or Command), not both",
+                )
+            )
+    elif algo.Command is None and not algo.TrainingImage:
         errors.append(
             FieldError(
                 f"{base}.AlgorithmSpecification",

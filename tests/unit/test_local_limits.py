@@ -87,3 +87,46 @@ def test_several_instances_run_as_processes_not_as_containers() -> None:
         validate_request(CreateTuningJobRequest.model_validate(command_job))
     container_job = request(image="trainer:1", ResourceConfig={"InstanceCount": 3, "InstanceType": "ml.m5.large"})
     assert errors_of(container_job) == [("TrainingJobDefinition.ResourceConfig.InstanceCount", "single-instance")]
+
+
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+def builtin_job(**algorithm: Any) -> dict[str, Any]:
+    job = request(image=XGBOOST_IMAGE, ResourceConfig={"InstanceCount": 2, "InstanceType": "ml.c4.2xlarge"})
+    job["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"] = "validation:auc"
+    job["TrainingJobDefinition"]["AlgorithmSpecification"] = {"TrainingInputMode": "File", **algorithm}
+    return job
+
+
+def test_the_builtin_xgboost_brings_its_metrics_and_runs_as_processes_on_several_instances() -> None:
+    for algorithm in ({"TrainingImage": XGBOOST_IMAGE}, {"AlgorithmName": "xgboost"}):
+        accepted = validate_request(CreateTuningJobRequest.model_validate(builtin_job(**algorithm)))
+        assert accepted is not None
+        algo = CreateTuningJobRequest.model_validate(builtin_job(**algorithm)).TrainingJobDefinition
+        assert algo is not None and algo.AlgorithmSpecification.builtin == "xgboost"
+        names = [m.Name for m in algo.AlgorithmSpecification.MetricDefinitions]
+        assert "validation:auc" in names and "train:rmse" in names and len(names) == 28
+
+
+def test_metric_definitions_given_for_a_builtin_are_the_ones_used() -> None:
+    mine = [{"Name": "validation:auc", "Regex": "auc=([0-9.]+)"}]
+    job = CreateTuningJobRequest.model_validate(builtin_job(TrainingImage=XGBOOST_IMAGE, MetricDefinitions=mine))
+    assert job.TrainingJobDefinition is not None
+    assert [m.Regex for m in job.TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions] == ["auc=([0-9.]+)"]
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "rule"),
+    [
+        ({"AlgorithmName": "arn:aws:sagemaker:us-east-1:123456789012:algorithm/mine"}, "builtin-algorithm"),
+        ({"AlgorithmName": "xgboost", "TrainingImage": XGBOOST_IMAGE}, "image-or-algorithm"),
+    ],
+)
+def test_other_algorithm_names_are_refused(algorithm: dict[str, Any], rule: str) -> None:
+    assert ("TrainingJobDefinition.AlgorithmSpecification.AlgorithmName", rule) in errors_of(builtin_job(**algorithm))
+
+
+def test_other_ecr_images_are_containers() -> None:
+    job = builtin_job(TrainingImage="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1")
+    assert ("TrainingJobDefinition.ResourceConfig.InstanceCount", "single-instance") in errors_of(job)

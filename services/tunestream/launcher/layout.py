@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tunestream.builtin_algorithms import stand_in_module
 from tunestream.events.v1 import TrainingJobSpec
 
 # Variables a training program may need from the launcher's own environment; nothing else is
@@ -190,7 +192,11 @@ def training_argv(spec: TrainingJobSpec) -> list[str]:
     """Command (or a `file://` TrainingImage's executable) followed by --name value for every
     hyperparameter, each value one argv item."""
     executable = spec.local_executable
-    argv = [executable, *spec.command] if executable else list(spec.command)
+    if spec.builtin_algorithm is not None:
+        # The stand-in runs on the launcher's own interpreter, where tunestream is installed.
+        argv = [sys.executable, "-m", stand_in_module(spec.builtin_algorithm)]
+    else:
+        argv = [executable, *spec.command] if executable else list(spec.command)
     for name, value in spec.hyperparameters.items():
         argv += [f"--{name}", value]
     return argv

@@ -22,7 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from tunestream.definitions import CreateTuningJobRequest
+from tunestream.definitions import (
+    AlgorithmSpecificationShape,
+    CreateTuningJobRequest,
+    HyperParameterTuningJobConfigShape,
+)
 from tunestream.events import ids
 from tunestream.events.v1 import (
     EventBase,
@@ -373,7 +377,7 @@ class TuningJobState:
             training_job_name=name,
             index=index,
             tuned_hyperparameters=tuned,
-            hyperparameters={**definition.StaticHyperParameters, **tuned},
+            hyperparameters={**definition.StaticHyperParameters, **tuned, **builtin_hyperparameters(algo, config)},
             command=list(algo.Command or []),
             environment=dict(definition.Environment),
             input_channels=[
@@ -397,6 +401,7 @@ class TuningJobState:
             objective_type=config.HyperParameterTuningJobObjective.Type,
             instance_count=definition.ResourceConfig.InstanceCount,
             training_image=algo.TrainingImage,
+            builtin_algorithm=algo.builtin,
             gpu_count=gpu_count(definition.ResourceConfig),
             checkpoint_s3_uri=checkpoint.S3Uri if checkpoint else None,
             checkpoint_local_path=checkpoint.LocalPath if checkpoint else None,
@@ -415,3 +420,13 @@ class TuningJobState:
             tuning_job_name=self.name,
             payload=TrainingJobProposedData(spec=spec, reason=proposal.reason, details=details),
         )
+
+
+def builtin_hyperparameters(
+    algo: AlgorithmSpecificationShape, config: HyperParameterTuningJobConfigShape
+) -> dict[str, str]:
+    """What SageMaker adds to a built-in algorithm's hyperparameters in a tuning job: the objective,
+    which the algorithm then evaluates (XGBoost adds it to its eval_metric)."""
+    if algo.builtin is None or config.HyperParameterTuningJobObjective is None:
+        return {}
+    return {"_tuning_objective_metric": config.HyperParameterTuningJobObjective.MetricName}

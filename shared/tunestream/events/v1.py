@@ -156,8 +156,14 @@ class TrainingJobSpec(Payload):
     # Steps the resumed training job already holds: its first objective value is step offset + 1.
     step_offset: int = 0
 
+    # A SageMaker built-in algorithm (by its ECR TrainingImage or AlgorithmName): the launcher runs
+    # tunestream's stand-in program for it as a local process (tunestream.builtin_algorithms).
+    builtin_algorithm: Literal["xgboost"] | None = None
+
     @property
     def backend(self) -> Literal["process", "container"]:
+        if self.builtin_algorithm is not None:
+            return "process"
         return "container" if self.training_image and not is_file_uri(self.training_image) else "process"
 
     @property
