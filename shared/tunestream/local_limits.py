@@ -1,7 +1,7 @@
 """Values of honoured TrainingJobDefinition members that tunestream cannot honour, refused by name.
 
-Each was accepted and silently ignored before (issue #15: "no silent ignores"): a container training
-job with InstanceCount 2 ran as one container, a spot training job ran on-demand. `tunestream.request_members`
+Each was accepted and silently ignored before (issue #15: "no silent ignores"): a spot training job
+ran on-demand, a manifest channel was downloaded as a prefix. `tunestream.request_members`
 names these rules in its notes.
 """
 
@@ -24,21 +24,6 @@ def _runs_as_process(definition: TrainingJobDefinitionShape) -> bool:
 
 def check_local_limits(definition: TrainingJobDefinitionShape, base: str) -> list[FieldError]:
     errors: list[FieldError] = []
-    if definition.ResourceConfig.InstanceCount > 1 and not _runs_as_process(definition):
-        tuning = definition.HyperParameterTuningResourceConfig
-        where = "ResourceConfig.InstanceCount"
-        if tuning is not None:  # the ResourceConfig was derived from it: name what the user wrote
-            first = ".InstanceConfigs[0]" if tuning.InstanceConfigs else ""
-            where = f"HyperParameterTuningResourceConfig{first}.InstanceCount"
-        errors.append(
-            FieldError(
-                f"{base}.{where}",
-                "single-instance",
-                f"InstanceCount {definition.ResourceConfig.InstanceCount}: several instances of a training job "
-                "run as local processes (a Command or a file:// TrainingImage); a container training job runs "
-                "on one instance",
-            )
-        )
     if definition.EnableManagedSpotTraining:
         errors.append(
             FieldError(

@@ -204,8 +204,8 @@ _DEFINITION: dict[str, Entry] = {
     ),
     f"{_RESOURCES}.InstanceCount": (
         "honoured",
-        "N local processes run together on one launcher (algo-1 ... algo-N, SM_HOSTS, resourceconfig.json, "
-        "MASTER_ADDR/PORT on loopback); more than 1 for a container job is refused (rule single-instance)",
+        "N processes or containers run together on one launcher (algo-1 ... algo-N, SM_HOSTS, "
+        "resourceconfig.json, MASTER_ADDR/PORT; containers on a network of the job's own)",
     ),
     f"{_RESOURCES}.VolumeSizeInGB": (
         "inert",
@@ -284,8 +284,8 @@ _DEFINITION: dict[str, Entry] = {
     ),
     f"{_DEF}.EnableInterContainerTrafficEncryption": (
         "honoured",
-        "the instances of a training job talk over the loopback of the launcher's machine, which never "
-        "leaves it: there is nothing on the wire to encrypt",
+        "the instances of a training job talk over the loopback or a Docker network of the launcher's "
+        "machine, which never leaves it: there is nothing on the wire to encrypt",
     ),
     f"{_DEF}.EnableManagedSpotTraining": (
         "honoured",

@@ -235,6 +235,48 @@ def test_network_isolation_leaves_a_container_only_loopback(
     assert len(seen[False]) > 1 and "lo" in seen[False], seen
 
 
+def test_several_instances_meet_on_their_network_and_share_the_channel(
+    api: TunestreamClient, launcher: SideLauncher, dockerc: Any, store: S3ObjectStore, run_id: str
+) -> None:
+    """InstanceCount 2: containers algo-1 and algo-2 of each training job, a ShardedByS3Key channel
+    split between them, algo-2 reaching algo-1 at MASTER_ADDR:MASTER_PORT: over the launcher's
+    network (the host's here: loopback) and, isolated, over the attempt's own internal network."""
+    data = f"s3://tunestream/it-containers/two-{run_id}/train"
+    for key in ("a.csv", "b.csv", "c.csv", "d.csv"):
+        store.put_bytes(f"{data}/{key}", b"1,2\n")
+    names = {False: f"ctr-two-{run_id}", True: f"ctr-two-iso-{run_id}"}
+    for isolated, name in names.items():
+        job = container_job(name, peers="1")
+        definition = job["TrainingJobDefinition"]
+        definition["ResourceConfig"] = {"InstanceType": "ml.m5.large", "InstanceCount": 2, "VolumeSizeInGB": 1}
+        definition["EnableNetworkIsolation"] = isolated
+        definition["InputDataConfig"] = [
+            {
+                "ChannelName": "train",
+                "DataSource": {"S3DataSource": {"S3Uri": data, "S3DataDistributionType": "ShardedByS3Key"}},
+            }
+        ]
+        api.create_tuning_job(job)
+    for isolated, name in names.items():
+        describe = wait_until_ended(api, name, timeout_s=120)
+        [summary] = api.training_jobs(name)
+        assert describe["HyperParameterTuningJobStatus"] == "Completed", summary.get("FailureReason")
+        training = summary["TrainingJobName"]
+        log_text = api.logs(training)
+        master = "algo-1" if isolated else "127.0.0.1"
+        assert "[algo-1] heard=hello from algo-2" in log_text, log_text
+        assert f"[algo-2] said hello to {master}" in log_text, log_text
+        artifact = api.describe_training_job(training)["ModelArtifacts"]["S3ModelArtifacts"]
+        with tarfile.open(fileobj=io.BytesIO(store.get_bytes(artifact))) as tar:
+            shares = {
+                host: tar.extractfile(f"train-files-{host}.txt").read().decode().split()  # type: ignore[union-attr]
+                for host in ("algo-1", "algo-2")
+            }
+        assert shares == {"algo-1": ["a.csv", "c.csv"], "algo-2": ["b.csv", "d.csv"]}
+        assert containers(dockerc, name) == []
+        assert dockerc.networks.list(filters={"label": f"tunestream.tuning-job={name}"}) == []
+
+
 def test_stop_removes_containers(api: TunestreamClient, launcher: SideLauncher, dockerc: Any, run_id: str) -> None:
     name = f"ctr-stop-{run_id}"
     api.create_tuning_job(container_job(name, jobs=3, parallel=2, epochs="200", sleep="0.5"))

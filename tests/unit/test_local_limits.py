@@ -81,12 +81,10 @@ def test_a_file_uri_program_is_a_local_process() -> None:
     assert errors_of(job) == [("TrainingJobDefinition.CheckpointConfig.LocalPath", "local-path-container")]
 
 
-def test_several_instances_run_as_processes_not_as_containers() -> None:
-    two = {"InstanceCount": 2, "InstanceType": "ml.m5.large"}
-    for command_job in (request(ResourceConfig=two), request(image="file:///opt/train.sh", ResourceConfig=two)):
-        validate_request(CreateTuningJobRequest.model_validate(command_job))
-    container_job = request(image="trainer:1", ResourceConfig={"InstanceCount": 3, "InstanceType": "ml.m5.large"})
-    assert errors_of(container_job) == [("TrainingJobDefinition.ResourceConfig.InstanceCount", "single-instance")]
+def test_several_instances_run_as_processes_and_as_containers() -> None:
+    two = {"InstanceCount": 3, "InstanceType": "ml.m5.large"}
+    for image in (None, "file:///opt/train.sh", "trainer:1"):
+        validate_request(CreateTuningJobRequest.model_validate(request(image=image, ResourceConfig=two)))
 
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -128,5 +126,9 @@ def test_other_algorithm_names_are_refused(algorithm: dict[str, Any], rule: str)
 
 
 def test_other_ecr_images_are_containers() -> None:
-    job = builtin_job(TrainingImage="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1")
-    assert ("TrainingJobDefinition.ResourceConfig.InstanceCount", "single-instance") in errors_of(job)
+    job = CreateTuningJobRequest.model_validate(
+        builtin_job(TrainingImage="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1")
+    )
+    assert job.TrainingJobDefinition is not None
+    assert job.TrainingJobDefinition.AlgorithmSpecification.builtin is None
+    assert job.TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions == []

@@ -111,8 +111,9 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
         heartbeat_interval_s=settings.heartbeat_interval_s,
         # Containers run without a network on request; processes where a network namespace can be made.
         isolating=[b for b in backends if b == "container" or (b == "process" and can_isolate_processes())],
-        # Several instances of a job run together on this machine's slots: local processes meet on loopback.
-        multi_instance=[b for b in backends if b == "process"],
+        # Several instances of a job run together on this machine's slots: local processes meet on
+        # loopback, Docker containers on a network of the job's own.
+        multi_instance=[b for b in backends if b in ("process", "container")],
         incarnation=incarnation,
         kill_leftover=kill_leftover,
     )

@@ -4,8 +4,8 @@ program per host (algo-1 ... algo-N), started together, watched together, ended 
 All of them start or none does. The job ends when every host has ended; the first host that fails
 (or is stopped, or is lost with its machine) ends the others: they get SIGTERM, the stop grace
 period, then SIGKILL, and the attempt ends as that host did. A retry runs the whole group again.
-Hosts share the job's model/, output/ and checkpoints/ folders (layout.py), so the model and the
-checkpoints are uploaded once, as SageMaker aggregates what every instance writes there.
+Hosts share the job's model/ and output/ folders (layout.py), so the model is uploaded once, as
+SageMaker aggregates what every instance writes there; each has checkpoints/ of its own.
 """
 
 from __future__ import annotations

@@ -13,8 +13,9 @@ SageMaker's own frameworks do) need no change.
 
 A training job of several instances (InstanceCount > 1) runs one program per host, algo-1 ...
 algo-N. Each host has its own input/ (its resourceconfig.json names it current_host; a
-ShardedByS3Key channel holds its share of the objects) under <job dir>/hosts/<host>/; model/,
-output/ and checkpoints/ are shared, as SageMaker aggregates what every instance writes there.
+ShardedByS3Key channel holds its share of the objects) and checkpoints/ under
+<job dir>/hosts/<host>/; model/ and output/ are shared, as SageMaker aggregates what every
+instance writes there.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ class JobLayout:
 
     @property
     def checkpoint_dir(self) -> Path:
-        return self.root / "checkpoints"
+        # Each host's own, as each SageMaker instance has its own /opt/ml/checkpoints.
+        return self.host_root / "checkpoints"
 
     @property
     def failure_file(self) -> Path:

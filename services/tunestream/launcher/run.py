@@ -92,7 +92,11 @@ class TrainingRun:
         self.checkpoints = (
             AttemptCheckpoints(
                 CheckpointSync(
-                    store, spec.checkpoint_s3_uri, spec.training_job_name, layout.checkpoint_dir, spec.resume_from
+                    store,
+                    spec.checkpoint_s3_uri,
+                    spec.training_job_name,
+                    self.hosts[0].checkpoint_dir,
+                    spec.resume_from,
                 ),
                 spec.training_job_name,
                 [d for d in spec.metric_definitions if d.Name == spec.objective_metric_name],
@@ -226,6 +230,8 @@ class TrainingRun:
             self._download(channel)
         if self.checkpoints is not None:
             restored = self.checkpoints.restore()
+            for host in self.hosts[1:]:  # every host starts from the checkpoint; algo-1's is synced
+                shutil.copytree(self.hosts[0].checkpoint_dir, host.checkpoint_dir, dirs_exist_ok=True)
             if restored.files:
                 log.info(
                     "training job %s: restored %d checkpoint files (objective values count from step %d)",

@@ -111,12 +111,12 @@ def finished(events: list[EventBase]) -> TrainingJobFinished:
     return end
 
 
-def test_each_host_has_its_own_input_and_shares_model_output_and_checkpoints(tmp_path: Path) -> None:
+def test_each_host_has_its_own_input_and_checkpoints_and_shares_model_and_output(tmp_path: Path) -> None:
     layouts = JobLayout(tmp_path).host_layouts(3)
     assert [(h.host, h.hosts, h.rank) for h in layouts] == [(n, host_names(3), k) for k, n in enumerate(host_names(3))]
     assert len({h.config_dir for h in layouts}) == len({h.data_dir for h in layouts}) == 3
     assert {h.model_dir for h in layouts} == {tmp_path / "model"}
-    assert {h.checkpoint_dir for h in layouts} == {tmp_path / "checkpoints"}
+    assert [h.checkpoint_dir for h in layouts] == [tmp_path / "hosts" / n / "checkpoints" for n in host_names(3)]
     assert {h.output_data_dir for h in layouts} == {tmp_path / "output" / "data"}
     assert JobLayout(tmp_path).host_layouts(1) == [JobLayout(tmp_path)]
 
