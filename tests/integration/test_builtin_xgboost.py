@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 
 from tests.integration.test_boto3 import sagemaker_client
+from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.objstore.s3 import S3ObjectStore
+from tunestream.replay.run import run_replay
 
 pytest.importorskip("xgboost")
 
@@ -123,3 +125,6 @@ def test_the_seeds_builtin_xgboost_example_runs_unchanged(
     artifact = training["ModelArtifacts"]["S3ModelArtifacts"]
     with tarfile.open(fileobj=io.BytesIO(store.get_bytes(artifact))) as tar:
         assert tar.getnames() == ["xgboost-model"]
+    # Replayed from Kafka, the job's decisions and read model come out the same (once the tracker
+    # has written what came after the job's end).
+    wait_for("a replay without differences", lambda: run_replay(settings, name)["differences"] == 0, timeout_s=60)

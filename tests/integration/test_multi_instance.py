@@ -18,6 +18,7 @@ from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.objstore.s3 import S3ObjectStore
+from tunestream.replay.run import run_replay
 
 PROGRAM = str(ROOT / "examples" / "distributed_digits" / "train.py")
 ACCURACY = {"Name": "validation:accuracy", "Regex": r"validation:accuracy=([0-9.]+)"}
@@ -89,6 +90,9 @@ def test_a_two_instance_tuning_job_trains_data_parallel_on_shards(
     artifact = training["ModelArtifacts"]["S3ModelArtifacts"]
     with tarfile.open(fileobj=io.BytesIO(store.get_bytes(artifact))) as tar:
         assert tar.getnames() == ["model.pt"]  # saved by algo-1 alone, into the shared model folder
+    # Replayed from Kafka, the job's decisions and read model come out the same (once the tracker
+    # has written what came after the job's end).
+    wait_for("a replay without differences", lambda: run_replay(settings, name)["differences"] == 0, timeout_s=60)
 
 
 def test_a_launcher_killed_mid_job_retries_every_host_together(

@@ -98,6 +98,20 @@ async def test_runs_only_what_is_assigned_to_this_incarnation_within_its_slots(t
     await h.shutdown()
 
 
+async def test_a_job_of_several_instances_holds_a_slot_per_instance(tmp_path: Path) -> None:
+    h, made = handler(tmp_path, slots=3)
+    two = spec(0).model_copy(update={"instance_count": 2})
+    await feed(h, proposed(two), proposed(spec(1)), proposed(spec(2)))
+    await feed(h, assign("tj-000", 0), assign("tj-001", 0), assign("tj-002", 0))
+    # 2 + 1 slots: the third job waits, though only two runs exist.
+    assert [r.spec.training_job_name for r in made] == ["tj-000", "tj-001"]
+    made[0].done.set()  # the two-instance job ends: its two slots come back
+    await asyncio.sleep(0.01)
+    assert sorted(h.runs) == ["tj-001", "tj-002"]
+    assert h.heartbeat().payload.multi_instance == []  # this stand-in launcher offers none
+    await h.shutdown()
+
+
 async def test_an_attempt_that_ended_is_not_started_again_before_its_finish_is_read_back(tmp_path: Path) -> None:
     h, made = handler(tmp_path, slots=1)
     await feed(h, proposed(spec(0)), assign("tj-000", 0))
