@@ -88,8 +88,9 @@ class HyperbandStrategyConfigShape(Shape):
 
 
 class BayesianStrategyConfigShape(Shape):
-    # tunestream's extension. CostAware "Enabled" weighs each proposal's expected improvement by
-    # the seconds a model predicts its training job takes (strategies/bayesian.py).
+    # tunestream's extension. CostAware "Enabled" (the default) weighs each proposal's expected
+    # improvement by the seconds a model predicts its training job takes (strategies/bayesian.py);
+    # "Disabled" gives plain expected improvement.
     CostAware: Literal["Enabled", "Disabled"] | None = None
 
 

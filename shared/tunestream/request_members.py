@@ -446,7 +446,8 @@ EXTENSIONS: dict[str, Entry] = {
     ),
     "HyperParameterTuningJobConfig.StrategyConfig.BayesianStrategyConfig.CostAware": (
         "honoured",
-        "Enabled: expected improvement per predicted second of training (docs/search-strategies.md)",
+        "Enabled (the default): expected improvement per predicted second of training, cooled over the "
+        "job budget; Disabled: plain expected improvement (docs/search-strategies.md)",
     ),
     **_OWN_DEFINITION,
     **{

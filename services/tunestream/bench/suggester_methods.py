@@ -164,18 +164,20 @@ def _promotion_hyperband(task: Task, seed: int, workers: int) -> SuggesterMethod
 # The budget cost-aware Bayesian cools its cost weight over: a user's MaxNumberOfTrainingJobs, here
 # the horizon of the bench's best-after-N-jobs figures (search_bench --max-jobs 40).
 COST_AWARE_JOBS = 40
+# Bayesian as it was before cost awareness became its default, and the ablations measured then.
+PLAIN: dict[str, Any] = {"StrategyConfig": {"BayesianStrategyConfig": {"CostAware": "Disabled"}}}
 
 
-def _cost_aware(task: Task, seed: int, workers: int) -> SuggesterMethod:
+def _bayesian(task: Task, seed: int, workers: int) -> SuggesterMethod:
+    """What a user gets by asking for Bayesian: cost-aware, cooled over a budget of COST_AWARE_JOBS."""
     request = tuning_request(
         task,
         seed,
         workers,
         "Bayesian",
-        StrategyConfig={"BayesianStrategyConfig": {"CostAware": "Enabled"}},
         ResourceLimits={"MaxNumberOfTrainingJobs": COST_AWARE_JOBS, "MaxParallelTrainingJobs": workers},
     )
-    return SuggesterMethod("tunestream Bayesian (cost-aware)", request, seed)
+    return SuggesterMethod("tunestream Bayesian", request, seed)
 
 
 METHODS: dict[str, MethodFactory] = {
@@ -183,12 +185,12 @@ METHODS: dict[str, MethodFactory] = {
     "tunestream Random + Auto": suggester("tunestream Random + Auto", "Random", TrainingJobEarlyStoppingType="Auto"),
     "tunestream Hyperband": _hyperband,
     "tunestream Hyperband (promotion)": _promotion_hyperband,
-    "tunestream Bayesian": suggester("tunestream Bayesian", "Bayesian"),
-    # The same Bayesian proposing only when a slot is free (as before it proposed ahead): what the
+    "tunestream Bayesian": _bayesian,
+    "tunestream Bayesian (plain)": suggester("tunestream Bayesian (plain)", "Bayesian", **PLAIN),
+    # Plain Bayesian proposing only when a slot is free (as before it proposed ahead): what the
     # fresher information is worth, and (with measured decision time) what the waiting costs.
-    "tunestream Bayesian (no ahead)": suggester("tunestream Bayesian (no ahead)", "Bayesian", ahead=False),
-    "tunestream Bayesian (cost-aware)": _cost_aware,
+    "tunestream Bayesian (no ahead)": suggester("tunestream Bayesian (no ahead)", "Bayesian", ahead=False, **PLAIN),
     "tunestream Bayesian + Auto": suggester(
-        "tunestream Bayesian + Auto", "Bayesian", TrainingJobEarlyStoppingType="Auto"
+        "tunestream Bayesian + Auto", "Bayesian", TrainingJobEarlyStoppingType="Auto", **PLAIN
     ),
 }

@@ -33,9 +33,12 @@ local climb per column kind. Training jobs without an objective (failed, silent)
 the model. All randomness is seeded with (RandomSeed, index): the same seed and history give the
 same proposal.
 
-Cost-aware (StrategyConfig.BayesianStrategyConfig.CostAware): a second GP predicts a configuration's
-log seconds from the training jobs that ran to their end, and the acquisition subtracts it, weighted
-from 1 after the initial design down to 0 at the last training job (`cost_weight`).
+Cost-aware (the default; StrategyConfig.BayesianStrategyConfig.CostAware "Disabled" turns it off):
+a second GP predicts a configuration's log seconds from the training jobs that ran to their end,
+and the acquisition subtracts it, weighted from 1 after the initial design down to 0 at the last
+training job (`cost_weight`). It became the default because on the search bench it reached the
+targets as fast as plain expected improvement or faster on every task (4.8x on the seed task at
+W = 2, whose plain Bayesian spent its time on slow configurations; docs/strategies.md).
 """
 
 from __future__ import annotations
@@ -398,9 +401,10 @@ class CostModel:
 
 
 def cost_aware(inputs: StrategyInputs) -> bool:
+    """On unless the job says CostAware "Disabled"."""
     config = inputs.config.StrategyConfig
     given = config.BayesianStrategyConfig if config else None
-    return given is not None and given.CostAware == "Enabled"
+    return given is None or given.CostAware != "Disabled"
 
 
 def _build(inputs: StrategyInputs) -> StrategyParts:

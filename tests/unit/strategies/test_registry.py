@@ -58,6 +58,13 @@ def test_builds_the_named_proposer_and_stopper(
     assert isinstance(built.stopper, stopper)
 
 
+@pytest.mark.parametrize(("given", "aware"), [(None, True), ("Enabled", True), ("Disabled", False)])
+def test_bayesian_is_cost_aware_unless_the_job_turns_it_off(given: str | None, aware: bool) -> None:
+    extra = {"StrategyConfig": {"BayesianStrategyConfig": {"CostAware": given}}} if given else {}
+    built = parts(minimal_job(Strategy="Bayesian", **extra))
+    assert isinstance(built.proposer, BayesianSearch) and built.proposer._cost_aware is aware
+
+
 def test_grid_builds_with_its_own_count() -> None:
     job = minimal_job(Strategy="Grid")
     job["HyperParameterTuningJobConfig"]["ParameterRanges"]["ContinuousParameterRanges"] = []
