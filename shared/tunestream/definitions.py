@@ -164,7 +164,7 @@ class S3DataSourceShape(Shape):
     S3DataType: Literal["S3Prefix", "ManifestFile", "AugmentedManifestFile"] = "S3Prefix"
     S3DataDistributionType: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"
     AttributeNames: list[str] | None = None
-    InstanceGroupNames: list[str] | None = None
+    InstanceGroupNames: list[str] | None = Field(default=None, min_length=1, max_length=5)
     ModelAccessConfig: dict[str, Any] | None = None
     HubAccessConfig: dict[str, Any] | None = None
 
@@ -192,6 +192,14 @@ class OutputDataConfigShape(Shape):
     CompressionType: Literal["GZIP", "NONE"] | None = None
 
 
+class InstanceGroupShape(Shape):
+    """One group of a heterogeneous cluster: InstanceCount instances of InstanceType."""
+
+    InstanceType: str
+    InstanceCount: int = Field(ge=1)
+    InstanceGroupName: str = Field(min_length=1, max_length=64)
+
+
 class ResourceConfigShape(Shape):
     InstanceType: str | None = None
     InstanceCount: int = Field(default=1, ge=1)
@@ -200,7 +208,7 @@ class ResourceConfigShape(Shape):
     VolumeSizeInGB: int | None = None
     VolumeKmsKeyId: str | None = None
     KeepAlivePeriodInSeconds: int | None = None
-    InstanceGroups: list[dict[str, Any]] | None = None
+    InstanceGroups: list[InstanceGroupShape] | None = Field(default=None, min_length=1, max_length=5)
     TrainingPlanArn: str | None = None
     InstancePlacementConfig: dict[str, Any] | None = None
     InstancePreferences: list[dict[str, Any]] | None = None

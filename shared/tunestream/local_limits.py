@@ -23,7 +23,7 @@ def _runs_as_process(definition: TrainingJobDefinitionShape) -> bool:
 
 
 def check_local_limits(definition: TrainingJobDefinitionShape, base: str) -> list[FieldError]:
-    errors: list[FieldError] = []
+    errors: list[FieldError] = _check_instance_groups(definition, base)
     if definition.EnableManagedSpotTraining:
         errors.append(
             FieldError(
@@ -60,4 +60,44 @@ def check_local_limits(definition: TrainingJobDefinitionShape, base: str) -> lis
                 f"{CONTAINER_CHECKPOINTS}",
             )
         )
+    return errors
+
+
+def _check_instance_groups(definition: TrainingJobDefinitionShape, base: str) -> list[FieldError]:
+    """SageMaker's rules for a heterogeneous cluster: groups instead of InstanceType/InstanceCount,
+    unique names, and channels sent only to groups that exist."""
+    errors: list[FieldError] = []
+    resources = definition.ResourceConfig
+    groups = resources.InstanceGroups or []
+    names = [g.InstanceGroupName for g in groups]
+    # InstanceCount 1 is ResourceConfig's default, which a stored request carries: only more is a conflict.
+    if groups and (resources.InstanceType is not None or resources.InstanceCount > 1):
+        errors.append(
+            FieldError(
+                f"{base}.ResourceConfig.InstanceGroups",
+                "instance-groups-or-type",
+                "give InstanceGroups or InstanceType and InstanceCount, not both",
+            )
+        )
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            errors.append(
+                FieldError(
+                    f"{base}.ResourceConfig.InstanceGroups[{i}].InstanceGroupName",
+                    "unique",
+                    f"instance group {name!r} is named more than once",
+                )
+            )
+    for i, channel in enumerate(definition.InputDataConfig):
+        wanted = channel.DataSource.S3DataSource.InstanceGroupNames
+        unknown = [n for n in wanted or [] if n not in names]
+        if unknown:
+            errors.append(
+                FieldError(
+                    f"{base}.InputDataConfig[{i}].DataSource.S3DataSource.InstanceGroupNames",
+                    "instance-group-known",
+                    f"{', '.join(map(repr, unknown))}: not among ResourceConfig.InstanceGroups"
+                    + (f" ({', '.join(names)})" if names else " (the job has none)"),
+                )
+            )
     return errors

@@ -132,8 +132,9 @@ _DEFINITION: dict[str, Entry] = {
         "attributes of an augmented manifest file, which tunestream does not read: use an S3Prefix channel",
     ),
     f"{_S3}.InstanceGroupNames": (
-        "refused",
-        "sends a channel to named instance groups; ResourceConfig.InstanceGroups is refused",
+        "honoured",
+        "only the hosts of these ResourceConfig.InstanceGroups get the channel (sharded among them with "
+        "ShardedByS3Key); a name that is not a group is refused (rule instance-group-known)",
     ),
     f"{_S3}.ModelAccessConfig": (
         "inert",
@@ -217,11 +218,17 @@ _DEFINITION: dict[str, Entry] = {
         "keeps AWS instances in a warm pool; launchers keep running, so there is nothing to keep warm",
     ),
     f"{_RESOURCES}.InstanceGroups": (
-        "refused",
-        "heterogeneous clusters (instances of different types in one training job) are not run: give "
-        "InstanceType and InstanceCount",
+        "honoured",
+        "a heterogeneous cluster: the groups' hosts run together as algo-1 ... algo-N in group order, with "
+        "resourceconfig.json's instance_groups and SM_CURRENT_INSTANCE_GROUP; not with InstanceType or "
+        "InstanceCount > 1 (rule instance-groups-or-type)",
     ),
-    **_children(f"{_RESOURCES}.InstanceGroups[]", "refused", ["InstanceType", "InstanceCount", "InstanceGroupName"]),
+    f"{_RESOURCES}.InstanceGroups[].InstanceType": (
+        "honoured",
+        "the group's GPUs per host, and its name in resourceconfig.json",
+    ),
+    f"{_RESOURCES}.InstanceGroups[].InstanceCount": ("honoured", "the group's hosts"),
+    f"{_RESOURCES}.InstanceGroups[].InstanceGroupName": ("honoured", "unique in the job (rule unique)"),
     f"{_RESOURCES}.TrainingPlanArn": ("inert", "AWS reserved capacity; here the launchers are the capacity"),
     f"{_RESOURCES}.InstancePlacementConfig": ("inert", "placement on AWS UltraServers, which exist on AWS only"),
     **_children(f"{_RESOURCES}.InstancePlacementConfig", "inert", ["EnableMultipleJobs", "PlacementSpecifications"]),

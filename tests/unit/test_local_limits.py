@@ -132,3 +132,55 @@ def test_other_ecr_images_are_containers() -> None:
     assert job.TrainingJobDefinition is not None
     assert job.TrainingJobDefinition.AlgorithmSpecification.builtin is None
     assert job.TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions == []
+
+
+GROUPS = [
+    {"InstanceType": "ml.c5.xlarge", "InstanceCount": 2, "InstanceGroupName": "data"},
+    {"InstanceType": "ml.g5.xlarge", "InstanceCount": 1, "InstanceGroupName": "train"},
+]
+
+
+def grouped_channel(*names: str) -> dict[str, Any]:
+    return {
+        "ChannelName": "train",
+        "DataSource": {"S3DataSource": {"S3Uri": "s3://b/train", "InstanceGroupNames": list(names)}},
+    }
+
+
+def test_instance_groups_run_a_heterogeneous_cluster() -> None:
+    job = request(ResourceConfig={"InstanceGroups": GROUPS}, InputDataConfig=[grouped_channel("data")])
+    validate_request(CreateTuningJobRequest.model_validate(job))
+
+
+@pytest.mark.parametrize(
+    ("resources", "channel", "field", "rule"),
+    [
+        (
+            {"InstanceGroups": GROUPS, "InstanceType": "ml.c5.xlarge"},
+            grouped_channel("data"),
+            "ResourceConfig.InstanceGroups",
+            "instance-groups-or-type",
+        ),
+        (
+            {"InstanceGroups": [GROUPS[0], {**GROUPS[1], "InstanceGroupName": "data"}]},
+            grouped_channel("data"),
+            "ResourceConfig.InstanceGroups[1].InstanceGroupName",
+            "unique",
+        ),
+        (
+            {"InstanceGroups": GROUPS},
+            grouped_channel("data", "nope"),
+            "InputDataConfig[0].DataSource.S3DataSource.InstanceGroupNames",
+            "instance-group-known",
+        ),
+        (
+            {"InstanceType": "ml.c5.xlarge", "InstanceCount": 2},
+            grouped_channel("data"),
+            "InputDataConfig[0].DataSource.S3DataSource.InstanceGroupNames",
+            "instance-group-known",
+        ),
+    ],
+)
+def test_instance_group_rules(resources: dict[str, Any], channel: dict[str, Any], field: str, rule: str) -> None:
+    job = request(ResourceConfig=resources, InputDataConfig=[channel])
+    assert (f"TrainingJobDefinition.{field}", rule) in errors_of(job)

@@ -172,7 +172,7 @@ class ContainerProgram:
             f"{LABEL}.training-job": self.name,
             f"{LABEL}.attempt": str(self.attempt.number),
         }
-        container_view = JobLayout(CONTAINER_ROOT, layout.host, layout.hosts)
+        container_view = JobLayout(CONTAINER_ROOT, layout.host, layout.hosts, None, layout.groups, layout.group)
         several = len(layout.hosts) > 1
         network_mode = "none" if self.spec.network_isolation else self._engine.network
         extra_hosts: dict[str, str] | None = None

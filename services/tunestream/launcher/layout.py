@@ -23,8 +23,10 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tunestream.builtin_algorithms import stand_in_module
 from tunestream.events.v1 import TrainingJobSpec
@@ -47,13 +49,25 @@ class JobLayout:
     hosts: tuple[str, ...] = ("algo-1",)
     # This host's own folder (input/, pid file) when the job has several; unset: the root.
     host_dir: Path | None = None
+    # A heterogeneous cluster: every group's (name, instance type, hosts); this host's group.
+    groups: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    group: str | None = None
 
-    def host_layouts(self, count: int) -> list[JobLayout]:
-        """The layout of each of `count` instances of the job whose folder this is."""
-        if count == 1:
+    def host_layouts(self, count: int, groups: Sequence[tuple[str, str, int]] = ()) -> list[JobLayout]:
+        """The layout of each of `count` instances of the job whose folder this is; with instance
+        groups (name, instance type, count), their hosts in group order."""
+        if count == 1 and not groups:
             return [self]
         names = host_names(count)
-        return [JobLayout(self.root, name, names, self.root / "hosts" / name) for name in names]
+        placed: list[tuple[str, str, tuple[str, ...]]] = []
+        for name, instance_type, size in groups:
+            first = sum(len(p[2]) for p in placed)
+            placed.append((name, instance_type, names[first : first + size]))
+        group_of = {host: name for name, _, members in placed for host in members}
+        return [
+            JobLayout(self.root, name, names, self.root / "hosts" / name, tuple(placed), group_of.get(name))
+            for name in names
+        ]
 
     @property
     def host_root(self) -> Path:
@@ -110,10 +124,24 @@ class JobLayout:
         for channel in spec.input_channels:
             self.channel_dir(channel.name).mkdir(parents=True, exist_ok=True)
         (self.config_dir / "hyperparameters.json").write_text(json.dumps(spec.hyperparameters, indent=2))
-        (self.config_dir / "resourceconfig.json").write_text(
-            json.dumps({"current_host": self.host, "hosts": list(self.hosts), "network_interface_name": "lo"})
-        )
+        (self.config_dir / "resourceconfig.json").write_text(json.dumps(self.resource_config()))
         (self.config_dir / "inputdataconfig.json").write_text(json.dumps(input_data_config(spec)))
+
+    def resource_config(self) -> dict[str, Any]:
+        """resourceconfig.json as SageMaker writes it; a heterogeneous cluster's adds the groups."""
+        config: dict[str, Any] = {"current_host": self.host, "hosts": list(self.hosts)}
+        if self.groups:
+            config["current_group_name"] = self.group
+            config["current_instance_type"] = self._group_type()
+            config["instance_groups"] = [
+                {"instance_group_name": name, "instance_type": kind, "hosts": list(members)}
+                for name, kind, members in self.groups
+            ]
+        config["network_interface_name"] = "lo"
+        return config
+
+    def _group_type(self) -> str | None:
+        return next((kind for name, kind, _ in self.groups if name == self.group), None)
 
 
 def input_data_config(spec: TrainingJobSpec) -> dict[str, dict[str, str]]:
@@ -170,6 +198,23 @@ def training_environment(
             "SM_HOSTS": json.dumps(list(layout.hosts)),
         }
     )
+    if layout.groups:
+        members = next((list(m) for name, _, m in layout.groups if name == layout.group), [])
+        env.update(
+            {
+                "SM_IS_HETERO": "true",
+                "SM_CURRENT_INSTANCE_GROUP": layout.group or "",
+                "SM_CURRENT_INSTANCE_TYPE": layout.resource_config()["current_instance_type"] or "",
+                "SM_CURRENT_INSTANCE_GROUP_HOSTS": json.dumps(members),
+                "SM_INSTANCE_GROUPS": json.dumps([name for name, _, _ in layout.groups]),
+                "SM_INSTANCE_GROUPS_DICT": json.dumps(
+                    {
+                        name: {"instance_group_name": name, "instance_type": kind, "hosts": list(m)}
+                        for name, kind, m in layout.groups
+                    }
+                ),
+            }
+        )
     if len(layout.hosts) > 1 and master is not None:
         env.update(
             {

@@ -87,7 +87,9 @@ class TrainingRun:
         self._interrupted: str | None = None
         self._revoked = False
         self._reported = False
-        self.hosts = layout.host_layouts(spec.instance_count)
+        self.hosts = layout.host_layouts(
+            spec.instance_count, [(g.name, g.instance_type, g.count) for g in spec.instance_groups]
+        )
         self.program = self._program(backend)
         self.checkpoints = (
             AttemptCheckpoints(
@@ -125,8 +127,9 @@ class TrainingRun:
     def _program(self, backend: Backend) -> Program:
         if len(self.hosts) == 1:
             return backend.program(self.spec, self.tuning_job_name, self.attempt, self.layout, self._options)
-        # The scheduler gave the job every host's GPUs together: gpu_count of them for each host in turn.
-        per_host, port = self.spec.gpu_count, free_port()
+        # The scheduler gave the job every host's GPUs together: each host's share in turn.
+        counts, port = self.spec.host_gpu_counts(), free_port()
+        starts = [sum(counts[:k]) for k in range(len(counts))]
         return HostGroup(
             [
                 (
@@ -134,7 +137,7 @@ class TrainingRun:
                     backend.program(
                         self.spec,
                         self.tuning_job_name,
-                        Attempt(self.attempt.number, self.attempt.gpus[k * per_host : (k + 1) * per_host], port),
+                        Attempt(self.attempt.number, self.attempt.gpus[starts[k] : starts[k] + counts[k]], port),
                         host,
                         self._options,
                     ),
@@ -243,14 +246,18 @@ class TrainingRun:
     def _download(self, channel: InputChannel) -> None:
         """The channel's objects into every host's input: all of them (FullyReplicated), downloaded
         once and linked into the other hosts' folders, or each host its share (ShardedByS3Key)."""
-        count = len(self.hosts)
+        # InstanceGroupNames: only the hosts of those groups get the channel (the others an empty folder).
+        hosts = [h for h in self.hosts if channel.instance_groups is None or h.group in channel.instance_groups]
+        count = len(hosts)
         if count > 1 and channel.distribution == "ShardedByS3Key":
-            for k, host in enumerate(self.hosts):
+            for k, host in enumerate(hosts):
                 self._store.download_prefix(channel.s3_uri, host.channel_dir(channel.name), shard=(k, count))
             return
-        first = self.hosts[0].channel_dir(channel.name)
+        if not hosts:
+            return
+        first = hosts[0].channel_dir(channel.name)
         self._store.download_prefix(channel.s3_uri, first)
-        for host in self.hosts[1:]:
+        for host in hosts[1:]:
             shutil.copytree(first, host.channel_dir(channel.name), copy_function=_link_or_copy, dirs_exist_ok=True)
 
     async def _supervise(self) -> int:

@@ -323,7 +323,7 @@ class Fleet:
 
     def _unplaceable(self, job: QueuedJob, live: list[Launcher]) -> EventBase:
         spec = job.spec
-        want = f"the {spec.backend} backend" + (f" and {_gpus_needed(spec)} GPUs" if spec.gpu_count else "")
+        want = f"the {spec.backend} backend" + (f" and {_gpus_needed(spec)} GPUs" if spec.total_gpus else "")
         if spec.network_isolation:
             want += " with network isolation"
         if spec.instance_count > 1:
@@ -360,4 +360,4 @@ def _serves(launcher: Launcher, spec: TrainingJobSpec) -> bool:
 
 
 def _gpus_needed(spec: TrainingJobSpec) -> int:
-    return spec.gpu_count * spec.instance_count
+    return spec.total_gpus

@@ -31,6 +31,7 @@ from tunestream.events import ids
 from tunestream.events.v1 import (
     EventBase,
     InputChannel,
+    InstanceGroupSpec,
     ObjectiveCollectedData,
     TrainingJobProposed,
     TrainingJobProposedData,
@@ -42,7 +43,7 @@ from tunestream.events.v1 import (
     TuningJobEndedData,
     WarmStartObservation,
 )
-from tunestream.instances import gpu_count
+from tunestream.instances import gpu_count, gpus_per_instance
 from tunestream.naming import training_job_name
 from tunestream.space import SearchSpace
 from tunestream.strategies import EarlyStopper, SearchStrategy, registry
@@ -373,6 +374,15 @@ class TuningJobState:
         name = training_job_name(self.name, index)
         algo = definition.AlgorithmSpecification
         checkpoint = definition.CheckpointConfig
+        groups = [
+            InstanceGroupSpec(
+                name=g.InstanceGroupName,
+                instance_type=g.InstanceType,
+                count=g.InstanceCount,
+                gpus=gpus_per_instance(g.InstanceType),
+            )
+            for g in definition.ResourceConfig.InstanceGroups or []
+        ]
         spec = TrainingJobSpec(
             training_job_name=name,
             index=index,
@@ -389,6 +399,7 @@ class TuningJobState:
                     distribution=c.DataSource.S3DataSource.S3DataDistributionType,
                     compression=c.CompressionType,
                     record_wrapper=c.RecordWrapperType,
+                    instance_groups=c.DataSource.S3DataSource.InstanceGroupNames,
                 )
                 for c in definition.InputDataConfig
             ],
@@ -399,7 +410,8 @@ class TuningJobState:
             metric_definitions=list(algo.MetricDefinitions),
             objective_metric_name=config.HyperParameterTuningJobObjective.MetricName,
             objective_type=config.HyperParameterTuningJobObjective.Type,
-            instance_count=definition.ResourceConfig.InstanceCount,
+            instance_count=sum(g.count for g in groups) if groups else definition.ResourceConfig.InstanceCount,
+            instance_groups=groups,
             training_image=algo.TrainingImage,
             builtin_algorithm=algo.builtin,
             gpu_count=gpu_count(definition.ResourceConfig),

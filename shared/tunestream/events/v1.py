@@ -113,6 +113,18 @@ class InputChannel(Payload):
     distribution: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"
     compression: Literal["None", "Gzip"] | None = None
     record_wrapper: str | None = None
+    # S3DataSource.InstanceGroupNames: only the hosts of these instance groups get the channel.
+    instance_groups: list[str] | None = None
+
+
+class InstanceGroupSpec(Payload):
+    """A group of a heterogeneous cluster (ResourceConfig.InstanceGroups): `count` hosts of
+    `instance_type`, each with `gpus` GPUs."""
+
+    name: str
+    instance_type: str
+    count: int
+    gpus: int = 0
 
 
 class TrainingJobSpec(Payload):
@@ -133,6 +145,9 @@ class TrainingJobSpec(Payload):
     # ResourceConfig.InstanceCount: that many copies of the program run together, one per host
     # (algo-1 ... algo-N), each with gpu_count GPUs.
     instance_count: int = 1
+    # ResourceConfig.InstanceGroups: the hosts in group order (instance_count is their total, and
+    # each group's `gpus` replaces gpu_count for its hosts).
+    instance_groups: list[InstanceGroupSpec] = Field(default_factory=list)
     # OutputDataConfig.CompressionType: GZIP uploads model.tar.gz and output.tar.gz; NONE the files as
     # they are, under output/model/ and output/data/ (as SageMaker does).
     output_compression: Literal["GZIP", "NONE"] = "GZIP"
@@ -165,6 +180,16 @@ class TrainingJobSpec(Payload):
         if self.builtin_algorithm is not None:
             return "process"
         return "container" if self.training_image and not is_file_uri(self.training_image) else "process"
+
+    def host_gpu_counts(self) -> list[int]:
+        """The GPUs of each host, algo-1 first."""
+        if self.instance_groups:
+            return [g.gpus for g in self.instance_groups for _ in range(g.count)]
+        return [self.gpu_count] * self.instance_count
+
+    @property
+    def total_gpus(self) -> int:
+        return sum(self.host_gpu_counts())
 
     @property
     def local_executable(self) -> str | None:

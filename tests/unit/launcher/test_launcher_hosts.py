@@ -18,6 +18,7 @@ from tests.unit.scheduler.test_fleet import spec
 from tunestream.events.v1 import (
     EventBase,
     InputChannel,
+    InstanceGroupSpec,
     TrainingJobFinished,
     TrainingJobSpec,
     TrainingJobStarted,
@@ -233,3 +234,34 @@ def test_a_leftover_host_process_is_killed_when_its_folder_is_used_again(tmp_pat
     for proc in sleepers:
         assert proc.wait(timeout=10) == -9
     assert not any(h.pid_file.exists() for h in hosts)
+
+
+async def test_instance_groups_place_hosts_their_gpus_and_their_channels(tmp_path: Path) -> None:
+    """A heterogeneous cluster: two CPU hosts of group `data` get the channel (sharded), the GPU host
+    of group `train` gets its GPU and none of the data; every host reads the groups in resourceconfig.json."""
+    groups = [
+        InstanceGroupSpec(name="data", instance_type="ml.c5.xlarge", count=2, gpus=0),
+        InstanceGroupSpec(name="train", instance_type="ml.g5.xlarge", count=1, gpus=1),
+    ]
+    channels = [
+        InputChannel(name="train", s3_uri="s3://b/train", distribution="ShardedByS3Key", instance_groups=["data"])
+    ]
+    script = (
+        'echo "group=$SM_CURRENT_INSTANCE_GROUP type=$SM_CURRENT_INSTANCE_TYPE gpus=$CUDA_VISIBLE_DEVICES '
+        'files=$(ls "$SM_CHANNEL_TRAIN" | wc -l) members=$SM_CURRENT_INSTANCE_GROUP_HOSTS"; '
+        'cat "$SM_INPUT_CONFIG_DIR/resourceconfig.json"; echo'
+    )
+    job_spec = job(script, 3, instance_groups=groups, input_channels=channels, gpu_count=0)
+    assert job_spec.total_gpus == 1
+    events = await run_job(tmp_path, job_spec, ChannelStore(tmp_path), gpus=("7",))
+    assert finished(events).payload.status.value == "Completed"
+    by_host = lines_by_host(events)
+    assert by_host["algo-1"][0] == 'group=data type=ml.c5.xlarge gpus= files=3 members=["algo-1", "algo-2"]'
+    assert by_host["algo-2"][0] == 'group=data type=ml.c5.xlarge gpus= files=2 members=["algo-1", "algo-2"]'
+    assert by_host["algo-3"][0] == 'group=train type=ml.g5.xlarge gpus=7 files=0 members=["algo-3"]'
+    config = json.loads(by_host["algo-3"][1])
+    assert config["current_group_name"] == "train" and config["current_instance_type"] == "ml.g5.xlarge"
+    assert config["instance_groups"] == [
+        {"instance_group_name": "data", "instance_type": "ml.c5.xlarge", "hosts": ["algo-1", "algo-2"]},
+        {"instance_group_name": "train", "instance_type": "ml.g5.xlarge", "hosts": ["algo-3"]},
+    ]

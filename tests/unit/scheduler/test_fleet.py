@@ -435,3 +435,22 @@ def test_gpus_per_instance_type() -> None:
     assert gpus_per_instance("ml.p3.2xlarge") == 1
     assert gpus_per_instance("ml.g5.12xlarge") == 4
     assert gpus_per_instance("ml.p4d.24xlarge") == 8
+
+
+def test_a_heterogeneous_job_takes_a_slot_per_host_and_each_groups_gpus() -> None:
+    from tunestream.events.v1 import InstanceGroupSpec
+
+    clock = Clock()
+    f = fleet(clock)
+    heard(f, beat("a", slots=4, gpus=("0", "1", "2"), multi_instance=("process",)))
+    groups = [
+        InstanceGroupSpec(name="cpu", instance_type="ml.c5.xlarge", count=2),
+        InstanceGroupSpec(name="gpu", instance_type="ml.g5.12xlarge", count=1, gpus=4),
+    ]
+    f.apply(proposed(instances(0, 3).model_copy(update={"instance_groups": groups})))
+    assert assigned(f.decide()) == []  # 4 GPUs wanted, 3 offered
+    smaller = [groups[0], groups[1].model_copy(update={"gpus": 2})]
+    f.apply(proposed(instances(1, 3).model_copy(update={"instance_groups": smaller})))
+    f.apply(proposed(instances(2, 2)))  # one slot left after tj-001's three
+    out = {a.training_job_name: a.gpus for a in assigned(f.decide())}
+    assert out == {"tj-001": ["0", "1"]}
