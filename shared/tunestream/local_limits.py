@@ -24,6 +24,17 @@ def _runs_as_process(definition: TrainingJobDefinitionShape) -> bool:
 
 def check_local_limits(definition: TrainingJobDefinitionShape, base: str) -> list[FieldError]:
     errors: list[FieldError] = _check_instance_groups(definition, base)
+    several = definition.ResourceConfig.InstanceCount > 1 or len(definition.ResourceConfig.InstanceGroups or []) > 1
+    if definition.EnableNetworkIsolation and several and _runs_as_process(definition):
+        errors.append(
+            FieldError(
+                f"{base}.EnableNetworkIsolation",
+                "isolation-one-process-host",
+                "a network-isolated process gets a network namespace of its own, so the hosts of a training "
+                "job of several instances could not reach each other: run it as a container (TrainingImage), "
+                "whose hosts share an internal network, or on one instance",
+            )
+        )
     if definition.EnableManagedSpotTraining:
         errors.append(
             FieldError(

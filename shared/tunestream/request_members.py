@@ -286,8 +286,9 @@ _DEFINITION: dict[str, Entry] = {
     ),
     f"{_DEF}.EnableNetworkIsolation": (
         "honoured",
-        "true: a container without a network, a process in a network namespace of its own (unshare "
-        "--net); only launchers able to do that for the backend run it",
+        "true: a container without a network (several hosts: an internal network of their own), a "
+        "process in a network namespace of its own (unshare --net; one instance only, rule "
+        "isolation-one-process-host); only launchers able to do that for the backend run it",
     ),
     f"{_DEF}.EnableInterContainerTrafficEncryption": (
         "honoured",

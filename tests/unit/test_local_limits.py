@@ -184,3 +184,14 @@ def test_instance_groups_run_a_heterogeneous_cluster() -> None:
 def test_instance_group_rules(resources: dict[str, Any], channel: dict[str, Any], field: str, rule: str) -> None:
     job = request(ResourceConfig=resources, InputDataConfig=[channel])
     assert (f"TrainingJobDefinition.{field}", rule) in errors_of(job)
+
+
+def test_network_isolated_processes_run_on_one_instance() -> None:
+    two = {"InstanceCount": 2, "InstanceType": "ml.m5.large"}
+    job = request(ResourceConfig=two, EnableNetworkIsolation=True)
+    assert errors_of(job) == [("TrainingJobDefinition.EnableNetworkIsolation", "isolation-one-process-host")]
+    validate_request(
+        CreateTuningJobRequest.model_validate(
+            request(image="trainer:1", ResourceConfig=two, EnableNetworkIsolation=True)
+        )
+    )
