@@ -1,7 +1,7 @@
 """Values of honoured TrainingJobDefinition members that tunestream cannot honour, refused by name.
 
 Each was accepted and silently ignored before (issue #15: "no silent ignores"): a spot training job
-ran on-demand, a manifest channel was downloaded as a prefix. `tunestream.request_members`
+ran on-demand, an augmented manifest channel was downloaded as a prefix. `tunestream.request_members`
 names these rules in its notes.
 """
 
@@ -46,13 +46,13 @@ def check_local_limits(definition: TrainingJobDefinitionShape, base: str) -> lis
         )
     for i, channel in enumerate(definition.InputDataConfig):
         data_type = channel.DataSource.S3DataSource.S3DataType
-        if data_type != "S3Prefix":
+        if data_type == "AugmentedManifestFile":
             errors.append(
                 FieldError(
                     f"{base}.InputDataConfig[{i}].DataSource.S3DataSource.S3DataType",
                     "manifest-unsupported",
-                    f"{data_type}: tunestream downloads every object under S3Uri and does not read manifest "
-                    "files; use S3Prefix",
+                    "AugmentedManifestFile: its records are streamed to Pipe-mode programs, and tunestream "
+                    "has no Pipe mode; use S3Prefix or ManifestFile",
                 )
             )
     checkpoint = definition.CheckpointConfig

@@ -119,9 +119,10 @@ _DEFINITION: dict[str, Entry] = {
     _S3: ("honoured", "downloaded from tunestream's S3 store"),
     f"{_S3}.S3DataType": (
         "honoured",
-        "S3Prefix; ManifestFile and AugmentedManifestFile are refused (rule manifest-unsupported)",
+        "S3Prefix; ManifestFile (the objects the manifest lists, under their relative keys); "
+        "AugmentedManifestFile is refused (rule manifest-unsupported: it feeds Pipe mode)",
     ),
-    f"{_S3}.S3Uri": ("honoured", "every object under the prefix is downloaded"),
+    f"{_S3}.S3Uri": ("honoured", "every object under the prefix is downloaded (ManifestFile: the manifest's)"),
     f"{_S3}.S3DataDistributionType": (
         "honoured",
         "in inputdataconfig.json; ShardedByS3Key gives each of a training job's instances every N-th "

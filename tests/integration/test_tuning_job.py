@@ -310,3 +310,32 @@ def test_output_data_and_uncompressed_artifacts(
             assert artifact == f"{prefix}model/"
             assert store.get_bytes(f"{prefix}data/summary/last.txt") == b"epochs=3\n"
             assert json.loads(store.get_bytes(f"{prefix}model/received.json"))["argv"]
+
+
+def test_a_manifest_channel_downloads_what_the_manifest_lists(
+    api: TunestreamClient, store: S3ObjectStore, settings: Settings, run_id: str
+) -> None:
+    """S3DataType ManifestFile against the real S3 store: the listed objects under their relative
+    keys, not the ones beside them; a manifest that is not there fails the job with a ClientError."""
+    base = f"s3://{settings.s3_bucket}/it-data/manifest-{run_id}"
+    for key in ("objs/a.csv", "objs/sub/b.csv", "objs/unlisted.csv"):
+        store.put_bytes(f"{base}/{key}", b"1,2\n")
+    store.put_bytes(f"{base}/manifest.json", json.dumps([{"prefix": f"{base}/objs/"}, "a.csv", "sub/b.csv"]).encode())
+    names = {"listed": f"mf-{run_id}", "missing": f"mf-gone-{run_id}"}
+    for kind, name in names.items():
+        job = trainer_job(name, jobs=1, parallel=1)
+        uri = f"{base}/manifest.json" if kind == "listed" else f"{base}/no-such-manifest.json"
+        job["TrainingJobDefinition"]["InputDataConfig"] = [
+            {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3Uri": uri, "S3DataType": "ManifestFile"}}}
+        ]
+        api.create_tuning_job(job)
+    assert wait_until_ended(api, names["listed"])["HyperParameterTuningJobStatus"] == "Completed"
+    [training] = api.training_jobs(names["listed"])
+    described = api.describe_training_job(training["TrainingJobName"])
+    with tarfile.open(fileobj=io.BytesIO(store.get_bytes(described["ModelArtifacts"]["S3ModelArtifacts"]))) as tar:
+        received = json.loads(tar.extractfile("received.json").read())  # type: ignore[union-attr]
+    assert received["channels"]["train"] == ["a.csv", "sub/b.csv"]
+    wait_until_ended(api, names["missing"])
+    [failed] = api.training_jobs(names["missing"])
+    assert failed["TrainingJobStatus"] == "Failed"
+    assert failed["FailureReason"].startswith(f"ClientError: the manifest {base}/no-such-manifest.json cannot be read")

@@ -31,7 +31,7 @@ def errors_of(job: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def manifest_channel() -> dict[str, Any]:
-    return {**CHANNEL, "DataSource": {"S3DataSource": {"S3Uri": "s3://b/m", "S3DataType": "ManifestFile"}}}
+    return {**CHANNEL, "DataSource": {"S3DataSource": {"S3Uri": "s3://b/m", "S3DataType": "AugmentedManifestFile"}}}
 
 
 @pytest.mark.parametrize(
@@ -64,6 +64,11 @@ def test_values_tunestream_cannot_honour(definition: dict[str, Any], field: str,
         {"OutputDataConfig": {"S3OutputPath": "s3://b/o", "CompressionType": "GZIP"}},
         {"OutputDataConfig": {"S3OutputPath": "s3://b/o", "CompressionType": "NONE"}},
         {"InputDataConfig": [CHANNEL]},
+        {
+            "InputDataConfig": [
+                {**CHANNEL, "DataSource": {"S3DataSource": {"S3Uri": "s3://b/m", "S3DataType": "ManifestFile"}}}
+            ]
+        },
         {"CheckpointConfig": {"S3Uri": "s3://b/c", "LocalPath": "/opt/ml/checkpoints/"}},
     ],
 )

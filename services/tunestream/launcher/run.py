@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from minio.error import S3Error
+
 from tunestream.events import ids
 from tunestream.events.v1 import (
     InputChannel,
@@ -38,6 +40,7 @@ from tunestream.launcher.backend import Attempt, Backend, Exit, LaunchFailed, Pr
 from tunestream.launcher.checkpoints import AttemptCheckpoints, CheckpointSync
 from tunestream.launcher.hosts import HostGroup, free_port
 from tunestream.launcher.layout import JobLayout
+from tunestream.launcher.manifest import ManifestError, manifest_entries
 from tunestream.launcher.output import OutputForwarder
 from tunestream.objstore.base import ObjectStore
 from tunestream.objstore.outages import retry_delay, store_unavailable
@@ -193,7 +196,12 @@ class TrainingRun:
 
     async def _run(self) -> None:
         async with self._options.start_gate or contextlib.nullcontext():
-            await asyncio.to_thread(self._prepare)
+            try:
+                await asyncio.to_thread(self._prepare)
+            except LaunchFailed as exc:  # the job's own data (a bad manifest): Failed, not retried
+                if not self._revoked:
+                    await self._finish(TrainingJobStatus.FAILED, "Failed", None, str(exc), None)
+                return
             if self._stop.is_set():
                 await self._end_before_start()
                 return
@@ -249,6 +257,9 @@ class TrainingRun:
         # InstanceGroupNames: only the hosts of those groups get the channel (the others an empty folder).
         hosts = [h for h in self.hosts if channel.instance_groups is None or h.group in channel.instance_groups]
         count = len(hosts)
+        if channel.data_type == "ManifestFile":
+            self._download_manifest(channel, hosts)
+            return
         if count > 1 and channel.distribution == "ShardedByS3Key":
             for k, host in enumerate(hosts):
                 self._store.download_prefix(channel.s3_uri, host.channel_dir(channel.name), shard=(k, count))
@@ -259,6 +270,21 @@ class TrainingRun:
         self._store.download_prefix(channel.s3_uri, first)
         for host in hosts[1:]:
             shutil.copytree(first, host.channel_dir(channel.name), copy_function=_link_or_copy, dirs_exist_ok=True)
+
+    def _download_manifest(self, channel: InputChannel, hosts: list[JobLayout]) -> None:
+        try:
+            entries = manifest_entries(channel.s3_uri, self._store.get_bytes(channel.s3_uri))
+        except S3Error as exc:
+            raise ManifestError(f"ClientError: the manifest {channel.s3_uri} cannot be read: {exc.code}") from exc
+        sharded = len(hosts) > 1 and channel.distribution == "ShardedByS3Key"
+        for k, host in enumerate(hosts):
+            for uri, relative in entries[k :: len(hosts)] if sharded else entries:
+                try:
+                    self._store.download_object(uri, host.channel_dir(channel.name) / relative)
+                except S3Error as exc:
+                    raise ManifestError(
+                        f"ClientError: {uri}, listed in the manifest {channel.s3_uri}, cannot be read: {exc.code}"
+                    ) from exc
 
     async def _supervise(self) -> int:
         deadline = time.monotonic() + self.spec.max_runtime_s

@@ -62,6 +62,9 @@ class _NoStore:
     def list_keys(self, uri_prefix: str) -> list[str]:
         return []
 
+    def download_object(self, uri: str, dest: Path) -> None:
+        raise NotImplementedError("the tracker replay reads nothing from S3")
+
     def download_prefix(self, uri_prefix: str, dest: Path, shard: tuple[int, int] | None = None) -> int:
         return 0
 

@@ -400,6 +400,7 @@ class TuningJobState:
                     compression=c.CompressionType,
                     record_wrapper=c.RecordWrapperType,
                     instance_groups=c.DataSource.S3DataSource.InstanceGroupNames,
+                    data_type=c.DataSource.S3DataSource.S3DataType,  # type: ignore[arg-type]
                 )
                 for c in definition.InputDataConfig
             ],

@@ -113,6 +113,9 @@ class InputChannel(Payload):
     distribution: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"
     compression: Literal["None", "Gzip"] | None = None
     record_wrapper: str | None = None
+    # S3DataSource.S3DataType: S3Prefix (every object under s3_uri) or ManifestFile (s3_uri is a
+    # manifest listing the objects).
+    data_type: Literal["S3Prefix", "ManifestFile"] = "S3Prefix"
     # S3DataSource.InstanceGroupNames: only the hosts of these instance groups get the channel.
     instance_groups: list[str] | None = None
 

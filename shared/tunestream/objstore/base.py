@@ -29,6 +29,10 @@ class ObjectStore(Protocol):
 
     def list_keys(self, uri_prefix: str) -> list[str]: ...
 
+    def download_object(self, uri: str, dest: Path) -> None:
+        """Copy one object into the file dest (its folder made)."""
+        ...
+
     def download_prefix(self, uri_prefix: str, dest: Path, shard: tuple[int, int] | None = None) -> int:
         """Copy every object under the prefix into dest, keeping relative paths; returns the count.
         `shard` (k, n): only the k-th of n shares of the objects, by key order (ShardedByS3Key)."""

@@ -61,6 +61,11 @@ class S3ObjectStore:
                 return []
             raise
 
+    def download_object(self, uri: str, dest: Path) -> None:
+        bucket, key = split_s3_uri(uri)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        self._client.fget_object(bucket, key, str(dest))
+
     def download_prefix(self, uri_prefix: str, dest: Path, shard: tuple[int, int] | None = None) -> int:
         """Copy every object under the prefix into dest, keeping relative paths; returns the count.
         `shard` (k, n): only every n-th object from the k-th on, in key order (ShardedByS3Key)."""
