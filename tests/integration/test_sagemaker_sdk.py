@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from tests.integration.conftest import ROOT
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
+from tunestream.objstore.s3 import S3ObjectStore
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +31,11 @@ def sdk_python() -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def test_sdk_v2_tunes_attaches_warm_starts_and_stops(
-    sdk_python: str, api: TunestreamClient, settings: Settings, run_id: str, tmp_path: Path
-) -> None:
-    env = {
+def sdk_environment(settings: Settings, home: Path) -> dict[str, str]:
+    """What points the SDK at tunestream: boto3's standard variables, nothing of tunestream's."""
+    return {
         "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),  # no ~/.aws, no ~/.config/sagemaker of the machine's
+        "HOME": str(home),  # no ~/.aws, no ~/.config/sagemaker of the machine's
         "AWS_ENDPOINT_URL_SAGEMAKER": f"http://127.0.0.1:{settings.api_port}",
         "AWS_ENDPOINT_URL_S3": f"http://{settings.s3_endpoint}",
         "AWS_ACCESS_KEY_ID": settings.s3_access_key,
@@ -42,6 +43,12 @@ def test_sdk_v2_tunes_attaches_warm_starts_and_stops(
         "AWS_DEFAULT_REGION": "us-east-1",
         "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
     }
+
+
+def test_sdk_v2_tunes_attaches_warm_starts_and_stops(
+    sdk_python: str, api: TunestreamClient, settings: Settings, run_id: str, tmp_path: Path
+) -> None:
+    env = sdk_environment(settings, tmp_path)
     program = ROOT / "examples" / "xgboost_synthetic" / "train.py"
     done = subprocess.run(
         [
@@ -74,3 +81,31 @@ def test_sdk_v2_tunes_attaches_warm_starts_and_stops(
     )
     assert summary["warm_status"] == "Completed" and summary["warm_parents"] == [summary["tuning_job"]]
     assert summary["stopped_status"] == "Stopped"
+
+
+def test_sdk_v2_tunes_the_builtin_xgboost_as_an_aws_notebook_does(
+    sdk_python: str, api: TunestreamClient, settings: Settings, store: S3ObjectStore, run_id: str, tmp_path: Path
+) -> None:
+    """image_uris.retrieve("xgboost"), instance_count=2, CSV TrainingInputs, no metric definitions:
+    tunestream's stand-in for the built-in algorithm runs it, through the SDK unchanged."""
+    script = ROOT / "examples" / "sagemaker_sdk" / "builtin_xgboost_v2.py"
+    subprocess.run([sys.executable, str(script), "--write-data", str(tmp_path / "data")], check=True)
+    data = f"s3://{settings.s3_bucket}/it/sdk2x-{run_id}"
+    for path in sorted((tmp_path / "data").rglob("*.csv")):
+        store.put_file(f"{data}/{path.parent.name}/{path.name}", path, "text/csv")
+    done = subprocess.run(
+        [sdk_python, str(script), "--data", data, "--output", f"{data}/output"],
+        cwd=tmp_path,
+        env=sdk_environment(settings, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["image"].endswith("/sagemaker-xgboost:1.7-1"), summary
+    assert summary["status"] == "Completed" and summary["strategy"] == "Bayesian", summary
+    assert summary["instance_count"] == 2 and 0.9 < summary["best_auc"] <= 1.0
+    training = api.describe_training_job(summary["best_training_job"])
+    assert training["HyperParameters"]["_tuning_objective_metric"] == "validation:auc"
+    assert summary["model"] == training["ModelArtifacts"]["S3ModelArtifacts"]
