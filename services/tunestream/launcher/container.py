@@ -219,11 +219,11 @@ class ContainerProgram:
                 stdin_open=False,
                 tty=False,
             )
-            if address is not None and network_mode != self._network_name:
-                # Its engine network for the way out, and the hosts' network to meet the others on.
-                client.networks.get(self._network_name).connect(self._container, ipv4_address=address)
-            elif address is not None:
-                client.api.disconnect_container_from_network(self._container.id, self._network_name)
+            if address is not None:
+                # On the hosts' network with its own address (besides the engine network for the way
+                # out, unless isolated): created on it, it had none, so it joins again with one.
+                if network_mode == self._network_name:
+                    client.api.disconnect_container_from_network(self._container.id, self._network_name)
                 client.networks.get(self._network_name).connect(self._container, ipv4_address=address)
             # Attached before it starts, as `docker run` does: an attach after the start (even with
             # logs=1) loses whatever the program printed in between, e.g. its first lines.
@@ -283,7 +283,7 @@ class ContainerProgram:
 
         reader = asyncio.create_task(asyncio.to_thread(follow))
         partial = {"stdout": b"", "stderr": b""}
-        host = self.layout.host if len(self.layout.hosts) > 1 else None
+        host = self.layout.log_host
         try:
             while (item := await queue.get()) is not None:
                 stream, chunk = item

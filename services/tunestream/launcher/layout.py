@@ -78,6 +78,21 @@ class JobLayout:
         return self.hosts.index(self.host)
 
     @property
+    def log_host(self) -> str | None:
+        """The name its output lines carry: only a training job of several instances tags them."""
+        return self.host if len(self.hosts) > 1 else None
+
+    @property
+    def instance_type(self) -> str | None:
+        """Its instance group's InstanceType (a heterogeneous cluster)."""
+        return next((kind for name, kind, _ in self.groups if name == self.group), None)
+
+    @property
+    def group_hosts(self) -> list[str]:
+        """The hosts of its instance group."""
+        return next((list(members) for name, _, members in self.groups if name == self.group), [])
+
+    @property
     def config_dir(self) -> Path:
         return self.host_root / "input" / "config"
 
@@ -132,16 +147,13 @@ class JobLayout:
         config: dict[str, Any] = {"current_host": self.host, "hosts": list(self.hosts)}
         if self.groups:
             config["current_group_name"] = self.group
-            config["current_instance_type"] = self._group_type()
+            config["current_instance_type"] = self.instance_type
             config["instance_groups"] = [
                 {"instance_group_name": name, "instance_type": kind, "hosts": list(members)}
                 for name, kind, members in self.groups
             ]
         config["network_interface_name"] = "lo"
         return config
-
-    def _group_type(self) -> str | None:
-        return next((kind for name, kind, _ in self.groups if name == self.group), None)
 
 
 def input_data_config(spec: TrainingJobSpec) -> dict[str, dict[str, str]]:
@@ -199,13 +211,12 @@ def training_environment(
         }
     )
     if layout.groups:
-        members = next((list(m) for name, _, m in layout.groups if name == layout.group), [])
         env.update(
             {
                 "SM_IS_HETERO": "true",
                 "SM_CURRENT_INSTANCE_GROUP": layout.group or "",
-                "SM_CURRENT_INSTANCE_TYPE": layout.resource_config()["current_instance_type"] or "",
-                "SM_CURRENT_INSTANCE_GROUP_HOSTS": json.dumps(members),
+                "SM_CURRENT_INSTANCE_TYPE": layout.instance_type or "",
+                "SM_CURRENT_INSTANCE_GROUP_HOSTS": json.dumps(layout.group_hosts),
                 "SM_INSTANCE_GROUPS": json.dumps([name for name, _, _ in layout.groups]),
                 "SM_INSTANCE_GROUPS_DICT": json.dumps(
                     {

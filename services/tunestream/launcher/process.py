@@ -199,7 +199,7 @@ class ProcessProgram:
         )
 
     async def _read(self, stream: asyncio.StreamReader, name: str, line: LineSink) -> None:
-        host = self.layout.host if len(self.layout.hosts) > 1 else None
+        host = self.layout.log_host
         while True:
             try:
                 raw = await stream.readline()

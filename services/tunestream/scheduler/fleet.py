@@ -281,7 +281,7 @@ class Fleet:
             if job.current() is not None or job.stop_reason is not None:
                 continue
             # All instances of a job on one launcher, or none of them: a slot and gpu_count GPUs each.
-            need, instances = _gpus_needed(job.spec), job.spec.instance_count
+            need, instances = job.spec.total_gpus, job.spec.instance_count
             fits = [
                 launcher
                 for launcher in live
@@ -316,14 +316,14 @@ class Fleet:
     def _could_ever_fit(job: QueuedJob, live: list[Launcher]) -> bool:
         return any(
             _serves(launcher, job.spec)
-            and len(launcher.gpus) >= _gpus_needed(job.spec)
+            and len(launcher.gpus) >= job.spec.total_gpus
             and launcher.slots >= job.spec.instance_count
             for launcher in live
         )
 
     def _unplaceable(self, job: QueuedJob, live: list[Launcher]) -> EventBase:
         spec = job.spec
-        want = f"the {spec.backend} backend" + (f" and {_gpus_needed(spec)} GPUs" if spec.total_gpus else "")
+        want = f"the {spec.backend} backend" + (f" and {spec.total_gpus} GPUs" if spec.total_gpus else "")
         if spec.network_isolation:
             want += " with network isolation"
         if spec.instance_count > 1:
@@ -357,7 +357,3 @@ def _serves(launcher: Launcher, spec: TrainingJobSpec) -> bool:
         and (not spec.network_isolation or spec.backend in launcher.isolating)
         and (spec.instance_count == 1 or spec.backend in launcher.multi_instance)
     )
-
-
-def _gpus_needed(spec: TrainingJobSpec) -> int:
-    return spec.total_gpus
