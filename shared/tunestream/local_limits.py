@@ -24,7 +24,8 @@ def _runs_as_process(definition: TrainingJobDefinitionShape) -> bool:
 
 def check_local_limits(definition: TrainingJobDefinitionShape, base: str) -> list[FieldError]:
     errors: list[FieldError] = _check_instance_groups(definition, base)
-    several = definition.ResourceConfig.InstanceCount > 1 or len(definition.ResourceConfig.InstanceGroups or []) > 1
+    resources = definition.ResourceConfig
+    several = resources.InstanceCount > 1 or sum(g.InstanceCount for g in resources.InstanceGroups or []) > 1
     if definition.EnableNetworkIsolation and several and _runs_as_process(definition):
         errors.append(
             FieldError(

@@ -200,3 +200,9 @@ def test_network_isolated_processes_run_on_one_instance() -> None:
             request(image="trainer:1", ResourceConfig=two, EnableNetworkIsolation=True)
         )
     )
+
+
+def test_network_isolated_processes_in_one_instance_group_of_two_are_refused_too() -> None:
+    one_group = {"InstanceGroups": [{**GROUPS[0], "InstanceCount": 2}]}
+    job = request(ResourceConfig=one_group, EnableNetworkIsolation=True)
+    assert errors_of(job) == [("TrainingJobDefinition.EnableNetworkIsolation", "isolation-one-process-host")]
