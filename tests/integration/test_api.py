@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
 from tests.integration.conftest import trainer_job, training_processes, wait_until_ended
-from tunestream.api.app import create_app
+from tunestream.api.app import OUTBOX_INTERVAL_S, create_app
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db.tables import training_jobs
@@ -222,25 +222,39 @@ def test_token_is_required_when_configured(settings: Settings, services: Any) ->
 
 
 def test_job_stored_but_never_published_is_sent_by_the_outbox(
-    api: TunestreamClient, engine: Engine, run_id: str
+    api: TunestreamClient, engine: Engine, settings: Settings, run_id: str
 ) -> None:
-    """An api that died between storing a job and publishing it loses nothing: the outbox sends it."""
+    """An api that died between storing a job and publishing it loses nothing: the outbox sends it.
+    A job another deployment stored in the same database (other topics) is that one's to send."""
     from datetime import UTC, datetime
 
+    from sqlalchemy import delete
+
     from tunestream.db import writes
+    from tunestream.db.tables import tuning_jobs
     from tunestream.definitions import CreateTuningJobRequest
 
-    name = f"outbox-{run_id}"
-    request = CreateTuningJobRequest.model_validate(trainer_job(name, jobs=2, parallel=2))
+    names = {settings.topic_prefix: f"outbox-{run_id}", f"elsewhere-{run_id}": f"outbox-else-{run_id}"}
     with engine.begin() as conn:
-        assert writes.insert_tuning_job(
-            conn,
-            name=name,
-            strategy="Random",
-            request=request.model_dump(mode="json", exclude_none=True),
-            random_seed=5,
-            created_at=datetime.now(UTC),
-        )
-    d = wait_until_ended(api, name, timeout_s=60)
+        for prefix, name in names.items():
+            request = CreateTuningJobRequest.model_validate(trainer_job(name, jobs=2, parallel=2))
+            assert writes.insert_tuning_job(
+                conn,
+                name=name,
+                strategy="Random",
+                request=request.model_dump(mode="json", exclude_none=True),
+                random_seed=5,
+                created_at=datetime.now(UTC),
+                outbox_topic_prefix=prefix,
+            )
+    ours, theirs = names.values()
+    d = wait_until_ended(api, ours, timeout_s=60)
     assert d["HyperParameterTuningJobStatus"] == "Completed"
     assert d["TrainingJobStatusCounters"]["Completed"] == 2
+    # Two of the outbox's rounds later the other deployment's job is still unsent and unrun here.
+    time.sleep(2 * OUTBOX_INTERVAL_S + 1)
+    ran_here = api.training_jobs(theirs)
+    with engine.begin() as conn:
+        published = conn.execute(select(tuning_jobs.c.published_at).where(tuning_jobs.c.name == theirs)).scalar_one()
+        conn.execute(delete(tuning_jobs).where(tuning_jobs.c.name == theirs))
+    assert published is None and ran_here == []

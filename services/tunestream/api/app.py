@@ -45,15 +45,17 @@ def stored_submitted_event(conn: Connection, row: dict[str, Any]) -> TuningJobSu
 
 
 async def republish_unpublished(state: State) -> None:
-    """Outbox: a job stored but not yet acknowledged by Kafka (api crashed between) is sent again."""
-    rows = await asyncio.to_thread(_with_conn, state.engine, reads.unpublished_tuning_jobs)
+    """Outbox: a job stored but not yet acknowledged by Kafka (api crashed between) is sent again,
+    by an api on the same topics as the one that stored it."""
+    prefix = state.settings.topic_prefix
+    rows = await asyncio.to_thread(_with_conn, state.engine, reads.unpublished_tuning_jobs, prefix)
     for row in rows:
         event = await asyncio.to_thread(_with_conn, state.engine, stored_submitted_event, row)
         await state.publisher.publish([event])
         await asyncio.to_thread(_in_tx, state.engine, writes.mark_published, row["name"], datetime.now(UTC))
         log.info("republished tuning job %s", row["name"])
     # After the jobs: a job's creation record follows its TuningJobSubmitted on the job's stream.
-    calls = await asyncio.to_thread(_with_conn, state.engine, reads.unpublished_api_calls)
+    calls = await asyncio.to_thread(_with_conn, state.engine, reads.unpublished_api_calls, prefix)
     if calls:
         await publish_api_calls(state, [stored_api_call_event(row) for row in calls])
 

@@ -86,7 +86,7 @@ def _mark_published(st: State, event_ids: list[str]) -> None:
 async def record(st: State, event: ApiCallRecorded) -> None:
     def store() -> None:
         with st.engine.begin() as conn:
-            writes.insert_api_call(conn, event)
+            writes.insert_api_call(conn, event, st.settings.topic_prefix)
 
     try:
         await asyncio.to_thread(store)

@@ -261,9 +261,10 @@ async def create_tuning_job(st: State, who: Caller, body: Any) -> dict[str, str]
             random_seed=seed,
             created_at=created_at,
             owner=owner,
+            outbox_topic_prefix=st.settings.topic_prefix,
         )
         if stored:  # in the same transaction: no job without the record of who created it
-            writes.insert_api_call(conn, call)
+            writes.insert_api_call(conn, call, st.settings.topic_prefix)
         return stored
 
     inserted = await asyncio.to_thread(in_tx, st.engine, insert)

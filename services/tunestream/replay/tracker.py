@@ -31,12 +31,14 @@ IGNORED = {
         # The api writes the row before it publishes the job and sets published_at (its outbox) to the
         # moment Kafka acknowledged it; a replay only has the event, so it gets the event's time.
         "published_at",
+        # Whose outbox the row was in: the api's bookkeeping before the event exists.
+        "outbox_topic_prefix",
         # Set by the api's DeleteHyperParameterTuningJob straight in the database: not an event.
         "deleted_at",
     },
     "training_jobs": set[str](),
     # The audit trail's own outbox mark, as tuning_jobs.published_at.
-    "api_calls": {"published_at"},
+    "api_calls": {"published_at", "outbox_topic_prefix"},
 }
 Rows = dict[str, dict[str, dict[str, Any]]]  # table -> primary key -> column -> value
 # processed_events (the tracker's dedup bookkeeping) is not compared at all: it is keyed by event id

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Select, Table, and_, case, func, select
+from sqlalchemy import Connection, Select, Table, and_, case, func, or_, select
 
 from tunestream.db.tables import api_calls, metric_points, resource_tags, training_jobs, tuning_jobs
 
@@ -227,13 +227,20 @@ def api_calls_of(conn: Connection, tuning_job_name: str) -> list[dict[str, Any]]
     return [dict(r) for r in rows]
 
 
-def unpublished_api_calls(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(select(api_calls).where(api_calls.c.published_at.is_(None)).order_by(api_calls.c.at)).mappings()
+def unpublished_api_calls(conn: Connection, topic_prefix: str) -> list[dict[str, Any]]:
+    """The outbox of the api publishing on `topic_prefix`'s topics (rows stored before outboxes had
+    owners are anyone's)."""
+    owned = or_(api_calls.c.outbox_topic_prefix == topic_prefix, api_calls.c.outbox_topic_prefix.is_(None))
+    rows = conn.execute(
+        select(api_calls).where(api_calls.c.published_at.is_(None), owned).order_by(api_calls.c.at)
+    ).mappings()
     return [dict(r) for r in rows]
 
 
-def unpublished_tuning_jobs(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(select(tuning_jobs).where(tuning_jobs.c.published_at.is_(None))).mappings()
+def unpublished_tuning_jobs(conn: Connection, topic_prefix: str) -> list[dict[str, Any]]:
+    """As unpublished_api_calls, for the jobs themselves."""
+    owned = or_(tuning_jobs.c.outbox_topic_prefix == topic_prefix, tuning_jobs.c.outbox_topic_prefix.is_(None))
+    rows = conn.execute(select(tuning_jobs).where(tuning_jobs.c.published_at.is_(None), owned)).mappings()
     return [dict(r) for r in rows]
 
 

@@ -48,6 +48,9 @@ tuning_jobs = Table(
     Column("deleted_at", DateTime(timezone=True)),
     # The principal that created it; NULL for jobs created before principals existed (admins' only).
     Column("owner", String(64)),
+    # The topic prefix of the api that stored it: only that deployment's outbox publishes it, since
+    # deployments (or test stacks) sharing one database must not run each other's jobs on their topics.
+    Column("outbox_topic_prefix", String(64)),
 )
 
 training_jobs = Table(
@@ -132,6 +135,7 @@ api_calls = Table(
     Column("error", String(64)),
     Column("request_id", String(64), nullable=False),
     Column("published_at", DateTime(timezone=True)),
+    Column("outbox_topic_prefix", String(64)),  # as tuning_jobs'
 )
 
 processed_events = Table(

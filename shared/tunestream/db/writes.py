@@ -48,8 +48,10 @@ def insert_tuning_job(
     random_seed: int,
     created_at: datetime,
     owner: str | None = None,
+    outbox_topic_prefix: str | None = None,
 ) -> bool:
-    """Insert a new tuning job row; False when the name is taken."""
+    """Insert a new tuning job row; False when the name is taken. The api that stores a job it has
+    yet to publish names its topic prefix, so that only its outbox sends it."""
     inserted = conn.execute(
         insert(tuning_jobs)
         .values(
@@ -62,6 +64,7 @@ def insert_tuning_job(
             created_at=created_at,
             last_modified_at=created_at,
             owner=owner,
+            outbox_topic_prefix=outbox_topic_prefix,
         )
         .on_conflict_do_nothing()
         .returning(tuning_jobs.c.name)
@@ -107,7 +110,7 @@ def delete_tuning_job(conn: Connection, name: str, at: datetime) -> bool:
     return deleted is not None
 
 
-def insert_api_call(conn: Connection, event: ApiCallRecorded) -> None:
+def insert_api_call(conn: Connection, event: ApiCallRecorded, outbox_topic_prefix: str | None = None) -> None:
     """One audited api call: the api's own write, or the tracker's from the event, whichever comes first."""
     conn.execute(
         insert(api_calls)
@@ -115,6 +118,7 @@ def insert_api_call(conn: Connection, event: ApiCallRecorded) -> None:
             event_id=event.event_id,
             tuning_job_name=event.tuning_job_name,
             at=event.occurred_at,
+            outbox_topic_prefix=outbox_topic_prefix,
             **event.payload.model_dump(),
         )
         .on_conflict_do_nothing()
