@@ -9,8 +9,9 @@ Nothing below names tunestream: boto3's standard variables point the SDK at it.
         --image file://$PWD/examples/xgboost_synthetic/train.py --output s3://tunestream/sdk-v2
 
 The walk: HyperparameterTuner.fit and wait, describe, best_training_job, best_estimator,
-Estimator.attach, analytics().dataframe(), a warm-started second tuner, and a third one stopped
-with stop_tuning_job(). Each step prints one line; the last line is a JSON summary.
+Estimator.attach, analytics().dataframe(), a warm-started second tuner, a third one stopped
+with stop_tuning_job(), and HyperparameterTuner.create with two estimators (TrainingJobDefinitions)
+searched in one tuning job. Each step prints one line; the last line is a JSON summary.
 """
 
 from __future__ import annotations
@@ -121,6 +122,45 @@ def main() -> None:
     stopped.wait()
     summary["stopped_status"] = stopped.describe()["HyperParameterTuningJobStatus"]
     print(f"stopped {stopped.latest_tuning_job.name}: {summary['stopped_status']}", flush=True)
+
+    # Two algorithms in one tuning job: shallow trees with a tuned learning rate, deep ones with a
+    # fixed learning rate and tuned depth. Each training job runs one of them.
+    several = HyperparameterTuner.create(
+        estimator_dict={
+            "shallow": estimator(session, args.image, args.output, args.rounds),
+            "deep": estimator(session, args.image, args.output, args.rounds),
+        },
+        objective_metric_name_dict={"shallow": OBJECTIVE, "deep": OBJECTIVE},
+        hyperparameter_ranges_dict={
+            "shallow": {"eta": RANGES["eta"], "max_depth": IntegerParameter(2, 3)},
+            "deep": {"max_depth": IntegerParameter(6, 8)},
+        },
+        metric_definitions_dict={"shallow": METRICS, "deep": METRICS},
+        objective_type="Minimize",
+        max_jobs=args.jobs,
+        max_parallel_jobs=2,
+        strategy="Random",
+    )
+    several.fit(
+        job_name=f"sdk2d-{run}", include_cls_metadata={"shallow": False, "deep": False}, inputs=None, wait=False
+    )
+    several.wait()
+    several_jobs = session.sagemaker_client.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=several.latest_tuning_job.name
+    )["TrainingJobSummaries"]
+    several_best = several.best_estimator()
+    summary.update(
+        several_tuning_job=several.latest_tuning_job.name,
+        several_status=several.describe()["HyperParameterTuningJobStatus"],
+        several_definitions=sorted({s["TrainingJobDefinitionName"] for s in several_jobs}),
+        several_best_estimator=several_best.latest_training_job.name,
+        several_best_max_depth=several_best.hyperparameters()["max_depth"],
+    )
+    print(
+        f"two estimators in {several.latest_tuning_job.name}: {summary['several_status']}, "
+        f"definitions run {summary['several_definitions']}, best {summary['several_best_estimator']}",
+        flush=True,
+    )
     print(json.dumps(summary, default=str), flush=True)
 
 

@@ -325,6 +325,35 @@ _DEFINITION.update(
     }
 )
 
+# Each of several TrainingJobDefinitions is classified as the one TrainingJobDefinition, but for
+# what only several have: a name to tell them apart, an objective and ranges each.
+_SEVERAL_OWN: dict[str, Entry] = {
+    "DefinitionName": ("honoured", "names the definition; required, unique (rules required, unique)"),
+    "TuningObjective": (
+        "honoured",
+        "the objective of that definition's training jobs (else the config's); all maximize or all "
+        "minimize (rule same-objective-type)",
+    ),
+    "TuningObjective.Type": ("honoured", "Maximize or Minimize, the same for every definition"),
+    "TuningObjective.MetricName": ("honoured", "one of that definition's MetricDefinitions"),
+    "HyperParameterRanges": ("honoured", "that definition's ranges (the config's ParameterRanges stay empty)"),
+}
+
+
+def _several(one: dict[str, Entry]) -> dict[str, Entry]:
+    several: dict[str, Entry] = {}
+    for path, entry in one.items():
+        if path == _DEF:
+            continue
+        rest = path.removeprefix(_DEF + ".")
+        if rest in _SEVERAL_OWN:
+            entry = _SEVERAL_OWN[rest]
+        elif rest.startswith("HyperParameterRanges."):
+            entry = _PARAMETER_RANGES[rest.removeprefix("HyperParameterRanges.")]
+        several[f"TrainingJobDefinitions[].{rest}"] = entry
+    return several
+
+
 MEMBERS: dict[str, Entry] = {
     "HyperParameterTuningJobName": ("honoured", "names the tuning job; its training jobs' names start with it"),
     "HyperParameterTuningJobConfig": ("honoured", "the search"),
@@ -401,14 +430,11 @@ MEMBERS: dict[str, Entry] = {
     ),
     **_DEFINITION,
     "TrainingJobDefinitions": (
-        "refused",
-        "several definitions in one tuning job are not implemented: use a single TrainingJobDefinition",
+        "honoured",
+        "several algorithms (1 to 10): every strategy searches the definitions' joint space, each "
+        "training job runs one (TrainingJobDefinitionName in List)",
     ),
-    **{
-        f"TrainingJobDefinitions[].{path.removeprefix(_DEF + '.')}": ("refused", "refused with TrainingJobDefinitions")
-        for path in _DEFINITION
-        if path != _DEF
-    },
+    **_several(_DEFINITION),
     "WarmStartConfig": ("honoured", "parents' training jobs seed the strategy (tunestream.api.warm_start)"),
     "WarmStartConfig.ParentHyperParameterTuningJobs": ("honoured", "ended tuning jobs with the same objective"),
     "WarmStartConfig.ParentHyperParameterTuningJobs[].HyperParameterTuningJobName": ("honoured", "a parent"),
@@ -459,10 +485,7 @@ EXTENSIONS: dict[str, Entry] = {
         "job budget; Disabled: plain expected improvement (docs/search-strategies.md)",
     ),
     **_OWN_DEFINITION,
-    **{
-        f"TrainingJobDefinitions[].{path.removeprefix(_DEF + '.')}": ("refused", "refused with TrainingJobDefinitions")
-        for path in _OWN_DEFINITION
-    },
+    **_several(_OWN_DEFINITION),
 }
 _ALL = {**MEMBERS, **EXTENSIONS}
 
@@ -514,10 +537,12 @@ def inert_members(request: Mapping[str, Any]) -> list[str]:
     """The inert members the request has, outermost only (VpcConfig, not also VpcConfig.Subnets),
     in the table's order."""
     found = [where for path in outermost("inert") for where in present(request, path)]
-    definition = request.get("TrainingJobDefinition") or {}
-    if definition.get("HyperParameterTuningResourceConfig") is not None:
-        # Its ResourceConfig was derived from HyperParameterTuningResourceConfig: not the user's to list.
-        found = [w for w in found if not w.startswith(f"{_RESOURCES}.")]
+    numbered = [("TrainingJobDefinition", request.get("TrainingJobDefinition") or {})]
+    numbered += [(f"TrainingJobDefinitions[{i}]", d) for i, d in enumerate(request.get("TrainingJobDefinitions") or [])]
+    for where, definition in numbered:
+        if definition.get("HyperParameterTuningResourceConfig") is not None:
+            # Its ResourceConfig was derived from HyperParameterTuningResourceConfig: not the user's to list.
+            found = [w for w in found if not w.startswith(f"{where}.ResourceConfig.")]
     return found
 
 

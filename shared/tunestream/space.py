@@ -105,12 +105,35 @@ class CategoricalParam:
 Param = ContinuousParam | IntegerParam | CategoricalParam
 
 
+# Several TrainingJobDefinitions: the definition a training job runs is one more (categorical)
+# dimension of the space, and each definition's ranges are dimensions named "<definition>:<name>"
+# (DefinitionName allows no colon, so the first one splits them again).
+DEFINITION_PARAM = "TrainingJobDefinitionName"
+
+
+def joint_name(definition: str, name: str) -> str:
+    return f"{definition}:{name}"
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One TrainingJobDefinition's dimensions in a joint space (by their joint names)."""
+
+    definition: str
+    names: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class SearchSpace:
     """Tuned hyperparameters in a fixed order: integer, then continuous, then categorical ranges,
-    each in the order the user listed them. Strategies rely on this order being stable."""
+    each in the order the user listed them. Strategies rely on this order being stable.
+
+    With `branches` (several TrainingJobDefinitions) the space is joint: every strategy samples and
+    models all of it, and a configuration's dimensions of the definitions it does not run hold a
+    fixed value (`join`), so a model sees them as constant within each definition."""
 
     params: tuple[Param, ...]
+    branches: tuple[Branch, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -152,15 +175,67 @@ class SearchSpace:
         return {p.name: p.format(values[p.name]) for p in self.params}  # type: ignore[arg-type]
 
     def grid_size(self) -> int:
-        size = 1
+        if self.branches:
+            return sum(_grid_size(self._branch_params(b)) for b in self.branches)
+        return _grid_size(self.params)
+
+    def param(self, name: str) -> Param:
+        return next(p for p in self.params if p.name == name)
+
+    def _branch_params(self, branch: Branch) -> list[Param]:
+        return [self.param(n) for n in branch.names]
+
+    def branch(self, definition: str) -> Branch:
+        return next(b for b in self.branches if b.definition == definition)
+
+    def split(self, formatted: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
+        """The definition a configuration runs (None with one definition) and its own tuned values."""
+        if not self.branches:
+            return None, dict(formatted)
+        definition = formatted[DEFINITION_PARAM]
+        names = self.branch(definition).names
+        return definition, {n.split(":", 1)[1]: formatted[n] for n in names}
+
+    def join(self, definition: str | None, tuned: Mapping[str, str]) -> dict[str, str]:
+        """The inverse of `split`: the other definitions' dimensions at their fixed value."""
+        if definition is None or not self.branches:
+            return dict(tuned)
+        own = {joint_name(definition, k): v for k, v in tuned.items()}
+        joined: dict[str, str] = {}
         for p in self.params:
-            if isinstance(p, CategoricalParam):
-                size *= len(p.choices)
-            elif isinstance(p, IntegerParam):
-                size *= p.high - p.low + 1
+            if p.name == DEFINITION_PARAM:
+                joined[p.name] = definition
+            elif p.name in own:
+                joined[p.name] = own[p.name]
             else:
-                raise ValueError(f"continuous range {p.name!r} has no grid")
-        return size
+                joined[p.name] = p.format(resting_value(p))  # type: ignore[arg-type]
+        return joined
+
+    def rest_inactive(self, values: Mapping[str, int | float | str]) -> dict[str, int | float | str]:
+        """`values` with the dimensions of the definitions it does not run at their fixed value."""
+        if not self.branches:
+            return dict(values)
+        active = set(self.branch(str(values[DEFINITION_PARAM])).names) | {DEFINITION_PARAM}
+        return {p.name: values[p.name] if p.name in active else resting_value(p) for p in self.params}
+
+
+def resting_value(p: Param) -> int | float | str:
+    """What a dimension of a definition a configuration does not run holds: its lowest value."""
+    if isinstance(p, CategoricalParam):
+        return p.choices[0]
+    return p.low
+
+
+def _grid_size(params: Sequence[Param]) -> int:
+    size = 1
+    for p in params:
+        if isinstance(p, CategoricalParam):
+            size *= len(p.choices)
+        elif isinstance(p, IntegerParam):
+            size *= p.high - p.low + 1
+        else:
+            raise ValueError(f"continuous range {p.name!r} has no grid")
+    return size
 
 
 def resolve_scaling(requested: str, low: float, high: float) -> Scaling:

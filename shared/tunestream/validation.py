@@ -7,7 +7,9 @@ so both agree on what a valid job is.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from tunestream.definitions import (
     ContinuousParameterRange,
@@ -17,6 +19,7 @@ from tunestream.definitions import (
     ParameterRangesShape,
     StrategyConfigShape,
     TrainingJobDefinitionShape,
+    TuningJobObjective,
     WarmStartConfigShape,
 )
 from tunestream.field_errors import FieldError, InvalidTuningJob
@@ -24,11 +27,14 @@ from tunestream.local_limits import check_local_limits
 from tunestream.metric_regex import UnsupportedRegex, compile_metric_regex
 from tunestream.request_members import refusals
 from tunestream.space import (
+    DEFINITION_PARAM,
+    Branch,
     CategoricalParam,
     ContinuousParam,
     IntegerParam,
     Param,
     SearchSpace,
+    joint_name,
     resolve_scaling,
 )
 from tunestream.strategies import registry
@@ -123,6 +129,7 @@ def _check_config(
     warm_start: WarmStartConfigShape | None,
     space: SearchSpace,
     errors: list[FieldError],
+    definitions: tuple[TrainingJobDefinitionShape, ...] = (),
 ) -> None:
     base = "HyperParameterTuningJobConfig"
     limits = config.ResourceLimits
@@ -162,7 +169,8 @@ def _check_config(
     if config.StrategyConfig is not None:
         _check_strategy_config(config.StrategyConfig, strategy, f"{base}.StrategyConfig", errors)
     if strategy is not None:
-        errors.extend(strategy.validate(StrategyInputs(config, definition, space, warm_start=warm_start)))
+        inputs = StrategyInputs(config, definition, space, warm_start=warm_start, definitions=definitions)
+        errors.extend(strategy.validate(inputs))
 
 
 def _check_strategy_config(
@@ -189,11 +197,12 @@ def _check_strategy_config(
 
 def _check_definition(
     definition: TrainingJobDefinitionShape,
-    config: HyperParameterTuningJobConfigShape,
+    objective: TuningJobObjective | None,
     space: SearchSpace,
     errors: list[FieldError],
+    base: str = "TrainingJobDefinition",
 ) -> None:
-    base = "TrainingJobDefinition"
+    """One definition's rules; `objective` is the one its training jobs report, `space` its ranges."""
     algo = definition.AlgorithmSpecification
     if algo.AlgorithmName is not None:
         if algo.builtin is None:
@@ -267,16 +276,39 @@ def _check_definition(
                     "needs one capturing group around the metric value, e.g. auc=([0-9.]+)",
                 )
             )
-    objective = config.HyperParameterTuningJobObjective
     if objective is not None and objective.MetricName not in names:
+        own = definition.TuningObjective is not None and base != "TrainingJobDefinition"
         errors.append(
             FieldError(
-                "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName",
+                f"{base}.TuningObjective.MetricName"
+                if own
+                else "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName",
                 "objective-defined",
                 f"objective metric {objective.MetricName!r} is not among "
-                f"TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions",
+                f"{base}.AlgorithmSpecification.MetricDefinitions",
             )
         )
+    for name in definition.StaticHyperParameters:
+        if name in space.names:
+            errors.append(
+                FieldError(
+                    f"{base}.StaticHyperParameters.{name}",
+                    "static-or-tuned",
+                    f"{name!r} is both a static hyperparameter and a tuned parameter range",
+                )
+            )
+    errors.extend(check_local_limits(definition, base))
+
+
+def _check_single_definition(
+    definition: TrainingJobDefinitionShape,
+    config: HyperParameterTuningJobConfigShape,
+    space: SearchSpace,
+    errors: list[FieldError],
+) -> None:
+    base = "TrainingJobDefinition"
+    objective = config.HyperParameterTuningJobObjective
+    _check_definition(definition, objective, space, errors)
     tuning_objective = definition.TuningObjective
     if tuning_objective is not None and objective is not None and tuning_objective != objective:
         # With one definition the config's objective is the one optimised; a different one here was
@@ -290,27 +322,149 @@ def _check_definition(
                 f"{objective.MetricName!r}); with one TrainingJobDefinition leave it out or make it the same",
             )
         )
-    for name in definition.StaticHyperParameters:
-        if name in space.names:
-            errors.append(
-                FieldError(
-                    f"{base}.StaticHyperParameters.{name}",
-                    "static-or-tuned",
-                    f"{name!r} is both a static hyperparameter and a tuned parameter range",
-                )
-            )
     if definition.HyperParameterRanges is not None:
         errors.append(
-            FieldError(f"{base}.HyperParameterRanges", "unsupported", "put ranges in HyperParameterTuningJobConfig")
+            FieldError(
+                f"{base}.HyperParameterRanges",
+                "unsupported",
+                "with one TrainingJobDefinition the ranges go in HyperParameterTuningJobConfig.ParameterRanges "
+                "(HyperParameterRanges belong to TrainingJobDefinitions)",
+            )
         )
-    errors.extend(check_local_limits(definition, base))
+
+
+def representative_definition(request: CreateTuningJobRequest) -> TrainingJobDefinitionShape | None:
+    """The definition a strategy is built from (Hyperband's resources and checkpoints): the one, or
+    the first of several, which _check_definitions_agree makes stand for all of them."""
+    if request.TrainingJobDefinitions:
+        return request.TrainingJobDefinitions[0]
+    return request.TrainingJobDefinition
+
+
+MAX_DEFINITIONS = 10
+DEFINITION_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}")
+
+
+def definition_objective(
+    definition: TrainingJobDefinitionShape, config: HyperParameterTuningJobConfigShape
+) -> TuningJobObjective | None:
+    """The objective a definition's training jobs report: its own TuningObjective, else the config's."""
+    return definition.TuningObjective or config.HyperParameterTuningJobObjective
+
+
+def _joint_space(
+    definitions: Sequence[TrainingJobDefinitionShape], config: HyperParameterTuningJobConfigShape
+) -> tuple[SearchSpace, list[SearchSpace], list[FieldError]]:
+    """Several TrainingJobDefinitions: the joint space (see tunestream.space), each definition's own
+    space, and every broken rule of their names, ranges and objectives."""
+    errors: list[FieldError] = []
+    if not 1 <= len(definitions) <= MAX_DEFINITIONS:
+        errors.append(
+            FieldError("TrainingJobDefinitions", "count", f"1 to {MAX_DEFINITIONS} definitions, got {len(definitions)}")
+        )
+    ranges = config.ParameterRanges
+    if ranges.IntegerParameterRanges or ranges.ContinuousParameterRanges or ranges.CategoricalParameterRanges:
+        errors.append(
+            FieldError(
+                RANGES,
+                "ranges-per-definition",
+                "with TrainingJobDefinitions each definition's HyperParameterRanges holds its ranges",
+            )
+        )
+    names: list[str] = []
+    own: list[SearchSpace] = []
+    params: list[Param] = []
+    branches: list[Branch] = []
+    types: set[str] = set()
+    for i, definition in enumerate(definitions):
+        base = f"TrainingJobDefinitions[{i}]"
+        name = definition.DefinitionName
+        if name is None:
+            errors.append(FieldError(f"{base}.DefinitionName", "required", "each of several definitions is named"))
+            name = f"definition-{i}"
+        elif not DEFINITION_NAME.fullmatch(name):
+            errors.append(
+                FieldError(
+                    f"{base}.DefinitionName",
+                    "pattern",
+                    f"{name!r}: 1 to 64 letters, digits and inner hyphens ([a-zA-Z0-9](-*[a-zA-Z0-9]){{0,63}})",
+                )
+            )
+        elif name in names:
+            errors.append(FieldError(f"{base}.DefinitionName", "unique", f"definition {name!r} is given twice"))
+        names.append(name)
+        if definition.HyperParameterRanges is None:
+            errors.append(
+                FieldError(f"{base}.HyperParameterRanges", "required", "each definition gives its own ranges")
+            )
+            space = SearchSpace(())
+        else:
+            space, range_errors = build_search_space(definition.HyperParameterRanges, f"{base}.HyperParameterRanges")
+            errors.extend(range_errors)
+            if not space.params:
+                errors.append(
+                    FieldError(f"{base}.HyperParameterRanges", "non-empty", "at least one parameter range is needed")
+                )
+        own.append(space)
+        joint = [replace(p, name=joint_name(name, p.name)) for p in space.params]
+        params.extend(joint)
+        branches.append(Branch(name, tuple(p.name for p in joint)))
+        objective = definition_objective(definition, config)
+        if objective is None:
+            errors.append(
+                FieldError(
+                    f"{base}.TuningObjective",
+                    "required",
+                    "give each definition a TuningObjective, or HyperParameterTuningJobConfig."
+                    "HyperParameterTuningJobObjective for all of them",
+                )
+            )
+        else:
+            types.add(objective.Type)
+    if len(types) > 1:
+        errors.append(
+            FieldError(
+                "TrainingJobDefinitions",
+                "same-objective-type",
+                "the definitions' objectives are compared with each other, so all maximize or all minimize",
+            )
+        )
+    # Integers, continuous, then categorical (the order SearchSpace keeps), the definition last.
+    kinds = (IntegerParam, ContinuousParam, CategoricalParam)
+    ordered = [p for kind in kinds for p in params if isinstance(p, kind)]
+    choices = tuple(dict.fromkeys(names))
+    joint_space = SearchSpace((*ordered, CategoricalParam(DEFINITION_PARAM, choices)), tuple(branches))
+    return joint_space, own, errors
+
+
+def with_objective(request: CreateTuningJobRequest) -> CreateTuningJobRequest:
+    """The request as stored: several definitions, each with its own TuningObjective and no config
+    objective (as the SDKs send them), get the first definition's as the config's, so that every
+    reader of the config's objective (its Type ranks training jobs) has one."""
+    config = request.HyperParameterTuningJobConfig
+    definitions = request.TrainingJobDefinitions
+    if config.HyperParameterTuningJobObjective is not None or not definitions:
+        return request
+    first = definitions[0].TuningObjective
+    if first is None:
+        return request
+    filled = config.model_copy(update={"HyperParameterTuningJobObjective": first})
+    return request.model_copy(update={"HyperParameterTuningJobConfig": filled})
 
 
 def validate_request(request: CreateTuningJobRequest) -> SearchSpace:
     """Return the job's search space, or raise InvalidTuningJob listing every broken rule."""
+    request = with_objective(request)
     config = request.HyperParameterTuningJobConfig
-    space, errors = build_search_space(config.ParameterRanges)
-    _check_config(config, request.TrainingJobDefinition, request.WarmStartConfig, space, errors)
+    definitions = request.TrainingJobDefinitions
+    own: list[SearchSpace] = []
+    if definitions is None:
+        space, errors = build_search_space(config.ParameterRanges)
+    else:
+        space, own, errors = _joint_space(definitions, config)
+    _check_config(
+        config, representative_definition(request), request.WarmStartConfig, space, errors, tuple(definitions or ())
+    )
     if request.Autotune is not None:
         # Accepted and ignored before, even {"Mode": "Bogus"}: a user would believe AMT chose for them.
         errors.append(
@@ -320,12 +474,35 @@ def validate_request(request: CreateTuningJobRequest) -> SearchSpace:
                 "Autotune is not implemented: give Strategy, ParameterRanges and ResourceLimits yourself",
             )
         )
-    if request.TrainingJobDefinitions is not None:
-        errors.append(FieldError("TrainingJobDefinitions", "unsupported", "use a single TrainingJobDefinition"))
-    if request.TrainingJobDefinition is None:
-        errors.append(FieldError("TrainingJobDefinition", "required", "a TrainingJobDefinition is required"))
+    if definitions is not None:
+        if request.TrainingJobDefinition is not None:
+            errors.append(
+                FieldError(
+                    "TrainingJobDefinitions",
+                    "one-or-several",
+                    "give TrainingJobDefinition or TrainingJobDefinitions, not both",
+                )
+            )
+        for i, (definition, own_space) in enumerate(zip(definitions, own, strict=True)):
+            objective = definition_objective(definition, config)
+            _check_definition(definition, objective, own_space, errors, f"TrainingJobDefinitions[{i}]")
+        if request.WarmStartConfig is not None:
+            errors.append(
+                FieldError(
+                    "WarmStartConfig",
+                    "one-definition",
+                    "a parent's results name no definition, so they cannot seed a search across several: "
+                    "warm start goes with one TrainingJobDefinition",
+                )
+            )
+    elif request.TrainingJobDefinition is None:
+        errors.append(
+            FieldError(
+                "TrainingJobDefinition", "required", "a TrainingJobDefinition (or TrainingJobDefinitions) is required"
+            )
+        )
     else:
-        _check_definition(request.TrainingJobDefinition, config, space, errors)
+        _check_single_definition(request.TrainingJobDefinition, config, space, errors)
     if request.WarmStartConfig is not None:
         names = [p.HyperParameterTuningJobName for p in request.WarmStartConfig.ParentHyperParameterTuningJobs]
         if len(set(names)) != len(names):

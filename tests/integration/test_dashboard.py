@@ -25,6 +25,7 @@ import pytest
 
 from tests.integration.conftest import ARTIFACTS, ROOT, Services, _free_port, trainer_job, wait_until_ended
 from tests.support import waiting
+from tests.support.jobs import continuous, several_definitions
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 
@@ -524,4 +525,36 @@ def test_dashboard_links_each_resumed_training_job_to_the_one_it_continues(
     child, parent = next((c, p) for c, p in sorted(resumed.items()) if p)
     driver.find_element("css selector", f"#tj-body tr[data-name='{child}'] td[data-col='resumes'] a").click()
     wait_for("the paused training job's page", lambda: driver.current_url.endswith(f"#/training-jobs/{parent}"))
+    assert browser.errors() == [], "the browser logged errors"
+
+
+def test_dashboard_shows_the_definition_each_training_job_ran(
+    browser: Browser, api: TunestreamClient, settings: Settings, run_id: str
+) -> None:
+    """Several TrainingJobDefinitions: a Definition column, and one column per tuned name across the
+    definitions (a training job's cell is empty for a range its definition lacks)."""
+    name = f"dash-defs-{run_id}"
+    job = several_definitions(
+        trainer_job(name, jobs=6, parallel=2),
+        [
+            {"name": "narrow", "ranges": {"ContinuousParameterRanges": [continuous("x", "0", "0.2")]}},
+            {
+                "name": "wide",
+                "ranges": {"IntegerParameterRanges": [{"Name": "depth", "MinValue": "1", "MaxValue": "3"}]},
+            },
+        ],
+    )
+    api.create_tuning_job(job)
+    assert wait_until_ended(api, name, timeout_s=120)["HyperParameterTuningJobStatus"] == "Completed"
+    ran = {j["TrainingJobName"]: j["TrainingJobDefinitionName"] for j in api.training_jobs(name)}
+    assert set(ran.values()) == {"narrow", "wide"}
+
+    browser.drain()
+    browser.console.clear()
+    browser.driver.get(f"http://127.0.0.1:{settings.api_port}/dashboard/#/tuning-jobs/{name}")
+    wait_for("the training jobs table", lambda: len(table_column(browser, "name")) == 6)
+    names = table_column(browser, "name")
+    assert dict(zip(names, table_column(browser, "definition"), strict=True)) == ran
+    for job_name, x, depth in zip(names, table_column(browser, "hp:x"), table_column(browser, "hp:depth"), strict=True):
+        assert (x != "" and depth == "") if ran[job_name] == "narrow" else (x == "" and depth != ""), (x, depth)
     assert browser.errors() == [], "the browser logged errors"

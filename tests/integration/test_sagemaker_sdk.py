@@ -81,6 +81,18 @@ def test_sdk_v2_tunes_attaches_warm_starts_and_stops(
     )
     assert summary["warm_status"] == "Completed" and summary["warm_parents"] == [summary["tuning_job"]]
     assert summary["stopped_status"] == "Stopped"
+    # HyperparameterTuner.create with two estimators: one tuning job of two TrainingJobDefinitions.
+    assert summary["several_status"] == "Completed", summary
+    several = api.describe(summary["several_tuning_job"])
+    assert sorted(d["DefinitionName"] for d in several["TrainingJobDefinitions"]) == ["deep", "shallow"]
+    ran = {
+        s["TrainingJobName"]: s["TrainingJobDefinitionName"] for s in api.training_jobs(summary["several_tuning_job"])
+    }
+    assert sorted(set(ran.values())) == summary["several_definitions"]
+    best = several["BestTrainingJob"]
+    assert summary["several_best_estimator"] == best["TrainingJobName"]
+    depth = int(summary["several_best_max_depth"])
+    assert (depth >= 6) if ran[best["TrainingJobName"]] == "deep" else (depth <= 3)
 
 
 def test_sdk_v2_tunes_the_builtin_xgboost_as_an_aws_notebook_does(

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy import Engine, func, select
 
 from tests.integration.conftest import trainer_job, wait_until_ended
+from tests.support.jobs import continuous, several_definitions
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db.tables import log_batches, metric_points, processed_events, training_jobs, tuning_jobs
@@ -339,3 +340,43 @@ def test_a_manifest_channel_downloads_what_the_manifest_lists(
     [failed] = api.training_jobs(names["missing"])
     assert failed["TrainingJobStatus"] == "Failed"
     assert failed["FailureReason"].startswith(f"ClientError: the manifest {base}/no-such-manifest.json cannot be read")
+
+
+def test_two_definitions_in_one_tuning_job(api: TunestreamClient, run_id: str) -> None:
+    """TrainingJobDefinitions: each training job runs one definition, reports that definition's
+    objective metric, and List, Describe and DescribeTrainingJob say which it ran. "wide" (x around
+    0.3, the trainer's best) always beats "narrow" (x at most 0.2), so the best job is a wide one."""
+    name = f"defs-{run_id}"
+    job = several_definitions(
+        trainer_job(name, jobs=6, parallel=2),
+        [
+            {"name": "narrow", "ranges": {"ContinuousParameterRanges": [continuous("x", "0", "0.2")]}},
+            {
+                "name": "wide",
+                "ranges": {"ContinuousParameterRanges": [continuous("x", "0.25", "0.35")]},
+                "objective": ("Maximize", "accuracy"),
+                "metrics": [{"Name": "accuracy", "Regex": r"score=([-0-9.eE+]+)"}],
+            },
+        ],
+    )
+    api.create_tuning_job(job)
+    describe = wait_until_ended(api, name, timeout_s=120)
+    assert describe["HyperParameterTuningJobStatus"] == "Completed", describe
+    assert [d["DefinitionName"] for d in describe["TrainingJobDefinitions"]] == ["narrow", "wide"]
+    assert "TrainingJobDefinition" not in describe
+    summaries = api.training_jobs(name)
+    assert len(summaries) == 6 and {s["TrainingJobStatus"] for s in summaries} == {"Completed"}
+    metric = {"narrow": "score", "wide": "accuracy"}
+    ran = {s["TrainingJobDefinitionName"] for s in summaries}
+    assert ran == {"narrow", "wide"}, summaries
+    for s in summaries:
+        definition = s["TrainingJobDefinitionName"]
+        assert list(s["TunedHyperParameters"]) == ["x"]
+        x = float(s["TunedHyperParameters"]["x"])
+        assert (x <= 0.2) if definition == "narrow" else (0.25 <= x <= 0.35)
+        assert s["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == metric[definition]
+    best = describe["BestTrainingJob"]
+    assert best["TrainingJobDefinitionName"] == "wide"
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == "accuracy"
+    training = api.describe_training_job(best["TrainingJobName"])
+    assert [m["Name"] for m in training["AlgorithmSpecification"]["MetricDefinitions"]] == ["accuracy"]

@@ -69,3 +69,32 @@ def tuning_job(
         "HyperParameterTuningJobConfig": config,
         "TrainingJobDefinition": definition,
     }
+
+
+def several_definitions(job: dict[str, Any], definitions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """`job` (from tuning_job) with TrainingJobDefinitions instead of its one definition: each item
+    names the definition (`name`) and may change its `ranges` (ParameterRanges' shape), `objective`
+    ((Type, MetricName): its TuningObjective), `metrics`, `command` and `static`. The config keeps no
+    objective or ranges, as SageMaker's SDK sends several definitions."""
+    config = job["HyperParameterTuningJobConfig"]
+    objective = config.pop("HyperParameterTuningJobObjective")
+    ranges = config.pop("ParameterRanges")
+    base = job.pop("TrainingJobDefinition")
+    job["TrainingJobDefinitions"] = []
+    for item in definitions:
+        definition = {**base, "AlgorithmSpecification": dict(base["AlgorithmSpecification"])}
+        definition["DefinitionName"] = item["name"]
+        kind, metric = item.get("objective", (objective["Type"], objective["MetricName"]))
+        definition["TuningObjective"] = {"Type": kind, "MetricName": metric}
+        given = item.get("ranges")
+        definition["HyperParameterRanges"] = (
+            {k: [dict(r) for r in v] for k, v in given.items()} if given is not None else ranges
+        )
+        if "metrics" in item:
+            definition["AlgorithmSpecification"]["MetricDefinitions"] = [dict(m) for m in item["metrics"]]
+        if "command" in item:
+            definition["AlgorithmSpecification"]["Command"] = list(item["command"])
+        if "static" in item:
+            definition["StaticHyperParameters"] = dict(item["static"])
+        job["TrainingJobDefinitions"].append(definition)
+    return job

@@ -107,9 +107,22 @@ def base_request() -> dict[str, Any]:
 INSTANCE_CONFIG = {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}
 
 
+def several_definitions(request: dict[str, Any]) -> dict[str, Any]:
+    """The same job with its one definition as the only one of TrainingJobDefinitions."""
+    config = request["HyperParameterTuningJobConfig"]
+    definition = request.pop("TrainingJobDefinition")
+    definition["DefinitionName"] = "only"
+    definition["TuningObjective"] = config.pop("HyperParameterTuningJobObjective")
+    definition["HyperParameterRanges"] = config.pop("ParameterRanges")
+    request["TrainingJobDefinitions"] = [definition]
+    return request
+
+
 def with_member(path: str) -> tuple[dict[str, Any], str]:
     """The base request with `path` set to a sample; also the path with list items numbered."""
     request = base_request()
+    if path.startswith("TrainingJobDefinitions[]."):
+        request = several_definitions(request)
     node: dict[str, Any] = request
     parts = path.split(".")
     for part in parts[:-1]:

@@ -22,7 +22,7 @@ from tunestream.api import access
 from tunestream.api.audit import api_call_event, audited
 from tunestream.api.errors import ApiError, not_found
 from tunestream.api.principals import Caller
-from tunestream.api.shapes import all_training_jobs_summary, training_job_summary, tuning_job_summary
+from tunestream.api.shapes import all_training_jobs_summary, objective_of, training_job_summary, tuning_job_summary
 from tunestream.api.shapes import describe_training_job as training_job_shape
 from tunestream.api.shapes import describe_tuning_job as tuning_job_shape
 from tunestream.api.warm_start import parent_observations
@@ -44,7 +44,7 @@ from tunestream.naming import tuning_job_arn
 from tunestream.objstore.factory import make_object_store
 from tunestream.training_logs import render_log
 from tunestream.trials import TERMINAL_STATUSES
-from tunestream.validation import validate_request
+from tunestream.validation import validate_request, with_objective
 
 log = logging.getLogger(__name__)
 PUBLISH_TIMEOUT_S = 10.0
@@ -240,7 +240,7 @@ async def create_tuning_job(st: State, who: Caller, body: Any) -> dict[str, str]
     access.require_create(who.principal, "CreateHyperParameterTuningJob")
     if not isinstance(body, dict):
         raise ApiError(400, "ValidationException", "request body must be a JSON object")
-    job = CreateTuningJobRequest.model_validate(body)
+    job = with_objective(CreateTuningJobRequest.model_validate(body))
     validate_request(job)
     scope = access.owner_scope(who.principal)
     warm_start = await asyncio.to_thread(with_conn, st.engine, parent_observations, job, scope)
@@ -368,8 +368,14 @@ def list_training_jobs(
             limit=limit + 1,
             with_objective_only=with_objective_only,
         )
-    objective = tuning["request"]["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective") or {}
-    return paged("TrainingJobSummaries", rows, offset, limit, lambda r: training_job_summary(r, objective))
+    request = tuning["request"]
+    return paged(
+        "TrainingJobSummaries",
+        rows,
+        offset,
+        limit,
+        lambda r: training_job_summary(r, objective_of(request, r.get("definition_name"))),
+    )
 
 
 def list_all_training_jobs(st: State, who: Caller, query: ListAllTrainingJobsInput) -> dict[str, Any]:

@@ -69,10 +69,12 @@ async def _create(st: ops.State, who: Caller, params: dict[str, Any]) -> dict[st
 async def _describe(st: ops.State, who: Caller, params: dict[str, Any]) -> dict[str, Any]:
     name = ops.TuningJobNameInput.model_validate(params).HyperParameterTuningJobName
     result: dict[str, Any] = await asyncio.to_thread(ops.describe_tuning_job, st, who, name)
+    # RoleArn is required by the model; a job submitted over REST may have none (tunestream ignores it).
     definition = result.get("TrainingJobDefinition")
     if isinstance(definition, dict) and "RoleArn" not in definition:
-        # Required by the model; a job submitted over REST may have none (tunestream ignores it).
         result["TrainingJobDefinition"] = {**definition, "RoleArn": ""}
+    if isinstance(result.get("TrainingJobDefinitions"), list):
+        result["TrainingJobDefinitions"] = [{"RoleArn": "", **d} for d in result["TrainingJobDefinitions"]]
     return result
 
 

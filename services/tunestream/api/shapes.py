@@ -17,8 +17,21 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
-def objective_of(request: dict[str, Any]) -> dict[str, str]:
+def objective_of(request: dict[str, Any], definition_name: str | None = None) -> dict[str, str]:
+    """The objective a training job reports: its definition's TuningObjective with several, else the
+    tuning job's."""
+    for definition in request.get("TrainingJobDefinitions") or []:
+        if definition.get("DefinitionName") == definition_name and definition.get("TuningObjective"):
+            return dict(definition["TuningObjective"])
     return request["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective") or {}
+
+
+def definition_of(request: dict[str, Any], definition_name: str | None) -> dict[str, Any]:
+    """The TrainingJobDefinition a training job ran, as the request gave it."""
+    for definition in request.get("TrainingJobDefinitions") or []:
+        if definition.get("DefinitionName") == definition_name:
+            return dict(definition)
+    return request.get("TrainingJobDefinition") or {}
 
 
 def all_training_jobs_summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -51,6 +64,7 @@ def training_job_summary(row: dict[str, Any], objective: dict[str, str]) -> dict
             "TrainingJobName": row["name"],
             "TrainingJobArn": row["arn"],
             "TuningJobName": row["tuning_job_name"],
+            "TrainingJobDefinitionName": row.get("definition_name"),
             "CreationTime": _time(row["created_at"]),
             "TrainingStartTime": _time(row["started_at"]),
             "TrainingEndTime": _time(row["ended_at"]),
@@ -119,13 +133,16 @@ def describe_tuning_job(
                 "RandomSeed": row["random_seed"],
             },
             "TrainingJobDefinition": request.get("TrainingJobDefinition"),
+            "TrainingJobDefinitions": request.get("TrainingJobDefinitions"),
             "HyperParameterTuningJobStatus": row["status"],
             "CreationTime": _time(row["created_at"]),
             "HyperParameterTuningEndTime": _time(row["ended_at"]),
             "LastModifiedTime": _time(row["last_modified_at"]),
             "TrainingJobStatusCounters": status_counters(counts),
             "ObjectiveStatusCounters": objective_counters(objectives),
-            "BestTrainingJob": training_job_summary(best, objective) if best else None,
+            "BestTrainingJob": training_job_summary(best, objective_of(request, best.get("definition_name")))
+            if best
+            else None,
             "OverallBestTrainingJob": training_job_summary(overall_best, objective) if overall_best else None,
             "WarmStartConfig": request.get("WarmStartConfig"),
             "FailureReason": row["failure_reason"],
@@ -182,7 +199,7 @@ def describe_training_job(
 ) -> dict[str, Any]:
     """DescribeTrainingJob, the fields tunestream knows."""
     request = (tuning_row or {}).get("request", {})
-    definition = request.get("TrainingJobDefinition", {})
+    definition = definition_of(request, row.get("definition_name"))
     seconds = None
     if row["started_at"] and row["ended_at"]:
         seconds = max(int((row["ended_at"] - row["started_at"]).total_seconds()), 0)

@@ -30,6 +30,9 @@ def training_jobs_table(jobs: list[dict[str, Any]], title: str | None = None) ->
     table = Table(title=title, expand=False)
     table.add_column("#", no_wrap=True)
     table.add_column("status", no_wrap=True)
+    several = any(j.get("TrainingJobDefinitionName") for j in jobs)  # several TrainingJobDefinitions
+    if several:
+        table.add_column("definition", no_wrap=True)
     names = sorted({k for j in jobs for k in j.get("TunedHyperParameters", {})})
     for n in names:
         table.add_column(n, justify="right", overflow="ellipsis")
@@ -49,6 +52,7 @@ def training_jobs_table(jobs: list[dict[str, Any]], title: str | None = None) ->
         cells = [
             _number(j["TrainingJobName"]),
             f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]",
+            *([j.get("TrainingJobDefinitionName", "")] if several else []),
             *[_short(tuned.get(n, "")) for n in names],
             value,
         ]

@@ -82,7 +82,7 @@ class SuggesterHandler:
     @staticmethod
     def _apply_to(job: TuningJobState, event: Event) -> None:
         if isinstance(event, MetricReported):
-            if event.payload.metric_name == job.objective_metric:
+            if event.payload.metric_name == job.objective_metric(event.payload.training_job_name):
                 job.add_metric(
                     event.payload.training_job_name, event.payload.step, event.payload.value, event.payload.at
                 )
@@ -107,7 +107,7 @@ class SuggesterHandler:
         if isinstance(event, MetricReported):
             # The most frequent event, and it frees no slot and ends nothing (results come as
             # ObjectiveCollected; the time budget is checked every tick): only early stopping is owed.
-            if event.payload.metric_name != job.objective_metric:
+            if event.payload.metric_name != job.objective_metric(event.payload.training_job_name):
                 return []
             return self.stamp(job.name, job.on_objective(event.payload.training_job_name))
         return await self._decide(job)

@@ -25,7 +25,8 @@ from datetime import datetime, timedelta
 from tunestream.definitions import (
     AlgorithmSpecificationShape,
     CreateTuningJobRequest,
-    HyperParameterTuningJobConfigShape,
+    TrainingJobDefinitionShape,
+    TuningJobObjective,
 )
 from tunestream.events import ids
 from tunestream.events.v1 import (
@@ -49,7 +50,7 @@ from tunestream.space import SearchSpace
 from tunestream.strategies import EarlyStopper, SearchStrategy, registry
 from tunestream.strategies.completion import CompletionCheck, CompletionCriteria
 from tunestream.trials import ObjectiveStatus, Proposal, StopDecision, TrainingJobRecord, TrainingJobStatus
-from tunestream.validation import validate_request
+from tunestream.validation import definition_objective, representative_definition, validate_request, with_objective
 
 
 @dataclass
@@ -101,10 +102,12 @@ class TuningJobState:
         created_at: datetime,
         warm_start: Sequence[WarmStartObservation] = (),
     ) -> TuningJobState:
+        request = with_objective(request)  # stored so by the api; a replay of older events may not be
         space = validate_request(request)
         config = request.HyperParameterTuningJobConfig
-        assert request.TrainingJobDefinition is not None and config.HyperParameterTuningJobObjective is not None
-        parts = registry.build(config, request.TrainingJobDefinition, space, seed)
+        representative = representative_definition(request)
+        assert representative is not None and config.HyperParameterTuningJobObjective is not None
+        parts = registry.build(config, representative, space, seed)
         definition = registry.lookup(config.Strategy)
         return cls(
             request=request,
@@ -144,11 +147,21 @@ class TuningJobState:
     def name(self) -> str:
         return self.request.HyperParameterTuningJobName
 
-    @property
-    def objective_metric(self) -> str:
+    def objective_metric(self, training_job_name: str) -> str:
+        """The metric a training job is ranked by (its definition's, with several)."""
+        spec = self._by_name.get(training_job_name)
+        if spec is not None:
+            return spec.objective_metric_name
         objective = self.request.HyperParameterTuningJobConfig.HyperParameterTuningJobObjective
         assert objective is not None
         return objective.MetricName
+
+    def definition(self, name: str | None) -> TrainingJobDefinitionShape:
+        """The TrainingJobDefinition a training job runs: the one, or the one of several so named."""
+        if name is None:
+            assert self.request.TrainingJobDefinition is not None
+            return self.request.TrainingJobDefinition
+        return next(d for d in self.request.TrainingJobDefinitions or [] if d.DefinitionName == name)
 
     def running(self) -> list[str]:
         """Proposed training jobs without a result, in proposal order."""
@@ -185,7 +198,9 @@ class TuningJobState:
         record = TrainingJobRecord(
             index=spec.index,
             name=name,
-            values=previous if previous is not None else self.space.parse(spec.tuned_hyperparameters),
+            values=previous
+            if previous is not None
+            else self.space.parse(self.space.join(spec.definition_name, spec.tuned_hyperparameters)),
             status=result.status if result else TrainingJobStatus.IN_PROGRESS,
             objective=result.objective_value if result else None,
             metric_history=curve,
@@ -367,10 +382,11 @@ class TuningJobState:
         proposal = prepared or self.strategy.propose(
             index, self.strategy_history() if reads_history else self.warm_history()
         )
-        definition = self.request.TrainingJobDefinition
         config = self.request.HyperParameterTuningJobConfig
-        assert definition is not None and config.HyperParameterTuningJobObjective is not None
-        tuned = self.space.format(proposal.values)
+        definition_name, tuned = self.space.split(self.space.format(proposal.values))
+        definition = self.definition(definition_name)
+        objective = definition_objective(definition, config)
+        assert objective is not None
         name = training_job_name(self.name, index)
         algo = definition.AlgorithmSpecification
         checkpoint = definition.CheckpointConfig
@@ -387,7 +403,7 @@ class TuningJobState:
             training_job_name=name,
             index=index,
             tuned_hyperparameters=tuned,
-            hyperparameters={**definition.StaticHyperParameters, **tuned, **builtin_hyperparameters(algo, config)},
+            hyperparameters={**definition.StaticHyperParameters, **tuned, **builtin_hyperparameters(algo, objective)},
             command=list(algo.Command or []),
             environment=dict(definition.Environment),
             input_channels=[
@@ -409,8 +425,9 @@ class TuningJobState:
             network_isolation=bool(definition.EnableNetworkIsolation),
             max_runtime_s=definition.StoppingCondition.MaxRuntimeInSeconds,
             metric_definitions=list(algo.MetricDefinitions),
-            objective_metric_name=config.HyperParameterTuningJobObjective.MetricName,
-            objective_type=config.HyperParameterTuningJobObjective.Type,
+            objective_metric_name=objective.MetricName,
+            objective_type=objective.Type,
+            definition_name=definition_name,
             instance_count=sum(g.count for g in groups) if groups else definition.ResourceConfig.InstanceCount,
             instance_groups=groups,
             training_image=algo.TrainingImage,
@@ -435,11 +452,9 @@ class TuningJobState:
         )
 
 
-def builtin_hyperparameters(
-    algo: AlgorithmSpecificationShape, config: HyperParameterTuningJobConfigShape
-) -> dict[str, str]:
+def builtin_hyperparameters(algo: AlgorithmSpecificationShape, objective: TuningJobObjective) -> dict[str, str]:
     """What SageMaker adds to a built-in algorithm's hyperparameters in a tuning job: the objective,
     which the algorithm then evaluates (XGBoost adds it to its eval_metric)."""
-    if algo.builtin is None or config.HyperParameterTuningJobObjective is None:
+    if algo.builtin is None:
         return {}
-    return {"_tuning_objective_metric": config.HyperParameterTuningJobObjective.MetricName}
+    return {"_tuning_objective_metric": objective.MetricName}

@@ -164,6 +164,7 @@ class TrackerHandler:
             reason=event.payload.reason,
             at=at,
             details=event.payload.details,
+            definition_name=spec.definition_name,
         )
 
     def _training_job_stop_requested(self, conn: Connection, event: TrainingJobStopRequested) -> None:

@@ -86,6 +86,8 @@ training_jobs = Table(
     Column("attempts", JSONB, nullable=False, server_default="[]"),
     Column("retryable", Boolean, nullable=False, server_default=false()),
     Column("gpus", JSONB),
+    # TrainingJobDefinitions[].DefinitionName of the one it runs; NULL with a single definition.
+    Column("definition_name", String(64)),
     Index("ix_training_jobs_tuning_job", "tuning_job_name", "index"),
 )
 

@@ -246,6 +246,7 @@ def record_proposal(
     reason: str,
     at: datetime,
     details: dict[str, Any] | None = None,
+    definition_name: str | None = None,
 ) -> None:
     _upsert_training_job(
         conn,
@@ -253,6 +254,7 @@ def record_proposal(
         tuning_job_name,
         at,
         {
+            "definition_name": definition_name,
             "tuned_hyperparameters": tuned,
             "hyperparameters": hyperparameters,
             "proposal_reason": reason,

@@ -177,6 +177,9 @@ class TrainingJobSpec(Payload):
     # A SageMaker built-in algorithm (by its ECR TrainingImage or AlgorithmName): the launcher runs
     # tunestream's stand-in program for it as a local process (tunestream.builtin_algorithms).
     builtin_algorithm: Literal["xgboost"] | None = None
+    # Several TrainingJobDefinitions: the DefinitionName of the one this training job runs (its
+    # metric definitions and objective are the ones above).
+    definition_name: str | None = None
 
     @property
     def backend(self) -> Literal["process", "container"]:

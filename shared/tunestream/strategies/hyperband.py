@@ -60,6 +60,30 @@ def first_rung_measured(config: HyperParameterTuningJobConfigShape) -> bool:
     return hb is None or hb.FirstRung != "MinResource"
 
 
+def _check_definitions_agree(inputs: StrategyInputs) -> list[FieldError]:
+    """Several definitions: resources and checkpoints are read from the first, so they must agree."""
+    errors: list[FieldError] = []
+    hb = hyperband_config(inputs.config)
+    if not (hb and hb.MaxResource) and len({static_epochs(d) for d in inputs.definitions}) > 1:
+        errors.append(
+            FieldError(
+                f"{CONFIG_PATH}.MaxResource",
+                "required",
+                "the definitions' static epochs differ, so Hyperband needs MaxResource for all of them",
+            )
+        )
+    if len({d.CheckpointConfig is None for d in inputs.definitions}) > 1:
+        errors.append(
+            FieldError(
+                "TrainingJobDefinitions",
+                "checkpoints-all-or-none",
+                "Hyperband pauses and resumes from checkpoints when the programs checkpoint: give "
+                "CheckpointConfig to every definition or to none",
+            )
+        )
+    return errors
+
+
 def _validate(inputs: StrategyInputs) -> list[FieldError]:
     errors: list[FieldError] = []
     if inputs.config.TrainingJobEarlyStoppingType != "Off":
@@ -81,6 +105,7 @@ def _validate(inputs: StrategyInputs) -> list[FieldError]:
         )
     if inputs.definition is None:
         return errors
+    errors.extend(_check_definitions_agree(inputs))
     if promotion_enabled(inputs.config, inputs.definition) and inputs.definition.CheckpointConfig is None:
         errors.append(
             FieldError(

@@ -31,6 +31,9 @@ class StrategyInputs:
     space: SearchSpace
     seed: int = 0
     warm_start: WarmStartConfigShape | None = None
+    # Several TrainingJobDefinitions: all of them (`definition` is the first, which a strategy that
+    # reads the definition must be able to take for all: its validate says so).
+    definitions: tuple[TrainingJobDefinitionShape, ...] = ()
 
     @property
     def maximize(self) -> bool:

@@ -34,6 +34,15 @@ def test_no_resumes_column_without_promotion() -> None:
     assert "resumes" not in rendered([job(1), job(2)])
 
 
+def test_a_definition_column_only_with_several_definitions() -> None:
+    assert "definition" not in rendered([job(1), job(2)])
+    several = [{**job(1), "TrainingJobDefinitionName": "shallow"}, {**job(2), "TrainingJobDefinitionName": "deep"}]
+    text = rendered(several)
+    assert "definition" in text
+    (row,) = [line for line in text.splitlines() if "002-abcdef12" in line]
+    assert "deep" in row
+
+
 def test_inert_members_are_listed_as_without_effect() -> None:
     assert inert_lines({"InertMembers": []}) == [] and inert_lines({}) == []
     lines = inert_lines({"InertMembers": ["TrainingJobDefinition.VpcConfig", "TrainingJobDefinition.RoleArn"]})

@@ -453,13 +453,28 @@
     return range.ScalingType === "Auto" && min > 0 && max / min >= 100;
   }
 
+  /** The tuned ranges; with several TrainingJobDefinitions, every definition's, one axis per name
+   *  (a name two definitions share spans both ranges). */
   function parameterRanges(describe) {
-    const r = (describe.HyperParameterTuningJobConfig || {}).ParameterRanges || {};
-    const out = [];
-    for (const p of r.IntegerParameterRanges || []) out.push({ ...p, kind: "Integer" });
-    for (const p of r.ContinuousParameterRanges || []) out.push({ ...p, kind: "Continuous" });
-    for (const p of r.CategoricalParameterRanges || []) out.push({ ...p, kind: "Categorical" });
-    return out;
+    const all = [(describe.HyperParameterTuningJobConfig || {}).ParameterRanges || {}];
+    for (const d of describe.TrainingJobDefinitions || []) all.push(d.HyperParameterRanges || {});
+    const byName = new Map();
+    const add = (p, kind) => {
+      const seen = byName.get(p.Name);
+      if (!seen) { byName.set(p.Name, { ...p, kind }); return; }
+      if (kind === "Categorical") {
+        seen.Values = [...new Set([...(seen.Values || []), ...p.Values])];
+      } else {
+        seen.MinValue = String(Math.min(parseFloat(seen.MinValue), parseFloat(p.MinValue)));
+        seen.MaxValue = String(Math.max(parseFloat(seen.MaxValue), parseFloat(p.MaxValue)));
+      }
+    };
+    for (const r of all) {
+      for (const p of r.IntegerParameterRanges || []) add(p, "Integer");
+      for (const p of r.ContinuousParameterRanges || []) add(p, "Continuous");
+      for (const p of r.CategoricalParameterRanges || []) add(p, "Categorical");
+    }
+    return [...byName.values()];
   }
 
   /** parcoords writes its labels and tick texts as plain SVG text (no pseudo-HTML): not escaped. */
@@ -934,6 +949,12 @@
       { key: "status", label: "Status", get: (j) => j.TrainingJobStatus, cell: (j) => badge(j.TrainingJobStatus) },
       { key: "objective", label: metric, num: true, get: objectiveValue, show: fmtNum },
     ];
+    // Several TrainingJobDefinitions: which one each training job ran.
+    if (st.jobs.some((j) => j.TrainingJobDefinitionName)) {
+      cols.push({
+        key: "definition", label: "Definition", nowrap: true, get: (j) => j.TrainingJobDefinitionName || null,
+      });
+    }
     // Promotion Hyperband: a resumed training job links to the paused one it continues.
     if (st.jobs.some((j) => j.ResumedFrom)) {
       cols.push({

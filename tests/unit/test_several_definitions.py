@@ -1,0 +1,243 @@
+"""Several TrainingJobDefinitions in one tuning job: validation, the joint space, and every strategy
+proposing across the definitions (each training job runs one, with that one's program and objective)."""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from tests.support.jobs import continuous, several_definitions, tuning_job
+from tests.unit.suggester.test_suggester_state import finished, metric, step, submitted
+from tunestream.definitions import CreateTuningJobRequest
+from tunestream.events.v1 import TrainingJobProposed, TrainingJobStopRequested, TuningJobEnded
+from tunestream.field_errors import InvalidTuningJob
+from tunestream.space import DEFINITION_PARAM, SearchSpace
+from tunestream.suggester.handler import SuggesterHandler
+from tunestream.validation import validate_request, with_objective
+
+LOSS = {"Name": "loss", "Regex": r"loss=([-0-9.eE+]+)"}
+
+
+def two_definitions(strategy: str = "Random", jobs: int = 8, parallel: int = 2, **extra: Any) -> dict[str, Any]:
+    """ "mlp" maximizes score over x and n; "boost" maximizes auc over its own depth and kind."""
+    job = tuning_job(
+        "several",
+        command=["python", "mlp.py"],
+        strategy=strategy,
+        seed=11,
+        jobs=jobs,
+        parallel=parallel,
+        ranges={
+            "ContinuousParameterRanges": [continuous("x")],
+            "IntegerParameterRanges": [{"Name": "n", "MinValue": "1", "MaxValue": "3"}],
+        },
+        static={"epochs": "4"},
+        **extra,
+    )
+    return several_definitions(
+        job,
+        [
+            {"name": "mlp"},
+            {
+                "name": "boost",
+                "command": ["python", "boost.py"],
+                "objective": ("Maximize", "auc"),
+                "metrics": [{"Name": "auc", "Regex": r"auc=([0-9.]+)"}, LOSS],
+                "static": {"epochs": "4", "booster": "gbtree"},
+                "ranges": {
+                    "IntegerParameterRanges": [{"Name": "depth", "MinValue": "2", "MaxValue": "4"}],
+                    "CategoricalParameterRanges": [{"Name": "kind", "Values": ["a", "b"]}],
+                },
+            },
+        ],
+    )
+
+
+def errors_of(job: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(InvalidTuningJob) as info:
+        validate_request(CreateTuningJobRequest.model_validate(job))
+    return {e.field: e.rule for e in info.value.errors}
+
+
+def test_the_joint_space_has_each_definitions_ranges_and_the_definition() -> None:
+    space = validate_request(CreateTuningJobRequest.model_validate(two_definitions()))
+    assert space.names == ["mlp:n", "boost:depth", "mlp:x", "boost:kind", DEFINITION_PARAM]
+    assert [(b.definition, b.names) for b in space.branches] == [
+        ("mlp", ("mlp:n", "mlp:x")),
+        ("boost", ("boost:depth", "boost:kind")),
+    ]
+
+
+def test_split_and_join_are_inverse_and_rest_the_other_definitions_dimensions() -> None:
+    space = validate_request(CreateTuningJobRequest.model_validate(two_definitions()))
+    joined = space.join("boost", {"depth": "3", "kind": "b"})
+    assert joined == {"mlp:n": "1", "boost:depth": "3", "mlp:x": "0.0", "boost:kind": "b", DEFINITION_PARAM: "boost"}
+    assert space.split(joined) == ("boost", {"depth": "3", "kind": "b"})
+    values = space.parse(joined)
+    assert space.rest_inactive({**values, "mlp:x": 0.7, "mlp:n": 3}) == values
+    one = SearchSpace(space.params[:1])
+    assert one.split({"mlp:n": "2"}) == (None, {"mlp:n": "2"}) and one.join(None, {"mlp:n": "2"}) == {"mlp:n": "2"}
+
+
+def test_the_sdks_shape_gets_the_first_definitions_objective_as_the_configs() -> None:
+    request = with_objective(CreateTuningJobRequest.model_validate(two_definitions()))
+    objective = request.HyperParameterTuningJobConfig.HyperParameterTuningJobObjective
+    assert objective is not None and (objective.Type, objective.MetricName) == ("Maximize", "score")
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "rule"),
+    [
+        (
+            lambda j: j.update(TrainingJobDefinition=j["TrainingJobDefinitions"][0]),
+            "TrainingJobDefinitions",
+            "one-or-several",
+        ),
+        (
+            lambda j: j["TrainingJobDefinitions"][1].update(DefinitionName="mlp"),
+            "TrainingJobDefinitions[1].DefinitionName",
+            "unique",
+        ),
+        (
+            lambda j: j["TrainingJobDefinitions"][1].pop("DefinitionName"),
+            "TrainingJobDefinitions[1].DefinitionName",
+            "required",
+        ),
+        (
+            lambda j: j["TrainingJobDefinitions"][1].update(DefinitionName="no_underscores"),
+            "TrainingJobDefinitions[1].DefinitionName",
+            "pattern",
+        ),
+        (
+            lambda j: j["TrainingJobDefinitions"][1].pop("HyperParameterRanges"),
+            "TrainingJobDefinitions[1].HyperParameterRanges",
+            "required",
+        ),
+        (
+            lambda j: j["HyperParameterTuningJobConfig"].update(
+                ParameterRanges={"ContinuousParameterRanges": [continuous("y")]}
+            ),
+            "HyperParameterTuningJobConfig.ParameterRanges",
+            "ranges-per-definition",
+        ),
+        (
+            lambda j: j["TrainingJobDefinitions"][1].update(TuningObjective={"Type": "Minimize", "MetricName": "loss"}),
+            "TrainingJobDefinitions",
+            "same-objective-type",
+        ),
+        (
+            lambda j: j["TrainingJobDefinitions"][1].update(TuningObjective={"Type": "Maximize", "MetricName": "f1"}),
+            "TrainingJobDefinitions[1].TuningObjective.MetricName",
+            "objective-defined",
+        ),
+        (
+            lambda j: j["TrainingJobDefinitions"][1]["StaticHyperParameters"].update(depth="3"),
+            "TrainingJobDefinitions[1].StaticHyperParameters.depth",
+            "static-or-tuned",
+        ),
+        (
+            lambda j: j["TrainingJobDefinitions"].extend(
+                copy.deepcopy(j["TrainingJobDefinitions"][0]) | {"DefinitionName": f"d{i}"} for i in range(9)
+            ),
+            "TrainingJobDefinitions",
+            "count",
+        ),
+        (
+            lambda j: j.update(
+                WarmStartConfig={
+                    "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "p"}],
+                    "WarmStartType": "TransferLearning",
+                }
+            ),
+            "WarmStartConfig",
+            "one-definition",
+        ),
+    ],
+)
+def test_each_broken_rule_names_its_field(change: Any, field: str, rule: str) -> None:
+    job = two_definitions()
+    change(job)
+    assert errors_of(job).get(field) == rule, errors_of(job)
+
+
+def test_hyperband_needs_the_definitions_to_agree_on_resources_and_checkpoints() -> None:
+    job = two_definitions("Hyperband")
+    job["TrainingJobDefinitions"][1]["StaticHyperParameters"]["epochs"] = "9"
+    job["TrainingJobDefinitions"][1]["CheckpointConfig"] = {"S3Uri": "s3://tunestream/ckpt"}
+    errors = errors_of(job)
+    assert errors["HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.MaxResource"] == "required"
+    assert errors["TrainingJobDefinitions"] == "checkpoints-all-or-none"
+
+
+def run(job: dict[str, Any], score: Any, limit: int = 60) -> list[Any]:
+    """Drive the suggester to the end: each training job reports `score(spec)` as its objective."""
+    h = SuggesterHandler()
+    pending = [e for e in step(h, submitted(job)) if isinstance(e, TrainingJobProposed)]
+    specs = []
+    while pending and len(specs) < limit:
+        spec = pending.pop(0).payload.spec
+        specs.append(spec)
+        out = step(h, finished("several", spec.training_job_name, score(spec)))
+        pending += [e for e in out if isinstance(e, TrainingJobProposed)]
+        if any(isinstance(e, TuningJobEnded) for e in out):
+            break
+    return specs
+
+
+def test_a_training_job_runs_its_definitions_program_with_its_objective() -> None:
+    specs = run(two_definitions(jobs=12), lambda s: 0.5)
+    assert len(specs) == 12
+    by = {s.definition_name: s for s in specs}
+    assert set(by) == {"mlp", "boost"}
+    mlp, boost = by["mlp"], by["boost"]
+    assert set(mlp.tuned_hyperparameters) == {"x", "n"} and set(boost.tuned_hyperparameters) == {"depth", "kind"}
+    assert mlp.command == ["python", "mlp.py"] and boost.command == ["python", "boost.py"]
+    assert boost.hyperparameters == {"epochs": "4", "booster": "gbtree", **boost.tuned_hyperparameters}
+    assert (mlp.objective_metric_name, boost.objective_metric_name) == ("score", "auc")
+    assert [m.Name for m in boost.metric_definitions] == ["auc", "loss"]
+
+
+def test_grid_runs_each_definitions_grid_in_turn() -> None:
+    job = two_definitions("Grid", jobs=9)
+    mlp = job["TrainingJobDefinitions"][0]["HyperParameterRanges"]
+    mlp["CategoricalParameterRanges"] = [{"Name": "act", "Values": ["relu", "tanh"]}]
+    del mlp["ContinuousParameterRanges"]
+    job["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = 12
+    specs = run(job, lambda s: 0.5)
+    seen = [(s.definition_name, tuple(sorted(s.tuned_hyperparameters.items()))) for s in specs]
+    assert len(seen) == len(set(seen)) == 6 + 6  # 3 n x 2 act, then 3 depth x 2 kind
+    assert [d for d, _ in seen] == ["mlp"] * 6 + ["boost"] * 6
+    job["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = 36
+    assert errors_of(job)["HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs"] == "grid-size"
+
+
+def test_bayesian_learns_which_definition_is_better() -> None:
+    # boost's auc is 0.9 and up; mlp's score at most 0.6: after the initial design the model should
+    # spend most of the budget on boost.
+    def score(spec: Any) -> float:
+        t = spec.tuned_hyperparameters
+        if spec.definition_name == "boost":
+            return 0.9 + 0.02 * int(t["depth"]) + (0.01 if t["kind"] == "b" else 0.0)
+        return 0.6 - abs(float(t["x"]) - 0.5)
+
+    specs = run(two_definitions("Bayesian", jobs=24, parallel=1), score)
+    later = Counter(s.definition_name for s in specs[12:])
+    assert later["boost"] >= 9, later
+
+
+def test_hyperband_stops_by_each_definitions_own_objective_metric() -> None:
+    h = SuggesterHandler()
+    out = step(h, submitted(two_definitions("Hyperband", jobs=30, parallel=30)))
+    specs = [e.payload.spec for e in out if isinstance(e, TrainingJobProposed)]
+    boosts = [s for s in specs if s.definition_name == "boost"]
+    assert boosts and {s.definition_name for s in specs} == {"mlp", "boost"}
+    # boost's loss is not its objective: a terrible loss stops nothing; its auc at a rung does.
+    stops: list[Any] = []
+    for i, s in enumerate(boosts):
+        stops += step(h, metric("several", s.training_job_name, 1, 100.0, name="loss"))
+        stops += step(h, metric("several", s.training_job_name, 1, 0.9 - i / 100, name="auc"))  # worse and worse
+    stopped = {e.payload.training_job_name for e in stops if isinstance(e, TrainingJobStopRequested)}
+    assert stopped and stopped < {s.training_job_name for s in boosts}
