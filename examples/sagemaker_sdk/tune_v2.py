@@ -8,7 +8,8 @@ Nothing below names tunestream: boto3's standard variables point the SDK at it.
     python examples/sagemaker_sdk/tune_v2.py \
         --image file://$PWD/examples/xgboost_synthetic/train.py --output s3://tunestream/sdk-v2
 
-The walk: HyperparameterTuner.fit and wait, describe, best_training_job, best_estimator,
+The walk: Estimator.fit (one training job, CreateTrainingJob) and Estimator.attach;
+HyperparameterTuner.fit and wait, describe, best_training_job, best_estimator,
 Estimator.attach, analytics().dataframe(), a warm-started second tuner, a third one stopped
 with stop_tuning_job(), and HyperparameterTuner.create with two estimators (TrainingJobDefinitions)
 searched in one tuning job. Each step prints one line; the last line is a JSON summary.
@@ -76,6 +77,20 @@ def main() -> None:
     session = sagemaker.Session()
     run = uuid.uuid4().hex[:6]
     summary: dict[str, object] = {"sagemaker": sagemaker.__version__}
+
+    # One training job, as Estimator.fit makes it. logs=False: the default ("All") streams the job's
+    # log from CloudWatch Logs, an AWS service tunestream does not answer (`tunestream logs` has it).
+    single = estimator(session, args.image, args.output, args.rounds)
+    single.set_hyperparameters(num_round=args.rounds, subsample=0.8, eta=0.2, max_depth=4)
+    single.fit(job_name=f"sdk2t-{run}", wait=True, logs=False)
+    alone = Estimator.attach(f"sdk2t-{run}", sagemaker_session=session)
+    summary.update(
+        single_training_job=single.latest_training_job.name,
+        single_status=single.latest_training_job.describe()["TrainingJobStatus"],
+        single_model=single.model_data,
+        single_attached_max_depth=alone.hyperparameters()["max_depth"],
+    )
+    print(f"training job {single.latest_training_job.name}: {summary['single_status']}", flush=True)
 
     first = tuner(estimator(session, args.image, args.output, args.rounds), args.jobs)
     first.fit(job_name=f"sdk2-{run}", wait=False, include_cls_metadata=False)

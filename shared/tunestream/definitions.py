@@ -318,3 +318,51 @@ class CreateTuningJobRequest(Shape):
     WarmStartConfig: WarmStartConfigShape | None = None
     Tags: list[dict[str, str]] | None = None
     Autotune: dict[str, Any] | None = None
+
+
+# --- CreateTrainingJob: one training job outside any tuning job ---------------------------------
+
+TRAINING_JOB_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+
+
+class TrainingAlgorithmSpecificationShape(AlgorithmSpecificationShape):
+    """CreateTrainingJob's AlgorithmSpecification: the tuning one and what only a training job has."""
+
+    ContainerEntrypoint: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    ContainerArguments: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    TrainingImageConfig: dict[str, Any] | None = None
+
+
+class CreateTrainingJobRequest(Shape):
+    """The body of POST /training-jobs (SageMaker's CreateTrainingJob). Members shared with a tuning
+    job's TrainingJobDefinition mean the same (tunestream.request_members.TRAINING_MEMBERS)."""
+
+    TrainingJobName: str = Field(min_length=1, max_length=63, pattern=TRAINING_JOB_NAME_PATTERN)
+    HyperParameters: dict[str, Annotated[str, BeforeValidator(_number_as_text)]] = Field(default_factory=dict)
+    AlgorithmSpecification: TrainingAlgorithmSpecificationShape
+    RoleArn: str | None = None
+    InputDataConfig: list[Channel] = Field(default_factory=list, max_length=20)
+    OutputDataConfig: OutputDataConfigShape
+    ResourceConfig: ResourceConfigShape = Field(default_factory=ResourceConfigShape)
+    VpcConfig: dict[str, Any] | None = None
+    StoppingCondition: StoppingConditionShape = Field(default_factory=StoppingConditionShape)
+    Tags: list[dict[str, str]] | None = None
+    EnableNetworkIsolation: bool | None = None
+    EnableInterContainerTrafficEncryption: bool | None = None
+    EnableManagedSpotTraining: bool | None = None
+    CheckpointConfig: CheckpointConfigShape | None = None
+    Environment: dict[str, str] = Field(default_factory=dict)
+    RetryStrategy: RetryStrategyShape | None = None
+    # What only CreateTrainingJob has: AWS's debugger, profiler, experiments and the like.
+    DebugHookConfig: dict[str, Any] | None = None
+    DebugRuleConfigurations: list[dict[str, Any]] | None = None
+    TensorBoardOutputConfig: dict[str, Any] | None = None
+    ExperimentConfig: dict[str, Any] | None = None
+    ProfilerConfig: dict[str, Any] | None = None
+    ProfilerRuleConfigurations: list[dict[str, Any]] | None = None
+    RemoteDebugConfig: dict[str, Any] | None = None
+    InfraCheckConfig: dict[str, Any] | None = None
+    SessionChainingConfig: dict[str, Any] | None = None
+    ServerlessJobConfig: dict[str, Any] | None = None
+    MlflowConfig: dict[str, Any] | None = None
+    ModelPackageConfig: dict[str, Any] | None = None

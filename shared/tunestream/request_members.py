@@ -489,18 +489,95 @@ EXTENSIONS: dict[str, Entry] = {
 }
 _ALL = {**MEMBERS, **EXTENSIONS}
 
+# --- CreateTrainingJob ------------------------------------------------------------------------------
+# What it shares with a tuning job's TrainingJobDefinition is classified as there; the rest below.
+_TUNING_ONLY = ("DefinitionName", "TuningObjective", "HyperParameterRanges", "StaticHyperParameters")
+_SHARED: dict[str, Entry] = {
+    path.removeprefix(_DEF + "."): entry
+    for path, entry in _ALL.items()
+    if path.startswith(_DEF + ".")
+    and not path.removeprefix(_DEF + ".").startswith(_TUNING_ONLY)
+    and not path.startswith(_TUNING_RESOURCES)
+}
+_AWS_DEBUGGER = "SageMaker Debugger, which AWS's framework containers and its rule processing jobs run"
+TRAINING_MEMBERS: dict[str, Entry] = {
+    "TrainingJobName": ("honoured", "names the training job (unique among all training jobs)"),
+    "HyperParameters": (
+        "honoured",
+        "launcher: hyperparameters.json, SM_HP_* and --name value arguments",
+    ),
+    **_SHARED,
+    "AlgorithmSpecification.ContainerEntrypoint": (
+        "refused",
+        "not yet: a container runs its image's entrypoint with `train`, a process its Command",
+    ),
+    "AlgorithmSpecification.ContainerArguments": ("refused", "refused with ContainerEntrypoint (not yet)"),
+    "AlgorithmSpecification.TrainingImageConfig": (
+        "refused",
+        "private registries are AWS's (ECR, VPC access): tunestream's engines run images they already have",
+    ),
+    **_children(
+        "AlgorithmSpecification.TrainingImageConfig",
+        "refused",
+        [
+            "TrainingRepositoryAccessMode",
+            "TrainingRepositoryAuthConfig",
+            "TrainingRepositoryAuthConfig.TrainingRepositoryCredentialsProviderArn",
+        ],
+    ),
+    "Tags": ("honoured", "kept for the training job: ListTags, AddTags, DeleteTags"),
+    "Tags[].Key": ("honoured", "the tag's key (no aws: keys)"),
+    "Tags[].Value": ("honoured", "the tag's value"),
+    # AWS-only services the SDKs configure by default: accepted, without effect.
+    "DebugHookConfig": (
+        "inert",
+        f"{_AWS_DEBUGGER}; SageMaker's SDK v2 sends one by default (its tensors are not collected)",
+    ),
+    "ProfilerConfig": (
+        "inert",
+        "SageMaker's system and framework profiler, AWS's; SageMaker's SDK v2 sends one by default",
+    ),
+    "ExperimentConfig": ("inert", "SageMaker Experiments, an AWS service: no run is recorded"),
+    "InfraCheckConfig": ("inert", "AWS's health checks of its instances before training"),
+    "SessionChainingConfig": ("inert", "AWS IAM session chaining for the training job's role"),
+    "DebugRuleConfigurations": ("refused", f"{_AWS_DEBUGGER}: no rule would be evaluated"),
+    "ProfilerRuleConfigurations": ("refused", "the profiler's rules run as AWS processing jobs: none would run"),
+    "TensorBoardOutputConfig": (
+        "refused",
+        "not yet: write TensorBoard logs under /opt/ml/output/data (uploaded as output.tar.gz)",
+    ),
+    "RemoteDebugConfig": ("refused", "remote debugging goes through AWS Systems Manager"),
+    "ServerlessJobConfig": ("refused", "serverless training (model customization) is an AWS service"),
+    "MlflowConfig": ("refused", "SageMaker's managed MLflow is an AWS service: log to your own from the program"),
+    "ModelPackageConfig": ("refused", "model packages go to AWS's model registry"),
+}
+# Top-level refused and inert members: their children (which botocore keeps adding to) share their class.
+_TRAINING_TREES = {path for path, (kind, _) in TRAINING_MEMBERS.items() if "." not in path and kind != "honoured"}
+
+
+def training_class(path: str) -> Entry | None:
+    """The class of a CreateTrainingJob member path: its own entry, or the refused or inert tree
+    (DebugHookConfig...) it lies in, whose members botocore keeps adding to."""
+    if path in TRAINING_MEMBERS:
+        return TRAINING_MEMBERS[path]
+    head = path.split(".", 1)[0].removesuffix("[]")
+    if head in _TRAINING_TREES:
+        kind, note = TRAINING_MEMBERS[head]
+        return kind, f"with {head}: {note}" if kind == "refused" else note
+    return None
+
 
 def _parent(path: str) -> str | None:
     head, dot, _ = path.rpartition(".")
     return head.removesuffix("[]") if dot else None
 
 
-def outermost(kind: Kind) -> list[str]:
+def outermost(kind: Kind, table: Mapping[str, Entry] = _ALL) -> list[str]:
     """Paths of `kind` whose parent is not of that kind: the ones a request is checked for."""
     return [
         path
-        for path, (k, _) in _ALL.items()
-        if k == kind and ((parent := _parent(path)) is None or _ALL[parent][0] != kind)
+        for path, (k, _) in table.items()
+        if k == kind and ((parent := _parent(path)) is None or parent not in table or table[parent][0] != kind)
     ]
 
 
@@ -524,13 +601,23 @@ def present(request: Mapping[str, Any], path: str) -> Iterator[str]:
     return walk(request, path.split("."), "")
 
 
-def refusals(request: Mapping[str, Any]) -> list[FieldError]:
+def refusals(request: Mapping[str, Any], table: Mapping[str, Entry] = _ALL) -> list[FieldError]:
     """A FieldError for each refused member the request has (as a JSON dump of it, nulls left out)."""
     return [
-        FieldError(where, REFUSED_RULE, _ALL[path][1])
-        for path in outermost("refused")
+        FieldError(where, REFUSED_RULE, table[path][1])
+        for path in outermost("refused", table)
         for where in present(request, path)
     ]
+
+
+def training_refusals(request: Mapping[str, Any]) -> list[FieldError]:
+    """refusals() of a CreateTrainingJob request."""
+    return refusals(request, TRAINING_MEMBERS)
+
+
+def training_inert_members(request: Mapping[str, Any]) -> list[str]:
+    """inert_members() of a CreateTrainingJob request."""
+    return [where for path in outermost("inert", TRAINING_MEMBERS) for where in present(request, path)]
 
 
 def inert_members(request: Mapping[str, Any]) -> list[str]:

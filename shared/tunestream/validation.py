@@ -195,7 +195,7 @@ def _check_strategy_config(
             )
 
 
-def _check_definition(
+def check_definition(
     definition: TrainingJobDefinitionShape,
     objective: TuningJobObjective | None,
     space: SearchSpace,
@@ -308,7 +308,7 @@ def _check_single_definition(
 ) -> None:
     base = "TrainingJobDefinition"
     objective = config.HyperParameterTuningJobObjective
-    _check_definition(definition, objective, space, errors)
+    check_definition(definition, objective, space, errors)
     tuning_objective = definition.TuningObjective
     if tuning_objective is not None and objective is not None and tuning_objective != objective:
         # With one definition the config's objective is the one optimised; a different one here was
@@ -485,7 +485,7 @@ def validate_request(request: CreateTuningJobRequest) -> SearchSpace:
             )
         for i, (definition, own_space) in enumerate(zip(definitions, own, strict=True)):
             objective = definition_objective(definition, config)
-            _check_definition(definition, objective, own_space, errors, f"TrainingJobDefinitions[{i}]")
+            check_definition(definition, objective, own_space, errors, f"TrainingJobDefinitions[{i}]")
         if request.WarmStartConfig is not None:
             errors.append(
                 FieldError(

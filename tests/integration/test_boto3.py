@@ -33,6 +33,7 @@ from tests.sagemaker_shapes import assert_output_shape
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.db import reads, writes
+from tunestream.naming import standalone_tuning_job_name
 from tunestream.objstore.s3 import S3ObjectStore
 from tunestream.trials import TERMINAL_STATUSES
 
@@ -583,3 +584,85 @@ def test_the_readme_example_runs_unchanged(services: Any, settings: Settings, ru
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"best training job: {name}-" in done.stdout
     assert done.stdout.count(f"  {name}-") == 2 and "Completed" in done.stdout
+
+
+def training_job(name: str, image: str, **hyperparameters: str) -> dict[str, Any]:
+    """CreateTrainingJob's parameters as a boto3 user (or SageMaker's SDK, with its default debugger
+    and profiler configs) writes them."""
+    return {
+        "TrainingJobName": name,
+        "HyperParameters": {"epochs": "2", "x": "0.3", **hyperparameters},
+        "AlgorithmSpecification": {
+            "TrainingImage": image,
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": "score", "Regex": r"score=([-0-9.eE+]+)"}],
+        },
+        "RoleArn": "arn:aws:iam::123456789012:role/tunestream-test",
+        "OutputDataConfig": {"S3OutputPath": "s3://tunestream/it/boto3-alone"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 60},
+        "DebugHookConfig": {"S3OutputPath": "s3://tunestream/it/boto3-alone", "CollectionConfigurations": []},
+        "ProfilerConfig": {"S3OutputPath": "s3://tunestream/it/boto3-alone", "DisableProfiler": False},
+    }
+
+
+def wait_training_job(sm: Any, name: str, timeout_s: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while (described := call(sm, "describe_training_job", TrainingJobName=name))["TrainingJobStatus"] not in (
+        TERMINAL_STATUSES
+    ):
+        assert time.monotonic() < deadline, described["TrainingJobStatus"]
+        time.sleep(0.3)
+    return described
+
+
+def test_create_training_job_outside_any_tuning_job(sm: Any, program: str, run_id: str, settings: Settings) -> None:
+    """CreateTrainingJob: described at once, run with the hyperparameters as given, listed, tagged,
+    stoppable; its carrier (a hidden tuning job of one) is never a tuning job of the user's."""
+    name = f"alone-{run_id}"
+    params = {**training_job(name, program), "Tags": [{"Key": "team", "Value": "ml"}]}
+    arn = call(sm, "create_training_job", **params)["TrainingJobArn"]
+    assert arn.endswith(f":training-job/{name}")
+    at_once = call(sm, "describe_training_job", TrainingJobName=name)
+    assert at_once["TrainingJobStatus"] in ("InProgress", "Completed") and "TuningJobArn" not in at_once
+    assert at_once["HyperParameters"] == {"epochs": "2", "x": "0.3"}
+    done = wait_training_job(sm, name)
+    assert done["TrainingJobStatus"] == "Completed", done.get("FailureReason")
+    [score] = [m for m in done["FinalMetricDataList"] if m["MetricName"] == "score"]
+    assert score["Value"] == pytest.approx(1.0 - 0.1 / 2, abs=1e-6)
+    assert done["ModelArtifacts"]["S3ModelArtifacts"] == f"s3://tunestream/it/boto3-alone/{name}/output/model.tar.gz"
+    assert done["HyperParameters"] == {"epochs": "2", "x": "0.3"}
+    # REST Describe lists what was accepted without effect, by CreateTrainingJob's own paths.
+    rest = httpx.get(f"http://127.0.0.1:{settings.api_port}/training-jobs/{name}", timeout=30).json()
+    assert sorted(rest["InertMembers"]) == [
+        "DebugHookConfig",
+        "ProfilerConfig",
+        "ResourceConfig.VolumeSizeInGB",
+        "RoleArn",
+    ]
+    listed = call(sm, "list_training_jobs", NameContains=name)["TrainingJobSummaries"]
+    assert [s["TrainingJobName"] for s in listed] == [name]
+    assert call(sm, "list_tags", ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "ml"}]
+    carrier = standalone_tuning_job_name(name)
+    tuning = call(sm, "list_hyper_parameter_tuning_jobs", MaxResults=100)["HyperParameterTuningJobSummaries"]
+    assert carrier not in {t["HyperParameterTuningJobName"] for t in tuning}
+    assert error(sm, "describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=carrier)[0] == (
+        "ResourceNotFound"
+    )
+    # The name is taken, by this training job or by one of a tuning job.
+    code, status, message = error(sm, "create_training_job", **training_job(name, program))
+    assert (code, status) == ("ResourceInUse", 400) and name in message
+    # A member tunestream refuses is named; nothing is created.
+    refused = {**training_job(f"{name}-tb", program), "TensorBoardOutputConfig": {"S3OutputPath": "s3://tunestream/x"}}
+    code, status, message = error(sm, "create_training_job", **refused)
+    assert (code, status) == ("ValidationException", 400) and "TensorBoardOutputConfig" in message
+    assert error(sm, "describe_training_job", TrainingJobName=f"{name}-tb")[0] == "ResourceNotFound"
+    # StopTrainingJob stops it as it does a tuning job's.
+    hanging = f"{name}-hang"
+    call(sm, "create_training_job", **training_job(hanging, program, mode="hang"))
+    deadline = time.monotonic() + 60
+    while not call(sm, "describe_training_job", TrainingJobName=hanging).get("TrainingStartTime"):
+        assert time.monotonic() < deadline, "the training job did not start"
+        time.sleep(0.3)
+    call(sm, "stop_training_job", TrainingJobName=hanging)
+    assert wait_training_job(sm, hanging)["TrainingJobStatus"] == "Stopped"

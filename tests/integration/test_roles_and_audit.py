@@ -129,6 +129,7 @@ REST_RULES: dict[tuple[str, str], tuple[str | None, dict[str, int]]] = {
     ("POST", "/tuning-jobs/{name}/stop"): ("A", CHANGE_ENDED),
     # Deleting an ended job succeeds for its owner; tried by the others first.
     ("DELETE", "/tuning-jobs/{name}"): ("D", {"vera": 403, "bob": 404, "alice": 200, "root": 404}),
+    ("POST", "/training-jobs"): (None, CREATE_EMPTY),
     ("GET", "/training-jobs"): (None, EVERYONE),
     ("GET", "/training-jobs/{name}"): ("A-training", READ),
     ("GET", "/training-jobs/{name}/metrics"): ("A-training", READ),
@@ -231,6 +232,11 @@ SM_RULES: dict[str, tuple[Call, dict[str, str]]] = {
         lambda c, j: c.delete_hyper_parameter_tuning_job(HyperParameterTuningJobName=j["H"]),
         {"alice": "ResourceInUse", "bob": "ResourceNotFound", "vera": "AccessDeniedException", "root": "ResourceInUse"},
     ),
+    "CreateTrainingJob": (
+        # A's training job's name again: allowed roles get as far as the name check.
+        lambda c, j: c.create_training_job(**_boto_training_job(j["A-training"])),
+        {"alice": "ResourceInUse", "bob": "ResourceInUse", "vera": "AccessDeniedException", "root": "ResourceInUse"},
+    ),
     "DescribeTrainingJob": (lambda c, j: c.describe_training_job(TrainingJobName=j["A-training"]), SM_READ),
     "StopTrainingJob": (lambda c, j: c.stop_training_job(TrainingJobName=j["A-training"]), SM_CHANGE_ENDED),
     "ListTrainingJobs": (lambda c, j: c.list_training_jobs(), dict.fromkeys(ROLES, OK)),
@@ -252,6 +258,18 @@ def _boto_job(name: str) -> dict[str, Any]:
     spec.pop("Command")
     spec.update(TrainingImage=f"file://{sys.executable}", TrainingInputMode="File")
     return job
+
+
+def _boto_training_job(name: str) -> dict[str, Any]:
+    definition = _boto_job(name[:32])["TrainingJobDefinition"]
+    return {
+        "TrainingJobName": name,
+        "HyperParameters": definition["StaticHyperParameters"],
+        "AlgorithmSpecification": definition["AlgorithmSpecification"],
+        "RoleArn": definition["RoleArn"],
+        "OutputDataConfig": definition["OutputDataConfig"],
+        "StoppingCondition": definition["StoppingCondition"],
+    }
 
 
 def test_every_role_against_every_sagemaker_operation(port: int, jobs: dict[str, str]) -> None:

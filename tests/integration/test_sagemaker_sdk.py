@@ -68,6 +68,12 @@ def test_sdk_v2_tunes_attaches_warm_starts_and_stops(
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["sagemaker"] == "2.257.7"
+    # Estimator.fit: a training job outside any tuning job (CreateTrainingJob), then attached.
+    assert summary["single_status"] == "Completed", summary
+    single = api.describe_training_job(summary["single_training_job"])
+    assert single["TrainingJobStatus"] == "Completed" and "TuningJobArn" not in single
+    assert summary["single_model"] == single["ModelArtifacts"]["S3ModelArtifacts"]
+    assert summary["single_attached_max_depth"] == single["HyperParameters"]["max_depth"] == "4"
     assert summary["status"] == "Completed", summary
     described = api.describe(summary["tuning_job"])
     best = described["BestTrainingJob"]["TrainingJobName"]

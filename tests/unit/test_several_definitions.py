@@ -241,3 +241,23 @@ def test_hyperband_stops_by_each_definitions_own_objective_metric() -> None:
         stops += step(h, metric("several", s.training_job_name, 1, 0.9 - i / 100, name="auc"))  # worse and worse
     stopped = {e.payload.training_job_name for e in stops if isinstance(e, TrainingJobStopRequested)}
     assert stopped and stopped < {s.training_job_name for s in boosts}
+
+
+def test_a_metric_read_before_its_proposal_waits_for_it_to_know_the_objective() -> None:
+    # On a rebuild the topics interleave: boost's auc may come before boost's proposal says auc is
+    # its objective (and score, the config's, is not).
+    h = SuggesterHandler()
+    proposed = [
+        e
+        for e in step(h, submitted(two_definitions("Random", jobs=30, parallel=30)))
+        if isinstance(e, TrainingJobProposed)
+    ]
+    boost = next(e for e in proposed if e.payload.spec.definition_name == "boost")
+    name = boost.payload.spec.training_job_name
+    rebuilt = SuggesterHandler()
+    rebuilt.apply(submitted(two_definitions("Random", jobs=30, parallel=30)))
+    rebuilt.apply(metric("several", name, 1, 0.8, name="score"))
+    rebuilt.apply(metric("several", name, 1, 0.7, name="auc"))
+    assert rebuilt.jobs["several"].curves.get(name) is None
+    rebuilt.apply(boost)
+    assert rebuilt.jobs["several"].curves[name] == [(1, 0.7)]

@@ -40,7 +40,14 @@ def stored_submitted_event(conn: Connection, row: dict[str, Any]) -> TuningJobSu
     """The event for a stored job; parents' results are read again (they no longer change)."""
     request = CreateTuningJobRequest.model_validate(row["request"])
     return submitted_event(
-        row["name"], request, row["random_seed"], row["created_at"], parent_observations(conn, request), row["owner"]
+        row["name"],
+        request,
+        row["random_seed"],
+        row["created_at"],
+        parent_observations(conn, request),
+        row["owner"],
+        row["standalone_training_job"],
+        row["standalone_inert_members"],
     )
 
 

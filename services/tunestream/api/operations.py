@@ -29,7 +29,7 @@ from tunestream.api.warm_start import parent_observations
 from tunestream.bus.publisher import Publisher
 from tunestream.config import Settings
 from tunestream.db import reads, writes
-from tunestream.definitions import CreateTuningJobRequest
+from tunestream.definitions import CreateTrainingJobRequest, CreateTuningJobRequest
 from tunestream.events import ids
 from tunestream.events.v1 import (
     TrainingJobStopRequested,
@@ -40,8 +40,10 @@ from tunestream.events.v1 import (
     TuningJobSubmittedData,
     WarmStartObservation,
 )
-from tunestream.naming import tuning_job_arn
+from tunestream.naming import training_job_arn, tuning_job_arn
 from tunestream.objstore.factory import make_object_store
+from tunestream.request_members import training_inert_members
+from tunestream.standalone import validate_training_job
 from tunestream.training_logs import render_log
 from tunestream.trials import TERMINAL_STATUSES
 from tunestream.validation import validate_request, with_objective
@@ -202,13 +204,21 @@ def submitted_event(
     created_at: datetime,
     warm_start: list[WarmStartObservation],
     owner: str | None = None,
+    training_job: str | None = None,
+    training_job_inert_members: list[str] | None = None,
 ) -> TuningJobSubmitted:
     """The event that hands a stored tuning job to the services (sent at once, or later by the outbox)."""
     return TuningJobSubmitted(
         event_id=ids.submitted(name),
         tuning_job_name=name,
         payload=TuningJobSubmittedData(
-            request=request, random_seed=random_seed, created_at=created_at, warm_start=warm_start, owner=owner
+            request=request,
+            random_seed=random_seed,
+            created_at=created_at,
+            warm_start=warm_start,
+            owner=owner,
+            training_job=training_job,
+            training_job_inert_members=training_job_inert_members or [],
         ),
     )
 
@@ -216,8 +226,8 @@ def submitted_event(
 def readable_tuning_job(conn: Any, who: Caller, name: str, *, include_deleted: bool = False) -> dict[str, Any]:
     """The tuning job's row; not found also when it is not the caller's to see (access.py)."""
     row = reads.get_tuning_job(conn, name, include_deleted=include_deleted)
-    if row is None or not access.may_read(who.principal, row["owner"]):
-        raise not_found("tuning job", name)
+    if row is None or row["standalone_training_job"] or not access.may_read(who.principal, row["owner"]):
+        raise not_found("tuning job", name)  # a training job's carrier (tunestream.standalone) is none
     return row
 
 
@@ -248,9 +258,54 @@ async def create_tuning_job(st: State, who: Caller, body: Any) -> dict[str, str]
     seed = job.HyperParameterTuningJobConfig.RandomSeed
     if seed is None:
         seed = secrets.randbelow(2**31 - 1)
+    if not await _store_and_publish(st, who, job, seed, warm_start, "CreateHyperParameterTuningJob", name):
+        existing = await asyncio.to_thread(with_conn, st.engine, reads.get_tuning_job, name, include_deleted=True)
+        if existing is not None and existing["deleted_at"] is not None:
+            raise ApiError(
+                409,
+                "ResourceInUse",
+                f"tuning job name {name!r} belonged to a tuning job deleted at "
+                f"{existing['deleted_at'].isoformat()}; the events of that job are still kept under the name, "
+                f"so it cannot be used again: choose another name",
+            )
+        raise ApiError(409, "ResourceInUse", f"tuning job {name!r} already exists")
+    return {"HyperParameterTuningJobArn": tuning_job_arn(name)}
+
+
+async def create_training_job(st: State, who: Caller, body: Any) -> dict[str, str]:
+    """CreateTrainingJob: one training job outside any tuning job, carried through the services as
+    a tuning job of one (tunestream.standalone); DescribeTrainingJob answers for it at once."""
+    access.require_create(who.principal, "CreateTrainingJob")
+    if not isinstance(body, dict):
+        raise ApiError(400, "ValidationException", "request body must be a JSON object")
+    request = CreateTrainingJobRequest.model_validate(body)
+    carrier = validate_training_job(request)
+    name = request.TrainingJobName
+    taken = await asyncio.to_thread(with_conn, st.engine, reads.get_training_job, name)
+    inert = training_inert_members(request.model_dump(mode="json", exclude_none=True))
+    if taken is not None or not await _store_and_publish(
+        st, who, carrier, 0, [], "CreateTrainingJob", name, training_job=(name, inert)
+    ):
+        raise ApiError(409, "ResourceInUse", f"training job {name!r} already exists")
+    return {"TrainingJobArn": training_job_arn(name)}
+
+
+async def _store_and_publish(
+    st: State,
+    who: Caller,
+    job: CreateTuningJobRequest,
+    seed: int,
+    warm_start: list[WarmStartObservation],
+    operation: str,
+    resource: str,
+    training_job: tuple[str, list[str]] | None = None,
+) -> bool:
+    """Store the job and the record of the call in one transaction, then publish both (or leave them
+    to the outbox); False when the name is taken."""
+    name = job.HyperParameterTuningJobName
     created_at = datetime.now(UTC)
     owner = who.principal.name
-    call = api_call_event(who, "CreateHyperParameterTuningJob", name, name, 200, at=created_at)
+    call = api_call_event(who, operation, resource, name, 200, at=created_at)
 
     def insert(conn: Any) -> bool:
         stored = writes.insert_tuning_job(
@@ -262,29 +317,21 @@ async def create_tuning_job(st: State, who: Caller, body: Any) -> dict[str, str]
             created_at=created_at,
             owner=owner,
             outbox_topic_prefix=st.settings.topic_prefix,
+            standalone_training_job=training_job[0] if training_job else None,
+            standalone_inert_members=training_job[1] if training_job else None,
         )
         if stored:  # in the same transaction: no job without the record of who created it
             writes.insert_api_call(conn, call, st.settings.topic_prefix)
         return stored
 
-    inserted = await asyncio.to_thread(in_tx, st.engine, insert)
-    if not inserted:
-        existing = await asyncio.to_thread(with_conn, st.engine, reads.get_tuning_job, name, include_deleted=True)
-        if existing is not None and existing["deleted_at"] is not None:
-            raise ApiError(
-                409,
-                "ResourceInUse",
-                f"tuning job name {name!r} belonged to a tuning job deleted at "
-                f"{existing['deleted_at'].isoformat()}; the events of that job are still kept under the name, "
-                f"so it cannot be used again: choose another name",
-            )
-        raise ApiError(409, "ResourceInUse", f"tuning job {name!r} already exists")
-    event = submitted_event(name, job, seed, created_at, warm_start, owner)
+    if not await asyncio.to_thread(in_tx, st.engine, insert):
+        return False
+    event = submitted_event(name, job, seed, created_at, warm_start, owner, *(training_job or (None, [])))
     try:
         await asyncio.wait_for(st.publisher.publish([event, call]), timeout=PUBLISH_TIMEOUT_S)
     except Exception:
         # Stored, so accepted: the outbox loop sends both once Kafka answers again.
-        log.exception("tuning job %s stored; publishing it is deferred to the outbox", name)
+        log.exception("%s %s stored; publishing it is deferred to the outbox", operation, resource)
     else:
 
         def mark(conn: Any) -> None:
@@ -293,7 +340,7 @@ async def create_tuning_job(st: State, who: Caller, body: Any) -> dict[str, str]
             writes.mark_api_calls_published(conn, [call.event_id], now)
 
         await asyncio.to_thread(in_tx, st.engine, mark)
-    return {"HyperParameterTuningJobArn": tuning_job_arn(name)}
+    return True
 
 
 def _listing(query: ListTuningJobsInput | ListAllTrainingJobsInput, who: Caller) -> reads.Listing:
@@ -450,7 +497,7 @@ async def delete_tags(st: State, who: Caller, query: DeleteTagsInput) -> dict[st
 async def _owned(st: State, who: Caller, name: str) -> tuple[dict[str, Any], bool]:
     """The tuning job's row (not found when there is none) and whether the caller may see it."""
     row = await asyncio.to_thread(with_conn, st.engine, reads.get_tuning_job, name)
-    if row is None:
+    if row is None or row["standalone_training_job"]:
         raise not_found("tuning job", name)
     return row, access.may_read(who.principal, row["owner"])
 

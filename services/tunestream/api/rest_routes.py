@@ -130,6 +130,12 @@ def tuning_jobs_router() -> APIRouter:
 def training_jobs_router() -> APIRouter:
     router = APIRouter()
 
+    @router.post("/training-jobs", responses=errors(403, 409))
+    async def create_training_job(request: Request, st: StateDep, who: CallerDep) -> dict[str, str]:
+        body = parse_json_body(await request.body(), "ValidationException")
+        reject_nul(body)
+        return await ops.create_training_job(st, who, body)
+
     @router.get("/training-jobs", responses=errors())
     def list_all_training_jobs(
         st: StateDep, who: CallerDep, query: Annotated[TrainingJobsQuery, Query()]

@@ -66,6 +66,10 @@ async def _create(st: ops.State, who: Caller, params: dict[str, Any]) -> dict[st
     return await ops.create_tuning_job(st, who, params)
 
 
+async def _create_training_job(st: ops.State, who: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    return await ops.create_training_job(st, who, params)
+
+
 async def _describe(st: ops.State, who: Caller, params: dict[str, Any]) -> dict[str, Any]:
     name = ops.TuningJobNameInput.model_validate(params).HyperParameterTuningJobName
     result: dict[str, Any] = await asyncio.to_thread(ops.describe_tuning_job, st, who, name)
@@ -148,6 +152,7 @@ OPERATIONS: dict[str, Handler] = {
     "ListTrainingJobsForHyperParameterTuningJob": _list_training_jobs,
     "StopHyperParameterTuningJob": _stop,
     "DeleteHyperParameterTuningJob": _delete,
+    "CreateTrainingJob": _create_training_job,
     "DescribeTrainingJob": _describe_training_job,
     "StopTrainingJob": _stop_training_job,
     "ListTrainingJobs": _list_all_training_jobs,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tunestream.naming import tuning_job_arn
+from tunestream.naming import standalone_tuning_job_name, tuning_job_arn
 from tunestream.request_members import inert_members
 
 
@@ -34,13 +34,20 @@ def definition_of(request: dict[str, Any], definition_name: str | None) -> dict[
     return request.get("TrainingJobDefinition") or {}
 
 
+def tuning_job_of(row: dict[str, Any]) -> str | None:
+    """The tuning job a training job's row belongs to; None for one created alone (CreateTrainingJob),
+    whose carrier is no tuning job of the user's."""
+    name = row["tuning_job_name"]
+    return None if name == standalone_tuning_job_name(row["name"]) else str(name)
+
+
 def all_training_jobs_summary(row: dict[str, Any]) -> dict[str, Any]:
     """TrainingJobSummary (ListTrainingJobs), plus the tuning job it belongs to."""
     return _drop_none(
         {
             "TrainingJobName": row["name"],
             "TrainingJobArn": row["arn"],
-            "TuningJobName": row["tuning_job_name"],
+            "TuningJobName": tuning_job_of(row),
             "CreationTime": _time(row["created_at"]),
             "TrainingEndTime": _time(row["ended_at"]),
             "LastModifiedTime": _time(row["last_modified_at"]),
@@ -203,11 +210,12 @@ def describe_training_job(
     seconds = None
     if row["started_at"] and row["ended_at"]:
         seconds = max(int((row["ended_at"] - row["started_at"]).total_seconds()), 0)
+    alone = tuning_job_of(row) is None  # CreateTrainingJob: no objective, no strategy's proposal
     return _drop_none(
         {
             "TrainingJobName": row["name"],
             "TrainingJobArn": row["arn"],
-            "TuningJobArn": tuning_job_arn(row["tuning_job_name"]),
+            "TuningJobArn": tuning_job_arn(tuning) if (tuning := tuning_job_of(row)) else None,
             "TrainingJobStatus": row["status"],
             "SecondaryStatus": row["secondary_status"],
             "FailureReason": row["failure_reason"],
@@ -238,12 +246,12 @@ def describe_training_job(
                 {"MetricName": m["metric_name"], "Value": m["value"], "Timestamp": _time(m["at"])}
                 for m in final_metrics
             ],
-            "ObjectiveStatus": row["objective_status"],
-            "ObjectiveStatusReason": row["objective_reason"],
+            "ObjectiveStatus": None if alone else row["objective_status"],
+            "ObjectiveStatusReason": None if alone else row["objective_reason"],
             "StopReason": row["stop_reason"],
             "EarlyStopping": row["stop_details"],
-            "ProposalReason": row["proposal_reason"],
-            "ProposalDetails": row["proposal_details"] or None,
+            "ProposalReason": None if alone else row["proposal_reason"],
+            "ProposalDetails": None if alone else (row["proposal_details"] or None),
             "ResourceConfig": definition.get("ResourceConfig"),
             "CheckpointConfig": definition.get("CheckpointConfig"),
             "RetryStrategy": definition.get("RetryStrategy"),
@@ -254,6 +262,8 @@ def describe_training_job(
             "FailedAttempts": row.get("attempts") or None,
             "LogUri": row["log_s3_uri"],
             # As in DescribeHyperParameterTuningJob: the echoed members above that had no effect.
-            "InertMembers": inert_members(request) if request else None,
+            "InertMembers": (tuning_row or {}).get("standalone_inert_members")
+            if alone
+            else (inert_members(request) if request else None),
         }
     )

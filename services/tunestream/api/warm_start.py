@@ -26,7 +26,7 @@ def parent_observations(
         path = f"WarmStartConfig.ParentHyperParameterTuningJobs[{i}].HyperParameterTuningJobName"
         name = parent.HyperParameterTuningJobName
         row = reads.get_tuning_job(conn, name)
-        if row is None or (owner is not None and row["owner"] != owner):
+        if row is None or row["standalone_training_job"] or (owner is not None and row["owner"] != owner):
             errors.append(FieldError(path, "parent-exists", f"tuning job {name!r} does not exist"))
             continue
         if row["status"] not in TERMINAL_STATUSES:

@@ -105,7 +105,10 @@ class CollectorHandler:
         job = self.jobs.get(p.training_job_name)
         value = job.extractor.last.get(job.objective_metric_name) if job else None
         bad = job.extractor.non_finite.get(job.objective_metric_name) if job else None
-        if bad is not None:  # a NaN/inf objective is a failed objective (SageMaker's rule), never the best
+        if job is not None and not job.objective_metric_name:
+            # A training job created alone (CreateTrainingJob): its metrics are all there is.
+            value, status, reason = None, ObjectiveStatus.FAILED, "a training job created alone has no objective"
+        elif bad is not None:  # a NaN/inf objective is a failed objective (SageMaker's rule), never the best
             assert job is not None
             value, status = None, ObjectiveStatus.FAILED
             reason = f"the objective metric {job.objective_metric_name!r} was not a finite number: {bad!r}"

@@ -61,7 +61,9 @@ class SuggesterHandler:
                 return
             try:
                 p = event.payload
-                self.jobs[name] = TuningJobState.create(p.request, p.random_seed, p.created_at, p.warm_start)
+                self.jobs[name] = TuningJobState.create(
+                    p.request, p.random_seed, p.created_at, p.warm_start, p.training_job
+                )
             except InvalidTuningJob as exc:
                 log.error("tuning job %s cannot be run: %s", name, exc)
                 # Nothing will ever apply its other events: hold none of them.
@@ -82,10 +84,8 @@ class SuggesterHandler:
     @staticmethod
     def _apply_to(job: TuningJobState, event: Event) -> None:
         if isinstance(event, MetricReported):
-            if event.payload.metric_name == job.objective_metric(event.payload.training_job_name):
-                job.add_metric(
-                    event.payload.training_job_name, event.payload.step, event.payload.value, event.payload.at
-                )
+            p = event.payload
+            job.metric_reported(p.training_job_name, p.metric_name, p.step, p.value, p.at)
         elif isinstance(event, TrainingJobProposed):
             job.add_proposal(event.payload.spec, event.occurred_at)
         elif isinstance(event, ObjectiveCollected):
@@ -107,7 +107,7 @@ class SuggesterHandler:
         if isinstance(event, MetricReported):
             # The most frequent event, and it frees no slot and ends nothing (results come as
             # ObjectiveCollected; the time budget is checked every tick): only early stopping is owed.
-            if event.payload.metric_name != job.objective_metric(event.payload.training_job_name):
+            if not job.is_objective(event.payload.training_job_name, event.payload.metric_name):
                 return []
             return self.stamp(job.name, job.on_objective(event.payload.training_job_name))
         return await self._decide(job)

@@ -47,6 +47,7 @@ from tunestream.events.v1 import (
 from tunestream.instances import gpu_count, gpus_per_instance
 from tunestream.naming import training_job_name
 from tunestream.space import SearchSpace
+from tunestream.standalone import OneTrainingJob
 from tunestream.strategies import EarlyStopper, SearchStrategy, registry
 from tunestream.strategies.completion import CompletionCheck, CompletionCriteria
 from tunestream.trials import ObjectiveStatus, Proposal, StopDecision, TrainingJobRecord, TrainingJobStatus
@@ -79,6 +80,8 @@ class TuningJobState:
     ended: bool = False
     warm_start: list[TrainingJobRecord] = field(default_factory=list)
     proposes_ahead: bool = False
+    # CreateTrainingJob: this tuning job only carries that one training job (tunestream.standalone).
+    training_job: str | None = None
     # Proposals computed ahead (see the module's docstring), by index; `_ahead_due` is set by a
     # decide that filled every slot, and consumed by ahead_request.
     ahead: dict[int, Proposal] = field(default_factory=dict)
@@ -88,6 +91,9 @@ class TuningJobState:
     # jobs in proposal order, specs by name, and the completion check as of len(results).
     _open: dict[str, None] = field(default_factory=dict, repr=False)
     _by_name: dict[str, TrainingJobSpec] = field(default_factory=dict, repr=False)
+    # Metric values of training jobs whose proposal has not been read yet (the topics interleave in any
+    # order on a rebuild): which metric is the objective is the proposal's to say.
+    _unplaced: dict[str, list[tuple[str, int, float, datetime]]] = field(default_factory=dict, repr=False)
     # Records as strategies see them, rebuilt only for a training job whose curve or result changed:
     # every objective value asks the stopper, which reads every record.
     _records: dict[str, TrainingJobRecord] = field(default_factory=dict, repr=False)
@@ -101,7 +107,19 @@ class TuningJobState:
         seed: int,
         created_at: datetime,
         warm_start: Sequence[WarmStartObservation] = (),
+        training_job: str | None = None,
     ) -> TuningJobState:
+        if training_job is not None:
+            return cls(
+                request=request,
+                seed=seed,
+                created_at=created_at,
+                space=SearchSpace(()),
+                strategy=OneTrainingJob(),
+                stopper=None,
+                completion=CompletionCriteria(None, maximize=True, max_jobs=1),
+                training_job=training_job,
+            )
         request = with_objective(request)  # stored so by the api; a replay of older events may not be
         space = validate_request(request)
         config = request.HyperParameterTuningJobConfig
@@ -147,14 +165,18 @@ class TuningJobState:
     def name(self) -> str:
         return self.request.HyperParameterTuningJobName
 
-    def objective_metric(self, training_job_name: str) -> str:
-        """The metric a training job is ranked by (its definition's, with several)."""
-        spec = self._by_name.get(training_job_name)
-        if spec is not None:
-            return spec.objective_metric_name
-        objective = self.request.HyperParameterTuningJobConfig.HyperParameterTuningJobObjective
-        assert objective is not None
-        return objective.MetricName
+    def is_objective(self, training_job: str, metric: str) -> bool:
+        spec = self._by_name.get(training_job)
+        return spec is not None and metric == spec.objective_metric_name
+
+    def metric_reported(self, training_job: str, metric: str, step: int, value: float, at: datetime) -> bool:
+        """Record a metric value if it is the training job's objective (its definition's, with several:
+        known from its proposal, so a value that comes first waits for it); True when recorded."""
+        spec = self._by_name.get(training_job)
+        if spec is None:
+            self._unplaced.setdefault(training_job, []).append((metric, step, value, at))
+            return False
+        return metric == spec.objective_metric_name and self.add_metric(training_job, step, value, at)
 
     def definition(self, name: str | None) -> TrainingJobDefinitionShape:
         """The TrainingJobDefinition a training job runs: the one, or the one of several so named."""
@@ -176,6 +198,8 @@ class TuningJobState:
         self._specs_in_order = None
         if spec.training_job_name not in self.results:
             self._open[spec.training_job_name] = None
+        for metric, step, value, metric_at in self._unplaced.pop(spec.training_job_name, []):
+            self.metric_reported(spec.training_job_name, metric, step, value, metric_at)
 
     def add_result(self, result: ObjectiveCollectedData, at: datetime) -> None:
         name = result.training_job_name
@@ -386,8 +410,8 @@ class TuningJobState:
         definition_name, tuned = self.space.split(self.space.format(proposal.values))
         definition = self.definition(definition_name)
         objective = definition_objective(definition, config)
-        assert objective is not None
-        name = training_job_name(self.name, index)
+        assert objective is not None or self.training_job is not None
+        name = self.training_job or training_job_name(self.name, index)
         algo = definition.AlgorithmSpecification
         checkpoint = definition.CheckpointConfig
         groups = [
@@ -403,7 +427,11 @@ class TuningJobState:
             training_job_name=name,
             index=index,
             tuned_hyperparameters=tuned,
-            hyperparameters={**definition.StaticHyperParameters, **tuned, **builtin_hyperparameters(algo, objective)},
+            hyperparameters={
+                **definition.StaticHyperParameters,
+                **tuned,
+                **(builtin_hyperparameters(algo, objective) if objective else {}),
+            },
             command=list(algo.Command or []),
             environment=dict(definition.Environment),
             input_channels=[
@@ -425,8 +453,9 @@ class TuningJobState:
             network_isolation=bool(definition.EnableNetworkIsolation),
             max_runtime_s=definition.StoppingCondition.MaxRuntimeInSeconds,
             metric_definitions=list(algo.MetricDefinitions),
-            objective_metric_name=objective.MetricName,
-            objective_type=objective.Type,
+            # "": a training job created alone (tunestream.standalone), which has no objective.
+            objective_metric_name=objective.MetricName if objective else "",
+            objective_type=objective.Type if objective else "Maximize",
             definition_name=definition_name,
             instance_count=sum(g.count for g in groups) if groups else definition.ResourceConfig.InstanceCount,
             instance_groups=groups,

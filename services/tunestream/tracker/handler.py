@@ -124,6 +124,8 @@ class TrackerHandler:
             random_seed=event.payload.random_seed,
             created_at=event.payload.created_at,
             owner=event.payload.owner,
+            standalone_training_job=event.payload.training_job,
+            standalone_inert_members=event.payload.training_job_inert_members,
         )
         writes.mark_published(conn, job, at)
 

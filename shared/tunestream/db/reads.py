@@ -64,8 +64,10 @@ def _listed(query: Select[Any], table: Table, listing: Listing) -> Select[Any]:
 
 
 def list_tuning_jobs(conn: Connection, listing: Listing) -> list[dict[str, Any]]:
-    """Tuning jobs that are not deleted."""
-    query = select(tuning_jobs).where(tuning_jobs.c.deleted_at.is_(None))
+    """Tuning jobs that are not deleted (and not the carriers of training jobs created alone)."""
+    query = select(tuning_jobs).where(
+        tuning_jobs.c.deleted_at.is_(None), tuning_jobs.c.standalone_training_job.is_(None)
+    )
     if listing.owner is not None:
         query = query.where(tuning_jobs.c.owner == listing.owner)
     return [dict(r) for r in conn.execute(_listed(query, tuning_jobs, listing)).mappings()]

@@ -51,6 +51,10 @@ tuning_jobs = Table(
     # The topic prefix of the api that stored it: only that deployment's outbox publishes it, since
     # deployments (or test stacks) sharing one database must not run each other's jobs on their topics.
     Column("outbox_topic_prefix", String(64)),
+    # Set when the row carries a training job created alone (CreateTrainingJob, tunestream.standalone):
+    # that training job's name. Such a row is no tuning job of the user's: never listed or described.
+    Column("standalone_training_job", String(64)),
+    Column("standalone_inert_members", JSONB),  # the CreateTrainingJob request's (InertMembers)
 )
 
 training_jobs = Table(

@@ -49,9 +49,13 @@ def insert_tuning_job(
     created_at: datetime,
     owner: str | None = None,
     outbox_topic_prefix: str | None = None,
+    standalone_training_job: str | None = None,
+    standalone_inert_members: list[str] | None = None,
 ) -> bool:
     """Insert a new tuning job row; False when the name is taken. The api that stores a job it has
-    yet to publish names its topic prefix, so that only its outbox sends it."""
+    yet to publish names its topic prefix, so that only its outbox sends it. The carrier of a
+    training job created alone (standalone_training_job) comes with that training job's row, so that
+    DescribeTrainingJob answers as soon as CreateTrainingJob has, and the request's tags are its."""
     inserted = conn.execute(
         insert(tuning_jobs)
         .values(
@@ -65,13 +69,23 @@ def insert_tuning_job(
             last_modified_at=created_at,
             owner=owner,
             outbox_topic_prefix=outbox_topic_prefix,
+            standalone_training_job=standalone_training_job,
+            standalone_inert_members=standalone_inert_members if standalone_training_job else None,
         )
         .on_conflict_do_nothing()
         .returning(tuning_jobs.c.name)
     ).scalar()
-    if inserted is not None and request.get("Tags"):
-        put_tags(conn, tuning_job_arn(name), request["Tags"])
-    return inserted is not None
+    if inserted is None:
+        return False
+    arn = tuning_job_arn(name)
+    if standalone_training_job is not None:
+        arn = training_job_arn(standalone_training_job)
+        static = request["TrainingJobDefinition"].get("StaticHyperParameters") or {}
+        fields = {"hyperparameters": static, "tuned_hyperparameters": {}}
+        _upsert_training_job(conn, standalone_training_job, name, created_at, fields, index=0)
+    if request.get("Tags"):
+        put_tags(conn, arn, request["Tags"])
+    return True
 
 
 def put_tags(conn: Connection, arn: str, tags: list[dict[str, str]]) -> None:
@@ -225,7 +239,9 @@ def _upsert_training_job(
 ) -> None:
     """Insert the row with `fields`, or set `fields` (and `on_update`, which may use SQL) on the row
     another event created first."""
-    values = _training_job_defaults(name, tuning_job_name, _training_job_index(name) if index is None else index, at)
+    values = _training_job_defaults(
+        name, tuning_job_name, _training_job_index(name, tuning_job_name) if index is None else index, at
+    )
     values.update(fields)
     stmt = insert(training_jobs).values(**values)
     changes: dict[str, Any] = {k: stmt.excluded[k] for k in fields}
@@ -269,9 +285,10 @@ def record_proposal(
     )
 
 
-def _training_job_index(name: str) -> int:
-    # <tuning job>-<NNN>-<hash>: the number is 1-based.
-    return int(name.rsplit("-", 2)[-2]) - 1
+def _training_job_index(name: str, tuning_job_name: str) -> int:
+    # <tuning job>-<NNN>-<hash>: the number is 1-based. A training job created alone is its carrier's only one.
+    number = name.removeprefix(f"{tuning_job_name}-").split("-", 1)[0]
+    return int(number) - 1 if name.startswith(f"{tuning_job_name}-") and number.isdigit() else 0
 
 
 def record_stop_requested(

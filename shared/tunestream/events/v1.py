@@ -65,6 +65,10 @@ class TuningJobSubmittedData(Payload):
     warm_start: list[WarmStartObservation] = Field(default_factory=list)
     # The principal that created the job (its owner); None before principals existed.
     owner: str | None = None
+    # CreateTrainingJob: the job is the carrier of this one training job (tunestream.standalone), and
+    # the inert members its request had (DescribeTrainingJob lists them).
+    training_job: str | None = None
+    training_job_inert_members: list[str] = Field(default_factory=list)
 
 
 class TuningJobSubmitted(EventBase):

@@ -216,7 +216,7 @@ def error_of(response: Any) -> tuple[int, str]:
 
 def test_signed_request_passes_auth() -> None:
     with client(sagemaker_access_keys=SecretStr("AKIDTEST:secret-1,AKID2:secret-2")) as c:
-        response = c.post("/", **signed("SageMaker.CreateTrainingJob"))
+        response = c.post("/", **signed("SageMaker.CreateEndpoint"))
         assert error_of(response) == (400, "UnknownOperationException")
         response = c.post("/", **signed("SageMaker.DescribeTrainingJob", b"{not json", "AKID2", "secret-2"))
         assert error_of(response) == (400, "SerializationException")
