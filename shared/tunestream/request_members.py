@@ -54,10 +54,15 @@ _PARAMETER_RANGES: dict[str, Entry] = {
     "CategoricalParameterRanges[].Name": ("honoured", "the hyperparameter's name, passed to the training program"),
     "CategoricalParameterRanges[].Values": ("honoured", "the choices, each passed as given"),
     "AutoParameters": (
-        "refused",
-        "AutoParameters are Autotune's, which tunestream does not implement: give the ranges yourself",
+        "honoured",
+        "with Autotune Enabled: each becomes a range inferred from its ValueHint (tunestream.autotune); "
+        "without it, refused (rule autotune-only)",
     ),
-    **_children("AutoParameters[]", "refused", ["Name", "ValueHint"]),
+    "AutoParameters[].Name": ("honoured", "the hyperparameter's name"),
+    "AutoParameters[].ValueHint": (
+        "honoured",
+        "an integer, a non-negative number or true/false, around which the range is chosen (rule autotune-hint)",
+    ),
 }
 
 _S3 = f"{_DEF}.InputDataConfig[].DataSource.S3DataSource"
@@ -446,10 +451,11 @@ MEMBERS: dict[str, Entry] = {
     "Tags[].Key": ("honoured", "the tag's key (no aws: keys)"),
     "Tags[].Value": ("honoured", "the tag's value"),
     "Autotune": (
-        "refused",
-        "Autotune is not implemented: give Strategy, ParameterRanges and ResourceLimits yourself",
+        "honoured",
+        "Enabled: tunestream chooses what is left unset (ranges from AutoParameters, MaxNumberOfTrainingJobs, "
+        "early stopping, retries, convergence), by rules docs/job-json.md states; Describe lists the choices",
     ),
-    **_children("Autotune", "refused", ["Mode"]),
+    "Autotune.Mode": ("honoured", "Enabled, the only mode"),
 }
 
 # tunestream's own members, which botocore's model lacks (so boto3 cannot send them; REST and the

@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+from tunestream.autotune import autotuned
+from tunestream.autotune import enabled as autotune_enabled
 from tunestream.definitions import (
     ContinuousParameterRange,
     CreateTuningJobRequest,
@@ -109,7 +111,15 @@ def build_search_space(ranges: ParameterRangesShape, prefix: str = RANGES) -> tu
             continue
         params.append(CategoricalParam(c.Name, tuple(c.Values)))
     if ranges.AutoParameters:
-        errors.append(FieldError(f"{prefix}.AutoParameters", "unsupported", "AutoParameters are not supported"))
+        # Autotune turns them into ranges (tunestream.autotune) before a space is built from them.
+        errors.append(
+            FieldError(
+                f"{prefix}.AutoParameters",
+                "autotune-only",
+                'AutoParameters are for Autotune to choose ranges from: set Autotune {"Mode": "Enabled"}, or give '
+                "the ranges yourself",
+            )
+        )
 
     seen: set[str] = set()
     for p in params:
@@ -454,7 +464,7 @@ def with_objective(request: CreateTuningJobRequest) -> CreateTuningJobRequest:
 
 def validate_request(request: CreateTuningJobRequest) -> SearchSpace:
     """Return the job's search space, or raise InvalidTuningJob listing every broken rule."""
-    request = with_objective(request)
+    request, _, autotune_errors = autotuned(with_objective(request))
     config = request.HyperParameterTuningJobConfig
     definitions = request.TrainingJobDefinitions
     own: list[SearchSpace] = []
@@ -462,17 +472,14 @@ def validate_request(request: CreateTuningJobRequest) -> SearchSpace:
         space, errors = build_search_space(config.ParameterRanges)
     else:
         space, own, errors = _joint_space(definitions, config)
+    errors.extend(autotune_errors)
     _check_config(
         config, representative_definition(request), request.WarmStartConfig, space, errors, tuple(definitions or ())
     )
-    if request.Autotune is not None:
+    if request.Autotune is not None and not autotune_enabled(request):
         # Accepted and ignored before, even {"Mode": "Bogus"}: a user would believe AMT chose for them.
         errors.append(
-            FieldError(
-                "Autotune",
-                "unsupported",
-                "Autotune is not implemented: give Strategy, ParameterRanges and ResourceLimits yourself",
-            )
+            FieldError("Autotune.Mode", "enum", "Mode Enabled is the only one (leave Autotune out otherwise)")
         )
     if definitions is not None:
         if request.TrainingJobDefinition is not None:

@@ -9,6 +9,7 @@ import sys
 import tarfile
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import Engine, func, select
 
@@ -380,3 +381,42 @@ def test_two_definitions_in_one_tuning_job(api: TunestreamClient, run_id: str) -
     assert best["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == "accuracy"
     training = api.describe_training_job(best["TrainingJobName"])
     assert [m["Name"] for m in training["AlgorithmSpecification"]["MetricDefinitions"]] == ["accuracy"]
+
+
+def test_autotune_completes_the_job_and_describe_shows_its_choices(
+    api: TunestreamClient, settings: Settings, run_id: str
+) -> None:
+    """Autotune Enabled: x's range inferred from its hint, retries, early stopping and convergence
+    chosen, the job run as completed; Describe shows the completed configuration and the choices."""
+    name = f"auto-{run_id}"
+    job = trainer_job(name, jobs=4, parallel=2)
+    config = job["HyperParameterTuningJobConfig"]
+    config["ParameterRanges"]["ContinuousParameterRanges"] = []
+    config["ParameterRanges"]["AutoParameters"] = [{"Name": "x", "ValueHint": "0.3"}]
+    job["Autotune"] = {"Mode": "Enabled"}
+    api.create_tuning_job(job)
+    describe = wait_until_ended(api, name, timeout_s=120)
+    assert describe["HyperParameterTuningJobStatus"] == "Completed", describe
+    assert describe["Autotune"] == {"Mode": "Enabled"}
+    shown = describe["HyperParameterTuningJobConfig"]
+    [x] = shown["ParameterRanges"]["ContinuousParameterRanges"]
+    assert (x["Name"], float(x["MinValue"]), float(x["MaxValue"]), x["ScalingType"]) == ("x", 0.03, 1.0, "Logarithmic")
+    assert "AutoParameters" not in shown["ParameterRanges"]
+    assert shown["TrainingJobEarlyStoppingType"] == "Auto"
+    assert shown["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 4  # given: not Autotune's to choose
+    assert describe["TrainingJobDefinition"]["RetryStrategy"] == {"MaximumRetryAttempts": 2}
+    choices = describe["AutotuneChoices"]
+    assert choices["HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[x]"]["MinValue"] == "0.03"
+    assert "HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs" not in choices
+    for summary in api.training_jobs(name):
+        assert 0.03 <= float(summary["TunedHyperParameters"]["x"]) <= 1.0
+    # A hint no range can be inferred from is a 400 naming it; nothing is stored.
+    job["HyperParameterTuningJobName"] = f"auto-bad-{run_id}"
+    config["ParameterRanges"]["AutoParameters"] = [{"Name": "act", "ValueHint": "relu"}]
+    answer = httpx.post(f"http://127.0.0.1:{settings.api_port}/tuning-jobs", json=job, timeout=30)
+    assert answer.status_code == 400, answer.text
+    errors = {e["field"]: e["rule"] for e in answer.json()["errors"]}
+    assert errors["HyperParameterTuningJobConfig.ParameterRanges.AutoParameters[0].ValueHint"] == "autotune-hint"
+    assert (
+        httpx.get(f"http://127.0.0.1:{settings.api_port}/tuning-jobs/auto-bad-{run_id}", timeout=30).status_code == 404
+    )

@@ -26,6 +26,7 @@ from tunestream.api.shapes import all_training_jobs_summary, objective_of, train
 from tunestream.api.shapes import describe_training_job as training_job_shape
 from tunestream.api.shapes import describe_tuning_job as tuning_job_shape
 from tunestream.api.warm_start import parent_observations
+from tunestream.autotune import autotuned
 from tunestream.bus.publisher import Publisher
 from tunestream.config import Settings
 from tunestream.db import reads, writes
@@ -40,6 +41,7 @@ from tunestream.events.v1 import (
     TuningJobSubmittedData,
     WarmStartObservation,
 )
+from tunestream.field_errors import FieldError, InvalidTuningJob
 from tunestream.naming import training_job_arn, tuning_job_arn
 from tunestream.objstore.factory import make_object_store
 from tunestream.request_members import training_inert_members
@@ -250,7 +252,11 @@ async def create_tuning_job(st: State, who: Caller, body: Any) -> dict[str, str]
     access.require_create(who.principal, "CreateHyperParameterTuningJob")
     if not isinstance(body, dict):
         raise ApiError(400, "ValidationException", "request body must be a JSON object")
-    job = with_objective(CreateTuningJobRequest.model_validate(body))
+    given = CreateTuningJobRequest.model_validate(body)
+    if given.Autotune is not None and set(given.Autotune) - {"Mode"}:
+        raise InvalidTuningJob([FieldError("Autotune", "mode-only", "Autotune has one member, Mode")])
+    # Autotune's choices are made here, once: only the user's own JSON tells what was left unset.
+    job = autotuned(with_objective(given))[0]
     validate_request(job)
     scope = access.owner_scope(who.principal)
     warm_start = await asyncio.to_thread(with_conn, st.engine, parent_observations, job, scope)

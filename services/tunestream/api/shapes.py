@@ -128,9 +128,11 @@ def describe_tuning_job(
     best: dict[str, Any] | None,
     overall_best: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """DescribeHyperParameterTuningJob."""
+    """DescribeHyperParameterTuningJob. With Autotune, the configuration as Autotune completed it
+    (as SageMaker shows it), and what it chose."""
     request = row["request"]
     objective = objective_of(request)
+    autotune = request.get("Autotune") or {}
     return _drop_none(
         {
             "HyperParameterTuningJobName": row["name"],
@@ -141,6 +143,9 @@ def describe_tuning_job(
             },
             "TrainingJobDefinition": request.get("TrainingJobDefinition"),
             "TrainingJobDefinitions": request.get("TrainingJobDefinitions"),
+            "Autotune": {"Mode": autotune["Mode"]} if autotune else None,
+            # tunestream's: the members Autotune set, by path (not in botocore's model).
+            "AutotuneChoices": autotune.get("Choices"),
             "HyperParameterTuningJobStatus": row["status"],
             "CreationTime": _time(row["created_at"]),
             "HyperParameterTuningEndTime": _time(row["ended_at"]),

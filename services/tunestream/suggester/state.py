@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from tunestream.autotune import autotuned
 from tunestream.definitions import (
     AlgorithmSpecificationShape,
     CreateTuningJobRequest,
@@ -120,7 +121,9 @@ class TuningJobState:
                 completion=CompletionCriteria(None, maximize=True, max_jobs=1),
                 training_job=training_job,
             )
-        request = with_objective(request)  # stored so by the api; a replay of older events may not be
+        # Both done by the api before it stored the request, and idempotent: for a request that did not
+        # come through it (a replay of older events, the bench).
+        request = autotuned(with_objective(request))[0]
         space = validate_request(request)
         config = request.HyperParameterTuningJobConfig
         representative = representative_definition(request)
