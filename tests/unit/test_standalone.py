@@ -127,17 +127,21 @@ def test_the_carrier_is_a_tuning_job_of_one_with_the_hyperparameters_static() ->
     assert carrier.Tags == [{"Key": "team", "Value": "a"}]
 
 
-def test_the_suggester_runs_the_one_training_job_under_its_own_name_and_ends() -> None:
-    request = CreateTrainingJobRequest.model_validate(base_request())
-    carrier = validate_training_job(request)
+def carried() -> tuple[str, TuningJobSubmitted]:
+    """The carrier's name and the event the api publishes for base_request()."""
+    carrier = validate_training_job(CreateTrainingJobRequest.model_validate(base_request()))
     name = carrier.HyperParameterTuningJobName
-    submitted = TuningJobSubmitted(
+    return name, TuningJobSubmitted(
         event_id=f"{name}:submitted",
         tuning_job_name=name,
         payload=TuningJobSubmittedData(
             request=carrier, random_seed=0, created_at=datetime.now(UTC), training_job="alone"
         ),
     )
+
+
+def test_the_suggester_runs_the_one_training_job_under_its_own_name_and_ends() -> None:
+    name, submitted = carried()
     h = SuggesterHandler()
     [proposed] = step(h, submitted)
     assert isinstance(proposed, TrainingJobProposed)
@@ -150,15 +154,7 @@ def test_the_suggester_runs_the_one_training_job_under_its_own_name_and_ends() -
 
 
 def test_a_metric_before_the_proposal_is_kept_without_an_objective_to_rank() -> None:
-    carrier = validate_training_job(CreateTrainingJobRequest.model_validate(base_request()))
-    name = carrier.HyperParameterTuningJobName
-    submitted = TuningJobSubmitted(
-        event_id=f"{name}:submitted",
-        tuning_job_name=name,
-        payload=TuningJobSubmittedData(
-            request=carrier, random_seed=0, created_at=datetime.now(UTC), training_job="alone"
-        ),
-    )
+    name, submitted = carried()
     h = SuggesterHandler()
     [proposed] = step(h, submitted)
     rebuilt = SuggesterHandler()
