@@ -11,8 +11,9 @@ Nothing below names tunestream: boto3's standard variables point the SDK at it.
 The walk: Estimator.fit (one training job, CreateTrainingJob) and Estimator.attach;
 HyperparameterTuner.fit and wait, describe, best_training_job, best_estimator,
 Estimator.attach, analytics().dataframe(), a warm-started second tuner, a third one stopped
-with stop_tuning_job(), and HyperparameterTuner.create with two estimators (TrainingJobDefinitions)
-searched in one tuning job. Each step prints one line; the last line is a JSON summary.
+with stop_tuning_job(), HyperparameterTuner.create with two estimators (TrainingJobDefinitions)
+searched in one tuning job, and a tuner with autotune=True (Autotune chooses a range for each
+hyperparameter not kept static, from its value). Each step prints one line; the last line is a JSON summary.
 """
 
 from __future__ import annotations
@@ -176,6 +177,23 @@ def main() -> None:
         f"definitions run {summary['several_definitions']}, best {summary['several_best_estimator']}",
         flush=True,
     )
+    # Autotune: subsample (0.8) is not kept static, so Autotune chooses its range from that value.
+    auto = tuner(
+        estimator(session, args.image, args.output, args.rounds),
+        args.jobs,
+        autotune=True,
+        hyperparameters_to_keep_static=["num_round"],
+    )
+    auto.fit(job_name=f"sdk2a-{run}", include_cls_metadata=False)  # waits
+    auto_described = auto.describe()
+    auto_ranges = auto_described["HyperParameterTuningJobConfig"]["ParameterRanges"]
+    summary.update(
+        autotune_tuning_job=auto.latest_tuning_job.name,
+        autotune_status=auto_described["HyperParameterTuningJobStatus"],
+        autotune_ranges=sorted(r["Name"] for kind in auto_ranges.values() for r in kind),
+        autotune_early_stopping=auto_described["HyperParameterTuningJobConfig"]["TrainingJobEarlyStoppingType"],
+    )
+    print(f"autotuned {auto.latest_tuning_job.name}: {summary['autotune_status']}, ranges {summary['autotune_ranges']}")
     print(json.dumps(summary, default=str), flush=True)
 
 

@@ -138,6 +138,10 @@ class AlgorithmSpecificationShape(Shape):
     AlgorithmName: str | None = None
     MetricDefinitions: list[MetricDefinition] = Field(default_factory=list, max_length=40)
     EnableSageMakerMetricsTimeSeries: bool | None = None
+    # CreateTrainingJob's (tunestream takes them in a tuning job's definition too): a container's
+    # entrypoint and its arguments, in place of the image's entrypoint and `train`.
+    ContainerEntrypoint: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    ContainerArguments: list[str] | None = Field(default=None, min_length=1, max_length=100)
 
     @property
     def builtin(self) -> BuiltinAlgorithm | None:
@@ -328,8 +332,6 @@ TRAINING_JOB_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 class TrainingAlgorithmSpecificationShape(AlgorithmSpecificationShape):
     """CreateTrainingJob's AlgorithmSpecification: the tuning one and what only a training job has."""
 
-    ContainerEntrypoint: list[str] | None = Field(default=None, min_length=1, max_length=100)
-    ContainerArguments: list[str] | None = Field(default=None, min_length=1, max_length=100)
     TrainingImageConfig: dict[str, Any] | None = None
 
 

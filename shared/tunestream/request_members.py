@@ -470,6 +470,15 @@ _OWN_DEFINITION: dict[str, Entry] = {
         "CreateTrainingJob's switch for CloudWatch metric time series, which exist on AWS only; metrics "
         "are kept in tunestream's read model either way",
     ),
+    f"{_DEF}.AlgorithmSpecification.ContainerEntrypoint": (
+        "honoured",
+        "CreateTrainingJob's: the container runs it in place of its image's entrypoint (containers only, rule "
+        "container-only)",
+    ),
+    f"{_DEF}.AlgorithmSpecification.ContainerArguments": (
+        "honoured",
+        "CreateTrainingJob's: the arguments the container runs with, in place of `train` (containers only)",
+    ),
     f"{_RESOURCES}.GpuCount": ("honoured", "scheduler: GPUs per training job, overriding what InstanceType implies"),
 }
 EXTENSIONS: dict[str, Entry] = {
@@ -513,11 +522,6 @@ TRAINING_MEMBERS: dict[str, Entry] = {
         "launcher: hyperparameters.json, SM_HP_* and --name value arguments",
     ),
     **_SHARED,
-    "AlgorithmSpecification.ContainerEntrypoint": (
-        "refused",
-        "not yet: a container runs its image's entrypoint with `train`, a process its Command",
-    ),
-    "AlgorithmSpecification.ContainerArguments": ("refused", "refused with ContainerEntrypoint (not yet)"),
     "AlgorithmSpecification.TrainingImageConfig": (
         "refused",
         "private registries are AWS's (ECR, VPC access): tunestream's engines run images they already have",

@@ -29,7 +29,7 @@ from tunestream.validation import check_definition
 # The carrier's strategy: it proposes nothing (the suggester runs the one training job itself), but
 # a stored request names one, and Random reads nothing it lacks.
 CARRIER_STRATEGY = "Random"
-_TRAINING_ONLY = {"ContainerEntrypoint", "ContainerArguments", "TrainingImageConfig"}
+_TRAINING_ONLY = {"TrainingImageConfig"}
 
 
 def as_tuning_job(request: CreateTrainingJobRequest) -> CreateTuningJobRequest:

@@ -241,6 +241,16 @@ def check_definition(
                 "give TrainingImage (runs in a container) or Command (an argv list run as a local process)",
             )
         )
+    process = algo.Command is not None or is_file_uri(algo.TrainingImage) or algo.builtin is not None
+    for member in ("ContainerEntrypoint", "ContainerArguments"):
+        if getattr(algo, member) is not None and process:
+            errors.append(
+                FieldError(
+                    f"{base}.AlgorithmSpecification.{member}",
+                    "container-only",
+                    "applies to a container image: a local process runs its Command or file:// executable",
+                )
+            )
     pipe_why = (
         "Pipe mode streams a channel through a FIFO, which tunestream's launchers do not provide; use File or FastFile"
     )

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 from tests.integration.conftest import ROOT, Services, wait_until_ended
@@ -27,6 +28,7 @@ from tests.integration.side_launchers import SideLauncher, trainer_image_job
 from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
+from tunestream.naming import standalone_tuning_job_name
 from tunestream.objstore.s3 import S3ObjectStore
 
 docker = pytest.importorskip("docker")
@@ -275,6 +277,38 @@ def test_several_instances_meet_on_their_network_and_share_the_channel(
         assert shares == {"algo-1": ["a.csv", "c.csv"], "algo-2": ["b.csv", "d.csv"]}
         assert containers(dockerc, name) == []
         assert dockerc.networks.list(filters={"label": f"tunestream.tuning-job={name}"}) == []
+
+
+def test_a_training_job_runs_its_container_entrypoint_with_its_arguments(
+    api: TunestreamClient, launcher: SideLauncher, settings: Settings, dockerc: Any, run_id: str
+) -> None:
+    """CreateTrainingJob's ContainerEntrypoint and ContainerArguments replace the image's entrypoint
+    and `train`, each argument one argv item, nothing expanded."""
+    name = f"ctr-entry-{run_id}"
+    body = {
+        "TrainingJobName": name,
+        "HyperParameters": {"x": "0.3", "epochs": "2", "sleep": "0"},
+        "AlgorithmSpecification": {
+            "TrainingImage": IMAGE,
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": "score", "Regex": r"score=([-0-9.eE+]+)"}],
+            "ContainerEntrypoint": ["/bin/sh", "-c", 'echo "entry:$*"; exec train', "entry"],
+            "ContainerArguments": ["a b", "$(c)"],
+        },
+        "OutputDataConfig": {"S3OutputPath": "s3://tunestream/it-containers/entry"},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 60},
+    }
+    answer = httpx.post(f"http://127.0.0.1:{settings.api_port}/training-jobs", json=body, timeout=30)
+    assert answer.status_code == 200, answer.text
+    done = wait_for(
+        "the training job's end",
+        lambda: (d := api.describe_training_job(name))["TrainingJobStatus"] in ("Completed", "Failed", "Stopped") and d,
+        timeout_s=90,
+    )
+    assert done["TrainingJobStatus"] == "Completed", done.get("FailureReason")
+    log_text = api.logs(name)
+    assert "entry:a b $(c)" in log_text and "epoch=2 " in log_text, log_text
+    assert containers(dockerc, standalone_tuning_job_name(name)) == []
 
 
 def test_stop_removes_containers(api: TunestreamClient, launcher: SideLauncher, dockerc: Any, run_id: str) -> None:

@@ -97,6 +97,20 @@ def test_sdk_v2_tunes_attaches_warm_starts_and_stops(
     assert sorted(set(ran.values())) == summary["several_definitions"]
     best = several["BestTrainingJob"]
     assert summary["several_best_estimator"] == best["TrainingJobName"]
+    # autotune=True: subsample's range chosen from its value; the tuning job as Autotune completed it.
+    assert summary["autotune_status"] == "Completed", summary
+    assert summary["autotune_ranges"] == ["eta", "max_depth", "subsample"]
+    assert summary["autotune_early_stopping"] == "Off"  # the SDK always sends it: given, so not chosen
+    auto = api.describe(summary["autotune_tuning_job"])
+    [subsample] = [
+        r
+        for r in auto["HyperParameterTuningJobConfig"]["ParameterRanges"]["ContinuousParameterRanges"]
+        if r["Name"] == "subsample"
+    ]
+    assert (float(subsample["MinValue"]), float(subsample["MaxValue"])) == (0.08, 1.0)
+    assert (
+        "HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[subsample]" in auto["AutotuneChoices"]
+    )
     depth = int(summary["several_best_max_depth"])
     assert (depth >= 6) if ran[best["TrainingJobName"]] == "deep" else (depth <= 3)
 

@@ -104,7 +104,7 @@ def test_the_sdks_default_debugger_and_profiler_configs_are_accepted() -> None:
         (
             lambda r: r["AlgorithmSpecification"].update(ContainerEntrypoint=["python"]),
             "AlgorithmSpecification.ContainerEntrypoint",
-            REFUSED_RULE,
+            "container-only",
         ),
     ],
 )

@@ -23,7 +23,7 @@ from docker.types import DeviceRequest, IPAMConfig, IPAMPool, Mount
 from tunestream.config import Settings
 from tunestream.events.v1 import TrainingJobSpec
 from tunestream.launcher.backend import Attempt, Exit, LaunchFailed, LineSink, RunOptions
-from tunestream.launcher.layout import JobLayout, failure_reason, training_argv, training_environment
+from tunestream.launcher.layout import JobLayout, container_command, failure_reason, training_environment
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,8 @@ class ContainerProgram:
         try:
             self._container = client.containers.create(
                 image,
-                command=training_argv(self.spec) if self.spec.command else ["train"],
+                entrypoint=self.spec.container_entrypoint,
+                command=container_command(self.spec),
                 name=name,
                 hostname=layout.host if several else None,
                 extra_hosts=extra_hosts,

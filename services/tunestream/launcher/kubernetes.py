@@ -38,7 +38,7 @@ from typing import Any
 from tunestream.config import Settings
 from tunestream.events.v1 import TrainingJobSpec
 from tunestream.launcher.backend import Attempt, Exit, LaunchFailed, LineSink, RunOptions
-from tunestream.launcher.layout import JobLayout, failure_reason, training_argv, training_environment
+from tunestream.launcher.layout import JobLayout, container_command, failure_reason, training_environment
 from tunestream.launcher.remote import MAX_PARTIAL_BYTES, ClusterUnreachable, RemoteProgram
 
 log = logging.getLogger(__name__)
@@ -118,8 +118,10 @@ def job_manifest(
         "name": CONTAINER,
         "image": image,
         "imagePullPolicy": pull_policy,
-        # As the container backend: the image's entrypoint, with `train` or the job's Command.
-        "args": [literal(a) for a in (training_argv(spec) if spec.command else ["train"])],
+        # As the container backend: the image's entrypoint (or ContainerEntrypoint), with `train`, the
+        # job's Command or ContainerArguments.
+        **({"command": [literal(a) for a in spec.container_entrypoint]} if spec.container_entrypoint else {}),
+        "args": [literal(a) for a in container_command(spec)],
         "env": [{"name": k, "value": literal(v)} for k, v in env.items()],
         "volumeMounts": mounts,
         "resources": {"limits": limits, "requests": dict(limits)} if limits else {},

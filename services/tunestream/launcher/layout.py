@@ -260,6 +260,16 @@ def training_argv(spec: TrainingJobSpec) -> list[str]:
     return argv
 
 
+def container_command(spec: TrainingJobSpec) -> list[str]:
+    """What a container of the job's image runs with: ContainerArguments; none after a
+    ContainerEntrypoint without them; else the Command's argv, or SageMaker's `train`."""
+    if spec.container_arguments is not None:
+        return list(spec.container_arguments)
+    if spec.container_entrypoint is not None:
+        return []
+    return training_argv(spec) if spec.command else ["train"]
+
+
 def failure_reason(layout: JobLayout, exit_code: int, stderr_tail: list[str]) -> str:
     """SageMaker's rule: the program's output/failure file wins; otherwise the last lines of stderr."""
     if layout.failure_file.is_file():

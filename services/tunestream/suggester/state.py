@@ -463,6 +463,8 @@ class TuningJobState:
             instance_count=sum(g.count for g in groups) if groups else definition.ResourceConfig.InstanceCount,
             instance_groups=groups,
             training_image=algo.TrainingImage,
+            container_entrypoint=algo.ContainerEntrypoint,
+            container_arguments=algo.ContainerArguments,
             builtin_algorithm=algo.builtin,
             gpu_count=gpu_count(definition.ResourceConfig),
             checkpoint_s3_uri=checkpoint.S3Uri if checkpoint else None,

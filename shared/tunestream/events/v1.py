@@ -161,6 +161,9 @@ class TrainingJobSpec(Payload):
     # EnableNetworkIsolation: the program gets no network (a container without one, a process in a
     # network namespace of its own); only a launcher that can do that for the backend runs it.
     network_isolation: bool = False
+    # A container's entrypoint and arguments in place of the image's entrypoint and `train`.
+    container_entrypoint: list[str] | None = None
+    container_arguments: list[str] | None = None
     # Set: run in a container of this image (Docker backend); unset: run `command` as a local process.
     # `file:///abs/path` is no image: that executable runs as a local process (see tunestream.training_image).
     training_image: str | None = None

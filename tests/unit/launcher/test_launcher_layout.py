@@ -5,7 +5,7 @@ from pathlib import Path
 
 from tunestream.events.v1 import InputChannel, TrainingJobSpec
 from tunestream.launcher.artifacts import model_artifact_uri
-from tunestream.launcher.layout import JobLayout, failure_reason, training_argv, training_environment
+from tunestream.launcher.layout import JobLayout, container_command, failure_reason, training_argv, training_environment
 
 
 def spec() -> TrainingJobSpec:
@@ -84,3 +84,14 @@ def test_inputdataconfig_is_written_as_sagemaker_does(tmp_path: Path) -> None:
             "RecordWrapperType": "None",
         },
     }
+
+
+def test_a_container_runs_train_its_command_or_its_entrypoint_and_arguments() -> None:
+    image = spec().model_copy(update={"command": [], "training_image": "trainer:1"})
+    assert container_command(image) == ["train"]
+    assert container_command(spec()) == training_argv(spec())
+    entry = image.model_copy(update={"container_entrypoint": ["/bin/sh", "-c", "run"]})
+    assert container_command(entry) == []  # the entrypoint alone: no `train` after it
+    both = entry.model_copy(update={"container_arguments": ["a", "$(b)"]})
+    assert container_command(both) == ["a", "$(b)"]
+    assert container_command(image.model_copy(update={"container_arguments": ["x"]})) == ["x"]
