@@ -77,10 +77,10 @@ def http(port: int, who: str | None) -> httpx.Client:
     return httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30)
 
 
-def sagemaker(port: int, who: str) -> Any:
+def sagemaker(port: int, who: str, service: str = "sagemaker") -> Any:
     key, secret = KEYS[who]
     return boto3.client(
-        "sagemaker",
+        service,
         endpoint_url=f"http://127.0.0.1:{port}",
         region_name="us-east-1",
         aws_access_key_id=key,
@@ -428,3 +428,28 @@ def test_an_unpublished_call_reaches_the_stream(
     with engine.connect() as conn:
         published = conn.execute(select(api_calls.c.published_at).where(api_calls.c.event_id == event_id)).scalar()
     assert published is not None
+
+
+def test_sts_and_iam_answer_for_each_principal_by_its_key(port: int) -> None:
+    """What SageMaker's SDKs ask STS and IAM before they tune, answered by tunestream for the principal
+    that signed (each with its own service's SigV4 scope); a wrong secret is refused in IAM's XML."""
+    for who, role in ROLES.items():
+        me = sagemaker(port, who, "sts").get_caller_identity()
+        assert (me["Account"], me["Arn"]) == ("000000000000", f"arn:aws:iam::000000000000:user/{who}")
+        simulated = sagemaker(port, who, "iam").simulate_principal_policy(
+            PolicySourceArn="arn:aws:iam::000000000000:role/tunestream",
+            ActionNames=["sagemaker:CreateHyperParameterTuningJob", "sagemaker:DescribeHyperParameterTuningJob"],
+        )
+        decisions = [r["EvalDecision"] for r in simulated["EvaluationResults"]]
+        assert decisions == (["implicitDeny", "allowed"] if role == "viewer" else ["allowed", "allowed"]), who
+    forged = boto3.client(
+        "sts",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id=KEYS["alice"][0],
+        aws_secret_access_key="not-alices",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
+    with pytest.raises(ClientError) as info:
+        forged.get_caller_identity()
+    assert info.value.response["Error"]["Code"] == "InvalidSignatureException"

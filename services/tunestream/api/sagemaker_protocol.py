@@ -29,6 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from tunestream.api import identity
 from tunestream.api import operations as ops
 from tunestream.api.errors import ApiError, errors_from_pydantic, parse_json_body, reject_nul
 from tunestream.api.principals import Caller, Principals, open_caller
@@ -307,10 +308,34 @@ def install_sagemaker_protocol(app: FastAPI, principals: Principals) -> None:
     else:
         log.info("SageMaker JSON 1.1 protocol on POST /: unsigned requests accepted (no credential configured)")
 
+    async def query(request: Request, body: bytes, request_id: str) -> Response:
+        """STS and IAM's query protocol (tunestream.api.identity), on the same door."""
+        try:
+            params = identity.form(body)
+            action, service, namespace = identity.action_of(params)
+            who = open_caller("sagemaker", request_id).principal
+            if auth_on:
+                verified = verify(
+                    _signed_request(request, body),
+                    keys,
+                    datetime.now(UTC),
+                    service=service,
+                    required_signed=("host", "x-amz-date"),
+                )
+                who = principals.by_access_key(verified.access_key_id)
+            xml = identity.answer(action, namespace, params, who, request_id)
+        except SigV4Error as exc:
+            return Response(identity.error_xml(exc.code, exc.message, request_id), exc.status, media_type="text/xml")
+        except identity.QueryError as exc:
+            return Response(identity.error_xml(exc.code, exc.message, request_id), exc.status, media_type="text/xml")
+        return Response(xml, 200, media_type="text/xml", headers={"x-amzn-RequestId": request_id})
+
     @app.post("/", include_in_schema=False)
     async def sagemaker(request: Request) -> Response:
         request_id = str(uuid.uuid4())
         body = await request.body()
+        if identity.is_query_request(request.headers.get("content-type", "")):
+            return await query(request, body, request_id)
         name = "?"
         try:
             who = open_caller("sagemaker", request_id)
