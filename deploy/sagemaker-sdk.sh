@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
-# SageMaker's own Python SDK, v2, in a virtual environment of its own ($STACK_DIR/sagemaker-sdk2),
-# for tests/integration/test_sagemaker_sdk.py and examples/sagemaker_sdk/. Its own, because the SDK
-# pins versions (packaging, protobuf, attrs) that tunestream's environment need not share. A second
-# run with the same pin does nothing; prints the interpreter's path on its last line.
+# SageMaker's own Python SDK in a virtual environment of its own: v2 ($STACK_DIR/sagemaker-sdk2), or
+# v3 with `sagemaker-sdk.sh 3` ($STACK_DIR/sagemaker-sdk3), for tests/integration/test_sagemaker_sdk.py
+# and examples/sagemaker_sdk/. Its own, because the SDK pins versions (packaging, protobuf, attrs)
+# that tunestream's environment need not share. A second run with the same pin does nothing; prints
+# the interpreter's path on its last line.
 set -euo pipefail
 SERVICE=sagemaker-sdk
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PIN="sagemaker==2.257.7"
-VENV="$STACK_DIR/sagemaker-sdk2"
+MAJOR="${1:-2}"
+case "$MAJOR" in
+  2) PIN="sagemaker==2.257.7" ;;
+  3) PIN="sagemaker==3.27.0" ;;
+  *) die "usage: sagemaker-sdk.sh [2|3]" ;;
+esac
+VENV="$STACK_DIR/sagemaker-sdk$MAJOR"
 MARK="$VENV/.installed"
 if [[ ! -f "$MARK" || "$(cat "$MARK")" != "$PIN" ]]; then
-  log "installing $PIN into $VENV (log: $LOG_DIR/sagemaker-sdk.log)"
+  log "installing $PIN into $VENV (log: $LOG_DIR/sagemaker-sdk$MAJOR.log)"
   rm -rf "$VENV"
   if ! { python3 -m venv "$VENV" &&
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$PIN"; } \
-    >"$LOG_DIR/sagemaker-sdk.log" 2>&1; then
-    tail -n 15 "$LOG_DIR/sagemaker-sdk.log" >&2
-    die "pip install $PIN failed (log: $LOG_DIR/sagemaker-sdk.log)"
+    >"$LOG_DIR/sagemaker-sdk$MAJOR.log" 2>&1; then
+    tail -n 15 "$LOG_DIR/sagemaker-sdk$MAJOR.log" >&2
+    die "pip install $PIN failed (log: $LOG_DIR/sagemaker-sdk$MAJOR.log)"
   fi
   printf '%s' "$PIN" >"$MARK"
 fi

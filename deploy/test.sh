@@ -70,8 +70,8 @@ if ! bash deploy/ray.sh install 2>&1 | tee test-artifacts/ray.log; then
   export TUNESTREAM_RAY_TESTS_SKIP="${reason:-deploy/ray.sh install failed}"
   echo "ray tests will be skipped: $TUNESTREAM_RAY_TESTS_SKIP" >&2
 fi
-# SageMaker's own SDK (v2) in an environment of its own, for tests/integration/test_sagemaker_sdk.py.
-if ! bash deploy/sagemaker-sdk.sh 2>&1 | tee test-artifacts/sagemaker-sdk.log; then
+# SageMaker's own SDK (v2 and v3) in environments of their own, for tests/integration/test_sagemaker_sdk.py.
+if ! { bash deploy/sagemaker-sdk.sh && bash deploy/sagemaker-sdk.sh 3; } 2>&1 | tee test-artifacts/sagemaker-sdk.log; then
   reason=$(grep -v '^[[:space:]]*$' test-artifacts/sagemaker-sdk.log | tail -n 1 || true)
   export TUNESTREAM_SDK_TESTS_SKIP="${reason:-deploy/sagemaker-sdk.sh failed}"
   echo "SageMaker SDK tests will be skipped: $TUNESTREAM_SDK_TESTS_SKIP" >&2

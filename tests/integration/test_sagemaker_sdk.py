@@ -31,6 +31,18 @@ def sdk_python() -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+@pytest.fixture(scope="module")
+def sdk3_python() -> str:
+    reason = os.environ.get("TUNESTREAM_SDK_TESTS_SKIP")
+    if reason:
+        pytest.skip(f"the SageMaker SDK could not be installed: {reason}")
+    done = subprocess.run(
+        ["bash", str(ROOT / "deploy" / "sagemaker-sdk.sh"), "3"], capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
 def sdk_environment(settings: Settings, home: Path) -> dict[str, str]:
     """What points the SDK at tunestream: boto3's standard variables, nothing of tunestream's."""
     return {
@@ -38,6 +50,9 @@ def sdk_environment(settings: Settings, home: Path) -> dict[str, str]:
         "HOME": str(home),  # no ~/.aws, no ~/.config/sagemaker of the machine's
         "AWS_ENDPOINT_URL_SAGEMAKER": f"http://127.0.0.1:{settings.api_port}",
         "AWS_ENDPOINT_URL_S3": f"http://{settings.s3_endpoint}",
+        # SDK v3 asks STS and IAM about the role before it trains: tunestream answers those too.
+        "AWS_ENDPOINT_URL_STS": f"http://127.0.0.1:{settings.api_port}",
+        "AWS_ENDPOINT_URL_IAM": f"http://127.0.0.1:{settings.api_port}",
         "AWS_ACCESS_KEY_ID": settings.s3_access_key,
         "AWS_SECRET_ACCESS_KEY": settings.s3_secret_key.get_secret_value(),
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -141,3 +156,36 @@ def test_sdk_v2_tunes_the_builtin_xgboost_as_an_aws_notebook_does(
     training = api.describe_training_job(summary["best_training_job"])
     assert training["HyperParameters"]["_tuning_objective_metric"] == "validation:auc"
     assert summary["model"] == training["ModelArtifacts"]["S3ModelArtifacts"]
+
+
+def test_sdk_v3_trains_and_tunes_unchanged(
+    sdk3_python: str, api: TunestreamClient, settings: Settings, run_id: str, tmp_path: Path
+) -> None:
+    """sagemaker 3 (`sagemaker.train`): ModelTrainer.train (CreateTrainingJob, after the SDK validated
+    the role through IAM and STS, which tunestream answers) and HyperparameterTuner.tune, with no
+    SDK setting changed (no SAGEMAKER_VALIDATE_ROLE)."""
+    program = ROOT / "examples" / "xgboost_synthetic" / "train.py"
+    done = subprocess.run(
+        [
+            sdk3_python,
+            str(ROOT / "examples" / "sagemaker_sdk" / "tune_v3.py"),
+            "--image",
+            f"file://{program}",
+            "--output",
+            f"s3://{settings.s3_bucket}/it/sdk3-{run_id}",
+        ],
+        cwd=tmp_path,
+        env=sdk_environment(settings, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["sagemaker"] == "3.27.0"
+    assert summary["training_status"] == "Completed" and summary["tuning_status"] == "Completed", summary
+    training = api.describe_training_job(summary["training_job"])
+    assert training["TrainingJobStatus"] == "Completed" and "TuningJobArn" not in training
+    assert training["HyperParameters"]["max_depth"] == "3"
+    described = api.describe(summary["tuning_job"])
+    assert summary["best_training_job"] == described["BestTrainingJob"]["TrainingJobName"]

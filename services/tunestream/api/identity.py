@@ -8,15 +8,20 @@ principals (AWS's query protocol: a form-encoded POST /, an XML answer).
   decided by the caller's role in tunestream (docs/security.md): a viewer may only read, so a
   SageMaker action that changes something is an implicit deny for it; the rest is allowed. The
   role ARN given is not an identity here (RoleArn is inert), so it is not looked up.
+- IAM `GetRole`: SDK v3 reads the role to check that SageMaker may assume it. Any role name is
+  answered as a role of tunestream's account that trusts sagemaker.amazonaws.com: tunestream runs
+  training jobs under no role (RoleArn is inert), so every role is as good as any.
 
 Point the SDK at them with boto3's `AWS_ENDPOINT_URL_STS` / `AWS_ENDPOINT_URL_IAM` (the api's URL).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 from xml.sax.saxutils import escape
 
 from tunestream.api.access import may_create
@@ -28,6 +33,12 @@ FORM = "application/x-www-form-urlencoded"
 ACTIONS = {
     "GetCallerIdentity": ("sts", "https://sts.amazonaws.com/doc/2011-06-15/"),
     "SimulatePrincipalPolicy": ("iam", "https://iam.amazonaws.com/doc/2010-05-08/"),
+    "GetRole": ("iam", "https://iam.amazonaws.com/doc/2010-05-08/"),
+}
+# The trust policy every role is answered with: SageMaker may assume it.
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 # SageMaker actions that change something (what a viewer may not do).
 _CHANGING = re.compile(r"^sagemaker:(Create|Update|Delete|Stop|Start|Add|Put|Associate|Disassociate|Enable|Disable)")
@@ -76,6 +87,8 @@ def decide(who: Principal, action: str) -> str:
 def answer(action: str, namespace: str, params: Mapping[str, str], who: Principal, request_id: str) -> str:
     if action == "GetCallerIdentity":
         result = f"<Arn>{escape(user_arn(who))}</Arn><UserId>{escape(who.name)}</UserId><Account>{ACCOUNT}</Account>"
+    elif action == "GetRole":
+        result = _role(params.get("RoleName", ""))
     else:
         names = [params[k] for k in sorted(params, key=_member_number) if k.startswith("ActionNames.member.")]
         if not names:
@@ -94,6 +107,20 @@ def answer(action: str, namespace: str, params: Mapping[str, str], who: Principa
     return (
         f'<{action}Response xmlns="{namespace}"><{action}Result>{result}</{action}Result>'
         f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
+    )
+
+
+def _role(name: str) -> str:
+    if not re.fullmatch(r"[\w+=,.@-]{1,64}", name):
+        raise QueryError(400, "ValidationError", f"RoleName {name!r}: 1 to 64 of letters, digits and +=,.@_-")
+    return (
+        "<Role><Path>/</Path>"
+        f"<RoleName>{escape(name)}</RoleName>"
+        f"<RoleId>AROA{hashlib.sha256(name.encode()).hexdigest()[:17].upper()}</RoleId>"
+        f"<Arn>arn:aws:iam::{ACCOUNT}:role/{escape(name)}</Arn>"
+        "<CreateDate>2026-01-01T00:00:00Z</CreateDate>"
+        f"<AssumeRolePolicyDocument>{quote(json.dumps(TRUST))}</AssumeRolePolicyDocument>"
+        "<MaxSessionDuration>3600</MaxSessionDuration></Role>"
     )
 
 

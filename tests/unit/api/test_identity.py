@@ -57,3 +57,18 @@ def test_unknown_actions_and_missing_names_are_errors_in_xml() -> None:
     with pytest.raises(QueryError):
         answer("SimulatePrincipalPolicy", "ns", form(b"Action=SimulatePrincipalPolicy"), ALICE, "r")
     assert parsed(error_xml("InvalidAction", "a <b>", "r"))["Message"] == ["a <b>"]
+
+
+def test_get_role_answers_any_role_as_one_sagemaker_may_assume() -> None:
+    import json
+    from urllib.parse import unquote
+
+    params = form(b"Action=GetRole&Version=2010-05-08&RoleName=tunestream-sdk")
+    action, service, namespace = action_of(params)
+    assert service == "iam"
+    got = parsed(answer(action, namespace, params, ALICE, "r"))
+    assert got["Arn"] == [f"arn:aws:iam::{ACCOUNT}:role/tunestream-sdk"] and got["RoleName"] == ["tunestream-sdk"]
+    trust = json.loads(unquote(got["AssumeRolePolicyDocument"][0]))
+    assert trust["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    with pytest.raises(QueryError):
+        answer(action, namespace, form(b"Action=GetRole&RoleName=bad%20name"), ALICE, "r")
