@@ -176,13 +176,13 @@ class SearchSpace:
 
     def grid_size(self) -> int:
         if self.branches:
-            return sum(_grid_size(self._branch_params(b)) for b in self.branches)
+            return sum(_grid_size(self.branch_params(b)) for b in self.branches)
         return _grid_size(self.params)
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
 
-    def _branch_params(self, branch: Branch) -> list[Param]:
+    def branch_params(self, branch: Branch) -> list[Param]:
         return [self.param(n) for n in branch.names]
 
     def branch(self, definition: str) -> Branch:
@@ -210,13 +210,6 @@ class SearchSpace:
             else:
                 joined[p.name] = p.format(resting_value(p))  # type: ignore[arg-type]
         return joined
-
-    def rest_inactive(self, values: Mapping[str, int | float | str]) -> dict[str, int | float | str]:
-        """`values` with the dimensions of the definitions it does not run at their fixed value."""
-        if not self.branches:
-            return dict(values)
-        active = set(self.branch(str(values[DEFINITION_PARAM])).names) | {DEFINITION_PARAM}
-        return {p.name: values[p.name] if p.name in active else resting_value(p) for p in self.params}
 
 
 def resting_value(p: Param) -> int | float | str:

@@ -355,7 +355,8 @@ def _check_single_definition(
 
 def representative_definition(request: CreateTuningJobRequest) -> TrainingJobDefinitionShape | None:
     """The definition a strategy is built from (Hyperband's resources and checkpoints): the one, or
-    the first of several, which _check_definitions_agree makes stand for all of them."""
+    the first of several, which a strategy that reads it requires to stand for all of them (its
+    validate: strategies/hyperband.py's _check_definitions_agree)."""
     if request.TrainingJobDefinitions:
         return request.TrainingJobDefinitions[0]
     return request.TrainingJobDefinition

@@ -19,28 +19,41 @@ from tunestream.config import Settings
 from tunestream.objstore.s3 import S3ObjectStore
 
 
-@pytest.fixture(scope="module")
-def sdk_python() -> str:
+def installed_sdk(major: str) -> str:
+    """The interpreter of deploy/sagemaker-sdk.sh's environment for that SDK major version."""
     reason = os.environ.get("TUNESTREAM_SDK_TESTS_SKIP")
     if reason:
         pytest.skip(f"the SageMaker SDK could not be installed: {reason}")
     done = subprocess.run(
-        ["bash", str(ROOT / "deploy" / "sagemaker-sdk.sh")], capture_output=True, text=True, timeout=900
+        ["bash", str(ROOT / "deploy" / "sagemaker-sdk.sh"), major], capture_output=True, text=True, timeout=900
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def sdk_python() -> str:
+    return installed_sdk("2")
 
 
 @pytest.fixture(scope="module")
 def sdk3_python() -> str:
-    reason = os.environ.get("TUNESTREAM_SDK_TESTS_SKIP")
-    if reason:
-        pytest.skip(f"the SageMaker SDK could not be installed: {reason}")
+    return installed_sdk("3")
+
+
+def run_example(python: str, script: Path, args: list[str], settings: Settings, home: Path) -> dict[str, Any]:
+    """Run an SDK example in `home` with sdk_environment; its last line, a JSON summary."""
     done = subprocess.run(
-        ["bash", str(ROOT / "deploy" / "sagemaker-sdk.sh"), "3"], capture_output=True, text=True, timeout=900
+        [python, str(script), *args],
+        cwd=home,
+        env=sdk_environment(settings, home),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout.strip().splitlines()[-1]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return summary
 
 
 def sdk_environment(settings: Settings, home: Path) -> dict[str, str]:
@@ -63,25 +76,14 @@ def sdk_environment(settings: Settings, home: Path) -> dict[str, str]:
 def test_sdk_v2_tunes_attaches_warm_starts_and_stops(
     sdk_python: str, api: TunestreamClient, settings: Settings, run_id: str, tmp_path: Path
 ) -> None:
-    env = sdk_environment(settings, tmp_path)
     program = ROOT / "examples" / "xgboost_synthetic" / "train.py"
-    done = subprocess.run(
-        [
-            sdk_python,
-            str(ROOT / "examples" / "sagemaker_sdk" / "tune_v2.py"),
-            "--image",
-            f"file://{program}",
-            "--output",
-            f"s3://{settings.s3_bucket}/it/sdk2-{run_id}",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    summary = run_example(
+        sdk_python,
+        ROOT / "examples" / "sagemaker_sdk" / "tune_v2.py",
+        ["--image", f"file://{program}", "--output", f"s3://{settings.s3_bucket}/it/sdk2-{run_id}"],
+        settings,
+        tmp_path,
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
-    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["sagemaker"] == "2.257.7"
     # Estimator.fit: a training job outside any tuning job (CreateTrainingJob), then attached.
     assert summary["single_status"] == "Completed", summary
@@ -140,16 +142,7 @@ def test_sdk_v2_tunes_the_builtin_xgboost_as_an_aws_notebook_does(
     data = f"s3://{settings.s3_bucket}/it/sdk2x-{run_id}"
     for path in sorted((tmp_path / "data").rglob("*.csv")):
         store.put_file(f"{data}/{path.parent.name}/{path.name}", path, "text/csv")
-    done = subprocess.run(
-        [sdk_python, str(script), "--data", data, "--output", f"{data}/output"],
-        cwd=tmp_path,
-        env=sdk_environment(settings, tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
-    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    summary = run_example(sdk_python, script, ["--data", data, "--output", f"{data}/output"], settings, tmp_path)
     assert summary["image"].endswith("/sagemaker-xgboost:1.7-1"), summary
     assert summary["status"] == "Completed" and summary["strategy"] == "Bayesian", summary
     assert summary["instance_count"] == 2 and 0.9 < summary["best_auc"] <= 1.0
@@ -165,23 +158,13 @@ def test_sdk_v3_trains_and_tunes_unchanged(
     the role through IAM and STS, which tunestream answers) and HyperparameterTuner.tune, with no
     SDK setting changed (no SAGEMAKER_VALIDATE_ROLE)."""
     program = ROOT / "examples" / "xgboost_synthetic" / "train.py"
-    done = subprocess.run(
-        [
-            sdk3_python,
-            str(ROOT / "examples" / "sagemaker_sdk" / "tune_v3.py"),
-            "--image",
-            f"file://{program}",
-            "--output",
-            f"s3://{settings.s3_bucket}/it/sdk3-{run_id}",
-        ],
-        cwd=tmp_path,
-        env=sdk_environment(settings, tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=600,
+    summary = run_example(
+        sdk3_python,
+        ROOT / "examples" / "sagemaker_sdk" / "tune_v3.py",
+        ["--image", f"file://{program}", "--output", f"s3://{settings.s3_bucket}/it/sdk3-{run_id}"],
+        settings,
+        tmp_path,
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
-    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["sagemaker"] == "3.27.0"
     assert summary["training_status"] == "Completed" and summary["tuning_status"] == "Completed", summary
     training = api.describe_training_job(summary["training_job"])

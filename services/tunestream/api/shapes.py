@@ -20,10 +20,8 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
 def objective_of(request: dict[str, Any], definition_name: str | None = None) -> dict[str, str]:
     """The objective a training job reports: its definition's TuningObjective with several, else the
     tuning job's."""
-    for definition in request.get("TrainingJobDefinitions") or []:
-        if definition.get("DefinitionName") == definition_name and definition.get("TuningObjective"):
-            return dict(definition["TuningObjective"])
-    return request["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective") or {}
+    own = definition_of(request, definition_name).get("TuningObjective") if definition_name else None
+    return dict(own or request["HyperParameterTuningJobConfig"].get("HyperParameterTuningJobObjective") or {})
 
 
 def definition_of(request: dict[str, Any], definition_name: str | None) -> dict[str, Any]:

@@ -175,11 +175,10 @@ class TuningJobState:
     def metric_reported(self, training_job: str, metric: str, step: int, value: float, at: datetime) -> bool:
         """Record a metric value if it is the training job's objective (its definition's, with several:
         known from its proposal, so a value that comes first waits for it); True when recorded."""
-        spec = self._by_name.get(training_job)
-        if spec is None:
+        if training_job not in self._by_name:
             self._unplaced.setdefault(training_job, []).append((metric, step, value, at))
             return False
-        return metric == spec.objective_metric_name and self.add_metric(training_job, step, value, at)
+        return self.is_objective(training_job, metric) and self.add_metric(training_job, step, value, at)
 
     def definition(self, name: str | None) -> TrainingJobDefinitionShape:
         """The TrainingJobDefinition a training job runs: the one, or the one of several so named."""

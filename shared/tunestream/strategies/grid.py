@@ -35,7 +35,7 @@ class GridSearch:
         # (definition or None, its parameters, their axes), one block per definition.
         self._blocks: list[tuple[str | None, list[Param], list[list[int | str]]]] = []
         groups = (
-            [(b.definition, [space.param(n) for n in b.names]) for b in space.branches]
+            [(b.definition, space.branch_params(b)) for b in space.branches]
             if space.branches
             else [(None, list(space.params))]
         )
