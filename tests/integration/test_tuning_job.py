@@ -417,6 +417,15 @@ def test_autotune_completes_the_job_and_describe_shows_its_choices(
     assert answer.status_code == 400, answer.text
     errors = {e["field"]: e["rule"] for e in answer.json()["errors"]}
     assert errors["HyperParameterTuningJobConfig.ParameterRanges.AutoParameters[0].ValueHint"] == "autotune-hint"
+    # Autotune's choices are tunestream's to record: a request that brings its own is refused.
+    config["ParameterRanges"]["AutoParameters"] = [{"Name": "x", "ValueHint": "0.3"}]
+    job["Autotune"] = {
+        "Mode": "Enabled",
+        "Choices": {"HyperParameterTuningJobConfig.TrainingJobEarlyStoppingType": "Off"},
+    }
+    answer = httpx.post(f"http://127.0.0.1:{settings.api_port}/tuning-jobs", json=job, timeout=30)
+    assert answer.status_code == 400, answer.text
+    assert [(e["field"], e["rule"]) for e in answer.json()["errors"]] == [("Autotune", "mode-only")]
     assert (
         httpx.get(f"http://127.0.0.1:{settings.api_port}/tuning-jobs/auto-bad-{run_id}", timeout=30).status_code == 404
     )
