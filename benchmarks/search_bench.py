@@ -37,7 +37,7 @@ from tunestream.bench.simulator import Outcome
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ROOT / "benchmarks" / "tables"
-SLOW = ("tunestream Bayesian*", "Optuna GP*")
+SLOW = ("tunestream Bayesian*", "Optuna GP*", "tunestream Hyperband (promotion, model)")
 SMOKE_METHODS = ("tunestream Random", "tunestream Hyperband", "tunestream Random + Auto", "Optuna TPE + Hyperband")
 
 

@@ -83,8 +83,11 @@ class HyperbandStrategyConfigShape(Shape):
     # promoted ones from their checkpoints (strategies/promotion.py); it needs CheckpointConfig, and
     # is the default when CheckpointConfig is given. FirstRung "Auto" sizes promotion's first rung
     # from what a start costs (at least MinResource); "MinResource" starts the rungs at MinResource.
+    # Proposals "Model" proposes promotion's new configurations from a GP on the values at its rungs
+    # (promotion.RungModel); "Random" (the default) draws them at random.
     Promotion: Literal["Enabled", "Disabled"] | None = None
     FirstRung: Literal["Auto", "MinResource"] | None = None
+    Proposals: Literal["Random", "Model"] | None = None
 
 
 class BayesianStrategyConfigShape(Shape):

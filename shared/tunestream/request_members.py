@@ -490,6 +490,11 @@ EXTENSIONS: dict[str, Entry] = {
         "honoured",
         "Auto sizes promotion's first rung from what a start costs; MinResource starts at MinResource",
     ),
+    "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.Proposals": (
+        "honoured",
+        "Model proposes promotion's new configurations from a GP on the values at its rungs; Random (the "
+        "default) draws them at random",
+    ),
     "HyperParameterTuningJobConfig.StrategyConfig.BayesianStrategyConfig": (
         "honoured",
         "Bayesian's options (refused with other strategies)",

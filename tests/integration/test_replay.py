@@ -1,6 +1,6 @@
 """`tunestream replay`: a finished tuning job rebuilt from Kafka matches the live read model and the
-suggester's recorded decisions exactly, for Random, Bayesian, Hyperband and promotion Hyperband; a
-tampered row shows."""
+suggester's recorded decisions exactly, for Random, Bayesian, Hyperband and promotion Hyperband
+(with random and with model proposals); a tampered row shows."""
 
 from __future__ import annotations
 
@@ -35,7 +35,27 @@ def _jobs(run_id: str) -> dict[str, dict[str, Any]]:
     config["Strategy"] = "Hyperband"
     config["StrategyConfig"] = {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9, "Promotion": "Enabled"}}
     promotion["TrainingJobDefinition"]["CheckpointConfig"] = {"S3Uri": f"s3://tunestream/it/checkpoints/rp-{run_id}"}
-    return {"Random": random, "Bayesian": bayes, "Hyperband": hyperband, "Hyperband (promotion)": promotion}
+    # Model proposals: a rung needs 5 values (Bayesian's initial design for 2 parameters) before the
+    # GP proposes, so enough training jobs that some new configurations come from it.
+    modelled = trainer_job(f"rp-model-{run_id}", jobs=16, parallel=3, epochs="9", sleep="0.05")
+    config = modelled["HyperParameterTuningJobConfig"]
+    config["Strategy"] = "Hyperband"
+    config["StrategyConfig"] = {
+        "HyperbandStrategyConfig": {
+            "MinResource": 1,
+            "MaxResource": 9,
+            "FirstRung": "MinResource",
+            "Proposals": "Model",
+        }
+    }
+    modelled["TrainingJobDefinition"]["CheckpointConfig"] = {"S3Uri": f"s3://tunestream/it/checkpoints/rpm-{run_id}"}
+    return {
+        "Random": random,
+        "Bayesian": bayes,
+        "Hyperband": hyperband,
+        "Hyperband (promotion)": promotion,
+        "Hyperband (promotion, model)": modelled,
+    }
 
 
 def _read_model(engine: Engine, names: list[str]) -> list[tuple[Any, ...]]:
@@ -74,8 +94,12 @@ def replayed_jobs(api: TunestreamClient, run_id: str, engine: Engine) -> dict[st
     return names
 
 
-@pytest.mark.parametrize("strategy", ["Random", "Bayesian", "Hyperband", "Hyperband (promotion)"])
-def test_replay_finds_no_difference(strategy: str, replayed_jobs: dict[str, str], settings: Settings) -> None:
+@pytest.mark.parametrize(
+    "strategy", ["Random", "Bayesian", "Hyperband", "Hyperband (promotion)", "Hyperband (promotion, model)"]
+)
+def test_replay_finds_no_difference(
+    strategy: str, replayed_jobs: dict[str, str], settings: Settings, api: TunestreamClient
+) -> None:
     started = time.perf_counter()
     report = run_replay(settings, replayed_jobs[strategy])
     print("\n".join(render(report)), f"\n({time.perf_counter() - started:.2f}s)")
@@ -83,7 +107,8 @@ def test_replay_finds_no_difference(strategy: str, replayed_jobs: dict[str, str]
     assert tracker["differences"] == []
     assert suggester["differences"] == []
     assert report["differences"] == 0
-    assert tracker["rows"]["training_jobs"] == (9 if strategy.startswith("Hyperband") else 6)
+    expected_jobs = {"Random": 6, "Bayesian": 6, "Hyperband (promotion, model)": 16}.get(strategy, 9)
+    assert tracker["rows"]["training_jobs"] == expected_jobs
     assert tracker["events_replayed"] == sum(report["events"][t] for t in ("jobs", "trials", "training", "metrics"))
     assert suggester["recorded_without_inputs"] == 0
     assert suggester["decisions"]["proposals"] == tracker["rows"]["training_jobs"]
@@ -91,8 +116,13 @@ def test_replay_finds_no_difference(strategy: str, replayed_jobs: dict[str, str]
     assert suggester["decisions_replayed"] == suggester["decisions_recorded"]
     if strategy == "Hyperband":
         assert suggester["decisions"].get("stops:hyperband", 0) >= 1  # promotions and stops were re-derived
-    if strategy == "Hyperband (promotion)":
+    if strategy.startswith("Hyperband (promotion"):
         assert suggester["decisions"].get("stops:pause", 0) >= 1  # pauses, and the resumes after them
+    if strategy == "Hyperband (promotion, model)":
+        # The GP's proposals were among those re-derived, not only random draws.
+        listed = api.training_jobs(replayed_jobs[strategy])
+        reasons = [api.describe_training_job(j["TrainingJobName"])["ProposalReason"] for j in listed]
+        assert any("GP on" in r for r in reasons), reasons
 
 
 def test_replay_reports_a_tampered_row(replayed_jobs: dict[str, str], settings: Settings, engine: Engine) -> None:

@@ -161,6 +161,13 @@ def _promotion_hyperband(task: Task, seed: int, workers: int) -> SuggesterMethod
     return SuggesterMethod("tunestream Hyperband (promotion)", request, seed)
 
 
+def _promotion_model(task: Task, seed: int, workers: int) -> SuggesterMethod:
+    config = hyperband_config(task)
+    config["StrategyConfig"]["HyperbandStrategyConfig"].update(Promotion="Enabled", Proposals="Model")
+    request = tuning_request(task, seed, workers, "Hyperband", checkpoints=True, **config)
+    return SuggesterMethod("tunestream Hyperband (promotion, model)", request, seed)
+
+
 # The budget cost-aware Bayesian cools its cost weight over: a user's MaxNumberOfTrainingJobs, here
 # the horizon of the bench's best-after-N-jobs figures (search_bench --max-jobs 40).
 COST_AWARE_JOBS = 40
@@ -185,6 +192,7 @@ METHODS: dict[str, MethodFactory] = {
     "tunestream Random + Auto": suggester("tunestream Random + Auto", "Random", TrainingJobEarlyStoppingType="Auto"),
     "tunestream Hyperband": _hyperband,
     "tunestream Hyperband (promotion)": _promotion_hyperband,
+    "tunestream Hyperband (promotion, model)": _promotion_model,
     "tunestream Bayesian": _bayesian,
     "tunestream Bayesian (plain)": suggester("tunestream Bayesian (plain)", "Bayesian", **PLAIN),
     # Plain Bayesian proposing only when a slot is free (as before it proposed ahead): what the

@@ -186,6 +186,12 @@ class BayesianSearch:
             return self._sobol(index, len(observed))
         return self._model_based(index, history, observed)
 
+    def propose_from(
+        self, index: int, history: Sequence[TrainingJobRecord], observed: Sequence[TrainingJobRecord]
+    ) -> Proposal:
+        """A model-based proposal from `observed`, whatever the initial design says (promotion.RungModel)."""
+        return self._model_based(index, history, observed)
+
     def _sobol(self, index: int, n_observed: int) -> Proposal:
         import torch
 

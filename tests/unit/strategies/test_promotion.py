@@ -9,7 +9,8 @@ from tunestream.field_errors import InvalidTuningJob
 from tunestream.space import ContinuousParam, SearchSpace
 from tunestream.strategies import registry
 from tunestream.strategies.asha import AshaStopper
-from tunestream.strategies.promotion import PromotionHyperband, RungLimitStopper, promotion_rungs
+from tunestream.strategies.bayesian import BayesianSearch
+from tunestream.strategies.promotion import PromotionHyperband, RungLimitStopper, RungModel, promotion_rungs
 from tunestream.strategies.segment_cost import first_rung, measure
 from tunestream.trials import TrainingJobRecord, TrainingJobStatus
 from tunestream.validation import validate_request
@@ -153,12 +154,16 @@ def test_rung_limit_stopper_pauses_a_program_that_trains_past_its_rung() -> None
     assert RungLimitStopper(max_resource=20, planned_steps=20).decide(top, [top]) is None
 
 
-def request(promotion: str | None, checkpoints: bool, first_rung: str | None = None) -> CreateTuningJobRequest:
+def request(
+    promotion: str | None, checkpoints: bool, first_rung: str | None = None, proposals: str | None = None
+) -> CreateTuningJobRequest:
     hb: dict[str, object] = {"MinResource": 1, "MaxResource": 9}
     if promotion:
         hb["Promotion"] = promotion
     if first_rung:
         hb["FirstRung"] = first_rung
+    if proposals:
+        hb["Proposals"] = proposals
     definition: dict[str, object] = {
         "StaticHyperParameters": {"epochs": "9"},
         "AlgorithmSpecification": {"Command": ["train"], "MetricDefinitions": [{"Name": "acc", "Regex": "acc=(\\S+)"}]},
@@ -215,6 +220,67 @@ def test_first_rung_applies_to_promotion_only() -> None:
         ("HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.FirstRung", "first-rung-needs-promotion")
     ]
     validate_request(request(None, checkpoints=True, first_rung="Auto"))
+
+
+def test_model_proposals_apply_to_promotion_only_and_are_built_with_it() -> None:
+    with pytest.raises(InvalidTuningJob) as raised:
+        validate_request(request("Disabled", checkpoints=True, proposals="Model"))
+    assert [(e.field, e.rule) for e in raised.value.errors] == [
+        ("HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.Proposals", "proposals-need-promotion")
+    ]
+    validate_request(request(None, checkpoints=True, proposals="Model"))
+    modelled = parts(request(None, checkpoints=True, first_rung="MinResource", proposals="Model")).proposer
+    assert isinstance(modelled, PromotionHyperband) and isinstance(modelled._model, RungModel)
+    assert parts(request(None, checkpoints=True, proposals="Random")).proposer._model is None  # type: ignore[attr-defined]
+    timings = registry.lookup("Hyperband")
+    assert timings is not None and "model_fit_s" in timings.timing_details  # replay ignores the fit's time
+
+
+def laddered_history() -> list[TrainingJobRecord]:
+    """Six configurations paused at rung 1 (objective = x), the better three at rung 2, the best of
+    those training on to rung 4: with halving, no promotion is due, so the next proposal is new."""
+    history = [segment(i, 0.1 * (i + 1), 1, x=0.1 * (i + 1)) for i in range(6)]
+    for k, parent in enumerate((5, 4, 3)):
+        x = 0.1 * (parent + 1)
+        history.append(segment(6 + k, x + 0.1, 2, resume_from=f"j{parent}", x=x))
+    history.append(segment(9, None, 4, resume_from="j6", status=TrainingJobStatus.IN_PROGRESS, x=0.6))
+    return history
+
+
+def modelled(min_points: int = 3, seed: int = 0) -> PromotionHyperband:
+    return PromotionHyperband(
+        SPACE, seed, max_jobs=100, min_resource=1, max_resource=8, maximize=True,
+        model=RungModel(BayesianSearch(SPACE, seed, 100, True), min_points=min_points),
+    )  # fmt: skip
+
+
+def test_model_proposals_fit_the_highest_rung_with_enough_values_and_count_running_jobs_as_pending() -> None:
+    history = laddered_history()
+    p = modelled().propose(10, history)
+    assert p.resume_from is None and p.resource_limit == 1
+    assert p.details["model_rung"] == 2 and p.details["model_observations"] == 3 and p.details["model_pending"] == 1
+    assert "GP on 3 values at rung 2, 1 pending" in p.reason
+    # Rung 2 said higher x is better: the proposal goes past the values seen there.
+    assert float(p.values["x"]) > 0.4
+    # Rung 1's six values are used where rung 2 has too few.
+    assert modelled(min_points=4).propose(10, history).details["model_rung"] == 1
+
+
+def test_model_proposals_leave_every_third_new_configuration_and_a_short_ladder_random() -> None:
+    history = laddered_history()
+    # Six new configurations so far: the 7th is modelled, the 9th (draw 8) random.
+    history.append(segment(10, None, 1, status=TrainingJobStatus.IN_PROGRESS, x=0.9))
+    history.append(segment(11, None, 1, status=TrainingJobStatus.IN_PROGRESS, x=0.95))
+    random_draw = modelled().propose(12, history)
+    assert "model_rung" not in random_draw.details and "random draw 9" in random_draw.reason
+    short = modelled(min_points=7).propose(10, laddered_history())
+    assert "model_rung" not in short.details and "random draw 7" in short.reason
+
+
+def test_model_proposals_are_deterministic_under_the_seed() -> None:
+    history = laddered_history()
+    assert modelled(seed=3).propose(10, history).values == modelled(seed=3).propose(10, history).values
+    assert modelled(seed=3).propose(10, history).values != modelled(seed=4).propose(10, history).values
 
 
 def timed(

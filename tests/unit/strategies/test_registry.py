@@ -32,7 +32,7 @@ def parts(job: dict[str, Any], seed: int = 7) -> registry.StrategyParts:
 def test_every_strategy_module_is_found() -> None:
     assert registry.names() == ["Bayesian", "Grid", "Hyperband", "Random"]
     assert registry.lookup("Nope") is None
-    assert registry.timing_details() == {"fit_s", "suggest_s"}
+    assert registry.timing_details() == {"fit_s", "suggest_s", "model_fit_s", "model_suggest_s"}
 
 
 @pytest.mark.parametrize(
