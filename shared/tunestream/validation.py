@@ -504,15 +504,6 @@ def validate_request(request: CreateTuningJobRequest) -> SearchSpace:
         for i, (definition, own_space) in enumerate(zip(definitions, own, strict=True)):
             objective = definition_objective(definition, config)
             check_definition(definition, objective, own_space, errors, f"TrainingJobDefinitions[{i}]")
-        if request.WarmStartConfig is not None:
-            errors.append(
-                FieldError(
-                    "WarmStartConfig",
-                    "one-definition",
-                    "a parent's results name no definition, so they cannot seed a search across several: "
-                    "warm start goes with one TrainingJobDefinition",
-                )
-            )
     elif request.TrainingJobDefinition is None:
         errors.append(
             FieldError(

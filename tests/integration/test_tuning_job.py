@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import io
 import json
 import sys
@@ -381,6 +382,24 @@ def test_two_definitions_in_one_tuning_job(api: TunestreamClient, run_id: str) -
     assert best["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == "accuracy"
     training = api.describe_training_job(best["TrainingJobName"])
     assert [m["Name"] for m in training["AlgorithmSpecification"]["MetricDefinitions"]] == ["accuracy"]
+
+    # A warm start across the same definitions: each parent result seeds the definition it ran.
+    child = copy.deepcopy(job)
+    child["HyperParameterTuningJobName"] = f"defs-child-{run_id}"
+    child["HyperParameterTuningJobConfig"]["Strategy"] = "Bayesian"
+    child["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = 2
+    child["WarmStartConfig"] = {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": name}],
+        "WarmStartType": "IdenticalDataAndAlgorithm",
+    }
+    api.create_tuning_job(child)
+    child_describe = wait_until_ended(api, child["HyperParameterTuningJobName"], timeout_s=120)
+    assert child_describe["HyperParameterTuningJobStatus"] == "Completed", child_describe
+    first = api.describe_training_job(
+        api.training_jobs(child["HyperParameterTuningJobName"], SortBy="Name")[0]["TrainingJobName"]
+    )
+    assert first["ProposalDetails"]["phase"] == "model" and first["ProposalDetails"]["observations"] == 6, first
+    assert child_describe["OverallBestTrainingJob"]["TrainingJobDefinitionName"] == "wide"
 
 
 def test_autotune_completes_the_job_and_describe_shows_its_choices(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,10 +13,11 @@ import pytest
 from tests.support.jobs import continuous, several_definitions, tuning_job
 from tests.unit.suggester.test_suggester_state import finished, metric, step, submitted
 from tunestream.definitions import CreateTuningJobRequest
-from tunestream.events.v1 import TrainingJobProposed, TrainingJobStopRequested, TuningJobEnded
+from tunestream.events.v1 import TrainingJobProposed, TrainingJobStopRequested, TuningJobEnded, WarmStartObservation
 from tunestream.field_errors import InvalidTuningJob
 from tunestream.space import DEFINITION_PARAM, SearchSpace
 from tunestream.suggester.handler import SuggesterHandler
+from tunestream.suggester.state import TuningJobState
 from tunestream.validation import validate_request, with_objective
 
 LOSS = {"Name": "loss", "Regex": r"loss=([-0-9.eE+]+)"}
@@ -143,22 +145,72 @@ def test_the_sdks_shape_gets_the_first_definitions_objective_as_the_configs() ->
             "TrainingJobDefinitions",
             "count",
         ),
-        (
-            lambda j: j.update(
-                WarmStartConfig={
-                    "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "p"}],
-                    "WarmStartType": "TransferLearning",
-                }
-            ),
-            "WarmStartConfig",
-            "one-definition",
-        ),
     ],
 )
 def test_each_broken_rule_names_its_field(change: Any, field: str, rule: str) -> None:
     job = two_definitions()
     change(job)
     assert errors_of(job).get(field) == rule, errors_of(job)
+
+
+def parent_result(i: int, definition: str | None, tuned: dict[str, str], objective: float) -> WarmStartObservation:
+    return WarmStartObservation(
+        tuning_job_name="parent",
+        training_job_name=f"parent-{i:03d}",
+        tuned_hyperparameters=tuned,
+        objective=objective,
+        definition_name=definition,
+    )
+
+
+def test_warm_start_seeds_each_definition_with_the_parents_results_of_the_same_name() -> None:
+    job = two_definitions("Bayesian")
+    job["WarmStartConfig"] = {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "parent"}],
+        "WarmStartType": "IdenticalDataAndAlgorithm",
+    }
+    request = CreateTuningJobRequest.model_validate(job)
+    validate_request(request)  # several definitions and a warm start go together
+    results = [
+        parent_result(0, "mlp", {"x": "0.25", "n": "2"}, 0.7),
+        parent_result(1, "boost", {"depth": "3", "kind": "b"}, 0.8),
+        parent_result(2, "boost", {"depth": "9", "kind": "b"}, 0.9),  # outside boost's depth range
+        parent_result(3, "forest", {"trees": "10"}, 0.95),  # a definition the child does not have
+        parent_result(4, None, {"x": "0.5", "n": "1"}, 0.6),  # a parent of one definition names none
+    ]
+    state = TuningJobState.create(request, 3, datetime.now(UTC), results)
+    assert [(r.name, r.objective) for r in state.warm_start] == [("parent-000", 0.7), ("parent-001", 0.8)]
+    mlp, boost = (r.values for r in state.warm_start)
+    assert mlp == {DEFINITION_PARAM: "mlp", "mlp:x": 0.25, "mlp:n": 2, "boost:depth": 2, "boost:kind": "a"}
+    assert boost == {DEFINITION_PARAM: "boost", "boost:depth": 3, "boost:kind": "b", "mlp:x": 0.0, "mlp:n": 1}
+    assert len(state.strategy_history()) == 2  # Bayesian's model starts from them
+
+
+def test_a_child_of_one_definition_takes_a_parents_definition_of_its_own_name_only() -> None:
+    single = tuning_job(
+        "single",
+        command=["python", "mlp.py"],
+        seed=11,
+        jobs=4,
+        parallel=1,
+        ranges={
+            "ContinuousParameterRanges": [continuous("x")],
+            "IntegerParameterRanges": [{"Name": "n", "MinValue": "1", "MaxValue": "3"}],
+        },
+    )
+    single["WarmStartConfig"] = {
+        "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": "parent"}],
+        "WarmStartType": "TransferLearning",
+    }
+    results = [
+        parent_result(0, "mlp", {"x": "0.25", "n": "2"}, 0.7),
+        parent_result(1, None, {"x": "0.5", "n": "1"}, 0.6),
+    ]
+    unnamed = TuningJobState.create(CreateTuningJobRequest.model_validate(single), 3, datetime.now(UTC), results)
+    assert [r.name for r in unnamed.warm_start] == ["parent-001"]
+    single["TrainingJobDefinition"]["DefinitionName"] = "mlp"
+    named = TuningJobState.create(CreateTuningJobRequest.model_validate(single), 3, datetime.now(UTC), results)
+    assert [r.name for r in named.warm_start] == ["parent-000", "parent-001"]
 
 
 def test_hyperband_needs_the_definitions_to_agree_on_resources_and_checkpoints() -> None:

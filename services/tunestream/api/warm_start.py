@@ -57,6 +57,7 @@ def parent_observations(
             training_job_name=r["name"],
             tuned_hyperparameters=r["tuned_hyperparameters"] or {},
             objective=r["final_objective_value"],
+            definition_name=r["definition_name"],
         )
         for r in reads.succeeded_training_jobs(conn, names)
     ]

@@ -142,16 +142,29 @@ class TuningJobState:
                 maximize=config.HyperParameterTuningJobObjective.Type == "Maximize",
                 max_jobs=parts.proposer.max_training_jobs(),
             ),
-            warm_start=cls._warm_records(space, warm_start),
+            warm_start=cls._warm_records(space, warm_start, request.TrainingJobDefinition),
             proposes_ahead=definition is not None and definition.proposes_ahead,
         )
 
     @staticmethod
-    def _warm_records(space: SearchSpace, observations: Sequence[WarmStartObservation]) -> list[TrainingJobRecord]:
-        """Parents' results that fit this job's search space, as finished records with negative indices."""
+    def _warm_records(
+        space: SearchSpace, observations: Sequence[WarmStartObservation], single: TrainingJobDefinitionShape | None
+    ) -> list[TrainingJobRecord]:
+        """Parents' results that fit this job's search space, as finished records with negative indices.
+        A result belongs to one definition: with several, it seeds the child's definition of the same
+        DefinitionName (inside that definition's ranges); a child of one definition takes the results of
+        parents of one definition, and of a parent's definition named as its own."""
         records: list[TrainingJobRecord] = []
         for o in observations:
-            values = space.parse_if_inside(o.tuned_hyperparameters)
+            if space.branches:
+                known = o.definition_name in {b.definition for b in space.branches}
+                values = (
+                    space.parse_if_inside(space.join(o.definition_name, o.tuned_hyperparameters)) if known else None
+                )
+            elif o.definition_name in (None, single.DefinitionName if single else None):
+                values = space.parse_if_inside(o.tuned_hyperparameters)
+            else:
+                values = None
             if values is not None:
                 records.append(
                     TrainingJobRecord(

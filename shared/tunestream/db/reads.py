@@ -254,6 +254,7 @@ def succeeded_training_jobs(conn: Connection, tuning_job_names: list[str]) -> li
             training_jobs.c.name,
             training_jobs.c.tuned_hyperparameters,
             training_jobs.c.final_objective_value,
+            training_jobs.c.definition_name,
         )
         .where(
             and_(

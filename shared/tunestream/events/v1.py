@@ -55,6 +55,9 @@ class WarmStartObservation(Payload):
     training_job_name: str
     tuned_hyperparameters: dict[str, str]
     objective: float
+    # The parent's TrainingJobDefinition when it had several (its own hyperparameter names, as
+    # `tuned_hyperparameters`); None from a parent of one definition.
+    definition_name: str | None = None
 
 
 class TuningJobSubmittedData(Payload):
