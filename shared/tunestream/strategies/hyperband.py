@@ -96,22 +96,20 @@ def _validate(inputs: StrategyInputs) -> list[FieldError]:
             )
         )
     hb = hyperband_config(inputs.config)
-    if hb is not None and hb.FirstRung is not None and not promotion_enabled(inputs.config, inputs.definition):
-        errors.append(
-            FieldError(
-                f"{CONFIG_PATH}.FirstRung",
-                "first-rung-needs-promotion",
-                "applies to promotion Hyperband only (Promotion Enabled, or CheckpointConfig given)",
+    promotion_only = {"FirstRung": "first-rung-needs-promotion", "Proposals": "proposals-need-promotion"}
+    for member, rule in promotion_only.items():
+        if (
+            hb is not None
+            and getattr(hb, member) is not None
+            and not promotion_enabled(inputs.config, inputs.definition)
+        ):
+            errors.append(
+                FieldError(
+                    f"{CONFIG_PATH}.{member}",
+                    rule,
+                    "applies to promotion Hyperband only (Promotion Enabled, or CheckpointConfig given)",
+                )
             )
-        )
-    if hb is not None and hb.Proposals is not None and not promotion_enabled(inputs.config, inputs.definition):
-        errors.append(
-            FieldError(
-                f"{CONFIG_PATH}.Proposals",
-                "proposals-need-promotion",
-                "applies to promotion Hyperband only (Promotion Enabled, or CheckpointConfig given)",
-            )
-        )
     if inputs.definition is None:
         return errors
     errors.extend(_check_definitions_agree(inputs))

@@ -68,12 +68,6 @@ def promotion_rungs(min_resource: int, max_resource: int, eta: int = ETA) -> lis
     return [*rungs, max_resource]
 
 
-@dataclass(frozen=True)
-class _Paused:
-    record: TrainingJobRecord
-    score: float  # smaller is better, whichever the objective's direction
-
-
 class PromotionHyperband:
     """Proposes fresh configurations at the first rung and promotions of paused ones (module doc).
 
@@ -188,32 +182,41 @@ class PromotionHyperband:
         """(paused segment to resume, its rung, the rung it goes to, its rank there, how many paused there).
         A configuration paused off the ladder (at the calibration step) goes to the next rung above."""
         continued = {h.resume_from for h in own if h.resume_from is not None}
-        by_rung: dict[int, list[_Paused]] = {}
-        for h in own:
-            if h.resource_limit is None or h.resource_limit >= rungs[-1] or not self._paused(h):
-                continue
-            assert h.objective is not None
-            score = -h.objective if self._maximize else h.objective
-            by_rung.setdefault(h.resource_limit, []).append(_Paused(h, score))
-        for rung in sorted(by_rung, reverse=True):
-            ranked = sorted(by_rung[rung], key=lambda p: (p.score, p.record.index))
-            for rank, paused in enumerate(ranked[: len(ranked) // self._eta], start=1):
-                if paused.record.name not in continued:
+        below_top = {rung: paused for rung, paused in paused_by_rung(own).items() if rung < rungs[-1]}
+        for rung in sorted(below_top, reverse=True):
+            ranked = sorted(below_top[rung], key=lambda h: (self._score(h), h.index))
+            for rank, record in enumerate(ranked[: len(ranked) // self._eta], start=1):
+                if record.name not in continued:
                     limit = next(r for r in rungs if r > rung)
-                    return paused.record, rung, limit, rank, len(ranked)
+                    return record, rung, limit, rank, len(ranked)
         return None
 
-    @staticmethod
-    def _paused(record: TrainingJobRecord) -> bool:
-        """Ended at its rung with an objective: completed there, or stopped there by RungLimit."""
-        return (
-            record.status in (TrainingJobStatus.COMPLETED, TrainingJobStatus.STOPPED)
-            and record.objective is not None
-            and not math.isnan(record.objective)
-            and record.resource_limit is not None
-            and bool(record.metric_history)
-            and record.metric_history[-1][0] >= record.resource_limit
-        )
+    def _score(self, record: TrainingJobRecord) -> float:
+        """Smaller is better, whichever the objective's direction (a paused segment has an objective)."""
+        assert record.objective is not None
+        return -record.objective if self._maximize else record.objective
+
+
+def _paused(record: TrainingJobRecord) -> bool:
+    """Ended at its rung with an objective: completed there, or stopped there by RungLimit."""
+    return (
+        record.status in (TrainingJobStatus.COMPLETED, TrainingJobStatus.STOPPED)
+        and record.objective is not None
+        and not math.isnan(record.objective)
+        and record.resource_limit is not None
+        and bool(record.metric_history)
+        and record.metric_history[-1][0] >= record.resource_limit
+    )
+
+
+def paused_by_rung(own: Sequence[TrainingJobRecord]) -> dict[int, list[TrainingJobRecord]]:
+    """The segments paused at each rung (their resource_limit), in history order: what promotion
+    ranks and what the rung model is fitted to."""
+    by_rung: dict[int, list[TrainingJobRecord]] = {}
+    for h in own:
+        if h.resource_limit is not None and _paused(h):
+            by_rung.setdefault(h.resource_limit, []).append(h)
+    return by_rung
 
 
 class RungModel:
@@ -231,10 +234,7 @@ class RungModel:
         and while no rung has `min_points` values."""
         if self._random_every and draw % self._random_every == self._random_every - 1:
             return None
-        at_rung: dict[int, list[TrainingJobRecord]] = {}
-        for h in own:
-            if h.resource_limit is not None and PromotionHyperband._paused(h):
-                at_rung.setdefault(h.resource_limit, []).append(h)
+        at_rung = paused_by_rung(own)
         usable = [r for r in rungs if len(at_rung.get(r, ())) >= self._min_points]
         if not usable:
             return None
