@@ -2,6 +2,8 @@
 # A private Slurm cluster on this host for the slurm launcher backend and its
 # tests: munged, slurmctld and two compute nodes (slurmd -N n1, -N n2), each
 # declaring TUNESTREAM_SLURM_CPUS CPUs and TUNESTREAM_SLURM_GPUS GPUs as GRES.
+# Two partitions share the nodes: "tunestream" (the default) and "spot", whose
+# jobs a "tunestream" job preempts when it needs their nodes.
 #
 #   deploy/slurm.sh up|down|status
 #   deploy/slurm.sh kill NODE     SIGKILL a node's slurmd and everything it runs (a dead machine)
@@ -103,7 +105,13 @@ write_configs() {
       echo "NodeName=$node NodeHostname=$host NodeAddr=127.0.0.1 Port=$((node_port + i)) CPUs=$CPUS RealMemory=1000 Gres=gpu:$GPUS State=UNKNOWN"
       i=$((i + 1))
     done
-    echo "PartitionName=tunestream Nodes=$(IFS=,; echo "${NODES[*]}") Default=YES MaxTime=INFINITE State=UP"
+    # A job of the higher tier takes the nodes of lower-tier jobs it needs and Slurm cancels those
+    # (PREEMPTED): "spot" is capacity that can be taken back, for a launcher that declares itself
+    # preemptible (managed spot training).
+    echo "PreemptType=preempt/partition_prio"
+    echo "PreemptMode=CANCEL"
+    echo "PartitionName=tunestream Nodes=$(IFS=,; echo "${NODES[*]}") Default=YES MaxTime=INFINITE State=UP PriorityTier=2"
+    echo "PartitionName=spot Nodes=$(IFS=,; echo "${NODES[*]}") MaxTime=INFINITE State=UP PriorityTier=1"
   } >"$CONF"
   {
     echo "AutoDetect=off"

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     launcher_backends: str = "process"
     # "auto" (nvidia-smi), "none", or the GPU ids to hand out, e.g. "0,1,2,3".
     launcher_gpus: str = "auto"
+    # Its capacity can be taken back (it runs on spot machines, or submits to a Slurm partition whose
+    # jobs others preempt): it takes managed spot training jobs only (EnableManagedSpotTraining).
+    launcher_preemptible: bool = False
     heartbeat_interval_s: float = 1.0
     checkpoint_interval_s: float = 10.0
     # How long a finished training job's model upload and last checkpoint push wait out an S3 store

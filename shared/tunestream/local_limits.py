@@ -1,8 +1,9 @@
-"""Values of honoured TrainingJobDefinition members that tunestream cannot honour, refused by name.
+"""Values of honoured TrainingJobDefinition members that tunestream cannot honour, or that SageMaker
+allows only together, refused by name.
 
-Each was accepted and silently ignored before (issue #15: "no silent ignores"): a spot training job
-ran on-demand, an augmented manifest channel was downloaded as a prefix. `tunestream.request_members`
-names these rules in its notes.
+Each was accepted and silently ignored before (issue #15: "no silent ignores"): an augmented
+manifest channel was downloaded as a prefix. `tunestream.request_members` names these rules in its
+notes.
 """
 
 from __future__ import annotations
@@ -36,15 +37,7 @@ def check_local_limits(definition: TrainingJobDefinitionShape, base: str) -> lis
                 "whose hosts share an internal network, or on one instance",
             )
         )
-    if definition.EnableManagedSpotTraining:
-        errors.append(
-            FieldError(
-                f"{base}.EnableManagedSpotTraining",
-                "spot-unsupported",
-                "managed spot training is not implemented: training jobs run on launchers that are not "
-                "interrupted; leave it out or false",
-            )
-        )
+    errors.extend(_check_spot(definition, base))
     for i, channel in enumerate(definition.InputDataConfig):
         data_type = channel.DataSource.S3DataSource.S3DataType
         if data_type == "AugmentedManifestFile":
@@ -73,6 +66,42 @@ def check_local_limits(definition: TrainingJobDefinitionShape, base: str) -> lis
             )
         )
     return errors
+
+
+def _check_spot(definition: TrainingJobDefinitionShape, base: str) -> list[FieldError]:
+    """SageMaker's pairing of managed spot training with its time limit: a spot job must say how long
+    it may wait for capacity and run in all, at least its run time, and only a spot job says it."""
+    stopping = definition.StoppingCondition
+    where = f"{base}.StoppingCondition.MaxWaitTimeInSeconds"
+    if not definition.EnableManagedSpotTraining:
+        if stopping.MaxWaitTimeInSeconds is None:
+            return []
+        return [
+            FieldError(
+                where,
+                "max-wait-needs-spot",
+                "the time limit of managed spot training: give it with EnableManagedSpotTraining true, or leave it out",
+            )
+        ]
+    if stopping.MaxWaitTimeInSeconds is None:
+        return [
+            FieldError(
+                where,
+                "spot-needs-max-wait",
+                "managed spot training needs it: how long the training job may wait for spot capacity "
+                "and train, in all",
+            )
+        ]
+    if stopping.MaxWaitTimeInSeconds < stopping.MaxRuntimeInSeconds:
+        return [
+            FieldError(
+                where,
+                "max-wait-at-least-runtime",
+                f"{stopping.MaxWaitTimeInSeconds} is less than MaxRuntimeInSeconds "
+                f"({stopping.MaxRuntimeInSeconds}): it must be equal or greater",
+            )
+        ]
+    return []
 
 
 def _check_instance_groups(definition: TrainingJobDefinitionShape, base: str) -> list[FieldError]:

@@ -283,8 +283,10 @@ _DEFINITION: dict[str, Entry] = {
         "launcher stops the training job (MaxRuntimeExceeded)",
     ),
     f"{_DEF}.StoppingCondition.MaxWaitTimeInSeconds": (
-        "refused",
-        "the time limit of managed spot training, which tunestream does not do: leave it out",
+        "honoured",
+        "managed spot training only (rules spot-needs-max-wait, max-wait-needs-spot, "
+        "max-wait-at-least-runtime): from the training job's creation, waits and interruptions included, "
+        "it is stopped at this limit (MaxWaitTimeExceeded)",
     ),
     f"{_DEF}.StoppingCondition.MaxPendingTimeInSeconds": (
         "refused",
@@ -303,7 +305,10 @@ _DEFINITION: dict[str, Entry] = {
     ),
     f"{_DEF}.EnableManagedSpotTraining": (
         "honoured",
-        "false: training jobs run on launchers that stay; true is refused (rule spot-unsupported)",
+        "true: the training job runs only on launchers that declare themselves preemptible "
+        "(TUNESTREAM_LAUNCHER_PREEMPTIBLE), an attempt lost there is an interruption that RetryStrategy "
+        "does not count, retried from its checkpoint within MaxWaitTimeInSeconds, and BillableTimeInSeconds "
+        "counts only the time its attempts ran; false: never on preemptible launchers",
     ),
     f"{_DEF}.CheckpointConfig": (
         "honoured",

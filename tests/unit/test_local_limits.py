@@ -37,7 +37,20 @@ def manifest_channel() -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("definition", "field", "rule"),
     [
-        ({"EnableManagedSpotTraining": True}, "EnableManagedSpotTraining", "spot-unsupported"),
+        ({"EnableManagedSpotTraining": True}, "StoppingCondition.MaxWaitTimeInSeconds", "spot-needs-max-wait"),
+        (
+            {"StoppingCondition": {"MaxRuntimeInSeconds": 60, "MaxWaitTimeInSeconds": 120}},
+            "StoppingCondition.MaxWaitTimeInSeconds",
+            "max-wait-needs-spot",
+        ),
+        (
+            {
+                "EnableManagedSpotTraining": True,
+                "StoppingCondition": {"MaxRuntimeInSeconds": 600, "MaxWaitTimeInSeconds": 599},
+            },
+            "StoppingCondition.MaxWaitTimeInSeconds",
+            "max-wait-at-least-runtime",
+        ),
         (
             {"InputDataConfig": [CHANNEL, manifest_channel()]},
             "InputDataConfig[1].DataSource.S3DataSource.S3DataType",
@@ -59,6 +72,10 @@ def test_values_tunestream_cannot_honour(definition: dict[str, Any], field: str,
     [
         {"ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large"}},
         {"EnableManagedSpotTraining": False, "EnableNetworkIsolation": False},
+        {
+            "EnableManagedSpotTraining": True,
+            "StoppingCondition": {"MaxRuntimeInSeconds": 60, "MaxWaitTimeInSeconds": 60},
+        },
         {"EnableNetworkIsolation": True},
         {"EnableInterContainerTrafficEncryption": True},
         {"OutputDataConfig": {"S3OutputPath": "s3://b/o", "CompressionType": "GZIP"}},

@@ -100,7 +100,11 @@ def test_the_sdks_default_debugger_and_profiler_configs_are_accepted() -> None:
             "AlgorithmSpecification.MetricDefinitions[0].Regex",
             "regex-group",
         ),
-        (lambda r: r.update(EnableManagedSpotTraining=True), "EnableManagedSpotTraining", "spot-unsupported"),
+        (
+            lambda r: r.update(EnableManagedSpotTraining=True),
+            "StoppingCondition.MaxWaitTimeInSeconds",
+            "spot-needs-max-wait",
+        ),
         (
             lambda r: r["AlgorithmSpecification"].update(ContainerEntrypoint=["python"]),
             "AlgorithmSpecification.ContainerEntrypoint",

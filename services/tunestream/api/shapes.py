@@ -166,6 +166,25 @@ def describe_tuning_job(
     )
 
 
+# The secondary statuses a training job ends in, shown as its last transition.
+FINAL_SECONDARY_STATUSES = ("Completed", "Failed", "Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded")
+
+
+def _final_transition(row: dict[str, Any]) -> list[dict[str, Any]]:
+    ended = row["ended_at"]
+    if not ended or row["secondary_status"] not in FINAL_SECONDARY_STATUSES:
+        return []
+    message = row["failure_reason"] or row["stop_reason"] or "Training job completed"
+    return [
+        {
+            "Status": row["secondary_status"],
+            "StartTime": _time(ended),
+            "EndTime": _time(ended),
+            "StatusMessage": message,
+        }
+    ]
+
+
 def status_transitions(row: dict[str, Any]) -> list[dict[str, Any]]:
     """SecondaryStatusTransitions from what the tracker keeps: waiting and starting until the program
     started, training until it ended, then the final status with its reason."""
@@ -191,17 +210,68 @@ def status_transitions(row: dict[str, Any]) -> list[dict[str, Any]]:
                 }
             )
         )
-    if ended and row["secondary_status"] in ("Completed", "Failed", "Stopped", "MaxRuntimeExceeded"):
-        message = row["failure_reason"] or row["stop_reason"] or "Training job completed"
+    return transitions + _final_transition(row)
+
+
+def _attempt_times(row: dict[str, Any]) -> list[tuple[int, datetime, datetime | None, str | None]]:
+    """Each attempt that started: (its number, its start, its end, why it ended when it was lost);
+    the last one ends with the training job."""
+    starts = {e["Attempt"]: datetime.fromisoformat(e["At"]) for e in row.get("attempt_starts") or []}
+    lost = {e["Attempt"]: (datetime.fromisoformat(e["At"]), e["Reason"]) for e in row.get("attempts") or []}
+    return [
+        (n, start, lost[n][0] if n in lost else row["ended_at"], lost[n][1] if n in lost else None)
+        for n, start in sorted(starts.items())
+    ]
+
+
+def spot_times(row: dict[str, Any]) -> tuple[datetime | None, int | None, int | None]:
+    """A managed spot training job's TrainingStartTime (its first attempt's start), its
+    TrainingTimeInSeconds (from there to its end, waits for capacity included) and its
+    BillableTimeInSeconds (the time its attempts ran: capacity it waited for is not billed)."""
+    attempts = _attempt_times(row)
+    if not attempts:
+        return row["started_at"], None, None
+    first, ended = attempts[0][1], row["ended_at"]
+    if ended is None:
+        return first, None, None
+    billable = sum(max((end - start).total_seconds(), 0.0) for _, start, end, _ in attempts if end is not None)
+    return first, max(int((ended - first).total_seconds()), 0), int(billable)
+
+
+def spot_transitions(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """SecondaryStatusTransitions of a managed spot training job: starting and training for each
+    attempt, Interrupted between them (as SageMaker shows a spot interruption), then its end."""
+    transitions: list[dict[str, Any]] = []
+    waiting_since = row["created_at"]
+    for number, start, end, lost in _attempt_times(row):
         transitions.append(
             {
-                "Status": row["secondary_status"],
-                "StartTime": _time(ended),
-                "EndTime": _time(ended),
-                "StatusMessage": message,
+                "Status": "Starting",
+                "StartTime": _time(waiting_since),
+                "EndTime": _time(start),
+                "StatusMessage": "Waiting for spot capacity and starting the training program"
+                if number > 1
+                else "Waiting for a launcher slot and starting the training program",
             }
         )
-    return transitions
+        transitions.append(
+            _drop_none(
+                {
+                    "Status": "Training",
+                    "StartTime": _time(start),
+                    "EndTime": _time(end),
+                    "StatusMessage": f"Training program is running (attempt {number})",
+                }
+            )
+        )
+        if lost is not None and end is not None:
+            transitions.append(
+                {"Status": "Interrupted", "StartTime": _time(end), "EndTime": _time(end), "StatusMessage": lost}
+            )
+            waiting_since = end
+    if not transitions:
+        return status_transitions(row)
+    return transitions + _final_transition(row)
 
 
 def describe_training_job(
@@ -213,6 +283,11 @@ def describe_training_job(
     seconds = None
     if row["started_at"] and row["ended_at"]:
         seconds = max(int((row["ended_at"] - row["started_at"]).total_seconds()), 0)
+    spot = bool(definition.get("EnableManagedSpotTraining"))
+    started, billable, transitions = row["started_at"], seconds, None
+    if spot:
+        started, seconds, billable = spot_times(row)
+        transitions = spot_transitions(row)
     alone = tuning_job_of(row) is None  # CreateTrainingJob: no objective, no strategy's proposal
     return _drop_none(
         {
@@ -237,14 +312,14 @@ def describe_training_job(
             if row["model_artifact_s3_uri"]
             else None,
             "CreationTime": _time(row["created_at"]),
-            "TrainingStartTime": _time(row["started_at"]),
+            "TrainingStartTime": _time(started),
             "TrainingEndTime": _time(row["ended_at"]),
             "LastModifiedTime": _time(row["last_modified_at"]),
             "TrainingTimeInSeconds": seconds,
-            # No spot training here: the billable time is the training time, as SageMaker bills
-            # on-demand training jobs.
-            "BillableTimeInSeconds": seconds,
-            "SecondaryStatusTransitions": status_transitions(row),
+            # On-demand: the training time, as SageMaker bills it. Managed spot: only the time its
+            # attempts ran (tunestream knows no prices, so the saving shown is the time not held).
+            "BillableTimeInSeconds": billable,
+            "SecondaryStatusTransitions": transitions if transitions is not None else status_transitions(row),
             "FinalMetricDataList": [
                 {"MetricName": m["metric_name"], "Value": m["value"], "Timestamp": _time(m["at"])}
                 for m in final_metrics

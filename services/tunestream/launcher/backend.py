@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -34,6 +35,9 @@ class Attempt:
     gpus: tuple[str, ...] = ()
     # A training job of several instances: the port its hosts meet on (MASTER_PORT), the same for all.
     master_port: int | None = None
+    # A managed spot training job's creation plus its MaxWaitTimeInSeconds: it is stopped then
+    # (MaxWaitTimeExceeded) if MaxRuntimeInSeconds has not stopped it before.
+    wait_deadline: datetime | None = None
 
 
 @dataclass(frozen=True)

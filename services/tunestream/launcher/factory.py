@@ -114,6 +114,7 @@ def make_launcher(settings: Settings, publish: Publish) -> LauncherHandler:
         # Several instances of a job run together on this machine's slots: local processes meet on
         # loopback, Docker containers on a network of the job's own.
         multi_instance=[b for b in backends if b in ("process", "container")],
+        preemptible=settings.launcher_preemptible,
         incarnation=incarnation,
         kill_leftover=kill_leftover,
     )

@@ -65,6 +65,7 @@ class LauncherHandler:
     heartbeat_interval_s: float = 1.0
     isolating: list[str] = field(default_factory=list)
     multi_instance: list[str] = field(default_factory=list)
+    preemptible: bool = False
     incarnation: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     # Ends what an earlier run of the launcher left running from a job folder (the backends').
     kill_leftover: Callable[[JobLayout], None] = field(default=lambda layout: None)
@@ -150,6 +151,7 @@ class LauncherHandler:
                 stopping=self.stopping,
                 isolating=self.isolating,  # type: ignore[arg-type]
                 multi_instance=self.multi_instance,  # type: ignore[arg-type]
+                preemptible=self.preemptible,
             ),
         )
 
@@ -189,7 +191,9 @@ class LauncherHandler:
                 continue
             if used + job.spec.instance_count > self.slots:
                 continue  # placed while an ended run was still here: it starts when that one is gone
-            self._start(name, job, Attempt(assigned.attempt, tuple(assigned.gpus)))
+            self._start(
+                name, job, Attempt(assigned.attempt, tuple(assigned.gpus), wait_deadline=assigned.wait_deadline)
+            )
             used += job.spec.instance_count
 
     def _start(self, name: str, job: _KnownTrainingJob, attempt: Attempt) -> None:

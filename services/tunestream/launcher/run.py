@@ -20,6 +20,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from minio.error import S3Error
@@ -212,7 +213,9 @@ class TrainingRun:
                 if not self._revoked:
                     await self._finish(TrainingJobStatus.FAILED, "Failed", None, str(exc), None)
                 return
-            await self._publish([self._started(pid)])
+        # Outside the start gate: a cluster's job may wait long for its nodes.
+        await self._until_running()
+        await self._publish([self._started(pid)])
         pump = asyncio.create_task(self.program.pump(self.output.line))
         background = [asyncio.create_task(self.output.periodically())]
         if self.checkpoints is not None:
@@ -287,7 +290,8 @@ class TrainingRun:
                     ) from exc
 
     async def _supervise(self) -> int:
-        deadline = time.monotonic() + self.spec.max_runtime_s
+        runtime_s, limit = self._time_limit()
+        deadline = time.monotonic() + runtime_s
         waiter = asyncio.create_task(self._wait_exit())
         stopper = asyncio.create_task(self._stop.wait())
         done, _ = await asyncio.wait(
@@ -295,11 +299,7 @@ class TrainingRun:
         )
         if waiter not in done:
             if not self._stop.is_set():
-                self.request_stop(
-                    f"MaxRuntimeExceeded: training job ran longer than StoppingCondition.MaxRuntimeInSeconds "
-                    f"({self.spec.max_runtime_s} s)",
-                    "MaxRuntimeExceeded",
-                )
+                self.request_stop(*limit)
             await self.program.signal(kill=False)
             try:
                 await asyncio.wait_for(asyncio.shield(waiter), timeout=self._options.stop_grace_s)
@@ -307,6 +307,42 @@ class TrainingRun:
                 await self.program.signal(kill=True)
         stopper.cancel()
         return await waiter
+
+    async def _until_running(self) -> None:
+        """Until a program queued on a cluster runs: the attempt is Starting meanwhile, and its run
+        time (MaxRuntimeInSeconds, a spot job's billable time) has not begun. A stop, or a spot job's
+        MaxWaitTimeInSeconds running out, ends the wait; supervision then ends the program."""
+        running = getattr(self.program, "running", None)
+        if running is None:  # backends whose programs run as soon as they are launched
+            return
+        timeout = None
+        if self.attempt.wait_deadline is not None:
+            timeout = max((self.attempt.wait_deadline - datetime.now(UTC)).total_seconds(), 0.0)
+        waiter = asyncio.create_task(running())
+        stopper = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({waiter, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        for task in (waiter, stopper):
+            task.cancel()
+
+    def _time_limit(self) -> tuple[float, tuple[str, str]]:
+        """Seconds this attempt may run, and the stop (reason, secondary status) when it has: its
+        MaxRuntimeInSeconds, or what is left of a spot job's MaxWaitTimeInSeconds when that is less."""
+        runtime_s = float(self.spec.max_runtime_s)
+        limit = (
+            f"MaxRuntimeExceeded: training job ran longer than StoppingCondition.MaxRuntimeInSeconds "
+            f"({self.spec.max_runtime_s} s)",
+            "MaxRuntimeExceeded",
+        )
+        if self.attempt.wait_deadline is None:
+            return runtime_s, limit
+        left_s = (self.attempt.wait_deadline - datetime.now(UTC)).total_seconds()
+        if left_s >= runtime_s:
+            return runtime_s, limit
+        return max(left_s, 0.0), (
+            f"MaxWaitTimeExceeded: managed spot training job did not complete within "
+            f"StoppingCondition.MaxWaitTimeInSeconds ({self.spec.max_wait_s} s) of its creation",
+            "MaxWaitTimeExceeded",
+        )
 
     async def _wait_exit(self) -> int:
         ended: Exit = await self.program.wait_exit()

@@ -7,6 +7,8 @@ SageMaker layout from it and writes its output files, model and checkpoints into
 - The program runs as `sbatch <wrapper> <argv...>`: the wrapper only execs its arguments, so no value
   of the job's passes through a shell. Its environment is the one a process job gets (sbatch
   exports its own, `--export=ALL`); GPUs are `--gres=gpu:N`, and Slurm sets CUDA_VISIBLE_DEVICES.
+- While Slurm keeps the job PENDING the attempt is Starting: its Started event, and its run time
+  (MaxRuntimeInSeconds, a spot job's billable time), wait until the job runs.
 - MaxRuntimeInSeconds is enforced by the launcher as for a process; `--time` is only a backstop.
 - Output goes to two files in the job's folder, which the launcher tails line by line.
 - `--no-requeue`: Slurm does not run an attempt again on its own. A job that ends NODE_FAIL,
@@ -35,7 +37,7 @@ from tunestream.events.v1 import TrainingJobSpec
 from tunestream.launcher.backend import Attempt, Exit, LaunchFailed, RunOptions
 from tunestream.launcher.layout import JobLayout, training_argv, training_environment
 from tunestream.launcher.process import check_program
-from tunestream.launcher.remote import ClusterUnreachable, RemoteProgram
+from tunestream.launcher.remote import STATE_POLL_FIRST_S, ClusterUnreachable, RemoteProgram
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ ACTIVE_STATES = frozenset(
     {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD", "RESIZING"}
     | {"SIGNALING", "STAGE_OUT", "STOPPED", "RESV_DEL_HOLD", "REQUEUE_FED", "SPECIAL_EXIT"}
 )
+# States of a job that has not started running yet.
+WAITING_STATES = frozenset({"PENDING", "CONFIGURING"})
 # Ends that are the cluster's doing, not the program's: the attempt is retried.
 LOST_STATES = frozenset({"NODE_FAIL", "BOOT_FAIL", "PREEMPTED", "DEADLINE"})
 # sbatch refusals that are the job's own (it asks for what this cluster cannot give): not retried.
@@ -298,6 +302,20 @@ class SlurmProgram(RemoteProgram):
                 return None
             raise ClusterUnreachable(f"scontrol show job {self.job_id}: {(err or out).strip()}")
         return parse_job(out)
+
+    async def running(self) -> None:
+        """Returns once Slurm runs the job, has ended it, or cannot be asked (which `look` then judges):
+        while it is PENDING it waits for nodes, as a spot instance waits for capacity."""
+        delay = STATE_POLL_FIRST_S
+        while True:
+            try:
+                job = await self.state()
+            except ClusterUnreachable:
+                return
+            if job is None or job.state not in WAITING_STATES:
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.cluster.poll_s)
 
     async def look(self) -> Exit | None:
         job = await self.state()

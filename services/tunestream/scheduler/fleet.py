@@ -5,6 +5,10 @@ one launcher incarnation; it is lost when that launcher misses heartbeats for `h
 or comes back as a new incarnation. A lost attempt is retried (RetryStrategy.MaximumRetryAttempts)
 or ends the training job as Failed (Retryable). Waiting jobs are placed first come, first served,
 skipping any that fit nowhere right now, on the live launcher with the most free slots.
+
+Managed spot training jobs run on preemptible launchers only, and every other job stays off them.
+An attempt lost on spot capacity is an interruption: RetryStrategy does not count it, and the job
+waits for capacity again until its MaxWaitTimeInSeconds from its creation has passed.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from tunestream.attempts import Attempts
 from tunestream.events import ids
@@ -52,6 +57,7 @@ class Launcher:
     # This incarnation lost an attempt since its last heartbeat: it may be dead, or replaced by a
     # restart whose first heartbeat has not been read yet; it gets no work until heard from again.
     lost_work: bool = False
+    preemptible: bool = False
 
 
 @dataclass
@@ -59,12 +65,32 @@ class QueuedJob:
     tuning_job_name: str
     spec: TrainingJobSpec
     waiting_since: float
+    # When it was proposed (the TrainingJobProposed event's time): a spot job's MaxWaitTimeInSeconds
+    # counts from here, across restarts of the scheduler.
+    created_at: datetime
     attempts: Attempts = field(default_factory=Attempts)
     stop_reason: str | None = None
 
     @property
     def name(self) -> str:
         return self.spec.training_job_name
+
+    @property
+    def wait_deadline(self) -> datetime | None:
+        if not self.spec.managed_spot or self.spec.max_wait_s is None:
+            return None
+        return self.created_at + timedelta(seconds=self.spec.max_wait_s)
+
+    def counted_failures(self) -> int:
+        """Failed attempts that RetryStrategy counts: not the interruptions of spot capacity."""
+        return sum(
+            1
+            for number in self.attempts.failed
+            if not ((assigned := self.attempts.assigned.get(number)) is not None and assigned.spot)
+        )
+
+    def interruptions(self) -> int:
+        return len(self.attempts.failed) - self.counted_failures()
 
     def current(self) -> TrainingJobAssignedData | None:
         """The attempt that is assigned and not yet known to have failed."""
@@ -80,6 +106,8 @@ class Fleet:
     # A job no live launcher could ever run (no container backend, too few GPUs) fails after this.
     unplaceable_after_s: float
     clock: Callable[[], float] = time.monotonic
+    # Wall time, for spot jobs' MaxWaitTimeInSeconds (which survives a restart of the scheduler).
+    wall: Callable[[], datetime] = lambda: datetime.now(UTC)
     launchers: dict[str, Launcher] = field(default_factory=dict)
     # Unfinished training jobs in the order they were proposed.
     queue: dict[str, QueuedJob] = field(default_factory=dict)
@@ -103,7 +131,9 @@ class Fleet:
             name = spec.training_job_name
             if name in self.queue or name in self.finished:
                 return
-            self.queue[name] = QueuedJob(event.tuning_job_name, spec, waiting_since=self.clock())
+            self.queue[name] = QueuedJob(
+                event.tuning_job_name, spec, waiting_since=self.clock(), created_at=event.occurred_at
+            )
             for early in self._early.release(name):
                 self.apply(early)
             return
@@ -144,6 +174,7 @@ class Fleet:
             last_seen=self.clock(),
             isolating=frozenset(beat.isolating),
             multi_instance=frozenset(beat.multi_instance),
+            preemptible=beat.preemptible,
         )
 
     def confirm(self, launcher_id: str) -> None:
@@ -192,11 +223,13 @@ class Fleet:
                 if reason is None:
                     continue
                 outputs.append(self._attempt_failed(job, current, reason))
-            failures = job.attempts.failed
-            if failures and job.stop_reason is None and len(failures) > job.spec.max_retry_attempts:
+            deadline = job.wait_deadline
+            if job.stop_reason is None and job.counted_failures() > job.spec.max_retry_attempts:
                 outputs.append(self._give_up(job))
             elif job.stop_reason is not None:
                 outputs.append(self._stopped_while_waiting(job))
+            elif deadline is not None and self.wall() >= deadline:
+                outputs.append(self._waited_too_long(job))
         outputs.extend(self._place(now))
         return outputs
 
@@ -227,27 +260,48 @@ class Fleet:
         return event
 
     def _give_up(self, job: QueuedJob) -> EventBase:
-        attempts = len(job.attempts.failed)
+        attempts = job.counted_failures()
         last = job.attempts.failed[max(job.attempts.failed)]
+        interrupted = job.interruptions()
         return self._finish(
             job,
             TrainingJobStatus.FAILED,
             f"{last} (attempt {attempts} of {job.spec.max_retry_attempts + 1}; RetryStrategy.MaximumRetryAttempts "
-            f"is {job.spec.max_retry_attempts})",
+            f"is {job.spec.max_retry_attempts}"
+            + (f"; besides {interrupted} spot interruptions" if interrupted else "")
+            + ")",
             retryable=True,
+        )
+
+    def _waited_too_long(self, job: QueuedJob) -> EventBase:
+        interrupted = job.interruptions()
+        return self._finish(
+            job,
+            TrainingJobStatus.STOPPED,
+            f"MaxWaitTimeExceeded: managed spot training job did not complete within "
+            f"StoppingCondition.MaxWaitTimeInSeconds ({job.spec.max_wait_s} s) of its creation"
+            + (f" ({interrupted} interruptions)" if interrupted else " (no spot capacity)"),
+            secondary_status="MaxWaitTimeExceeded",
         )
 
     def _stopped_while_waiting(self, job: QueuedJob) -> EventBase:
         return self._finish(job, TrainingJobStatus.STOPPED, f"Stopped: {job.stop_reason} (before it started)")
 
-    def _finish(self, job: QueuedJob, status: TrainingJobStatus, reason: str, retryable: bool = False) -> EventBase:
+    def _finish(
+        self,
+        job: QueuedJob,
+        status: TrainingJobStatus,
+        reason: str,
+        retryable: bool = False,
+        secondary_status: str | None = None,
+    ) -> EventBase:
         event = TrainingJobFinished(
             event_id=ids.finished(job.name),
             tuning_job_name=job.tuning_job_name,
             payload=TrainingJobFinishedData(
                 training_job_name=job.name,
                 status=status,
-                secondary_status="Failed" if status == TrainingJobStatus.FAILED else "Stopped",
+                secondary_status=secondary_status or ("Failed" if status == TrainingJobStatus.FAILED else "Stopped"),
                 exit_code=None,
                 failure_reason=reason,
                 model_artifact_s3_uri=None,
@@ -306,6 +360,8 @@ class Fleet:
                     launcher_id=target.launcher_id,
                     incarnation=target.incarnation,
                     gpus=gpus,
+                    spot=target.preemptible,
+                    wait_deadline=job.wait_deadline,
                 ),
             )
             self.apply(event)
@@ -328,6 +384,7 @@ class Fleet:
             want += " with network isolation"
         if spec.instance_count > 1:
             want += f" for {spec.instance_count} instances together ({spec.instance_count} slots)"
+        want += " on preemptible (spot) capacity" if spec.managed_spot else " on capacity that is not preemptible"
         offered = (
             "; ".join(
                 f"{launcher.launcher_id}: {'/'.join(sorted(launcher.backends))}, {launcher.slots} slots, "
@@ -338,6 +395,7 @@ class Fleet:
                     if launcher.multi_instance
                     else ""
                 )
+                + (", preemptible" if launcher.preemptible else "")
                 for launcher in live
             )
             or "no launcher is running"
@@ -350,10 +408,12 @@ class Fleet:
 
 
 def _serves(launcher: Launcher, spec: TrainingJobSpec) -> bool:
-    """The launcher has the job's backend, can take its network away when the job asks for that, and
-    can run its instances together when it has several."""
+    """The launcher has the job's backend, can take its network away when the job asks for that, can
+    run its instances together when it has several, and is preemptible exactly when the job is a
+    managed spot training job."""
     return (
-        spec.backend in launcher.backends
+        spec.managed_spot == launcher.preemptible
+        and spec.backend in launcher.backends
         and (not spec.network_isolation or spec.backend in launcher.isolating)
         and (spec.instance_count == 1 or spec.backend in launcher.multi_instance)
     )

@@ -482,6 +482,8 @@ class TuningJobState:
             checkpoint_s3_uri=checkpoint.S3Uri if checkpoint else None,
             checkpoint_local_path=checkpoint.LocalPath if checkpoint else None,
             max_retry_attempts=definition.RetryStrategy.MaximumRetryAttempts if definition.RetryStrategy else 0,
+            managed_spot=bool(definition.EnableManagedSpotTraining),
+            max_wait_s=definition.StoppingCondition.MaxWaitTimeInSeconds,
             resource_limit=proposal.resource_limit,
             resume_from=proposal.resume_from,
             step_offset=proposal.step_offset,

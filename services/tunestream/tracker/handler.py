@@ -219,6 +219,7 @@ class TrackerHandler:
             launcher_id=started.launcher_id,
             pid=started.pid,
             at=at,
+            attempt=started.attempt,
         )
 
     def _training_output_logged(self, conn: Connection, event: TrainingOutputLogged) -> None:

@@ -88,6 +88,8 @@ training_jobs = Table(
     Column("log_lines", Integer, nullable=False, server_default="0"),
     # One entry per attempt that ended without a result: {"Attempt", "LauncherId", "Reason", "At"}.
     Column("attempts", JSONB, nullable=False, server_default="[]"),
+    # One entry per attempt that started: {"Attempt", "At"}.
+    Column("attempt_starts", JSONB, nullable=False, server_default="[]"),
     Column("retryable", Boolean, nullable=False, server_default=false()),
     Column("gpus", JSONB),
     # TrainingJobDefinitions[].DefinitionName of the one it runs; NULL with a single definition.

@@ -341,18 +341,26 @@ def record_attempt_failed(
 
 
 def record_started(
-    conn: Connection, *, name: str, tuning_job_name: str, launcher_id: str, pid: int, at: datetime
+    conn: Connection, *, name: str, tuning_job_name: str, launcher_id: str, pid: int, at: datetime, attempt: int = 0
 ) -> None:
+    entry = {"Attempt": attempt + 1, "At": at.isoformat()}
     _upsert_training_job(
         conn,
         name,
         tuning_job_name,
         at,
-        {"started_at": at, "launcher_id": launcher_id, "pid": pid, "secondary_status": "Training"},
+        {
+            "started_at": at,
+            "launcher_id": launcher_id,
+            "pid": pid,
+            "secondary_status": "Training",
+            "attempt_starts": [entry],
+        },
         on_update={
             "secondary_status": case(
                 (training_jobs.c.status.in_(TERMINAL_STATUSES), training_jobs.c.secondary_status), else_="Training"
-            )
+            ),
+            "attempt_starts": training_jobs.c.attempt_starts.op("||")(cast(literal(json.dumps([entry])), JSONB)),
         },
     )
 

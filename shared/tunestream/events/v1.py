@@ -176,6 +176,11 @@ class TrainingJobSpec(Payload):
     # RetryStrategy.MaximumRetryAttempts: attempts after the first one that an infrastructure failure
     # (a launcher lost or restarted, an internal launcher error) may use. SageMaker's default is none.
     max_retry_attempts: int = 0
+    # EnableManagedSpotTraining: the job runs only on launchers that declare their capacity
+    # preemptible, an attempt lost there is an interruption that RetryStrategy does not count, and
+    # StoppingCondition.MaxWaitTimeInSeconds bounds the whole job from its creation, waits included.
+    managed_spot: bool = False
+    max_wait_s: int | None = None
     # Promotion Hyperband (pause and resume): the step the program trains to before it pauses
     # (TUNESTREAM_RESOURCE_LIMIT), and the earlier training job of the same configuration whose
     # checkpoint it starts from.
@@ -261,6 +266,10 @@ class TrainingJobAssignedData(Payload):
     # The launcher's incarnation when assigned: a launcher that restarted no longer runs this attempt.
     incarnation: str
     gpus: list[str] = Field(default_factory=list)
+    # A managed spot training job on preemptible capacity: its loss is an interruption, and the
+    # launcher stops it at `wait_deadline` (its creation plus MaxWaitTimeInSeconds).
+    spot: bool = False
+    wait_deadline: datetime | None = None
 
 
 class TrainingJobAssigned(EventBase):
@@ -382,6 +391,9 @@ class LauncherHeartbeatData(Payload):
     # The backends for which this launcher runs a training job of several instances (InstanceCount > 1),
     # all of them together on its own slots and GPUs.
     multi_instance: list[Literal["process", "container"]] = Field(default_factory=list)
+    # Its capacity can be taken back (spot machines, a preemptible Slurm partition): it runs managed
+    # spot training jobs only, and every other job stays off it.
+    preemptible: bool = False
     # Set when the launcher shuts down: assign nothing more to it.
     stopping: bool = False
 

@@ -79,3 +79,43 @@ def test_described_with_billable_time_and_transitions_in_botocores_shape() -> No
     for step in described["SecondaryStatusTransitions"]:
         assert set(step) <= set(shape.members)
         assert step["Status"] in model.output_shape.members["SecondaryStatus"].enum
+
+
+def spot_row() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A spot training job interrupted once: attempt 1 ran 2-22 s, capacity came back at 52 s, and
+    attempt 2 ran until 82 s."""
+    at = lambda s: (T0 + timedelta(seconds=s)).isoformat()  # noqa: E731
+    job = row(
+        started_at=T0 + timedelta(seconds=52),  # the row keeps the latest attempt's start
+        ended_at=T0 + timedelta(seconds=82),
+        attempt_starts=[{"Attempt": 1, "At": at(2)}, {"Attempt": 2, "At": at(52)}],
+        attempts=[
+            {
+                "Attempt": 1,
+                "LauncherId": "spot",
+                "Reason": "InternalServerError: Slurm job 7 ended PREEMPTED",
+                "At": at(22),
+            }
+        ],
+    )
+    tuning = {"request": {"TrainingJobDefinition": {"EnableManagedSpotTraining": True}}}
+    return job, tuning
+
+
+def test_a_spot_job_bills_the_time_its_attempts_ran_not_the_wait_for_capacity() -> None:
+    job, tuning = spot_row()
+    described = describe_training_job(job, tuning, [])
+    assert described["TrainingStartTime"] == (T0 + timedelta(seconds=2)).isoformat()
+    assert described["TrainingTimeInSeconds"] == 80
+    assert described["BillableTimeInSeconds"] == 50  # 20 s + 30 s: the 30 s without capacity are not billed
+
+
+def test_a_spot_interruption_shows_as_interrupted_in_botocores_statuses() -> None:
+    job, tuning = spot_row()
+    steps = describe_training_job(job, tuning, [])["SecondaryStatusTransitions"]
+    assert [s["Status"] for s in steps] == ["Starting", "Training", "Interrupted", "Starting", "Training", "Completed"]
+    assert "PREEMPTED" in steps[2]["StatusMessage"]
+    assert steps[3]["StartTime"] == steps[2]["EndTime"] == (T0 + timedelta(seconds=22)).isoformat()
+    model = botocore.session.get_session().get_service_model("sagemaker").operation_model("DescribeTrainingJob")
+    statuses = model.output_shape.members["SecondaryStatus"].enum
+    assert all(s["Status"] in statuses for s in steps) and "MaxWaitTimeExceeded" in statuses

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 from tunestream.events.v1 import (
     EventBase,
@@ -33,7 +34,9 @@ class Clock:
         return self.now
 
 
-def spec(i: int, *, gpus: int = 0, retries: int = 0, image: str | None = None) -> TrainingJobSpec:
+def spec(
+    i: int, *, gpus: int = 0, retries: int = 0, image: str | None = None, max_wait_s: int | None = None
+) -> TrainingJobSpec:
     return TrainingJobSpec(
         training_job_name=f"tj-{i:03d}",
         index=i,
@@ -50,6 +53,8 @@ def spec(i: int, *, gpus: int = 0, retries: int = 0, image: str | None = None) -
         training_image=image,
         gpu_count=gpus,
         max_retry_attempts=retries,
+        managed_spot=max_wait_s is not None,
+        max_wait_s=max_wait_s,
     )
 
 
@@ -71,6 +76,7 @@ def beat(
     stopping: bool = False,
     isolating: tuple[str, ...] = (),
     multi_instance: tuple[str, ...] = (),
+    preemptible: bool = False,
 ) -> LauncherHeartbeat:
     return LauncherHeartbeat(
         event_id=f"{launcher}:beat",
@@ -86,6 +92,7 @@ def beat(
             stopping=stopping,
             isolating=list(isolating),  # type: ignore[arg-type]
             multi_instance=list(multi_instance),  # type: ignore[arg-type]
+            preemptible=preemptible,
         ),
     )
 
@@ -454,3 +461,115 @@ def test_a_heterogeneous_job_takes_a_slot_per_host_and_each_groups_gpus() -> Non
     f.apply(proposed(instances(2, 2)))  # one slot left after tj-001's three
     out = {a.training_job_name: a.gpus for a in assigned(f.decide())}
     assert out == {"tj-001": ["0", "1"]}
+
+
+class WallClock:
+    """Wall time that moves with a Clock, for spot jobs' MaxWaitTimeInSeconds."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.start = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=self.clock.now - 1000.0)
+
+
+def spot_fleet(clock: Clock) -> Fleet:
+    return Fleet(heartbeat_timeout_s=10, unplaceable_after_s=60, clock=clock, wall=WallClock(clock))
+
+
+def test_spot_jobs_run_only_on_preemptible_launchers_and_others_never_do() -> None:
+    clock = Clock()
+    f = spot_fleet(clock)
+    heard(f, beat("steady", slots=4))
+    heard(f, beat("spot", slots=4, preemptible=True))
+    for i in range(3):
+        f.apply(proposed(spec(i, max_wait_s=3600)))
+    for i in range(3, 6):
+        f.apply(proposed(spec(i)))
+    placed = {a.training_job_name: a for a in assigned(f.decide())}
+    assert {n: a.launcher_id for n, a in placed.items()} == {
+        **{f"tj-{i:03d}": "spot" for i in range(3)},
+        **{f"tj-{i:03d}": "steady" for i in range(3, 6)},
+    }
+    assert all(placed[f"tj-{i:03d}"].spot for i in range(3)) and not any(
+        placed[f"tj-{i:03d}"].spot for i in range(3, 6)
+    )
+    # The launcher learns when the spot job's MaxWaitTimeInSeconds runs out: its creation plus the limit.
+    created = f.queue["tj-000"].created_at
+    assert placed["tj-000"].wait_deadline == created + timedelta(seconds=3600)
+    assert placed["tj-003"].wait_deadline is None
+
+
+def interrupt(f: Fleet, name: str, attempt: int, launcher: str) -> None:
+    f.apply(
+        TrainingJobAttemptFailed(
+            event_id=f"{name}:{attempt}:failed",
+            tuning_job_name="tj",
+            payload=TrainingJobAttemptFailedData(
+                training_job_name=name,
+                attempt=attempt,
+                launcher_id=launcher,
+                reason="InternalServerError: Slurm job 7 ended PREEMPTED on n1",
+            ),
+        )
+    )
+    heard(f, beat(launcher, slots=1, preemptible=True))  # lost work: heard again before the retry
+
+
+def test_spot_interruptions_do_not_spend_retries() -> None:
+    clock = Clock()
+    f = spot_fleet(clock)
+    heard(f, beat("spot", slots=1, preemptible=True))
+    f.apply(proposed(spec(0, retries=0, max_wait_s=3600)))
+    assert [a.attempt for a in assigned(f.decide())] == [0]
+    for attempt in range(5):  # MaximumRetryAttempts 0, and five interruptions: retried each time
+        interrupt(f, "tj-000", attempt, "spot")
+        out = f.decide()
+        assert not [e for e in out if isinstance(e, TrainingJobFinished)]
+        assert [(a.attempt, a.launcher_id, a.spot) for a in assigned(out)] == [(attempt + 1, "spot", True)]
+    assert f.queue["tj-000"].interruptions() == 5 and f.queue["tj-000"].counted_failures() == 0
+
+
+def test_a_spot_job_that_waited_past_max_wait_is_stopped_as_max_wait_time_exceeded() -> None:
+    clock = Clock()
+    f = spot_fleet(clock)
+    heard(f, beat("spot", slots=1, preemptible=True))
+    f.apply(proposed(spec(0, max_wait_s=100)))
+    f.decide()
+    clock.now += 50
+    heard(f, beat("spot", slots=1, preemptible=True))
+    interrupt(f, "tj-000", 0, "spot")
+    # Capacity is gone (the launcher's slot is taken by another spot job); the job waits.
+    f.apply(proposed(spec(1, max_wait_s=3600)))
+    f.apply(
+        TrainingJobAssigned(
+            event_id="tj-001:0:assigned",
+            tuning_job_name="tj",
+            payload=TrainingJobAssignedData(
+                training_job_name="tj-001", attempt=0, launcher_id="spot", incarnation="one", spot=True
+            ),
+        )
+    )
+    assert not [e for e in f.decide() if isinstance(e, TrainingJobFinished)]
+    clock.now += 51
+    heard(f, beat("spot", slots=1, preemptible=True))
+    (end,) = [e.payload for e in f.decide() if isinstance(e, TrainingJobFinished)]
+    assert end.training_job_name == "tj-000"
+    assert (end.status, end.secondary_status) == (TrainingJobStatus.STOPPED, "MaxWaitTimeExceeded")
+    assert "MaxWaitTimeInSeconds (100 s)" in (end.failure_reason or "") and "1 interruptions" in (
+        end.failure_reason or ""
+    )
+
+
+def test_a_spot_job_without_preemptible_launchers_fails_naming_spot_capacity() -> None:
+    clock = Clock()
+    f = spot_fleet(clock)
+    heard(f, beat("steady", slots=4))
+    f.apply(proposed(spec(0, max_wait_s=3600)))
+    assert assigned(f.decide()) == []
+    clock.now += 61
+    heard(f, beat("steady", slots=4))
+    (end,) = [e.payload for e in f.decide() if isinstance(e, TrainingJobFinished)]
+    assert end.status == TrainingJobStatus.FAILED
+    assert "on preemptible (spot) capacity" in (end.failure_reason or "")
