@@ -94,7 +94,9 @@ _DEFINITION: dict[str, Entry] = {
     f"{_DEF}.AlgorithmSpecification.TrainingImage": (
         "honoured",
         "an image: the container backend runs it; file:///path: that executable runs as a local process; "
-        "the built-in XGBoost's ECR image: tunestream's stand-in for it runs as a local process",
+        "the built-in XGBoost's ECR image: tunestream's stand-in for it runs as a local process; a Deep "
+        "Learning Container's image with the SDK's sagemaker_program: the uploaded script runs as a local "
+        "process, as the container's toolkit would run it",
     ),
     f"{_DEF}.AlgorithmSpecification.TrainingInputMode": (
         "honoured",

@@ -4,19 +4,25 @@ and the S3 store by boto3's standard variables only."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.integration.conftest import ROOT
+from tests.integration.test_sdk import gpu_launcher  # noqa: F401 (a launcher with four pretend GPUs)
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 from tunestream.objstore.s3 import S3ObjectStore
+
+LAB_NOTEBOOKS = ROOT / "examples" / "sagemaker_lab" / "notebooks"
 
 
 def installed_sdk(major: str) -> str:
@@ -172,3 +178,59 @@ def test_sdk_v3_trains_and_tunes_unchanged(
     assert training["HyperParameters"]["max_depth"] == "3"
     described = api.describe(summary["tuning_job"])
     assert summary["best_training_job"] == described["BestTrainingJob"]["TrainingJobName"]
+
+
+def test_the_lab_runs_with_the_sagemaker_sdk_and_its_framework_estimator(
+    sdk_python: str,
+    gpu_launcher: str,  # noqa: F811
+    api: TunestreamClient,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    """The seed lab's Steps 1-5 with `sagemaker.pytorch.PyTorch` (source_dir, entry_point, a Deep
+    Learning Container's image): the SDK uploads sourcedir.tar.gz, and tunestream does the container
+    toolkit's part for each training job (tunestream.framework_images)."""
+    config = tmp_path / ".config" / "sagemaker" / "config.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text(
+        "SchemaVersion: '1.0'\n"
+        "SageMaker:\n  PythonSDK:\n    Modules:\n      Session:\n"
+        f"        DefaultS3Bucket: {settings.s3_bucket}\n"
+    )
+    env = {**sdk_environment(settings, tmp_path), "SAGEMAKER_ROLE_ARN": "arn:aws:iam::000000000000:role/lab"}
+    started = time.monotonic()
+    lab = subprocess.run(
+        [sdk_python, str(LAB_NOTEBOOKS / "lab5_real_sdk.py")],
+        cwd=LAB_NOTEBOOKS,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    print(f"the lab with sagemaker {sdk_python}: {time.monotonic() - started:.1f} s")
+    assert lab.returncode == 0, lab.stdout[-3000:] + lab.stderr[-5000:]
+    best_match = re.search(r"^Best job: (\S+)$", lab.stdout, re.M)
+    hps_match = re.search(r"^Best hyperparameters: (\{.*\})$", lab.stdout, re.M)
+    assert best_match and hps_match, lab.stdout
+    best = api.describe_training_job(best_match.group(1))
+    image = best["AlgorithmSpecification"]["TrainingImage"]
+    assert re.fullmatch(r"763104351884\.dkr\.ecr\.us-east-1\.amazonaws\.com/pytorch-training:2\.4\.0-gpu-py311", image)
+    assert best["HyperParameters"]["sagemaker_program"] == '"train_fsdp.py"'
+    assert best["HyperParameters"]["sagemaker_submit_directory"].endswith('/source/sourcedir.tar.gz"')
+    assert best["LauncherId"] == gpu_launcher and len(best["Gpus"]) == 1
+    tuning = api.describe(best["TuningJobArn"].rsplit("/", 1)[1])
+    assert tuning["HyperParameterTuningJobStatus"] == "Completed", tuning
+    assert tuning["TrainingJobStatusCounters"]["Completed"] == 20
+    assert tuning["HyperParameterTuningJobConfig"]["Strategy"] == "Bayesian"
+    # The script ran from the unpacked source with the toolkit's arguments and read them back.
+    log = api.logs(best["TrainingJobName"])
+    batch = json.loads(best["HyperParameters"]["batch_size"])
+    assert "model=SegResNet lr=" in log and f" batch_size={batch} " in log and "epochs=10 " in log, log[:2000]
+    assert "val:dice=" in log
+    # As SageMaker's PyTorch.attach reads them back: the SDK's JSON-encoded values (a categorical
+    # value is a JSON string, '"1"', which the toolkit decodes to the script's `--batch_size 1`).
+    printed = ast.literal_eval(hps_match.group(1))
+    assert printed["model_name"] == '"SegResNet"' and printed["epochs"] == "10", printed
+    for key in ("lr", "batch_size", "dropout", "init_filters"):
+        value = best["HyperParameters"][key]
+        assert float(json.loads(printed[key])) == float(json.loads(value)), (key, printed)

@@ -10,6 +10,7 @@ SageMaker's own frameworks do) need no change.
     <job dir>/model/                              uploaded as model.tar.gz when the job ends
     <job dir>/output/                             output/failure (first line = FailureReason), output/data/
     <job dir>/checkpoints/
+    <job dir>/code/                               a framework script's sourcedir.tar.gz, unpacked
 
 A training job of several instances (InstanceCount > 1) runs one program per host, algo-1 ...
 algo-N. Each host has its own input/ (its resourceconfig.json names it current_host; a
@@ -30,6 +31,15 @@ from typing import Any
 
 from tunestream.builtin_algorithms import stand_in_module
 from tunestream.events.v1 import TrainingJobSpec
+from tunestream.framework_images import (
+    SCRIPT_CODE_DIR_ENV,
+    SCRIPT_RUNNER,
+    TOOLKIT_PREFIX,
+    decoded,
+    script_arguments,
+    toolkit_value,
+    user_hyperparameters,
+)
 
 # Variables a training program may need from the launcher's own environment; nothing else is
 # inherited, so the service's credentials never reach user code.
@@ -116,6 +126,11 @@ class JobLayout:
     def checkpoint_dir(self) -> Path:
         # Each host's own, as each SageMaker instance has its own /opt/ml/checkpoints.
         return self.host_root / "checkpoints"
+
+    @property
+    def code_dir(self) -> Path:
+        # /opt/ml/code, shared by the hosts: the code is the same on every one.
+        return self.root / "code"
 
     @property
     def failure_file(self) -> Path:
@@ -243,6 +258,31 @@ def training_environment(
         env[f"SM_CHANNEL_{env_name(channel)}"] = str(layout.channel_dir(channel))
     for name, value in spec.hyperparameters.items():
         env[f"SM_HP_{env_name(name)}"] = value
+    if spec.script is not None:
+        env.update(script_environment(spec, layout))
+    return env
+
+
+def script_environment(spec: TrainingJobSpec, layout: JobLayout) -> dict[str, str]:
+    """What a framework container's training toolkit adds for a script: its hyperparameters decoded,
+    where its code came from and is, and its command line."""
+    assert spec.script is not None
+    script = spec.script
+    hps = user_hyperparameters(spec.hyperparameters)
+    env = {
+        "SM_HPS": json.dumps(hps),
+        "SM_MODULE_DIR": script.submit_directory,
+        "SM_USER_ENTRY_POINT": script.program,
+        "SM_MODULE_NAME": Path(script.program).stem,
+        "SM_USER_ARGS": json.dumps(script_arguments(spec.hyperparameters)),
+        "SM_LOG_LEVEL": str(decoded(spec.hyperparameters.get("sagemaker_container_log_level", "20"))),
+        "SM_FRAMEWORK_PARAMS": json.dumps(
+            {k: decoded(v) for k, v in spec.hyperparameters.items() if k.startswith(TOOLKIT_PREFIX)}
+        ),
+        SCRIPT_CODE_DIR_ENV: str(layout.code_dir),
+    }
+    for name in hps:
+        env[f"SM_HP_{env_name(name)}"] = toolkit_value(spec.hyperparameters[name])
     return env
 
 
@@ -250,6 +290,10 @@ def training_argv(spec: TrainingJobSpec) -> list[str]:
     """Command (or a `file://` TrainingImage's executable) followed by --name value for every
     hyperparameter, each value one argv item."""
     executable = spec.local_executable
+    if spec.script is not None:
+        # The toolkit's part (into the code folder, then the entry point with its arguments) on the
+        # launcher's own interpreter, which must hold the framework the script imports.
+        return [sys.executable, "-m", SCRIPT_RUNNER, *script_arguments(spec.hyperparameters)]
     if spec.builtin_algorithm is not None:
         # The stand-in runs on the launcher's own interpreter, where tunestream is installed.
         argv = [sys.executable, "-m", stand_in_module(spec.builtin_algorithm)]

@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import io
 import logging
 import os
 import shutil
+import tarfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -242,6 +244,8 @@ class TrainingRun:
             host.create(self.spec)
         for channel in self.spec.input_channels:
             self._download(channel)
+        if self.spec.script is not None:
+            self._unpack_code(self.spec.script.submit_directory)
         if self.checkpoints is not None:
             restored = self.checkpoints.restore()
             for host in self.hosts[1:]:  # every host starts from the checkpoint; algo-1's is synced
@@ -273,6 +277,23 @@ class TrainingRun:
         self._store.download_prefix(channel.s3_uri, first)
         for host in hosts[1:]:
             shutil.copytree(first, host.channel_dir(channel.name), copy_function=_link_or_copy, dirs_exist_ok=True)
+
+    def _unpack_code(self, uri: str) -> None:
+        """A framework script's sourcedir.tar.gz into the job's code folder, as the toolkit unpacks it
+        into /opt/ml/code; only regular files and folders inside it (tarfile's "data" filter)."""
+        try:
+            data = self._store.get_bytes(uri) if uri.startswith("s3://") else None
+        except S3Error as exc:
+            raise LaunchFailed(f"ClientError: the source directory {uri} cannot be read: {exc.code}") from exc
+        if data is None:
+            raise LaunchFailed(f"ClientError: sagemaker_submit_directory {uri!r} is no s3:// URI")
+        target = self.layout.code_dir
+        target.mkdir(parents=True, exist_ok=True)
+        try:
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+                tar.extractall(target, filter="data")
+        except (tarfile.TarError, OSError) as exc:
+            raise LaunchFailed(f"ClientError: the source directory {uri} is no usable tar archive: {exc}") from exc
 
     def _download_manifest(self, channel: InputChannel, hosts: list[JobLayout]) -> None:
         try:

@@ -45,6 +45,7 @@ from tunestream.events.v1 import (
     TuningJobEndedData,
     WarmStartObservation,
 )
+from tunestream.framework_images import script_spec
 from tunestream.instances import gpu_count, gpus_per_instance
 from tunestream.naming import training_job_name
 from tunestream.space import SearchSpace
@@ -478,6 +479,7 @@ class TuningJobState:
             container_entrypoint=algo.ContainerEntrypoint,
             container_arguments=algo.ContainerArguments,
             builtin_algorithm=algo.builtin,
+            script=script_spec(algo.TrainingImage, definition.StaticHyperParameters),
             gpu_count=gpu_count(definition.ResourceConfig),
             checkpoint_s3_uri=checkpoint.S3Uri if checkpoint else None,
             checkpoint_local_path=checkpoint.LocalPath if checkpoint else None,

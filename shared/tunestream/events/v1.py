@@ -137,6 +137,15 @@ class InstanceGroupSpec(Payload):
     gpus: int = 0
 
 
+class ScriptSpec(Payload):
+    """A framework container's script (tunestream.framework_images): the launcher unpacks
+    `submit_directory` (sourcedir.tar.gz) into the job's code/ and runs `program` from there."""
+
+    framework: str
+    program: str
+    submit_directory: str
+
+
 class TrainingJobSpec(Payload):
     """Everything a launcher needs to run one training job, so launchers keep no job definitions."""
 
@@ -192,13 +201,16 @@ class TrainingJobSpec(Payload):
     # A SageMaker built-in algorithm (by its ECR TrainingImage or AlgorithmName): the launcher runs
     # tunestream's stand-in program for it as a local process (tunestream.builtin_algorithms).
     builtin_algorithm: Literal["xgboost"] | None = None
+    # A framework estimator's script in a Deep Learning Container's image: run as a local process
+    # on the launcher's Python, as the container's training toolkit would run it.
+    script: ScriptSpec | None = None
     # Several TrainingJobDefinitions: the DefinitionName of the one this training job runs (its
     # metric definitions and objective are the ones above).
     definition_name: str | None = None
 
     @property
     def backend(self) -> Literal["process", "container"]:
-        if self.builtin_algorithm is not None:
+        if self.builtin_algorithm is not None or self.script is not None:
             return "process"
         return "container" if self.training_image and not is_file_uri(self.training_image) else "process"
 
