@@ -46,6 +46,10 @@ from tunestream.framework_images import (
 INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH")
 
 
+# SageMaker's name for the one instance group of a cluster without InstanceGroups.
+HOMOGENEOUS_GROUP = "homogeneousCluster"
+
+
 def host_names(count: int) -> tuple[str, ...]:
     """SageMaker's names for a training job's instances."""
     return tuple(f"algo-{k}" for k in range(1, count + 1))
@@ -154,11 +158,13 @@ class JobLayout:
         for channel in spec.input_channels:
             self.channel_dir(channel.name).mkdir(parents=True, exist_ok=True)
         (self.config_dir / "hyperparameters.json").write_text(json.dumps(spec.hyperparameters, indent=2))
-        (self.config_dir / "resourceconfig.json").write_text(json.dumps(self.resource_config()))
+        (self.config_dir / "resourceconfig.json").write_text(json.dumps(self.resource_config(spec.instance_type)))
         (self.config_dir / "inputdataconfig.json").write_text(json.dumps(input_data_config(spec)))
 
-    def resource_config(self) -> dict[str, Any]:
-        """resourceconfig.json as SageMaker writes it; a heterogeneous cluster's adds the groups."""
+    def resource_config(self, instance_type: str | None = None) -> dict[str, Any]:
+        """resourceconfig.json as SageMaker writes it: the hosts, and the instance groups (a
+        homogeneous cluster is one group, "homogeneousCluster", of ResourceConfig.InstanceType).
+        SDK v3's driver reads current_instance_type."""
         config: dict[str, Any] = {"current_host": self.host, "hosts": list(self.hosts)}
         if self.groups:
             config["current_group_name"] = self.group
@@ -166,6 +172,12 @@ class JobLayout:
             config["instance_groups"] = [
                 {"instance_group_name": name, "instance_type": kind, "hosts": list(members)}
                 for name, kind, members in self.groups
+            ]
+        elif instance_type is not None:
+            config["current_group_name"] = HOMOGENEOUS_GROUP
+            config["current_instance_type"] = instance_type
+            config["instance_groups"] = [
+                {"instance_group_name": HOMOGENEOUS_GROUP, "instance_type": instance_type, "hosts": list(self.hosts)}
             ]
         config["network_interface_name"] = "lo"
         return config
@@ -225,6 +237,9 @@ def training_environment(
             "SM_HOSTS": json.dumps(list(layout.hosts)),
         }
     )
+    if spec.instance_type is not None and not layout.groups:
+        env["SM_CURRENT_INSTANCE_TYPE"] = spec.instance_type
+        env["SM_CURRENT_INSTANCE_GROUP"] = HOMOGENEOUS_GROUP
     if layout.groups:
         env.update(
             {

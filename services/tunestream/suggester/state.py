@@ -474,6 +474,7 @@ class TuningJobState:
             objective_type=objective.Type if objective else "Maximize",
             definition_name=definition_name,
             instance_count=sum(g.count for g in groups) if groups else definition.ResourceConfig.InstanceCount,
+            instance_type=None if groups else definition.ResourceConfig.InstanceType,
             instance_groups=groups,
             training_image=algo.TrainingImage,
             container_entrypoint=algo.ContainerEntrypoint,

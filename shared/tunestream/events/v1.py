@@ -164,6 +164,8 @@ class TrainingJobSpec(Payload):
     # ResourceConfig.InstanceCount: that many copies of the program run together, one per host
     # (algo-1 ... algo-N), each with gpu_count GPUs.
     instance_count: int = 1
+    # ResourceConfig.InstanceType, as resourceconfig.json names it (no group: one homogeneous cluster).
+    instance_type: str | None = None
     # ResourceConfig.InstanceGroups: the hosts in group order (instance_count is their total, and
     # each group's `gpus` replaces gpu_count for its hosts).
     instance_groups: list[InstanceGroupSpec] = Field(default_factory=list)

@@ -95,3 +95,26 @@ def test_a_container_runs_train_its_command_or_its_entrypoint_and_arguments() ->
     both = entry.model_copy(update={"container_arguments": ["a", "$(b)"]})
     assert container_command(both) == ["a", "$(b)"]
     assert container_command(image.model_copy(update={"container_arguments": ["x"]})) == ["x"]
+
+
+def test_a_homogeneous_cluster_is_one_instance_group_in_resourceconfig(tmp_path: Path) -> None:
+    """As SageMaker writes it, and as SDK v3's driver reads it (current_instance_type)."""
+    typed = spec().model_copy(update={"instance_type": "ml.m5.large", "instance_count": 2})
+    layouts = JobLayout(tmp_path / "job").host_layouts(2)
+    for layout in layouts:
+        layout.create(typed)
+    config = json.loads((layouts[1].config_dir / "resourceconfig.json").read_text())
+    assert config == {
+        "current_host": "algo-2",
+        "hosts": ["algo-1", "algo-2"],
+        "current_group_name": "homogeneousCluster",
+        "current_instance_type": "ml.m5.large",
+        "instance_groups": [
+            {"instance_group_name": "homogeneousCluster", "instance_type": "ml.m5.large", "hosts": ["algo-1", "algo-2"]}
+        ],
+        "network_interface_name": "lo",
+    }
+    env = training_environment(typed, layouts[1], {})
+    assert env["SM_CURRENT_INSTANCE_TYPE"] == "ml.m5.large" and env["SM_CURRENT_INSTANCE_GROUP"] == "homogeneousCluster"
+    # Without an InstanceType (a Command job given none), only the hosts, as before.
+    assert set(JobLayout(tmp_path / "other").resource_config()) == {"current_host", "hosts", "network_interface_name"}
