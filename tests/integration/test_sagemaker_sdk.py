@@ -79,6 +79,18 @@ def sdk_environment(settings: Settings, home: Path) -> dict[str, str]:
     }
 
 
+def name_default_bucket(home: Path, bucket: str) -> None:
+    """The SDK's own config file in `home` (~/.config/sagemaker/config.yaml) naming its default
+    bucket, so that Session.default_bucket() asks no STS (v2 and v3 read it alike)."""
+    config = home / ".config" / "sagemaker" / "config.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text(
+        "SchemaVersion: '1.0'\n"
+        "SageMaker:\n  PythonSDK:\n    Modules:\n      Session:\n"
+        f"        DefaultS3Bucket: {bucket}\n"
+    )
+
+
 def test_sdk_v2_tunes_attaches_warm_starts_and_stops(
     sdk_python: str, api: TunestreamClient, settings: Settings, run_id: str, tmp_path: Path
 ) -> None:
@@ -190,13 +202,7 @@ def test_the_lab_runs_with_the_sagemaker_sdk_and_its_framework_estimator(
     """The seed lab's Steps 1-5 with `sagemaker.pytorch.PyTorch` (source_dir, entry_point, a Deep
     Learning Container's image): the SDK uploads sourcedir.tar.gz, and tunestream does the container
     toolkit's part for each training job (tunestream.framework_images)."""
-    config = tmp_path / ".config" / "sagemaker" / "config.yaml"
-    config.parent.mkdir(parents=True)
-    config.write_text(
-        "SchemaVersion: '1.0'\n"
-        "SageMaker:\n  PythonSDK:\n    Modules:\n      Session:\n"
-        f"        DefaultS3Bucket: {settings.s3_bucket}\n"
-    )
+    name_default_bucket(tmp_path, settings.s3_bucket)
     env = {**sdk_environment(settings, tmp_path), "SAGEMAKER_ROLE_ARN": "arn:aws:iam::000000000000:role/lab"}
     started = time.monotonic()
     lab = subprocess.run(

@@ -16,7 +16,7 @@ import pytest
 from tests.integration.conftest import ROOT
 from tests.integration.side_launchers import SideLauncher
 from tests.integration.test_containers import docker_host, dockerc, launcher  # noqa: F401 (the engine and its launcher)
-from tests.integration.test_sagemaker_sdk import run_example, sdk3_python  # noqa: F401
+from tests.integration.test_sagemaker_sdk import name_default_bucket, run_example, sdk3_python  # noqa: F401
 from tunestream.client import TunestreamClient
 from tunestream.config import Settings
 
@@ -46,13 +46,7 @@ def test_sdk_v3_source_code_runs_its_driver_in_a_python_image(
     run_id: str,
     tmp_path: Path,
 ) -> None:
-    config = tmp_path / ".config" / "sagemaker" / "config.yaml"
-    config.parent.mkdir(parents=True)
-    config.write_text(
-        "SchemaVersion: '1.0'\n"
-        "SageMaker:\n  PythonSDK:\n    Modules:\n      Session:\n"
-        f"        DefaultS3Bucket: {settings.s3_bucket}\n"
-    )
+    name_default_bucket(tmp_path, settings.s3_bucket)
     summary: dict[str, Any] = run_example(
         sdk3_python,
         ROOT / "examples" / "sagemaker_sdk" / "source_code_v3.py",

@@ -175,41 +175,24 @@ def _final_transition(row: dict[str, Any]) -> list[dict[str, Any]]:
     if not ended or row["secondary_status"] not in FINAL_SECONDARY_STATUSES:
         return []
     message = row["failure_reason"] or row["stop_reason"] or "Training job completed"
-    return [
-        {
-            "Status": row["secondary_status"],
-            "StartTime": _time(ended),
-            "EndTime": _time(ended),
-            "StatusMessage": message,
-        }
-    ]
+    return [_transition(row["secondary_status"], ended, ended, message)]
+
+
+WAITING_FOR_A_SLOT = "Waiting for a launcher slot and starting the training program"
+
+
+def _transition(status: str, start: datetime, end: datetime | None, message: str) -> dict[str, Any]:
+    """One SecondaryStatusTransition; one still going has no EndTime."""
+    return _drop_none({"Status": status, "StartTime": _time(start), "EndTime": _time(end), "StatusMessage": message})
 
 
 def status_transitions(row: dict[str, Any]) -> list[dict[str, Any]]:
     """SecondaryStatusTransitions from what the tracker keeps: waiting and starting until the program
     started, training until it ended, then the final status with its reason."""
     created, started, ended = row["created_at"], row["started_at"], row["ended_at"]
-    transitions: list[dict[str, Any]] = [
-        _drop_none(
-            {
-                "Status": "Starting",
-                "StartTime": _time(created),
-                "EndTime": _time(started or ended),
-                "StatusMessage": "Waiting for a launcher slot and starting the training program",
-            }
-        )
-    ]
+    transitions = [_transition("Starting", created, started or ended, WAITING_FOR_A_SLOT)]
     if started:
-        transitions.append(
-            _drop_none(
-                {
-                    "Status": "Training",
-                    "StartTime": _time(started),
-                    "EndTime": _time(ended),
-                    "StatusMessage": "Training program is running",
-                }
-            )
-        )
+        transitions.append(_transition("Training", started, ended, "Training program is running"))
     return transitions + _final_transition(row)
 
 
@@ -244,30 +227,11 @@ def spot_transitions(row: dict[str, Any]) -> list[dict[str, Any]]:
     transitions: list[dict[str, Any]] = []
     waiting_since = row["created_at"]
     for number, start, end, lost in _attempt_times(row):
-        transitions.append(
-            {
-                "Status": "Starting",
-                "StartTime": _time(waiting_since),
-                "EndTime": _time(start),
-                "StatusMessage": "Waiting for spot capacity and starting the training program"
-                if number > 1
-                else "Waiting for a launcher slot and starting the training program",
-            }
-        )
-        transitions.append(
-            _drop_none(
-                {
-                    "Status": "Training",
-                    "StartTime": _time(start),
-                    "EndTime": _time(end),
-                    "StatusMessage": f"Training program is running (attempt {number})",
-                }
-            )
-        )
+        waiting = "Waiting for spot capacity and starting the training program" if number > 1 else WAITING_FOR_A_SLOT
+        transitions.append(_transition("Starting", waiting_since, start, waiting))
+        transitions.append(_transition("Training", start, end, f"Training program is running (attempt {number})"))
         if lost is not None and end is not None:
-            transitions.append(
-                {"Status": "Interrupted", "StartTime": _time(end), "EndTime": _time(end), "StatusMessage": lost}
-            )
+            transitions.append(_transition("Interrupted", end, end, lost))
             waiting_since = end
     if not transitions:
         return status_transitions(row)

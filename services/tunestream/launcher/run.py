@@ -281,12 +281,12 @@ class TrainingRun:
     def _unpack_code(self, uri: str) -> None:
         """A framework script's sourcedir.tar.gz into the job's code folder, as the toolkit unpacks it
         into /opt/ml/code; only regular files and folders inside it (tarfile's "data" filter)."""
+        if not uri.startswith("s3://"):
+            raise LaunchFailed(f"ClientError: sagemaker_submit_directory {uri!r} is no s3:// URI")
         try:
-            data = self._store.get_bytes(uri) if uri.startswith("s3://") else None
+            data = self._store.get_bytes(uri)
         except S3Error as exc:
             raise LaunchFailed(f"ClientError: the source directory {uri} cannot be read: {exc.code}") from exc
-        if data is None:
-            raise LaunchFailed(f"ClientError: sagemaker_submit_directory {uri!r} is no s3:// URI")
         target = self.layout.code_dir
         target.mkdir(parents=True, exist_ok=True)
         try:
@@ -336,14 +336,17 @@ class TrainingRun:
         running = getattr(self.program, "running", None)
         if running is None:  # backends whose programs run as soon as they are launched
             return
-        timeout = None
-        if self.attempt.wait_deadline is not None:
-            timeout = max((self.attempt.wait_deadline - datetime.now(UTC)).total_seconds(), 0.0)
         waiter = asyncio.create_task(running())
         stopper = asyncio.create_task(self._stop.wait())
-        await asyncio.wait({waiter, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({waiter, stopper}, timeout=self._wait_left_s(), return_when=asyncio.FIRST_COMPLETED)
         for task in (waiter, stopper):
             task.cancel()
+
+    def _wait_left_s(self) -> float | None:
+        """What is left of a spot job's MaxWaitTimeInSeconds; None without one."""
+        if self.attempt.wait_deadline is None:
+            return None
+        return max((self.attempt.wait_deadline - datetime.now(UTC)).total_seconds(), 0.0)
 
     def _time_limit(self) -> tuple[float, tuple[str, str]]:
         """Seconds this attempt may run, and the stop (reason, secondary status) when it has: its
@@ -354,12 +357,10 @@ class TrainingRun:
             f"({self.spec.max_runtime_s} s)",
             "MaxRuntimeExceeded",
         )
-        if self.attempt.wait_deadline is None:
+        left_s = self._wait_left_s()
+        if left_s is None or left_s >= runtime_s:
             return runtime_s, limit
-        left_s = (self.attempt.wait_deadline - datetime.now(UTC)).total_seconds()
-        if left_s >= runtime_s:
-            return runtime_s, limit
-        return max(left_s, 0.0), (
+        return left_s, (
             f"MaxWaitTimeExceeded: managed spot training job did not complete within "
             f"StoppingCondition.MaxWaitTimeInSeconds ({self.spec.max_wait_s} s) of its creation",
             "MaxWaitTimeExceeded",
