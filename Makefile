@@ -9,11 +9,14 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -e ".[dev,examples,bayesian,bench]"
+	@# torch's CUDA wheels need about 7 GB installed; a cached copy of each wheel would double that, and
+	@# a CI machine once ran out of disk here. The free space goes to the log for the next such failure.
+	@df -h . | tail -n 1 | awk '{print "disk free for the install: " $$4 " of " $$2}'
+	$(PY) -m pip install -q --disable-pip-version-check --no-cache-dir --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check --no-cache-dir -e ".[dev,examples,bayesian,bench]"
 	# The bench's peers: dehb pins numpy<2 and syne-tune pulls xgboost's CUDA build; both run on what
 	# is installed (numpy 2, xgboost-cpu), so they come without their own dependency pins.
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps "dehb==0.1.2" "syne-tune==0.16.0"
+	$(PY) -m pip install -q --disable-pip-version-check --no-cache-dir --no-deps "dehb==0.1.2" "syne-tune==0.16.0"
 	@touch $@
 
 up: install
