@@ -82,7 +82,8 @@ class HyperbandStrategyConfigShape(Shape):
     # tunestream's extensions. Promotion "Enabled" pauses training jobs at their rung and resumes the
     # promoted ones from their checkpoints (strategies/promotion.py); it needs CheckpointConfig, and
     # is the default when CheckpointConfig is given. FirstRung "Auto" sizes promotion's first rung
-    # from what a start costs (at least MinResource); "MinResource" starts the rungs at MinResource.
+    # from what a start costs (at least MinResource) and keeps the ladder to five rungs; "MinResource"
+    # starts the rungs at MinResource.
     # Proposals "Model" proposes promotion's new configurations from a GP on the values at its rungs
     # (promotion.RungModel); "Random" (the default) draws them at random.
     Promotion: Literal["Enabled", "Disabled"] | None = None

@@ -495,7 +495,8 @@ EXTENSIONS: dict[str, Entry] = {
     ),
     "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.FirstRung": (
         "honoured",
-        "Auto sizes promotion's first rung from what a start costs; MinResource starts at MinResource",
+        "Auto sizes promotion's first rung from what a start costs and keeps five rungs at most; MinResource "
+        "starts at MinResource",
     ),
     "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.Proposals": (
         "honoured",

@@ -14,7 +14,7 @@ from tunestream.definitions import (
 from tunestream.field_errors import FieldError
 from tunestream.strategies.asha import AshaStopper
 from tunestream.strategies.bayesian import BayesianSearch, initial_design_size
-from tunestream.strategies.promotion import START_SHARE, PromotionHyperband, RungLimitStopper, RungModel
+from tunestream.strategies.promotion import MAX_RUNGS, START_SHARE, PromotionHyperband, RungLimitStopper, RungModel
 from tunestream.strategies.random import RandomSearch
 from tunestream.strategies.registry import StrategyDefinition, StrategyInputs, StrategyParts
 
@@ -165,6 +165,7 @@ def _build(inputs: StrategyInputs) -> StrategyParts:
             max_resource,
             inputs.maximize,
             start_share=START_SHARE if first_rung_measured(inputs.config) else None,
+            max_rungs=MAX_RUNGS if first_rung_measured(inputs.config) else None,
             model=_rung_model(inputs),
         )
         return StrategyParts(proposer, RungLimitStopper(max_resource, static_epochs(inputs.definition)))

@@ -21,7 +21,8 @@ restored) once, so a first rung of one cheap epoch can cost several times its tr
 `start_share` (FirstRung "Auto", the default), the first CALIBRATION_JOBS fresh configurations
 train to MinResource + 1 (two reports give a step's time; the rest of the slot's time, from
 proposal to result, is the start's), and the ladder then starts at the smallest rung >= MinResource
-whose steps take at least 1 / start_share starts (segment_cost.py). The ladder is sized from the
+whose steps take at least 1 / start_share starts (segment_cost.py) and that leaves at most
+MAX_RUNGS rungs (a ladder from 1 to 150 boosting rounds would have 9). The ladder is sized from the
 first training jobs to end and never moves after; the calibration jobs count at their own step and
 go on to the next rung above it.
 
@@ -51,6 +52,12 @@ from tunestream.trials import Proposal, StopDecision, TrainingJobRecord, Trainin
 # W = 2) and 4 was slower than 3 in all 8; with a 0.3 or 0.5 s start it was ahead in 8 of 16
 # cells (mlp 3.40x against 1.91x at 0.3 s, W = 2) and at most 23 % behind (costly, W = 8, 0.3 s).
 ETA = 2
+# At most this many rungs (four halvings below MaxResource) where the first rung is "Auto". A deeper
+# ladder needs eta^depth configurations at its first rung before one reaches MaxResource: on the
+# fitted bench (100 seeds, no start cost) xgboost's 9 rungs (1 to 150 boosting rounds) reached the
+# 5 % target at 0.68x / 0.99x Random (W = 2 / 8), most runs spending the 1,000-job cap, and 5 rungs
+# at 1.78x / 1.28x; on mlp, digits and costly (6 rungs) 5 rungs were within 12 % either way.
+MAX_RUNGS = 5
 # Training jobs whose costs size the first rung (module doc, "The first rung").
 CALIBRATION_JOBS = 3
 # The first rung's steps take at least 1 / START_SHARE starts: on the bench (100 seeds, 4 tables,
@@ -68,11 +75,18 @@ def promotion_rungs(min_resource: int, max_resource: int, eta: int = ETA) -> lis
     return [*rungs, max_resource]
 
 
+def shallowest_first_rung(min_resource: int, max_resource: int, max_rungs: int, eta: int = ETA) -> int:
+    """The smallest first rung >= MinResource whose ladder has at most `max_rungs` rungs:
+    2 (rungs 2, 4, 8, 16, 20) for R = 20 and 5 rungs, 10 (10, 20, 40, 80, 150) for R = 150."""
+    return max(min_resource, math.ceil(max_resource / eta ** (max_rungs - 1)))
+
+
 class PromotionHyperband:
     """Proposes fresh configurations at the first rung and promotions of paused ones (module doc).
 
     With `start_share` set, the first rung is sized from what a start costs (see "The first rung"
-    in the module doc); without it the ladder starts at MinResource.
+    in the module doc); without it the ladder starts at MinResource. With `max_rungs` set, the
+    first rung is at least the one that leaves that many rungs (shallowest_first_rung).
     """
 
     def __init__(
@@ -86,14 +100,17 @@ class PromotionHyperband:
         start_share: float | None = None,
         eta: int = ETA,
         model: RungModel | None = None,
+        max_rungs: int | None = None,
     ) -> None:
         self._random = RandomSearch(space, seed, max_jobs)
         self._model = model
         self._max_jobs = max_jobs
-        self._min_resource = min_resource
         self._max_resource = max_resource
         self._eta = eta
-        self.rungs = promotion_rungs(min_resource, max_resource, eta)
+        self._lowest = (
+            min_resource if max_rungs is None else shallowest_first_rung(min_resource, max_resource, max_rungs, eta)
+        )
+        self.rungs = promotion_rungs(self._lowest, max_resource, eta)
         self._maximize = maximize
         self._start_share = start_share
         # Trained by the first fresh configurations while the cost of a start is measured: two
@@ -119,7 +136,7 @@ class PromotionHyperband:
             return None
         costs = measure(ended[:CALIBRATION_JOBS])
         assert costs is not None
-        first = first_rung(costs, self._min_resource, self._max_resource, self._start_share)
+        first = first_rung(costs, self._lowest, self._max_resource, self._start_share)
         return promotion_rungs(first, self._max_resource, self._eta), costs
 
     def propose(self, index: int, history: Sequence[TrainingJobRecord]) -> Proposal:

@@ -10,7 +10,14 @@ from tunestream.space import ContinuousParam, SearchSpace
 from tunestream.strategies import registry
 from tunestream.strategies.asha import AshaStopper
 from tunestream.strategies.bayesian import BayesianSearch
-from tunestream.strategies.promotion import PromotionHyperband, RungLimitStopper, RungModel, promotion_rungs
+from tunestream.strategies.promotion import (
+    MAX_RUNGS,
+    PromotionHyperband,
+    RungLimitStopper,
+    RungModel,
+    promotion_rungs,
+    shallowest_first_rung,
+)
 from tunestream.strategies.segment_cost import first_rung, measure
 from tunestream.trials import TrainingJobRecord, TrainingJobStatus
 from tunestream.validation import validate_request
@@ -155,9 +162,13 @@ def test_rung_limit_stopper_pauses_a_program_that_trains_past_its_rung() -> None
 
 
 def request(
-    promotion: str | None, checkpoints: bool, first_rung: str | None = None, proposals: str | None = None
+    promotion: str | None,
+    checkpoints: bool,
+    first_rung: str | None = None,
+    proposals: str | None = None,
+    max_resource: int = 9,
 ) -> CreateTuningJobRequest:
-    hb: dict[str, object] = {"MinResource": 1, "MaxResource": 9}
+    hb: dict[str, object] = {"MinResource": 1, "MaxResource": max_resource}
     if promotion:
         hb["Promotion"] = promotion
     if first_rung:
@@ -348,3 +359,30 @@ def test_without_a_start_cost_the_ladder_starts_at_min_resource() -> None:
     assert p.resume_from == "j1" and p.resource_limit == 3  # from step 2 to the rung above it
     history.append(segment(3, None, 3, resume_from="j1", status=TrainingJobStatus.IN_PROGRESS))
     assert s.propose(4, history).resource_limit == 1
+
+
+def test_the_shallowest_first_rung_leaves_at_most_max_rungs() -> None:
+    assert shallowest_first_rung(1, 20, 5) == 2 and promotion_rungs(2, 20) == [2, 4, 8, 16, 20]
+    assert shallowest_first_rung(1, 150, 5) == 10 and promotion_rungs(10, 150) == [10, 20, 40, 80, 150]
+    assert shallowest_first_rung(1, 16, 5) == 1  # 1, 2, 4, 8, 16: already five
+    assert shallowest_first_rung(12, 150, 5) == 12  # never below MinResource
+    for max_resource in range(1, 400):
+        first = shallowest_first_rung(1, max_resource, MAX_RUNGS)
+        assert len(promotion_rungs(first, max_resource)) <= MAX_RUNGS
+        # One lower would be one rung too many (or below MinResource).
+        assert first == 1 or len(promotion_rungs(first - 1, max_resource)) > MAX_RUNGS
+
+
+def test_a_deep_range_gets_a_shallower_ladder_unless_the_rungs_start_at_min_resource() -> None:
+    s = PromotionHyperband(SPACE, 0, 100, min_resource=1, max_resource=150, maximize=True, max_rungs=5)
+    assert s.rungs == [10, 20, 40, 80, 150] and s.propose(0, []).resource_limit == 10
+    costed = PromotionHyperband(SPACE, 0, 100, 1, 150, True, start_share=2.0, max_rungs=5)
+    history = [timed(i, v, start_s=0.1, step_s=0.01, at=float(i)) for i, v in enumerate([0.3, 0.1, 0.2])]
+    # A start is worth 5 steps at half a start per rung, but five rungs need the first at 10.
+    assert costed.ladder(history) == ([10, 20, 40, 80, 150], measure(history))
+    history = [timed(i, v, start_s=1.0, step_s=0.01, at=float(i)) for i, v in enumerate([0.3, 0.1, 0.2])]
+    assert costed.ladder(history) == ([50, 100, 150], measure(history))  # the start's rung is higher
+    auto = parts(request(None, checkpoints=True, max_resource=150)).proposer
+    assert isinstance(auto, PromotionHyperband) and auto.rungs == [10, 20, 40, 80, 150]
+    fixed = parts(request(None, checkpoints=True, first_rung="MinResource", max_resource=150)).proposer
+    assert isinstance(fixed, PromotionHyperband) and fixed.rungs == promotion_rungs(1, 150)
