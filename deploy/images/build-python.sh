@@ -16,23 +16,16 @@ set -euo pipefail
 SERVICE=python-image
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+# shellcheck source-path=SCRIPTDIR source=engine.sh
+source "$(dirname "${BASH_SOURCE[0]}")/engine.sh"
 
 IMAGE="${TUNESTREAM_PYTHON_IMAGE:-tunestream/python:3.11}"
 DEBS_DIR="$CACHE_DIR/python-image-debs"
-LABEL=tunestream.inputs-sha256
 # What the image is for; apt resolves the rest. Perl and debconf come in as dependencies of
 # packaging tools and are left out: nothing in the image runs them.
 ROOTS=(python3-minimal python3 python3-pip bash coreutils ca-certificates)
 LEFT_OUT='^(perl|perl-base|perl-modules-[0-9.]+|libperl[0-9.]+|debconf|cdebconf|dpkg|install-info)$'
 IMAGE_PATH='/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
-
-connect_engine() {
-  if [[ -z "${TUNESTREAM_DOCKER_HOST:-}" ]]; then
-    "$DEPLOY_DIR/docker.sh" up
-    TUNESTREAM_DOCKER_HOST="$(sed -n 's/^TUNESTREAM_DOCKER_HOST=//p' "$STACK_DIR/docker.env")"
-  fi
-}
-dk() { env -u DOCKER_HOST -u DOCKER_CONTEXT docker -H "$TUNESTREAM_DOCKER_HOST" "$@"; }
 
 packages() {
   apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
@@ -78,36 +71,25 @@ make_rootfs() {
 }
 
 main() {
-  local force=0 start=$SECONDS hash have old tmp
+  local force=0 start=$SECONDS hash tmp
   [[ "${1:-}" == --force ]] && force=1
   connect_engine
-  dk version >/dev/null 2>&1 || die "no Docker engine answers on $TUNESTREAM_DOCKER_HOST"
   lock_service python-image
   ensure_debs
   hash="$( (ls "$DEBS_DIR"/*.deb | xargs -n1 basename; cat "${BASH_SOURCE[0]}") | sha256sum | cut -c1-64)"
-  have="$(dk image inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$IMAGE" 2>/dev/null || true)"
-  if [[ "$have" == "$hash" && "$force" == 0 ]]; then
+  if image_is_current "$IMAGE" "$hash" && [[ "$force" == 0 ]]; then
     log "$IMAGE is up to date"
     return 0
   fi
-  old="$(dk image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
   tmp="$(mktemp -d "$CACHE_DIR/python-rootfs.XXXXXX")"
   # shellcheck disable=SC2064  # expand now: tmp is local
   trap "rm -rf '$tmp'" EXIT
   make_rootfs "$tmp/rootfs"
-  log "importing $IMAGE"
-  tar -C "$tmp/rootfs" --numeric-owner --owner=0 --group=0 -c . |
-    dk import \
-      --change "LABEL $LABEL=$hash" \
-      --change "ENV PATH=$IMAGE_PATH" \
-      --change 'ENV LANG=C.UTF-8' \
-      --change 'WORKDIR /opt/ml' \
-      --change 'CMD ["python3"]' \
-      --message "deploy/images/build-python.sh" \
-      - "$IMAGE" >/dev/null
-  if [[ -n "$old" && "$old" != "$(dk image inspect -f '{{.Id}}' "$IMAGE")" ]]; then
-    dk rmi "$old" >/dev/null 2>&1 || true
-  fi
+  import_rootfs "$tmp/rootfs" "$IMAGE" "$hash" \
+    --change "ENV PATH=$IMAGE_PATH" \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'WORKDIR /opt/ml' \
+    --change 'CMD ["python3"]'
   dk run --rm --network none "$IMAGE" python3 -c 'import ssl, sqlite3, json' ||
     die "$IMAGE was built, but its python3 does not run"
   log "built $IMAGE in $((SECONDS - start))s"

@@ -16,20 +16,13 @@ set -euo pipefail
 SERVICE=trainer-image
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+# shellcheck source-path=SCRIPTDIR source=engine.sh
+source "$(dirname "${BASH_SOURCE[0]}")/engine.sh"
 
 IMAGE="${TUNESTREAM_TRAINER_IMAGE:-tunestream/test-trainer:1}"
 TRAIN="$DEPLOY_DIR/images/trainer/train"
 BUSYBOX_DIR="$CACHE_DIR/busybox-static"
 BUSYBOX="$BUSYBOX_DIR/busybox"
-LABEL=tunestream.inputs-sha256
-
-connect_engine() {
-  if [[ -z "${TUNESTREAM_DOCKER_HOST:-}" ]]; then
-    "$DEPLOY_DIR/docker.sh" up
-    TUNESTREAM_DOCKER_HOST="$(sed -n 's/^TUNESTREAM_DOCKER_HOST=//p' "$STACK_DIR/docker.env")"
-  fi
-}
-dk() { env -u DOCKER_HOST -u DOCKER_CONTEXT docker -H "$TUNESTREAM_DOCKER_HOST" "$@"; }
 IMAGE_PATH='/opt/program:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 # A static busybox, cached: from an installed busybox-static, else the .deb
@@ -85,41 +78,29 @@ oci_archive() {
 }
 
 main() {
-  local force=0 start=$SECONDS hash have old tmp
+  local force=0 start=$SECONDS hash tmp
   if [[ "${1:-}" == --oci ]]; then
     oci_archive "${2:?usage: $0 --oci OUT.tar}"
     return 0
   fi
   [[ "${1:-}" == --force ]] && force=1
   connect_engine
-  dk version >/dev/null 2>&1 || die "no Docker engine answers on $TUNESTREAM_DOCKER_HOST"
   lock_service trainer-image
   ensure_busybox
   hash="$(cat "$BUSYBOX" "$TRAIN" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-64)"
-  have="$(dk image inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$IMAGE" 2>/dev/null || true)"
-  if [[ "$have" == "$hash" && "$force" == 0 ]]; then
+  if image_is_current "$IMAGE" "$hash" && [[ "$force" == 0 ]]; then
     log "$IMAGE is up to date"
     return 0
   fi
-  old="$(dk image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
   tmp="$(mktemp -d "$CACHE_DIR/trainer-rootfs.XXXXXX")"
   # shellcheck disable=SC2064  # expand now: tmp is local
   trap "rm -rf '$tmp'" EXIT
   make_rootfs "$tmp/rootfs"
-  log "importing $IMAGE"
-  tar -C "$tmp/rootfs" --numeric-owner --owner=0 --group=0 -c . |
-    dk import \
-      --change "LABEL $LABEL=$hash" \
-      --change "ENV PATH=$IMAGE_PATH" \
-      --change 'WORKDIR /opt/ml' \
-      --change 'ENTRYPOINT ["/opt/program/train"]' \
-      --change 'CMD ["train"]' \
-      --message "deploy/images/build-trainer.sh" \
-      - "$IMAGE" >/dev/null
-  # The previous build is now untagged; drop it unless a container uses it.
-  if [[ -n "$old" && "$old" != "$(dk image inspect -f '{{.Id}}' "$IMAGE")" ]]; then
-    dk rmi "$old" >/dev/null 2>&1 || true
-  fi
+  import_rootfs "$tmp/rootfs" "$IMAGE" "$hash" \
+    --change "ENV PATH=$IMAGE_PATH" \
+    --change 'WORKDIR /opt/ml' \
+    --change 'ENTRYPOINT ["/opt/program/train"]' \
+    --change 'CMD ["train"]'
   log "built $IMAGE in $((SECONDS - start))s"
 }
 
