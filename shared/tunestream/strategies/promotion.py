@@ -56,7 +56,7 @@ ETA = 2
 # ladder needs eta^depth configurations at its first rung before one reaches MaxResource: on the
 # fitted bench (100 seeds, no start cost) xgboost's 9 rungs (1 to 150 boosting rounds) reached the
 # 5 % target at 0.68x / 0.99x Random (W = 2 / 8), most runs spending the 1,000-job cap, and 5 rungs
-# at 1.78x / 1.28x; on mlp, digits and costly (6 rungs) 5 rungs were within 12 % either way.
+# at 1.67x / 1.29x; on mlp, digits and costly (6 rungs) 5 rungs were within 6 % either way.
 MAX_RUNGS = 5
 # Training jobs whose costs size the first rung (module doc, "The first rung").
 CALIBRATION_JOBS = 3
