@@ -31,9 +31,9 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tunestream.bench import runner
-from tunestream.bench.report import Cell, by_jobs_markdown, markdown, overview_markdown, plot, rows
-from tunestream.bench.simulator import Outcome
+from tunestream.bench import ceiling, runner
+from tunestream.bench.report import RANDOM, Cell, by_jobs_markdown, markdown, overview_markdown, plot, rows
+from tunestream.bench.simulator import Outcome, nearest_row
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ROOT / "benchmarks" / "tables"
@@ -70,6 +70,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fresh", action="store_true", help="recompute cells already in --out")
     parser.add_argument("--smoke", action="store_true", help="3 seeds, W=2, a few methods, short horizon")
     parser.add_argument("--report-only", action="store_true", help="summarise the cells already in --out")
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="add the clairvoyant's speed-up over Random per task and W (tunestream.bench.ceiling)",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.seeds, args.slow_seeds, args.workers, args.full_jobs = 3, 2, [2], 40
@@ -208,7 +213,15 @@ def main(argv: list[str] | None = None) -> int:
 
     seeds = {(c.task, c.workers, c.method): len(c.traces) for c in cells}
     table_rows = rows(cells)
-    text = "\n\n".join([overview_markdown(table_rows), markdown(table_rows, seeds, cells), by_jobs_markdown(cells)])
+    sections = [overview_markdown(table_rows), markdown(table_rows, seeds, cells), by_jobs_markdown(cells)]
+    if args.ceiling:
+        ceilings = clairvoyant_ceilings(args, paths, cells)
+        sections.append(ceiling.markdown(ceilings, table_rows))
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"ceiling-{label_of(args)}.json").write_text(
+            json.dumps([ceiling_json(c) for c in ceilings], indent=1)
+        )
+    text = "\n\n".join(sections)
     print(text)
     print(f"\n{len(runs)} simulated tuning jobs in {time.perf_counter() - started:.0f} s")
     summary = [
@@ -237,6 +250,39 @@ def main(argv: list[str] | None = None) -> int:
     for task in sorted({c.task for c in cells}):
         plot([c for c in cells if c.task == task], task, plots / f"search_bench_{task}.png")
     return 0
+
+
+def clairvoyant_ceilings(args: argparse.Namespace, paths: list[Path], cells: list[Cell]) -> list[ceiling.Ceiling]:
+    """The ceiling of every task and W that has a Random cell, at each target."""
+    random = {(c.task, c.workers): c for c in cells if c.method == RANDOM}
+    out: list[ceiling.Ceiling] = []
+    for path in paths:
+        table = runner.load_table(str(path))
+        answer = runner.answer_of(str(path), args.answer) or nearest_row(table)
+        targets = runner.targets_of(str(path), args.answer)
+        for share, target in zip(runner.TARGET_SHARES, targets, strict=True):
+            hits, drawn = ceiling.hitting_times(table.space, answer, target, table.maximize, start_s=args.start_cost)
+            for workers in args.workers:
+                cell = random.get((table.task, workers))
+                if cell is not None:
+                    out.append(ceiling.ceiling_of(table.task, workers, share, target, hits, drawn, cell.times[share]))
+    return out
+
+
+def ceiling_json(c: ceiling.Ceiling) -> dict[str, object]:
+    return {
+        "task": c.task,
+        "workers": c.workers,
+        "target_share": c.share,
+        "target": c.target,
+        "hit_share": c.hit_share,
+        "random_median_s": _num(c.random_s.value),
+        "clairvoyant_median_s": c.clairvoyant_s,
+        "fastest_hit_s": c.fastest_hit_s,
+        "ceiling": _num(c.ceiling.value),
+        "ceiling_ci": [_num(c.ceiling.low), _num(c.ceiling.high)],
+        "absolute": _num(c.absolute),
+    }
 
 
 def _num(x: float) -> float | None:

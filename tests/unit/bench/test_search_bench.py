@@ -30,6 +30,11 @@ def test_smoke_mode_on_every_committed_table(tmp_path: Path) -> None:
         assert (tmp_path / f"search_bench_{task}.png").stat().st_size > 10_000
     # A rerun takes the stored cells instead of simulating again.
     assert cli.main(["--smoke", "--processes", "1", "--out", str(tmp_path)]) == 0
+    # The clairvoyant's ceiling, from the stored Random cells: above Random, finite, per target.
+    assert cli.main(["--smoke", "--report-only", "--ceiling", "--out", str(tmp_path)]) == 0
+    ceilings = json.loads((tmp_path / "ceiling-zero.json").read_text())
+    assert {(c["task"], c["target_share"]) for c in ceilings} == {(t, s) for t in tables for s in (0.1, 0.05, 0.02)}
+    assert all(c["hit_share"] > 0 and c["ceiling"] > 1 for c in ceilings)
 
 
 def test_unknown_method_is_refused(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
