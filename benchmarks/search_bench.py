@@ -3,7 +3,7 @@
     python benchmarks/search_bench.py [--tasks mlp xgboost digits costly] [--workers 2 4 8]
         [--seeds 100] [--slow-seeds 30] [--methods NAME ...] [--processes 2]
         [--decision-time zero|measured] [--answer nearest|fitted] [--max-jobs N] [--smoke]
-        [--out benchmarks/out/search_bench]
+        [--ceiling] [--out benchmarks/out/search_bench]
 
 Each cell (task, W, method) simulates `--seeds` tuning jobs on the task's curve table
 (benchmarks/tables/<task>.json.gz) with W workers (tunestream.bench.simulator). Prints, per task
@@ -15,6 +15,9 @@ run `--slow-seeds` seeds. `--answer fitted` trains a proposed configuration as t
 to the table's rows predict it instead of as its nearest row (tunestream.bench.surrogate), with
 targets from that answer; `--max-jobs N` caps the training jobs of a run and lets every run go on
 to N jobs after it reached the targets, so that the best objective after N jobs is not cut short.
+`--ceiling` adds, per task and W with a Random cell, how much faster than Random a clairvoyant that
+knows which configurations reach each target would be (tunestream.bench.ceiling), and the best
+tunestream method's and the best peer's speed-ups as shares of it.
 """
 
 from __future__ import annotations
