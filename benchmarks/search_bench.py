@@ -261,14 +261,15 @@ def clairvoyant_ceilings(args: argparse.Namespace, paths: list[Path], cells: lis
     out: list[ceiling.Ceiling] = []
     for path in paths:
         table = runner.load_table(str(path))
+        baselines = [(w, random[table.task, w]) for w in args.workers if (table.task, w) in random]
+        if not baselines:  # no Random cell to measure against: skip the draws
+            continue
         answer = runner.answer_of(str(path), args.answer) or nearest_row(table)
         targets = runner.targets_of(str(path), args.answer)
         for share, target in zip(runner.TARGET_SHARES, targets, strict=True):
-            hits, drawn = ceiling.hitting_times(table.space, answer, target, table.maximize, start_s=args.start_cost)
-            for workers in args.workers:
-                cell = random.get((table.task, workers))
-                if cell is not None:
-                    out.append(ceiling.ceiling_of(table.task, workers, share, target, hits, drawn, cell.times[share]))
+            hits, drawn = ceiling.hitting_times(table, answer, target, start_s=args.start_cost)
+            for workers, cell in baselines:
+                out.append(ceiling.ceiling_of(table.task, workers, share, target, hits, drawn, cell.times[share]))
     return out
 
 

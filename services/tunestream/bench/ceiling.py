@@ -26,8 +26,7 @@ import numpy as np
 
 from tunestream.bench.report import RANDOM, Row, is_peer
 from tunestream.bench.stats import Interval, median_interval, speedup
-from tunestream.bench.tables import CurveRow
-from tunestream.space import SearchSpace
+from tunestream.bench.tables import CurveRow, CurveTable
 
 # Configurations drawn to find those that reach a target (at 5 %, about 200 of them).
 DRAWS = 4000
@@ -36,34 +35,33 @@ DRAWS = 4000
 CLAIRVOYANT_RUNS = 4000
 
 
-def time_to_reach(row: CurveRow, target: float, maximize: bool, start_s: float = 0.0) -> float | None:
-    """Seconds from a training job's start to the end of its first epoch at or beyond the target
-    (a job stopped there reports that value last, so it counts by SageMaker's rule); None if no
-    epoch gets there."""
+def time_to_reach(row: CurveRow, target: float, table: CurveTable, start_s: float = 0.0) -> float | None:
+    """Seconds from a training job's start to the end of its first epoch at or beyond the target,
+    in `table`'s direction (a job stopped there reports that value last, so it counts by
+    SageMaker's rule); None if no epoch gets there."""
     elapsed = start_s
     for value, seconds in zip(row.values, row.seconds, strict=True):
         elapsed += seconds
-        if (value >= target) if maximize else (value <= target):
+        if table.reaches(value, target):
             return elapsed
     return None
 
 
 def hitting_times(
-    space: SearchSpace,
+    table: CurveTable,
     answer: Callable[[Mapping[str, int | float | str]], CurveRow],
     target: float,
-    maximize: bool,
     *,
     start_s: float = 0.0,
     draws: int = DRAWS,
     seed: int = 0,
 ) -> tuple[np.ndarray, int]:
-    """Times to the target of the configurations, among `draws` uniform ones, that reach it; and
-    how many were drawn."""
+    """Times to the target of the configurations, among `draws` uniform ones of the table's space,
+    that reach it; and how many were drawn."""
     rng = np.random.default_rng(seed)
     times = []
-    for point in rng.random((draws, len(space.params))):
-        hit = time_to_reach(answer(space.from_unit(list(point))), target, maximize, start_s)
+    for point in rng.random((draws, len(table.space.params))):
+        hit = time_to_reach(answer(table.space.from_unit(list(point))), target, table, start_s)
         if hit is not None:
             times.append(hit)
     return np.array(times, dtype=float), draws
@@ -89,7 +87,11 @@ class Ceiling:
     clairvoyant_s: float  # the clairvoyant's median time
     fastest_hit_s: float  # the fastest configuration that reaches the target
     ceiling: Interval  # Random's median over the clairvoyant's, with Random's seeds resampled
-    absolute: float  # Random's median over the fastest hit
+
+    @property
+    def absolute(self) -> float:
+        """Random's median over the fastest hit."""
+        return self.random_s.value / self.fastest_hit_s
 
 
 def ceiling_of(
@@ -102,19 +104,16 @@ def ceiling_of(
     random_times: list[float],
 ) -> Ceiling:
     clairvoyant = clairvoyant_times(hits, workers)
-    fastest = float(hits.min()) if len(hits) else float("inf")
-    random_median = median_interval(random_times)
     return Ceiling(
         task=task,
         workers=workers,
         share=share,
         target=target,
         hit_share=len(hits) / drawn,
-        random_s=random_median,
+        random_s=median_interval(random_times),
         clairvoyant_s=float(np.median(clairvoyant)),
-        fastest_hit_s=fastest,
+        fastest_hit_s=float(hits.min()) if len(hits) else math.inf,
         ceiling=speedup(random_times, clairvoyant.tolist()),
-        absolute=random_median.value / fastest,
     )
 
 

@@ -10,21 +10,25 @@ import numpy as np
 from tunestream.bench import ceiling
 from tunestream.bench.report import Row
 from tunestream.bench.stats import Interval
-from tunestream.bench.tables import CurveRow
+from tunestream.bench.tables import CurveRow, CurveTable
 from tunestream.space import ContinuousParam, SearchSpace
 
 SPACE = SearchSpace([ContinuousParam("x", 0.0, 1.0)])
 
 
+def table(maximize: bool = True) -> CurveTable:
+    return CurveTable("t", "", SPACE, "acc", maximize, "epoch", rows=[])
+
+
 def test_time_to_reach_counts_epochs_up_to_the_first_at_the_target_and_one_start() -> None:
     row = CurveRow({"x": "0.5"}, (0.5, 0.8, 0.7, 0.9), (1.0, 2.0, 3.0, 4.0))
-    assert ceiling.time_to_reach(row, 0.8, maximize=True) == 3.0
+    assert ceiling.time_to_reach(row, 0.8, table()) == 3.0
     # A peak counts: a job stopped there reports it last.
-    assert ceiling.time_to_reach(row, 0.75, maximize=True) == 3.0
-    assert ceiling.time_to_reach(row, 0.8, maximize=True, start_s=0.5) == 3.5
-    assert ceiling.time_to_reach(row, 0.95, maximize=True) is None
-    assert ceiling.time_to_reach(row, 0.6, maximize=False) == 1.0
-    assert ceiling.time_to_reach(row, 0.4, maximize=False) is None
+    assert ceiling.time_to_reach(row, 0.75, table()) == 3.0
+    assert ceiling.time_to_reach(row, 0.8, table(), start_s=0.5) == 3.5
+    assert ceiling.time_to_reach(row, 0.95, table()) is None
+    assert ceiling.time_to_reach(row, 0.6, table(maximize=False)) == 1.0
+    assert ceiling.time_to_reach(row, 0.4, table(maximize=False)) is None
 
 
 def _answer(values: Mapping[str, int | float | str]) -> CurveRow:
@@ -35,11 +39,11 @@ def _answer(values: Mapping[str, int | float | str]) -> CurveRow:
 
 
 def test_hitting_times_draw_uniformly_and_keep_only_configurations_that_reach_the_target() -> None:
-    hits, drawn = ceiling.hitting_times(SPACE, _answer, 1.0, True, draws=2000, seed=1)
+    hits, drawn = ceiling.hitting_times(table(), _answer, 1.0, draws=2000, seed=1)
     assert drawn == 2000
     assert abs(len(hits) / drawn - 0.1) < 0.03
     assert hits.min() >= 2 * (1 + 10 * 0.9) and hits.max() <= 2 * 11
-    again, _ = ceiling.hitting_times(SPACE, _answer, 1.0, True, draws=2000, seed=1)
+    again, _ = ceiling.hitting_times(table(), _answer, 1.0, draws=2000, seed=1)
     assert np.array_equal(hits, again)
 
 
