@@ -63,6 +63,8 @@ from tunestream.strategies.registry import (
 )
 from tunestream.trials import Proposal, TrainingJobRecord, TrainingJobStatus
 
+Values = dict[str, int | float | str]
+
 MAX_DISCRETE_VALUES = 1000
 # Smallest noise variance the GP may infer, relative to the standardised objective's variance, tried in
 # order: the next one when the model cannot be fitted or conditioned with the one before. At 1e-6 the
@@ -186,11 +188,98 @@ class BayesianSearch:
             return self._sobol(index, len(observed))
         return self._model_based(index, history, observed)
 
-    def propose_from(
-        self, index: int, history: Sequence[TrainingJobRecord], observed: Sequence[TrainingJobRecord]
+    def propose_over_resource(
+        self,
+        index: int,
+        observed: Sequence[tuple[Values, float, float]],
+        pending: Sequence[Values],
+        step_costs: Sequence[tuple[Values, float]] = (),
+        weight: float = 1.0,
     ) -> Proposal:
-        """A model-based proposal from `observed`, whatever the initial design says (promotion.RungModel)."""
-        return self._model_based(index, history, observed)
+        """A proposal from one GP over (configuration, resource) fitted to `observed`: (values, the
+        resource as a share in [0, 1], 1 being MaxResource, the objective there). Expected
+        improvement is taken at the full resource over the best predicted final value among the
+        observed configurations, with `pending` believed there (promotion.RungModel). With
+        `step_costs` (values, seconds per step), it is divided by the predicted cost to the power
+        `weight`, as cost-aware Bayesian's is."""
+        import torch
+
+        started = time.perf_counter()
+        state = np.random.SeedSequence([self._seed, index]).generate_state(2)
+        torch.manual_seed(int(state[0]))
+        sign = 1.0 if self._maximize else -1.0
+        x = torch.tensor([[*self._encoder.encode(v), share] for v, share, _ in observed], dtype=torch.float64)
+        y = torch.tensor([[sign * objective] for _, _, objective in observed], dtype=torch.float64)
+        configs = sorted({tuple(self._encoder.encode(v)) for v, _, _ in observed})
+        full = [[*c, 1.0] for c in configs]
+        pending_rows = [[*self._encoder.encode(v), 1.0] for v in pending]
+        model, at_full, floor = self._model(x, y, pending_rows, torch.tensor(full, dtype=torch.float64))
+        fitted = time.perf_counter()
+
+        def at_full_resource(rows: Any) -> Any:
+            return at_full(torch.cat([rows, torch.ones(*rows.shape[:-1], 1, dtype=rows.dtype)], dim=-1))
+
+        acquisition = at_full_resource
+        cost = self._step_cost_model(step_costs) if weight > 0 else None
+        if cost is not None:
+            acquisition = cost.per_cost(at_full_resource, weight)
+
+        with torch.no_grad():
+            final = model.posterior(self._encoder.features(torch.tensor(full, dtype=torch.float64))).mean
+        best_first = np.array(configs)[torch.argsort(final.squeeze(-1), descending=True)[: self._incumbents].numpy()]
+        found = acquisition_search.maximize(
+            acquisition,
+            self._columns,
+            best_first,
+            np.random.default_rng(int(state[1])),
+            raw_samples=self._raw_samples,
+            starts=self._starts,
+        )
+        mean, std = self._predict(model, np.append(found.point, 1.0))
+        cost_details: dict[str, float | int | str] = {}
+        if cost is not None:
+            cost_details = {
+                "predicted_step_s": round(cost.seconds(found.point), 6),
+                "cost_jobs": cost.jobs,
+                "cost_weight": round(weight, 6),
+            }
+        return Proposal(
+            index=index,
+            values=self._encoder.decode(found.point.tolist()),
+            reason=(
+                f"model: GP over configuration and resource on {len(observed)} observations of "
+                f"{len(configs)} configurations, {len(pending_rows)} pending; log EI {found.value:.4g} "
+                f"at the full resource, predicted {sign * mean:.6g} ± {std:.3g}"
+            ),
+            details={
+                "phase": "model",
+                "observations": len(observed),
+                "configurations": len(configs),
+                "pending": len(pending_rows),
+                "log_ei": round(found.value, 6),
+                "predicted_mean": sign * mean,
+                "predicted_std": std,
+                "noise_floor": floor,
+                **cost_details,
+                "fit_s": round(fitted - started, 4),
+                "suggest_s": round(time.perf_counter() - started, 4),
+            },
+        )
+
+    def _step_cost_model(self, step_costs: Sequence[tuple[Values, float]]) -> CostModel | None:
+        if len(step_costs) < MIN_COST_JOBS:
+            return None
+        seconds = np.array([max(c, MIN_COST_S) for _, c in step_costs])
+        if np.ptp(np.log(seconds)) < 1e-9:
+            return None
+        from botorch.exceptions.errors import ModelFittingError
+        from linear_operator.utils.errors import NotPSDError
+
+        rows = np.array([self._encoder.encode(v) for v, _ in step_costs])
+        try:
+            return CostModel.fit(self._encoder, rows, seconds)
+        except (ModelFittingError, NotPSDError):
+            return None
 
     def _sobol(self, index: int, n_observed: int) -> Proposal:
         import torch
@@ -277,22 +366,26 @@ class BayesianSearch:
         except (ModelFittingError, NotPSDError):
             return None  # the proposal goes on as plain expected improvement
 
-    def _model(self, x: Any, y: Any, pending_rows: Sequence[Sequence[float]]) -> tuple[Any, Any, float]:
-        """The fitted GP, its acquisition and the noise floor it took: the first that fits and conditions."""
+    def _model(
+        self, x: Any, y: Any, pending_rows: Sequence[Sequence[float]], incumbent_x: Any = None
+    ) -> tuple[Any, Any, float]:
+        """The fitted GP, its acquisition and the noise floor it took: the first that fits and conditions.
+        The incumbent is the best predicted mean at `incumbent_x` (default: the observed rows)."""
         import torch
         from botorch.exceptions.errors import ModelFittingError
         from linear_operator.utils.errors import NotPSDError
 
+        at = x if incumbent_x is None else incumbent_x
         for floor in NOISE_FLOORS[:-1]:
             try:
                 model = self._fit(x, y, floor)
-                acquisition = self._acquisition(model, x, pending_rows)
-                acquisition(x[:1])  # a singular covariance shows on the first evaluation
+                acquisition = self._acquisition(model, at, pending_rows)
+                acquisition(at[:1])  # a singular covariance shows on the first evaluation
                 return model, acquisition, floor
             except (ModelFittingError, NotPSDError, torch.linalg.LinAlgError):
                 continue
         model = self._fit(x, y, NOISE_FLOORS[-1])
-        return model, self._acquisition(model, x, pending_rows), NOISE_FLOORS[-1]
+        return model, self._acquisition(model, at, pending_rows), NOISE_FLOORS[-1]
 
     def _fit(self, x: Any, y: Any, noise_floor: float) -> Any:
         from botorch.fit import fit_gpytorch_mll

@@ -143,8 +143,8 @@ def _validate(inputs: StrategyInputs) -> list[FieldError]:
 
 
 def _rung_model(inputs: StrategyInputs) -> RungModel | None:
-    """Proposals "Model": on the bench it tied random proposals at the 5 % target and was faster at
-    the 2 % target in 5 of 6 cells (docs/strategies.md), so it is offered, not the default."""
+    """Proposals "Model": one cost-aware GP over configuration and resource (promotion.RungModel);
+    its bench figures against random proposals are in docs/strategies.md."""
     hb = hyperband_config(inputs.config)
     if hb is None or hb.Proposals != "Model":
         return None

@@ -26,10 +26,15 @@ MAX_RUNGS rungs (a ladder from 1 to 150 boosting rounds would have 9). The ladde
 first training jobs to end and never moves after; the calibration jobs count at their own step and
 go on to the next rung above it.
 
-New configurations are random draws, or with `model` (Proposals "Model") proposals of a GP fitted
-to the values at the highest rung that has enough of them, the running training jobs as pending
-points (RungModel): BOHB's choice of budget with Hyper-Tune's pending points, and bayesian.py's
-model and acquisition. Every third new configuration stays random, as in BOHB.
+New configurations are random draws, or with `model` (Proposals "Model") proposals of one GP over
+(configuration, resource) fitted to the values at every rung, as MOBSTER's joint model is, with
+expected improvement at MaxResource and the running training jobs as pending points there
+(RungModel, bayesian.py's model and acquisition), divided by a second GP's prediction of what a
+step of the configuration costs (from the gaps between a paused segment's reports). Every third new
+configuration stays random, as in BOHB. On the bench (docs/strategies.md) a GP fitted to one rung's
+values, the highest with enough of them, was slower than random draws: the first rung's values
+mislead where the ranking changes late (digits), and the higher rungs fill slowly; without the cost
+model the joint GP chose configurations whose steps cost 1.7x random draws' on the XGBoost table.
 
 One bracket, not Hyperband's several: on the bench (docs/strategies.md) the single bracket reached
 the 5 % target sooner on all four tables at W = 2 and W = 8.
@@ -38,13 +43,14 @@ the 5 % target sooner on all four tables at W = 2 and W = 8.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tunestream.space import SearchSpace
 from tunestream.strategies.bayesian import BayesianSearch
 from tunestream.strategies.random import RandomSearch
-from tunestream.strategies.segment_cost import SegmentCosts, first_rung, measure
+from tunestream.strategies.segment_cost import SegmentCosts, first_rung, measure, step_seconds
 from tunestream.trials import Proposal, StopDecision, TrainingJobRecord, TrainingJobStatus
 
 # Halving, not ASHA's usual thirds: on the bench (100 seeds, 4 tables, W = 2 and 8, no start cost)
@@ -58,6 +64,10 @@ ETA = 2
 # 5 % target at 0.68x / 0.99x Random (W = 2 / 8), most runs spending the 1,000-job cap, and 5 rungs
 # at 1.67x / 1.29x; on mlp, digits and costly (6 rungs) 5 rungs were within 6 % either way.
 MAX_RUNGS = 5
+# The most rung values one fit of the model takes (model_points): a proposal from 200 values (5
+# parameters, with its cost model) took 0.4 s on one core of the bench's machine, from 600 2.6 s;
+# bench runs on `digits` that kept drawing cheap configurations paused that many and more.
+MAX_MODEL_POINTS = 200
 # Training jobs whose costs size the first rung (module doc, "The first rung").
 CALIBRATION_JOBS = 3
 # The first rung's steps take at least 1 / START_SHARE starts: on the bench (100 seeds, 4 tables,
@@ -237,38 +247,85 @@ def paused_by_rung(own: Sequence[TrainingJobRecord]) -> dict[int, list[TrainingJ
 
 
 class RungModel:
-    """Model-based proposals for new configurations (module doc). `min_points`: the values a rung
-    needs before the model is fitted to it (Bayesian's initial design size); every `random_every`-th
-    new configuration stays random, so a misleading model cannot hold the search in one place."""
+    """Model-based proposals for new configurations (module doc). `min_points`: the values the
+    rungs need together before the model is fitted (Bayesian's initial design size); every
+    `random_every`-th new configuration stays random, so a misleading model cannot hold the search
+    in one place. `cost_weight`: expected improvement is divided by a second GP's prediction of a
+    step's seconds to this power (the step times between a paused segment's reports): 1 is
+    improvement per second, 0 cost-blind. `max_points`: the most rung values a fit takes
+    (model_points)."""
 
-    def __init__(self, search: BayesianSearch, min_points: int, random_every: int = 3) -> None:
+    def __init__(
+        self,
+        search: BayesianSearch,
+        min_points: int,
+        random_every: int = 3,
+        cost_weight: float = 1.0,
+        max_points: int = MAX_MODEL_POINTS,
+    ) -> None:
         self._search = search
         self._min_points = min_points
         self._random_every = random_every
+        self._cost_weight = cost_weight
+        self._max_points = max_points
 
     def propose(self, draw: int, own: Sequence[TrainingJobRecord], rungs: Sequence[int]) -> Proposal | None:
         """New configuration number `draw`, or None where it is to be random: every `random_every`-th,
-        and while no rung has `min_points` values."""
+        and while the rungs hold fewer than `min_points` values."""
         if self._random_every and draw % self._random_every == self._random_every - 1:
             return None
-        at_rung = paused_by_rung(own)
-        usable = [r for r in rungs if len(at_rung.get(r, ())) >= self._min_points]
-        if not usable:
+        fitted = model_points(paused_by_rung(own), self._max_points)
+        observed = [
+            (h.values, resource_share(rung, rungs[-1]), float(h.objective or 0.0))
+            for rung, paused in fitted.items()
+            for h in paused
+        ]
+        if len(observed) < self._min_points:
             return None
-        rung = max(usable)
-        observed = at_rung[rung]
-        running = [h for h in own if h.objective is None and not h.status.finished]
-        proposal = self._search.propose_from(draw, [*observed, *running], observed)
+        running = [h.values for h in own if h.objective is None and not h.status.finished]
+        step_costs = [
+            (h.values, statistics.median(steps))
+            for paused in fitted.values()
+            for h in paused
+            if (steps := step_seconds(h))
+        ]
+        proposal = self._search.propose_over_resource(draw, observed, running, step_costs, self._cost_weight)
         details: dict[str, float | int | str] = {
             f"model_{k}": v for k, v in proposal.details.items() if isinstance(v, int | float)
         }
-        details["model_rung"] = rung
         return Proposal(
             index=draw,
             values=proposal.values,
-            reason=f"GP on {len(observed)} values at rung {rung}, {len(running)} pending",
+            reason=f"GP over configuration and resource on {len(observed)} rung values, {len(running)} pending",
             details=details,
         )
+
+
+def model_points(by_rung: dict[int, list[TrainingJobRecord]], limit: int) -> dict[int, list[TrainingJobRecord]]:
+    """At most `limit` of the paused segments, the highest rungs first (they are few and say most
+    about final values); a rung that no longer fits whole gives an evenly spaced share of its
+    segments in history order, so the fit still sees every region the rung has tried. An exact GP
+    fit grows with the cube of its points, and a run that keeps drawing cheap configurations pauses
+    hundreds of them at the first rung."""
+    kept: dict[int, list[TrainingJobRecord]] = {}
+    room = limit
+    for rung in sorted(by_rung, reverse=True):
+        paused = by_rung[rung]
+        if room <= 0:
+            break
+        if len(paused) > room:
+            paused = [paused[round(i * (len(paused) - 1) / max(room - 1, 1))] for i in range(room)]
+        kept[rung] = paused
+        room -= len(paused)
+    return kept
+
+
+def resource_share(resource: int, max_resource: int) -> float:
+    """Where a rung lies between one step (0) and MaxResource (1), on the log scale the rungs are
+    spaced on: the GP's resource column."""
+    if max_resource <= 1:
+        return 1.0
+    return min(math.log(max(resource, 1)) / math.log(max_resource), 1.0)
 
 
 @dataclass

@@ -15,7 +15,9 @@ from tunestream.strategies.promotion import (
     PromotionHyperband,
     RungLimitStopper,
     RungModel,
+    model_points,
     promotion_rungs,
+    resource_share,
     shallowest_first_rung,
 )
 from tunestream.strategies.segment_cost import first_rung, measure
@@ -265,16 +267,73 @@ def modelled(min_points: int = 3, seed: int = 0) -> PromotionHyperband:
     )  # fmt: skip
 
 
-def test_model_proposals_fit_the_highest_rung_with_enough_values_and_count_running_jobs_as_pending() -> None:
+def test_model_proposals_fit_every_rungs_values_and_count_running_jobs_as_pending() -> None:
     history = laddered_history()
     p = modelled().propose(10, history)
     assert p.resume_from is None and p.resource_limit == 1
-    assert p.details["model_rung"] == 2 and p.details["model_observations"] == 3 and p.details["model_pending"] == 1
-    assert "GP on 3 values at rung 2, 1 pending" in p.reason
-    # Rung 2 said higher x is better: the proposal goes past the values seen there.
+    assert p.details["model_observations"] == 9 and p.details["model_configurations"] == 6
+    assert p.details["model_pending"] == 1
+    assert "GP over configuration and resource on 9 rung values, 1 pending" in p.reason
+    # Both rungs said higher x is better: the proposal goes past the values seen.
     assert float(p.values["x"]) > 0.4
-    # Rung 1's six values are used where rung 2 has too few.
-    assert modelled(min_points=4).propose(10, history).details["model_rung"] == 1
+    # Nine values in all: a model that needs ten leaves the proposal random.
+    assert "model_observations" not in modelled(min_points=10).propose(10, history).details
+
+
+def test_model_proposals_judge_a_configuration_by_its_predicted_value_at_max_resource() -> None:
+    """Low x leads after one step, high x at step 4 of 8: the GP over (x, resource) carries the
+    later ranking to MaxResource, where a model of the first rung alone would propose low x."""
+    history = [segment(i, 1.0 - 0.15 * (i + 1), 1, x=0.15 * (i + 1)) for i in range(6)]
+    history += [segment(6 + i, 0.15 * (i + 1), 4, resume_from=f"j{i}", x=0.15 * (i + 1)) for i in range(6)]
+    model = RungModel(BayesianSearch(SPACE, 0, 100, True), min_points=3)
+    p = model.propose(6, history, [1, 2, 4, 8])
+    assert p is not None and p.details["model_observations"] == 12 and p.details["model_configurations"] == 6
+    assert float(p.values["x"]) > 0.6
+    # Predicted from step 4's values (0.6 and more up there), not step 1's (0.4 and less).
+    assert float(p.details["model_predicted_mean"]) > 0.45
+
+
+def test_model_proposals_weigh_improvement_by_the_seconds_a_step_takes() -> None:
+    """Every configuration is as good as any other, but a step costs more the higher x: improvement
+    per second goes to low x, a cost-blind model anywhere."""
+    history = [
+        TrainingJobRecord(
+            index=i,
+            name=f"j{i}",
+            values={"x": x},
+            status=TrainingJobStatus.COMPLETED,
+            objective=0.5 + 0.01 * (i % 2),
+            metric_history=((1, 0.4), (2, 0.5 + 0.01 * (i % 2))),
+            metric_times=(10.0 * i, 10.0 * i + 0.1 + 5 * x),
+            resource_limit=2,
+        )
+        for i, x in enumerate((0.2, 0.35, 0.5, 0.65, 0.8, 0.95))
+    ]
+    aware = RungModel(BayesianSearch(SPACE, 0, 100, True), min_points=3).propose(6, history, [2, 4, 8])
+    assert aware is not None and float(aware.values["x"]) < 0.2
+    assert aware.details["model_cost_jobs"] == 6 and aware.details["model_cost_weight"] == 1.0
+    assert 0.1 < float(aware.details["model_predicted_step_s"]) < 1.1
+    blind = RungModel(BayesianSearch(SPACE, 0, 100, True), min_points=3, cost_weight=0.0).propose(6, history, [2, 4, 8])
+    assert blind is not None and "model_cost_jobs" not in blind.details
+
+
+def test_a_fit_takes_the_highest_rungs_whole_and_an_even_spread_of_the_rest() -> None:
+    by_rung = {
+        1: [segment(i, 0.1, 1) for i in range(10)],
+        2: [segment(10 + i, 0.2, 2) for i in range(4)],
+        4: [segment(14, 0.3, 4)],
+    }
+    kept = model_points(by_rung, 8)
+    assert [h.name for h in kept[4]] == ["j14"] and len(kept[2]) == 4
+    assert [h.name for h in kept[1]] == ["j0", "j4", "j9"]
+    assert model_points(by_rung, 100) == by_rung
+    assert set(model_points(by_rung, 3)) == {4, 2} and len(model_points(by_rung, 3)[2]) == 2
+
+
+def test_resource_share_is_log_scaled_between_one_step_and_max_resource() -> None:
+    assert resource_share(1, 8) == 0.0 and resource_share(8, 8) == 1.0
+    assert resource_share(2, 8) == pytest.approx(1 / 3) and resource_share(4, 8) == pytest.approx(2 / 3)
+    assert resource_share(5, 1) == 1.0
 
 
 def test_model_proposals_leave_every_third_new_configuration_and_a_short_ladder_random() -> None:
@@ -283,9 +342,9 @@ def test_model_proposals_leave_every_third_new_configuration_and_a_short_ladder_
     history.append(segment(10, None, 1, status=TrainingJobStatus.IN_PROGRESS, x=0.9))
     history.append(segment(11, None, 1, status=TrainingJobStatus.IN_PROGRESS, x=0.95))
     random_draw = modelled().propose(12, history)
-    assert "model_rung" not in random_draw.details and "random draw 9" in random_draw.reason
-    short = modelled(min_points=7).propose(10, laddered_history())
-    assert "model_rung" not in short.details and "random draw 7" in short.reason
+    assert "model_observations" not in random_draw.details and "random draw 9" in random_draw.reason
+    short = modelled(min_points=10).propose(10, laddered_history())
+    assert "model_observations" not in short.details and "random draw 7" in short.reason
 
 
 def test_model_proposals_are_deterministic_under_the_seed() -> None:
