@@ -122,7 +122,7 @@ def test_replay_finds_no_difference(
         # The GP's proposals were among those re-derived, not only random draws.
         listed = api.training_jobs(replayed_jobs[strategy])
         reasons = [api.describe_training_job(j["TrainingJobName"])["ProposalReason"] for j in listed]
-        assert any("GP on" in r for r in reasons), reasons
+        assert any("GP over configuration and resource" in r for r in reasons), reasons
 
 
 def test_replay_reports_a_tampered_row(replayed_jobs: dict[str, str], settings: Settings, engine: Engine) -> None:
