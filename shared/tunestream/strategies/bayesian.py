@@ -211,38 +211,25 @@ class BayesianSearch:
         x = torch.tensor([[*self._encoder.encode(v), share] for v, share, _ in observed], dtype=torch.float64)
         y = torch.tensor([[sign * objective] for _, _, objective in observed], dtype=torch.float64)
         configs = sorted({tuple(self._encoder.encode(v)) for v, _, _ in observed})
-        full = [[*c, 1.0] for c in configs]
+        full = torch.tensor([[*c, 1.0] for c in configs], dtype=torch.float64)
         pending_rows = [[*self._encoder.encode(v), 1.0] for v in pending]
-        model, at_full, floor = self._model(x, y, pending_rows, torch.tensor(full, dtype=torch.float64))
+        model, at_full, floor = self._model(x, y, pending_rows, full)
         fitted = time.perf_counter()
 
         def at_full_resource(rows: Any) -> Any:
             return at_full(torch.cat([rows, torch.ones(*rows.shape[:-1], 1, dtype=rows.dtype)], dim=-1))
 
         acquisition = at_full_resource
-        cost = self._step_cost_model(step_costs) if weight > 0 else None
+        cost = self._fit_cost(step_costs) if weight > 0 else None
         if cost is not None:
             acquisition = cost.per_cost(at_full_resource, weight)
 
         with torch.no_grad():
-            final = model.posterior(self._encoder.features(torch.tensor(full, dtype=torch.float64))).mean
+            final = model.posterior(self._encoder.features(full)).mean
         best_first = np.array(configs)[torch.argsort(final.squeeze(-1), descending=True)[: self._incumbents].numpy()]
-        found = acquisition_search.maximize(
-            acquisition,
-            self._columns,
-            best_first,
-            np.random.default_rng(int(state[1])),
-            raw_samples=self._raw_samples,
-            starts=self._starts,
-        )
+        found = self._search_acquisition(acquisition, best_first, int(state[1]))
         mean, std = self._predict(model, np.append(found.point, 1.0))
-        cost_details: dict[str, float | int | str] = {}
-        if cost is not None:
-            cost_details = {
-                "predicted_step_s": round(cost.seconds(found.point), 6),
-                "cost_jobs": cost.jobs,
-                "cost_weight": round(weight, 6),
-            }
+        cost_details = cost_summary(cost, found.point, weight, "predicted_step_s")
         return Proposal(
             index=index,
             values=self._encoder.decode(found.point.tolist()),
@@ -265,21 +252,6 @@ class BayesianSearch:
                 "suggest_s": round(time.perf_counter() - started, 4),
             },
         )
-
-    def _step_cost_model(self, step_costs: Sequence[tuple[Values, float]]) -> CostModel | None:
-        if len(step_costs) < MIN_COST_JOBS:
-            return None
-        seconds = np.array([max(c, MIN_COST_S) for _, c in step_costs])
-        if np.ptp(np.log(seconds)) < 1e-9:
-            return None
-        from botorch.exceptions.errors import ModelFittingError
-        from linear_operator.utils.errors import NotPSDError
-
-        rows = np.array([self._encoder.encode(v) for v, _ in step_costs])
-        try:
-            return CostModel.fit(self._encoder, rows, seconds)
-        except (ModelFittingError, NotPSDError):
-            return None
 
     def _sobol(self, index: int, n_observed: int) -> Proposal:
         import torch
@@ -313,23 +285,10 @@ class BayesianSearch:
             acquisition = cost.per_cost(acquisition, weight)
         fitted = time.perf_counter()
         best_first = x[torch.argsort(y.squeeze(-1), descending=True)[: self._incumbents]].numpy()
-        found = acquisition_search.maximize(
-            acquisition,
-            self._columns,
-            best_first,
-            np.random.default_rng(int(state[1])),
-            raw_samples=self._raw_samples,
-            starts=self._starts,
-        )
+        found = self._search_acquisition(acquisition, best_first, int(state[1]))
         mean, std = self._predict(model, found.point)
         values = self._encoder.decode(found.point.tolist())
-        cost_details: dict[str, float | int | str] = {}
-        if cost is not None:
-            cost_details = {
-                "predicted_cost_s": round(cost.seconds(found.point), 6),
-                "cost_jobs": cost.jobs,
-                "cost_weight": round(weight, 6),
-            }
+        cost_details = cost_summary(cost, found.point, weight, "predicted_cost_s")
         return Proposal(
             index=index,
             values=values,
@@ -351,20 +310,37 @@ class BayesianSearch:
             },
         )
 
+    def _search_acquisition(
+        self, acquisition: Any, best_first: np.ndarray, seed: int
+    ) -> acquisition_search.SearchResult:
+        return acquisition_search.maximize(
+            acquisition,
+            self._columns,
+            best_first,
+            np.random.default_rng(seed),
+            raw_samples=self._raw_samples,
+            starts=self._starts,
+        )
+
     def _cost_model(self, observed: Sequence[TrainingJobRecord]) -> CostModel | None:
-        costs = [(self._encoder.encode(h.values), c) for h in observed if (c := slot_seconds(h)) is not None]
+        return self._fit_cost([(h.values, c) for h in observed if (c := slot_seconds(h)) is not None])
+
+    def _fit_cost(self, costs: Sequence[tuple[Values, float]]) -> CostModel | None:
+        """A GP on the log of `costs` (values, seconds); None with fewer than MIN_COST_JOBS, when
+        they are all alike, or when it cannot be fitted: the proposal is then plain expected
+        improvement."""
         if len(costs) < MIN_COST_JOBS:
             return None
         from botorch.exceptions.errors import ModelFittingError
         from linear_operator.utils.errors import NotPSDError
 
-        seconds = np.array([c for _, c in costs])
+        seconds = np.array([max(c, MIN_COST_S) for _, c in costs])
         if np.ptp(np.log(seconds)) < 1e-9:
             return None
         try:
-            return CostModel.fit(self._encoder, np.array([r for r, _ in costs]), seconds)
+            return CostModel.fit(self._encoder, np.array([self._encoder.encode(v) for v, _ in costs]), seconds)
         except (ModelFittingError, NotPSDError):
-            return None  # the proposal goes on as plain expected improvement
+            return None
 
     def _model(
         self, x: Any, y: Any, pending_rows: Sequence[Sequence[float]], incumbent_x: Any = None
@@ -458,6 +434,16 @@ def cost_weight(index: int, n_initial: int, max_jobs: int) -> float:
     if span <= 0:
         return 0.0
     return float(min(max((max_jobs - index) / span, 0.0), 1.0))
+
+
+def cost_summary(
+    cost: CostModel | None, point: np.ndarray, weight: float, seconds_key: str
+) -> dict[str, float | int | str]:
+    """A proposal's details about its cost model: what it predicts for `point` (as `seconds_key`),
+    from how many training jobs, and its weight; nothing without one."""
+    if cost is None:
+        return {}
+    return {seconds_key: round(cost.seconds(point), 6), "cost_jobs": cost.jobs, "cost_weight": round(weight, 6)}
 
 
 @dataclass(frozen=True)
