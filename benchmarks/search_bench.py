@@ -40,7 +40,7 @@ from tunestream.bench.simulator import Outcome, nearest_row
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ROOT / "benchmarks" / "tables"
-SLOW = ("tunestream Bayesian*", "Optuna GP*", "tunestream Hyperband (promotion, model)")
+SLOW = ("tunestream Bayesian*", "Optuna GP*", "tunestream Hyperband (promotion, model*")
 SMOKE_METHODS = ("tunestream Random", "tunestream Hyperband", "tunestream Random + Auto", "Optuna TPE + Hyperband")
 
 

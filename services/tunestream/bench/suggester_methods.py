@@ -16,6 +16,7 @@ from tunestream.bench.methods import MethodFactory, Start, Task
 from tunestream.definitions import CreateTuningJobRequest
 from tunestream.events.v1 import ObjectiveCollectedData, TrainingJobProposed, TrainingJobStopRequested, TuningJobEnded
 from tunestream.space import CategoricalParam, ContinuousParam, SearchSpace
+from tunestream.strategies.base import propose_ahead
 from tunestream.suggester.state import TuningJobState
 from tunestream.trials import ObjectiveStatus, TrainingJobStatus
 
@@ -85,6 +86,7 @@ class SuggesterMethod:
         self._queue: list[TrainingJobProposed] = []
         self._ended = False
         self._ahead: tuple[int, list[Any]] | None = None
+        self.proposed_ahead = 0  # proposals emitted as computed ahead
 
     def _at(self, now: float) -> datetime:
         return EPOCH + timedelta(seconds=now)
@@ -95,6 +97,7 @@ class SuggesterMethod:
             for event in self._state.decide(self._at(now)):
                 if isinstance(event, TrainingJobProposed):
                     self._queue.append(event)
+                    self.proposed_ahead += bool(event.payload.details.get("proposed_ahead"))
                 elif isinstance(event, TuningJobEnded):
                     self._ended = True
             self._ahead = self._state.ahead_request()
@@ -114,7 +117,9 @@ class SuggesterMethod:
         if self._ahead is not None:
             index, history = self._ahead
             self._ahead = None
-            self._state.ahead[index] = self._state.strategy.propose(index, history)
+            prepared = propose_ahead(self._state.strategy, index, history)
+            if prepared is not None:
+                self._state.ahead[index] = prepared
 
     def report(self, trial_id: str, epoch: int, value: float, now: float) -> bool:
         if not self._state.add_metric(trial_id, epoch, value, self._at(now)):
@@ -161,11 +166,14 @@ def _promotion_hyperband(task: Task, seed: int, workers: int) -> SuggesterMethod
     return SuggesterMethod("tunestream Hyperband (promotion)", request, seed)
 
 
-def _promotion_model(task: Task, seed: int, workers: int) -> SuggesterMethod:
-    config = hyperband_config(task)
-    config["StrategyConfig"]["HyperbandStrategyConfig"].update(Promotion="Enabled", Proposals="Model")
-    request = tuning_request(task, seed, workers, "Hyperband", checkpoints=True, **config)
-    return SuggesterMethod("tunestream Hyperband (promotion, model)", request, seed)
+def _promotion_model(name: str, *, ahead: bool) -> MethodFactory:
+    def make(task: Task, seed: int, workers: int) -> SuggesterMethod:
+        config = hyperband_config(task)
+        config["StrategyConfig"]["HyperbandStrategyConfig"].update(Promotion="Enabled", Proposals="Model")
+        request = tuning_request(task, seed, workers, "Hyperband", checkpoints=True, **config)
+        return SuggesterMethod(name, request, seed, ahead=ahead)
+
+    return make
 
 
 # The budget cost-aware Bayesian cools its cost weight over: a user's MaxNumberOfTrainingJobs, here
@@ -192,7 +200,11 @@ METHODS: dict[str, MethodFactory] = {
     "tunestream Random + Auto": suggester("tunestream Random + Auto", "Random", TrainingJobEarlyStoppingType="Auto"),
     "tunestream Hyperband": _hyperband,
     "tunestream Hyperband (promotion)": _promotion_hyperband,
-    "tunestream Hyperband (promotion, model)": _promotion_model,
+    "tunestream Hyperband (promotion, model)": _promotion_model("tunestream Hyperband (promotion, model)", ahead=True),
+    # Fitting when a slot frees, as before it proposed ahead (with measured decision time: the wait).
+    "tunestream Hyperband (promotion, model, no ahead)": _promotion_model(
+        "tunestream Hyperband (promotion, model, no ahead)", ahead=False
+    ),
     "tunestream Bayesian": _bayesian,
     "tunestream Bayesian (plain)": suggester("tunestream Bayesian (plain)", "Bayesian", **PLAIN),
     # Plain Bayesian proposing only when a slot is free (as before it proposed ahead): what the

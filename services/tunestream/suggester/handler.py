@@ -22,6 +22,7 @@ from tunestream.events.v1 import (
     TuningJobSubmitted,
     utcnow,
 )
+from tunestream.strategies.base import propose_ahead
 from tunestream.suggester.state import TuningJobState
 from tunestream.trials import Proposal
 from tunestream.validation import InvalidTuningJob
@@ -42,7 +43,7 @@ class SuggesterHandler:
         self._clock = clock
         self.jobs: dict[str, TuningJobState] = {}
         # Proposals being computed ahead, per tuning job: (index, the computation).
-        self._ahead: dict[str, tuple[int, asyncio.Future[Proposal]]] = {}
+        self._ahead: dict[str, tuple[int, asyncio.Future[Proposal | None]]] = {}
         self._early = EarlyEvents()
         # Tuning jobs whose submission could not be run (refused by this version's validation).
         self.unrunnable: set[str] = set()
@@ -131,7 +132,7 @@ class SuggesterHandler:
             index, history = request
             self._ahead[job.name] = (
                 index,
-                asyncio.ensure_future(asyncio.to_thread(job.strategy.propose, index, history)),
+                asyncio.ensure_future(asyncio.to_thread(propose_ahead, job.strategy, index, history)),
             )
         return outputs
 
@@ -143,9 +144,12 @@ class SuggesterHandler:
         if computation.cancelled():  # its event loop was shut down (a stopping service)
             return
         try:
-            job.ahead[index] = await computation
+            prepared = await computation
         except Exception:  # the proposal is then computed when due, as without proposing ahead
             log.exception("tuning job %s: proposing training job %d ahead failed", job.name, index)
+            return
+        if prepared is not None:
+            job.ahead[index] = prepared
 
     def stamp(self, name: str, outputs: Sequence[EventBase], now: datetime | None = None) -> list[EventBase]:
         """Record on each decision what it saw (DecisionInputs) and, for `decide`, the `now` it was

@@ -13,7 +13,10 @@ proposal while the training jobs run, and `decide` emits it when the next slot f
 proposal therefore lacks the results that arrived in between (at most the ones that freed the
 slot), and it is made at a position of the inputs that replay reproduces (right after a decision),
 so the same events give the same proposals. A restarted suggester has nothing prepared and
-computes its next proposal when it is due.
+computes its next proposal when it is due. A strategy may prepare only part of a proposal
+(strategies.base.ProposesAhead): promotion Hyperband prepares its model's next new configuration,
+and when the slot frees resumes a paused job instead if a promotion is due by then, keeping the
+prepared configuration for the slot after.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from tunestream.naming import training_job_name
 from tunestream.space import SearchSpace
 from tunestream.standalone import OneTrainingJob
 from tunestream.strategies import EarlyStopper, SearchStrategy, registry
+from tunestream.strategies.base import ProposesAhead
 from tunestream.strategies.completion import CompletionCheck, CompletionCriteria
 from tunestream.trials import ObjectiveStatus, Proposal, StopDecision, TrainingJobRecord, TrainingJobStatus
 from tunestream.validation import definition_objective, representative_definition, validate_request, with_objective
@@ -144,7 +148,7 @@ class TuningJobState:
                 max_jobs=parts.proposer.max_training_jobs(),
             ),
             warm_start=cls._warm_records(space, warm_start, request.TrainingJobDefinition),
-            proposes_ahead=definition is not None and definition.proposes_ahead,
+            proposes_ahead=parts.proposes_ahead or (definition is not None and definition.proposes_ahead),
         )
 
     @staticmethod
@@ -419,9 +423,15 @@ class TuningJobState:
         prepared = self.ahead.pop(index, None)
         for stale in [i for i in self.ahead if i < index]:
             del self.ahead[stale]
-        proposal = prepared or self.strategy.propose(
-            index, self.strategy_history() if reads_history else self.warm_history()
-        )
+        used = prepared is not None
+        if prepared is not None and isinstance(self.strategy, ProposesAhead):
+            proposal, used = self.strategy.adopt(prepared, index, self.strategy_history())
+            if not used:  # e.g. a promotion came first: the prepared configuration waits for the next slot
+                self.ahead[index + 1] = prepared
+        elif prepared is not None:
+            proposal = prepared
+        else:
+            proposal = self.strategy.propose(index, self.strategy_history() if reads_history else self.warm_history())
         config = self.request.HyperParameterTuningJobConfig
         definition_name, tuned = self.space.split(self.space.format(proposal.values))
         definition = self.definition(definition_name)
@@ -492,7 +502,7 @@ class TuningJobState:
             step_offset=proposal.step_offset,
         )
         details = dict(proposal.details)
-        if prepared is not None:
+        if used:
             details["proposed_ahead"] = 1
         if self.stopper is not None:
             details.update(self.stopper.proposal_details(index))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from tunestream.trials import Proposal, StopDecision, TrainingJobRecord
 
@@ -27,6 +27,30 @@ class SearchStrategy(Protocol):
             history: every training job proposed so far, finished or not (running ones are pending).
         """
         ...
+
+
+@runtime_checkable
+class ProposesAhead(Protocol):
+    """A strategy whose proposal computed ahead (TuningJobState.ahead_request) is only part of what
+    it emits: promotion Hyperband prepares its next new configuration, yet resumes a paused job
+    instead when a promotion is due by the time a slot frees. A strategy without these methods
+    has its ordinary proposal computed ahead and emitted as it is."""
+
+    def propose_ahead(self, index: int, history: Sequence[TrainingJobRecord]) -> Proposal | None:
+        """What to prepare for training job `index` from a snapshot of the history; None: nothing
+        worth preparing (the proposal is cheap)."""
+        ...
+
+    def adopt(self, prepared: Proposal, index: int, history: Sequence[TrainingJobRecord]) -> tuple[Proposal, bool]:
+        """The proposal for training job `index` now that `prepared` is at hand, and whether it used
+        `prepared` (if not, it stays ready for the next index)."""
+        ...
+
+
+def propose_ahead(strategy: SearchStrategy, index: int, history: Sequence[TrainingJobRecord]) -> Proposal | None:
+    if isinstance(strategy, ProposesAhead):
+        return strategy.propose_ahead(index, history)
+    return strategy.propose(index, history)
 
 
 class EarlyStopper(Protocol):

@@ -157,6 +157,7 @@ def _build(inputs: StrategyInputs) -> StrategyParts:
     min_resource, max_resource = hyperband_resources(inputs.config, inputs.definition)
     assert max_resource is not None
     if promotion_enabled(inputs.config, inputs.definition):
+        model = _rung_model(inputs)
         proposer = PromotionHyperband(
             inputs.space,
             inputs.seed,
@@ -166,9 +167,14 @@ def _build(inputs: StrategyInputs) -> StrategyParts:
             inputs.maximize,
             start_share=START_SHARE if first_rung_measured(inputs.config) else None,
             max_rungs=MAX_RUNGS if first_rung_measured(inputs.config) else None,
-            model=_rung_model(inputs),
+            model=model,
         )
-        return StrategyParts(proposer, RungLimitStopper(max_resource, static_epochs(inputs.definition)))
+        return StrategyParts(
+            proposer,
+            RungLimitStopper(max_resource, static_epochs(inputs.definition)),
+            # A fit sits between a freed slot and its next job otherwise (up to 0.4 s on the bench).
+            proposes_ahead=model is not None,
+        )
     stopper = AshaStopper(
         min_resource,
         max_resource,

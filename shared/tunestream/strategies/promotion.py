@@ -31,7 +31,9 @@ New configurations are random draws, or with `model` (Proposals "Model") proposa
 expected improvement at MaxResource and the running training jobs as pending points there
 (RungModel, bayesian.py's model and acquisition), divided by a second GP's prediction of what a
 step of the configuration costs (from the gaps between a paused segment's reports). Every third new
-configuration stays random, as in BOHB. On the bench (docs/strategies.md) a GP fitted to one rung's
+configuration stays random, as in BOHB. The model's next configuration is computed ahead, while
+every slot is busy (`propose_ahead`), so a freed worker does not wait for a fit; whether a promotion
+goes first is decided when the slot frees (`adopt`). On the bench (docs/strategies.md) a GP fitted to one rung's
 values, the highest with enough of them, was slower than random draws: the first rung's values
 mislead where the ranking changes late (digits), and the higher rungs fill slowly; without the cost
 model the joint GP chose configurations whose steps cost 1.7x random draws' on the XGBoost table.
@@ -152,28 +154,74 @@ class PromotionHyperband:
     def propose(self, index: int, history: Sequence[TrainingJobRecord]) -> Proposal:
         own = [h for h in history if h.index >= 0]
         sized = self.ladder(own)
+        promoted = self._promoted(index, own, sized)
+        if promoted is not None:
+            return promoted
+        return self._new_configuration(index, history, own, sized, self._modelled(own, sized))
+
+    def propose_ahead(self, index: int, history: Sequence[TrainingJobRecord]) -> Proposal | None:
+        """The model's next new configuration, computed while every slot is busy so that no worker
+        waits for a fit (its index is the draw it is for); None where that draw is random anyway.
+        Whether a promotion goes first is decided when the slot frees (adopt)."""
+        own = [h for h in history if h.index >= 0]
+        return self._modelled(own, self.ladder(own))
+
+    def adopt(self, prepared: Proposal, index: int, history: Sequence[TrainingJobRecord]) -> tuple[Proposal, bool]:
+        """A due promotion first, keeping `prepared` for the next slot; otherwise the new
+        configuration `prepared` holds, unless it was made for another draw (then a fresh one)."""
+        own = [h for h in history if h.index >= 0]
+        sized = self.ladder(own)
+        promoted = self._promoted(index, own, sized)
+        if promoted is not None:
+            return promoted, False
+        if sized is None or prepared.index != _draws(own):
+            return self._new_configuration(index, history, own, sized, self._modelled(own, sized)), True
+        return self._new_configuration(index, history, own, sized, prepared), True
+
+    def _promoted(
+        self, index: int, own: Sequence[TrainingJobRecord], sized: tuple[list[int], SegmentCosts | None] | None
+    ) -> Proposal | None:
+        if sized is None:
+            return None
+        promotion = self._promotion(own, sized[0])
+        if promotion is None:
+            return None
+        record, rung, limit, rank, paused = promotion
+        return Proposal(
+            index=index,
+            values=record.values,
+            reason=(
+                f"promotion hyperband: resumes {record.name} from rung {rung} to {limit}: "
+                f"ranked {rank} of {paused} paused at that rung (top {paused // self._eta} may go on)"
+            ),
+            details={
+                "rung": limit,
+                "resumes": record.name,
+                "promoted_from_rung": rung,
+                "rank_at_rung": rank,
+            },
+            resume_from=record.name,
+            resource_limit=limit,
+            step_offset=record.metric_history[-1][0],
+        )
+
+    def _modelled(
+        self, own: Sequence[TrainingJobRecord], sized: tuple[list[int], SegmentCosts | None] | None
+    ) -> Proposal | None:
+        if self._model is None or sized is None:
+            return None
+        return self._model.propose(_draws(own), own, sized[0])
+
+    def _new_configuration(
+        self,
+        index: int,
+        history: Sequence[TrainingJobRecord],
+        own: Sequence[TrainingJobRecord],
+        sized: tuple[list[int], SegmentCosts | None] | None,
+        modelled: Proposal | None,
+    ) -> Proposal:
         if sized is not None:
             rungs, costs = sized
-            promotion = self._promotion(own, rungs)
-            if promotion is not None:
-                record, rung, limit, rank, paused = promotion
-                return Proposal(
-                    index=index,
-                    values=record.values,
-                    reason=(
-                        f"promotion hyperband: resumes {record.name} from rung {rung} to {limit}: "
-                        f"ranked {rank} of {paused} paused at that rung (top {paused // self._eta} may go on)"
-                    ),
-                    details={
-                        "rung": limit,
-                        "resumes": record.name,
-                        "promoted_from_rung": rung,
-                        "rank_at_rung": rank,
-                    },
-                    resume_from=record.name,
-                    resource_limit=limit,
-                    step_offset=record.metric_history[-1][0],
-                )
             first, how = rungs[0], f"trains to rung {rungs[0]}"
         else:
             first, costs = self.calibration_rung, None
@@ -185,10 +233,7 @@ class PromotionHyperband:
                 f"rungs {', '.join(map(str, rungs))})"
             )
             details.update(start_s=round(costs.start_s, 3), step_s=round(costs.step_s, 4))
-        draw = sum(1 for h in own if h.resume_from is None)
-        modelled = None
-        if self._model is not None and sized is not None:
-            modelled = self._model.propose(draw, own, sized[0])
+        draw = _draws(own)
         if modelled is not None:
             details.update(modelled.details)
             values, source = modelled.values, modelled.reason
@@ -222,6 +267,11 @@ class PromotionHyperband:
         """Smaller is better, whichever the objective's direction (a paused segment has an objective)."""
         assert record.objective is not None
         return -record.objective if self._maximize else record.objective
+
+
+def _draws(own: Sequence[TrainingJobRecord]) -> int:
+    """New configurations proposed so far (a resumed segment is not one)."""
+    return sum(1 for h in own if h.resume_from is None)
 
 
 def _paused(record: TrainingJobRecord) -> bool:

@@ -55,6 +55,8 @@ class StrategyParts:
 
     proposer: SearchStrategy
     stopper: EarlyStopper | None
+    # Proposes ahead though its definition does not always (Hyperband only with model proposals).
+    proposes_ahead: bool = False
 
 
 def no_rules(inputs: StrategyInputs) -> list[FieldError]:

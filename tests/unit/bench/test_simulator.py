@@ -11,7 +11,7 @@ import pytest
 from tunestream.bench.methods import Start, Task
 from tunestream.bench.simulator import simulate, task_of
 from tunestream.bench.stats import median_interval, speedup
-from tunestream.bench.suggester_methods import METHODS
+from tunestream.bench.suggester_methods import METHODS, SuggesterMethod
 from tunestream.bench.tables import CurveRow, CurveTable
 from tunestream.space import CategoricalParam, ContinuousParam, IntegerParam, SearchSpace
 
@@ -191,3 +191,20 @@ def test_bootstrap_intervals() -> None:
     assert censored.value == 0 and censored.high < 1  # most runs never got there: slower than Random
     m = median_interval(a)
     assert m.low < m.value < m.high
+
+
+@pytest.mark.parametrize("ahead", [True, False])
+def test_promotion_with_model_proposals_prepares_new_configurations_ahead(ahead: bool) -> None:
+    name = "tunestream Hyperband (promotion, model" + ("" if ahead else ", no ahead") + ")"
+    made: list[SuggesterMethod] = []
+
+    def factory(task: Task, seed: int, workers: int) -> SuggesterMethod:
+        made.append(METHODS[name](task, seed, workers))  # type: ignore[arg-type]
+        return made[-1]
+
+    runs = [
+        simulate(TABLE, factory, 5, 3, targets=TARGETS, horizon_s=6, stop_at_targets=False, start_cost_s=0.3)
+        for _ in range(2)
+    ]
+    assert runs[0].trace == runs[1].trace and runs[0].jobs == runs[1].jobs > 12
+    assert (made[0].proposed_ahead > 0) == ahead and made[0].proposed_ahead == made[1].proposed_ahead

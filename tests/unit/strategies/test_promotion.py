@@ -21,7 +21,7 @@ from tunestream.strategies.promotion import (
     shallowest_first_rung,
 )
 from tunestream.strategies.segment_cost import first_rung, measure
-from tunestream.trials import TrainingJobRecord, TrainingJobStatus
+from tunestream.trials import Proposal, TrainingJobRecord, TrainingJobStatus
 from tunestream.validation import validate_request
 
 SPACE = SearchSpace((ContinuousParam("x", 0.0, 1.0),))
@@ -445,3 +445,51 @@ def test_a_deep_range_gets_a_shallower_ladder_unless_the_rungs_start_at_min_reso
     assert isinstance(auto, PromotionHyperband) and auto.rungs == [10, 20, 40, 80, 150]
     fixed = parts(request(None, checkpoints=True, first_rung="MinResource", max_resource=150)).proposer
     assert isinstance(fixed, PromotionHyperband) and fixed.rungs == promotion_rungs(1, 150)
+
+
+def _decided(p: Proposal) -> tuple[object, ...]:
+    """A proposal without its wall-clock timings (replay ignores those too)."""
+    timings = registry.timing_details()
+    return p.values, p.reason, p.resource_limit, p.resume_from, {k: v for k, v in p.details.items() if k not in timings}
+
+
+def test_a_new_configuration_prepared_ahead_is_the_one_propose_would_make() -> None:
+    history = laddered_history()
+    prepared = modelled().propose_ahead(10, history)
+    assert prepared is not None and prepared.index == 6  # for the 7th new configuration
+    adopted, spent = modelled().adopt(prepared, 10, history)
+    assert spent and _decided(adopted) == _decided(modelled().propose(10, history))
+
+
+def test_a_promotion_due_when_the_slot_frees_goes_first_and_the_prepared_configuration_waits() -> None:
+    history = laddered_history()
+    prepared = modelled().propose_ahead(10, history)
+    assert prepared is not None
+    # A fourth segment paused at rung 2 since, the best there: the top two may go on, and it has not.
+    promoting = [*history, segment(10, 0.9, 2, resume_from="j2", x=0.3)]
+    adopted, spent = modelled().adopt(prepared, 11, promoting)
+    assert not spent and adopted.resume_from is not None and adopted.values != prepared.values
+
+
+def test_a_prepared_configuration_made_for_another_draw_is_made_again() -> None:
+    history = laddered_history()
+    prepared = modelled().propose_ahead(10, history)
+    assert prepared is not None
+    later = [*history, segment(10, None, 1, status=TrainingJobStatus.IN_PROGRESS, x=0.9)]
+    adopted, spent = modelled().adopt(prepared, 11, later)
+    assert spent and adopted.details["model_pending"] == 2  # fitted now, with the new job pending
+    assert _decided(adopted) == _decided(modelled().propose(11, later))
+
+
+def test_nothing_is_prepared_for_a_random_draw_or_without_a_model() -> None:
+    history = laddered_history()
+    history.append(segment(10, None, 1, status=TrainingJobStatus.IN_PROGRESS, x=0.9))
+    history.append(segment(11, None, 1, status=TrainingJobStatus.IN_PROGRESS, x=0.95))
+    assert modelled().propose_ahead(12, history) is None  # draw 8: every third stays random
+    assert strategy().propose_ahead(10, laddered_history()) is None
+
+
+def test_hyperband_proposes_ahead_only_with_model_proposals() -> None:
+    assert parts(request(None, checkpoints=True, proposals="Model")).proposes_ahead
+    assert not parts(request(None, checkpoints=True, proposals="Random")).proposes_ahead
+    assert not parts(request("Disabled", checkpoints=True)).proposes_ahead
