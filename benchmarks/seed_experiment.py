@@ -14,7 +14,9 @@ epochs are the resource. Every method runs it as a subprocess, two at a time:
 
 - tunestream Random, Bayesian, Hyperband (MinResource 1, MaxResource 20) and promotion Hyperband
   (the same with Promotion Enabled and a CheckpointConfig; the program pauses and resumes from its
-  checkpoint, each resume a training job that counts toward --max-jobs): through the real services
+  checkpoint, each resume a training job that counts toward --max-jobs; its new configurations from
+  the GP over configuration and resource, the default, or with tunestream-promotion-random at
+  random): through the real services
   (api, suggester, launcher with 2 slots, collector, tracker; own topic prefix, started here as in
   api_load.py) on the shared Kafka/PostgreSQL/S3 stack;
 - Optuna TPE and GP samplers, each with HyperbandPruner(1, 20, 3) and MedianPruner, and Syne Tune
@@ -65,7 +67,15 @@ from api_load import Stack  # noqa: E402  (the five services as child processes,
 PROGRAM = ROOT / "examples" / "mlp" / "train.py"
 OUT = ROOT / "benchmarks" / "out"
 LINE = re.compile(r"epoch=(\d+) .*validation:accuracy=([0-9.]+)")
-TUNESTREAM = ("tunestream-random", "tunestream-bayesian", "tunestream-hyperband", "tunestream-promotion")
+# tunestream-promotion is what a user gets (model proposals); -random draws its new configurations
+# at random (Proposals "Random", the default until 2026-12-05).
+TUNESTREAM = (
+    "tunestream-random",
+    "tunestream-bayesian",
+    "tunestream-hyperband",
+    "tunestream-promotion",
+    "tunestream-promotion-random",
+)
 OPTUNA = ("optuna-tpe-hyperband", "optuna-tpe-median", "optuna-gp-hyperband", "optuna-gp-median")
 SYNETUNE = ("synetune-asha", "synetune-bohb")
 METHODS = TUNESTREAM + OPTUNA + SYNETUNE
@@ -358,7 +368,9 @@ def _ts(value: str | None, t0: float) -> float | None:
     return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() - t0
 
 
-def tunestream_job(name: str, strategy: str, seed: int, max_jobs: int, epochs: int) -> dict[str, Any]:
+def tunestream_job(
+    name: str, strategy: str, seed: int, max_jobs: int, epochs: int, proposals: str | None = None
+) -> dict[str, Any]:
     ranges = {
         "IntegerParameterRanges": [
             {"Name": n, "MinValue": str(RANGES[n][0]), "MaxValue": str(RANGES[n][1]), "ScalingType": "Logarithmic"}
@@ -382,6 +394,8 @@ def tunestream_job(name: str, strategy: str, seed: int, max_jobs: int, epochs: i
         hyperband: dict[str, Any] = {"MinResource": 1, "MaxResource": epochs}
         if promotion:
             hyperband["Promotion"] = "Enabled"
+        if proposals:
+            hyperband["Proposals"] = proposals
         config["StrategyConfig"] = {"HyperbandStrategyConfig": hyperband}
     checkpoints = {"CheckpointConfig": {"S3Uri": f"s3://tunestream/seed-experiment/checkpoints/{name}"}}
     return {
@@ -406,6 +420,7 @@ def run_tunestream(
     stack: Stack, method: str, seed: int, target: float, cap: float, max_jobs: int, epochs: int
 ) -> dict[str, Any]:
     strategy = method.split("-")[1].capitalize()
+    proposals = "Random" if method == "tunestream-promotion-random" else None
     name = f"seed-{strategy.lower()[:5]}-s{seed}-{uuid.uuid4().hex[:6]}"
     run = Run(method, seed, target, cap, max_jobs)
     base = f"http://127.0.0.1:{stack.port}"
@@ -423,7 +438,7 @@ def run_tunestream(
 
     with httpx.Client(base_url=base, timeout=60) as http:
         run.t0 = time.time()
-        response = http.post("/tuning-jobs", json=tunestream_job(name, strategy, seed, max_jobs, epochs))
+        response = http.post("/tuning-jobs", json=tunestream_job(name, strategy, seed, max_jobs, epochs, proposals))
         if response.status_code != 200:
             raise SystemExit(f"submission refused: {response.text}")
         reached_at, stop_sent = None, False

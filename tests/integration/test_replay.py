@@ -33,7 +33,9 @@ def _jobs(run_id: str) -> dict[str, dict[str, Any]]:
     promotion = trainer_job(f"rp-promo-{run_id}", jobs=9, parallel=3, epochs="9", sleep="0.05")
     config = promotion["HyperParameterTuningJobConfig"]
     config["Strategy"] = "Hyperband"
-    config["StrategyConfig"] = {"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9, "Promotion": "Enabled"}}
+    config["StrategyConfig"] = {
+        "HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9, "Promotion": "Enabled", "Proposals": "Random"}
+    }
     promotion["TrainingJobDefinition"]["CheckpointConfig"] = {"S3Uri": f"s3://tunestream/it/checkpoints/rp-{run_id}"}
     # Model proposals: a rung needs 5 values (Bayesian's initial design for 2 parameters) before the
     # GP proposes, so enough training jobs that some new configurations come from it.

@@ -161,7 +161,8 @@ def _hyperband(task: Task, seed: int, workers: int) -> SuggesterMethod:
 
 def _promotion_hyperband(task: Task, seed: int, workers: int) -> SuggesterMethod:
     config = hyperband_config(task)
-    config["StrategyConfig"]["HyperbandStrategyConfig"]["Promotion"] = "Enabled"
+    # Random proposals (the default until the model's were measured with a start cost and proposed ahead).
+    config["StrategyConfig"]["HyperbandStrategyConfig"].update(Promotion="Enabled", Proposals="Random")
     request = tuning_request(task, seed, workers, "Hyperband", checkpoints=True, **config)
     return SuggesterMethod("tunestream Hyperband (promotion)", request, seed)
 

@@ -12,7 +12,7 @@ resume_from = the segment it continues and resource_limit = the next rung.
 
 Whenever a slot is free (ASHA's rule, Li et al. 2020): from the rung below the top downwards, the
 best configuration among the top floor(n / eta) of the n paused at that rung that was not promoted
-yet is resumed to the next rung; if there is none, a new random configuration starts. A rung whose
+yet is resumed to the next rung; if there is none, a new configuration starts. A rung whose
 segments failed counts only the ones with an objective. Everything is a function of the tuning
 job's records (no hidden state), so a restarted suggester or a replay makes the same decisions.
 
@@ -26,8 +26,9 @@ MAX_RUNGS rungs (a ladder from 1 to 150 boosting rounds would have 9). The ladde
 first training jobs to end and never moves after; the calibration jobs count at their own step and
 go on to the next rung above it.
 
-New configurations are random draws, or with `model` (Proposals "Model") proposals of one GP over
-(configuration, resource) fitted to the values at every rung, as MOBSTER's joint model is, with
+New configurations are random draws, or with `model` (Proposals "Model", the default) proposals
+of one GP over (configuration, resource) fitted to the values at every rung, as MOBSTER's joint
+model is, with
 expected improvement at MaxResource and the running training jobs as pending points there
 (RungModel, bayesian.py's model and acquisition), divided by a second GP's prediction of what a
 step of the configuration costs (from the gaps between a paused segment's reports). Every third new
