@@ -425,8 +425,9 @@ class TuningJobState:
             del self.ahead[stale]
         used = prepared is not None
         if prepared is not None and isinstance(self.strategy, ProposesAhead):
-            proposal, used = self.strategy.adopt(prepared, index, self.strategy_history())
-            if not used:  # e.g. a promotion came first: the prepared configuration waits for the next slot
+            proposal, adoption = self.strategy.adopt(prepared, index, self.strategy_history())
+            used = adoption == "used"
+            if adoption == "waits":  # e.g. a promotion came first: the prepared configuration is for the next slot
                 self.ahead[index + 1] = prepared
         elif prepared is not None:
             proposal = prepared

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from tunestream.trials import Proposal, StopDecision, TrainingJobRecord
 
@@ -29,6 +29,11 @@ class SearchStrategy(Protocol):
         ...
 
 
+# What became of a proposal prepared ahead: emitted, kept for the next slot, or dropped as made for
+# another situation (the proposal was then computed afresh).
+Adoption = Literal["used", "waits", "stale"]
+
+
 @runtime_checkable
 class ProposesAhead(Protocol):
     """A strategy whose proposal computed ahead (TuningJobState.ahead_request) is only part of what
@@ -41,9 +46,9 @@ class ProposesAhead(Protocol):
         worth preparing (the proposal is cheap)."""
         ...
 
-    def adopt(self, prepared: Proposal, index: int, history: Sequence[TrainingJobRecord]) -> tuple[Proposal, bool]:
-        """The proposal for training job `index` now that `prepared` is at hand, and whether it used
-        `prepared` (if not, it stays ready for the next index)."""
+    def adopt(self, prepared: Proposal, index: int, history: Sequence[TrainingJobRecord]) -> tuple[Proposal, Adoption]:
+        """The proposal for training job `index` now that `prepared` is at hand, and what became of
+        `prepared` ("waits": it stays ready for the next index)."""
         ...
 
 

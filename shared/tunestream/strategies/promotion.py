@@ -51,6 +51,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tunestream.space import SearchSpace
+from tunestream.strategies.base import Adoption
 from tunestream.strategies.bayesian import BayesianSearch
 from tunestream.strategies.random import RandomSearch
 from tunestream.strategies.segment_cost import SegmentCosts, first_rung, measure, step_seconds
@@ -167,17 +168,17 @@ class PromotionHyperband:
         own = [h for h in history if h.index >= 0]
         return self._modelled(own, self.ladder(own))
 
-    def adopt(self, prepared: Proposal, index: int, history: Sequence[TrainingJobRecord]) -> tuple[Proposal, bool]:
+    def adopt(self, prepared: Proposal, index: int, history: Sequence[TrainingJobRecord]) -> tuple[Proposal, Adoption]:
         """A due promotion first, keeping `prepared` for the next slot; otherwise the new
         configuration `prepared` holds, unless it was made for another draw (then a fresh one)."""
         own = [h for h in history if h.index >= 0]
         sized = self.ladder(own)
         promoted = self._promoted(index, own, sized)
         if promoted is not None:
-            return promoted, False
+            return promoted, "waits"
         if sized is None or prepared.index != _draws(own):
-            return self._new_configuration(index, history, own, sized, self._modelled(own, sized)), True
-        return self._new_configuration(index, history, own, sized, prepared), True
+            return self._new_configuration(index, history, own, sized, self._modelled(own, sized)), "stale"
+        return self._new_configuration(index, history, own, sized, prepared), "used"
 
     def _promoted(
         self, index: int, own: Sequence[TrainingJobRecord], sized: tuple[list[int], SegmentCosts | None] | None

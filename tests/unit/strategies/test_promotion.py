@@ -458,8 +458,8 @@ def test_a_new_configuration_prepared_ahead_is_the_one_propose_would_make() -> N
     history = laddered_history()
     prepared = modelled().propose_ahead(10, history)
     assert prepared is not None and prepared.index == 6  # for the 7th new configuration
-    adopted, spent = modelled().adopt(prepared, 10, history)
-    assert spent and _decided(adopted) == _decided(modelled().propose(10, history))
+    adopted, adoption = modelled().adopt(prepared, 10, history)
+    assert adoption == "used" and _decided(adopted) == _decided(modelled().propose(10, history))
 
 
 def test_a_promotion_due_when_the_slot_frees_goes_first_and_the_prepared_configuration_waits() -> None:
@@ -468,8 +468,8 @@ def test_a_promotion_due_when_the_slot_frees_goes_first_and_the_prepared_configu
     assert prepared is not None
     # A fourth segment paused at rung 2 since, the best there: the top two may go on, and it has not.
     promoting = [*history, segment(10, 0.9, 2, resume_from="j2", x=0.3)]
-    adopted, spent = modelled().adopt(prepared, 11, promoting)
-    assert not spent and adopted.resume_from is not None and adopted.values != prepared.values
+    adopted, adoption = modelled().adopt(prepared, 11, promoting)
+    assert adoption == "waits" and adopted.resume_from is not None and adopted.values != prepared.values
 
 
 def test_a_prepared_configuration_made_for_another_draw_is_made_again() -> None:
@@ -477,8 +477,8 @@ def test_a_prepared_configuration_made_for_another_draw_is_made_again() -> None:
     prepared = modelled().propose_ahead(10, history)
     assert prepared is not None
     later = [*history, segment(10, None, 1, status=TrainingJobStatus.IN_PROGRESS, x=0.9)]
-    adopted, spent = modelled().adopt(prepared, 11, later)
-    assert spent and adopted.details["model_pending"] == 2  # fitted now, with the new job pending
+    adopted, adoption = modelled().adopt(prepared, 11, later)
+    assert adoption == "stale" and adopted.details["model_pending"] == 2  # fitted now, with the new job pending
     assert _decided(adopted) == _decided(modelled().propose(11, later))
 
 

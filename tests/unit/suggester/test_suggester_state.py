@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,8 +25,9 @@ from tunestream.events.v1 import (
     TuningJobSubmitted,
     TuningJobSubmittedData,
 )
+from tunestream.strategies.base import Adoption
 from tunestream.suggester.handler import SuggesterHandler
-from tunestream.trials import ObjectiveStatus, TrainingJobStatus
+from tunestream.trials import ObjectiveStatus, Proposal, TrainingJobStatus
 
 
 def submitted(job: dict[str, Any], seed: int = 7) -> TuningJobSubmitted:
@@ -380,3 +382,39 @@ def test_promotion_sizes_its_first_rung_from_event_times_and_a_rebuild_agrees() 
         rebuilt.apply(e)
     again = asyncio.run(rebuilt.reconcile())
     assert [e.model_dump() for e in again] == [e.model_dump() for e in out]
+
+
+class PreparesPartly:
+    """Prepares x = 0.9 ahead; at an even index something else comes first and the prepared
+    configuration waits, at an odd one it is used (promotion Hyperband's pattern)."""
+
+    def max_training_jobs(self) -> int:
+        return 6
+
+    def propose(self, index: int, history: Any) -> Proposal:
+        return Proposal(index, {"x": 0.1, "n": 1, "kind": "a"}, "fresh")
+
+    def propose_ahead(self, index: int, history: Any) -> Proposal | None:
+        return Proposal(index, {"x": 0.9, "n": 1, "kind": "a"}, f"prepared for {index}")
+
+    def adopt(self, prepared: Proposal, index: int, history: Any) -> tuple[Proposal, Adoption]:
+        if index % 2 == 0:
+            return Proposal(index, {"x": 0.5, "n": 1, "kind": "a"}, "first"), "waits"
+        return replace(prepared, index=index), "used"
+
+
+def test_a_prepared_proposal_that_waits_is_kept_for_the_next_slot() -> None:
+    h = SuggesterHandler()
+    loop = Loop(h)
+    first = loop.step(submitted(minimal_job("part")))  # before the strategy is swapped: random draws
+    state = h.jobs["part"]
+    state.strategy, state.proposes_ahead = PreparesPartly(), True
+    state.ahead[len(state.proposals)] = PreparesPartly().propose_ahead(len(state.proposals), [])  # type: ignore[assignment]
+    reasons = []
+    for p in first:
+        for e in loop.step(finished("part", p.payload.spec.training_job_name, 0.5)):
+            if isinstance(e, TrainingJobProposed):
+                reasons.append((e.payload.spec.index, e.payload.reason, e.payload.details.get("proposed_ahead")))
+    # Index 2 (even): something came first, and what was prepared for it waited for index 3.
+    assert reasons[0] == (2, "first", None) and reasons[1] == (3, "prepared for 2", 1)
+    loop.loop.run_until_complete(h._settle_ahead(state))  # the next one, still being prepared
