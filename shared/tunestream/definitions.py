@@ -84,9 +84,9 @@ class HyperbandStrategyConfigShape(Shape):
     # is the default when CheckpointConfig is given. FirstRung "Auto" sizes promotion's first rung
     # from what a start costs (at least MinResource) and keeps the ladder to five rungs; "MinResource"
     # starts the rungs at MinResource.
-    # Proposals "Model" (the default) proposes promotion's new configurations from a GP over
-    # configuration and resource fitted to the values at every rung, expected improvement per second
-    # of a step (promotion.RungModel); "Random" draws them at random.
+    # Proposals "Model" proposes promotion's new configurations from a GP over configuration and
+    # resource fitted to the values at every rung, expected improvement per second of a step
+    # (promotion.RungModel); "Random" (the default) draws them at random.
     Promotion: Literal["Enabled", "Disabled"] | None = None
     FirstRung: Literal["Auto", "MinResource"] | None = None
     Proposals: Literal["Random", "Model"] | None = None

@@ -143,10 +143,10 @@ def _validate(inputs: StrategyInputs) -> list[FieldError]:
 
 
 def _rung_model(inputs: StrategyInputs) -> RungModel | None:
-    """Proposals "Model", the default: one cost-aware GP over configuration and resource
-    (promotion.RungModel); its bench figures against random proposals are in docs/strategies.md."""
+    """Proposals "Model": one cost-aware GP over configuration and resource (promotion.RungModel);
+    its bench figures against random proposals are in docs/strategies.md."""
     hb = hyperband_config(inputs.config)
-    if hb is not None and hb.Proposals == "Random":
+    if hb is None or hb.Proposals != "Model":
         return None
     search = BayesianSearch(inputs.space, inputs.seed, inputs.max_jobs, inputs.maximize)
     return RungModel(search, initial_design_size(len(inputs.space.params), inputs.max_jobs))

@@ -26,9 +26,8 @@ MAX_RUNGS rungs (a ladder from 1 to 150 boosting rounds would have 9). The ladde
 first training jobs to end and never moves after; the calibration jobs count at their own step and
 go on to the next rung above it.
 
-New configurations are random draws, or with `model` (Proposals "Model", the default) proposals
-of one GP over (configuration, resource) fitted to the values at every rung, as MOBSTER's joint
-model is, with
+New configurations are random draws, or with `model` (Proposals "Model") proposals of one GP
+over (configuration, resource) fitted to the values at every rung, as MOBSTER's joint model is, with
 expected improvement at MaxResource and the running training jobs as pending points there
 (RungModel, bayesian.py's model and acquisition), divided by a second GP's prediction of what a
 step of the configuration costs (from the gaps between a paused segment's reports). Every third new
