@@ -71,8 +71,6 @@ MAX_RUNGS = 5
 # parameters, with its cost model) took 0.4 s on one core of the bench's machine, from 600 2.6 s;
 # bench runs on `digits` that kept drawing cheap configurations paused that many and more.
 MAX_MODEL_POINTS = 200
-# The most configurations the cost GP of the model's proposals is fitted to (cost_points).
-MAX_COST_POINTS = 64
 # Training jobs whose costs size the first rung (module doc, "The first rung").
 CALIBRATION_JOBS = 3
 # The first rung's steps take at least 1 / START_SHARE starts: on the bench (100 seeds, 4 tables,
@@ -306,8 +304,7 @@ class RungModel:
     in one place. `cost_weight`: expected improvement is divided by a second GP's prediction of a
     step's seconds to this power (the step times between a paused segment's reports): 1 is
     improvement per second, 0 cost-blind. `max_points`: the most rung values a fit takes
-    (model_points); `max_cost_points`: the most configurations the cost GP is fitted to
-    (cost_points)."""
+    (model_points)."""
 
     def __init__(
         self,
@@ -316,10 +313,8 @@ class RungModel:
         random_every: int = 3,
         cost_weight: float = 1.0,
         max_points: int = MAX_MODEL_POINTS,
-        max_cost_points: int = MAX_COST_POINTS,
     ) -> None:
         self._search = search
-        self._max_cost_points = max_cost_points
         self._min_points = min_points
         self._random_every = random_every
         self._cost_weight = cost_weight
@@ -339,7 +334,12 @@ class RungModel:
         if len(observed) < self._min_points:
             return None
         running = [h.values for h in own if h.objective is None and not h.status.finished]
-        step_costs = cost_points(own, self._max_cost_points)
+        step_costs = [
+            (h.values, statistics.median(steps))
+            for paused in fitted.values()
+            for h in paused
+            if (steps := step_seconds(h))
+        ]
         proposal = self._search.propose_over_resource(draw, observed, running, step_costs, self._cost_weight)
         details: dict[str, float | int | str] = {
             f"model_{k}": v for k, v in proposal.details.items() if isinstance(v, int | float)
@@ -369,23 +369,6 @@ def model_points(by_rung: dict[int, list[TrainingJobRecord]], limit: int) -> dic
         kept[rung] = paused
         room -= len(paused)
     return kept
-
-
-def cost_points(own: Sequence[TrainingJobRecord], limit: int) -> list[tuple[dict[str, int | float | str], float]]:
-    """Seconds per step of each configuration with step times, the median over the gaps between
-    the reports of all its segments, for at most `limit` configurations evenly spaced in the order
-    they were first proposed. A step's cost depends on the configuration, not on the rung, so one
-    point per configuration says as much as one per segment, and a small fit keeps the proposal
-    quick: the cost GP on every paused segment took longer than the model's own fit on the bench."""
-    steps: dict[tuple[tuple[str, int | float | str], ...], tuple[dict[str, int | float | str], list[float]]] = {}
-    for h in sorted(own, key=lambda r: r.index):
-        gaps = step_seconds(h)
-        if gaps:
-            steps.setdefault(tuple(sorted(h.values.items())), (h.values, []))[1].extend(gaps)
-    costs = [(values, statistics.median(gaps)) for values, gaps in steps.values()]
-    if len(costs) > limit:
-        costs = [costs[round(i * (len(costs) - 1) / max(limit - 1, 1))] for i in range(limit)]
-    return costs
 
 
 def resource_share(resource: int, max_resource: int) -> float:

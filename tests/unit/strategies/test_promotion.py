@@ -15,7 +15,6 @@ from tunestream.strategies.promotion import (
     PromotionHyperband,
     RungLimitStopper,
     RungModel,
-    cost_points,
     model_points,
     promotion_rungs,
     resource_share,
@@ -496,31 +495,3 @@ def test_hyperband_proposes_ahead_only_with_model_proposals() -> None:
     assert parts(request(None, checkpoints=True, proposals="Model")).proposes_ahead
     assert not parts(request(None, checkpoints=True, proposals="Random")).proposes_ahead
     assert not parts(request("Disabled", checkpoints=True)).proposes_ahead
-
-
-def test_the_cost_gp_takes_one_point_per_configuration_and_at_most_its_limit() -> None:
-    def timed_segment(index: int, x: float, gap: float, resume_from: str | None = None) -> TrainingJobRecord:
-        return TrainingJobRecord(
-            index=index,
-            name=f"j{index}",
-            values={"x": x},
-            status=TrainingJobStatus.COMPLETED,
-            objective=0.5,
-            metric_history=((1, 0.4), (2, 0.5)),
-            metric_times=(10.0, 10.0 + gap),
-            resume_from=resume_from,
-            resource_limit=2,
-        )
-
-    # x = 0.1 trained three segments (gaps 1, 2, 9 s: median 2), x = 0.2 one; a job without two reports gives none.
-    own = [
-        timed_segment(0, 0.1, 1.0),
-        timed_segment(1, 0.2, 4.0),
-        timed_segment(2, 0.1, 2.0, "j0"),
-        timed_segment(3, 0.1, 9.0, "j2"),
-        segment(4, 0.5, 1, x=0.3),
-    ]
-    assert cost_points(own, 10) == [({"x": 0.1}, 2.0), ({"x": 0.2}, 4.0)]
-    many = [timed_segment(i, i / 100, 1.0 + i) for i in range(100)]
-    kept = cost_points(many, 5)
-    assert [values["x"] for values, _ in kept] == [0.0, 0.25, 0.5, 0.74, 0.99]
