@@ -238,19 +238,18 @@ class BayesianSearch:
                 f"{len(configs)} configurations, {len(pending_rows)} pending; log EI {found.value:.4g} "
                 f"at the full resource, predicted {sign * mean:.6g} ± {std:.3g}"
             ),
-            details={
-                "phase": "model",
-                "observations": len(observed),
-                "configurations": len(configs),
-                "pending": len(pending_rows),
-                "log_ei": round(found.value, 6),
-                "predicted_mean": sign * mean,
-                "predicted_std": std,
-                "noise_floor": floor,
-                **cost_details,
-                "fit_s": round(fitted - started, 4),
-                "suggest_s": round(time.perf_counter() - started, 4),
-            },
+            details=model_details(
+                observations=len(observed),
+                configurations=len(configs),
+                pending=len(pending_rows),
+                found=found,
+                predicted_mean=sign * mean,
+                predicted_std=std,
+                noise_floor=floor,
+                cost_details=cost_details,
+                started=started,
+                fitted=fitted,
+            ),
         )
 
     def _sobol(self, index: int, n_observed: int) -> Proposal:
@@ -296,18 +295,17 @@ class BayesianSearch:
                 f"model: GP on {len(observed)} observations, {len(pending_rows)} pending; "
                 f"log EI {found.value:.4g}, predicted {sign * mean:.6g} ± {std:.3g}"
             ),
-            details={
-                "phase": "model",
-                "observations": len(observed),
-                "pending": len(pending_rows),
-                "log_ei": round(found.value, 6),
-                "predicted_mean": sign * mean,
-                "predicted_std": std,
-                "noise_floor": floor,
-                **cost_details,
-                "fit_s": round(fitted - started, 4),
-                "suggest_s": round(time.perf_counter() - started, 4),
-            },
+            details=model_details(
+                observations=len(observed),
+                pending=len(pending_rows),
+                found=found,
+                predicted_mean=sign * mean,
+                predicted_std=std,
+                noise_floor=floor,
+                cost_details=cost_details,
+                started=started,
+                fitted=fitted,
+            ),
         )
 
     def _search_acquisition(
@@ -434,6 +432,37 @@ def cost_weight(index: int, n_initial: int, max_jobs: int) -> float:
     if span <= 0:
         return 0.0
     return float(min(max((max_jobs - index) / span, 0.0), 1.0))
+
+
+def model_details(
+    *,
+    observations: int,
+    pending: int,
+    found: acquisition_search.SearchResult,
+    predicted_mean: float,
+    predicted_std: float,
+    noise_floor: float,
+    cost_details: dict[str, float | int | str],
+    started: float,
+    fitted: float,
+    configurations: int | None = None,
+) -> dict[str, float | int | str]:
+    """A model-based proposal's details: what the GP saw and predicts, its cost model's summary,
+    and the wall-clock seconds of its fit and of the whole proposal (replay ignores those two)."""
+    details: dict[str, float | int | str] = {"phase": "model", "observations": observations}
+    if configurations is not None:
+        details["configurations"] = configurations
+    return {
+        **details,
+        "pending": pending,
+        "log_ei": round(found.value, 6),
+        "predicted_mean": predicted_mean,
+        "predicted_std": predicted_std,
+        "noise_floor": noise_floor,
+        **cost_details,
+        "fit_s": round(fitted - started, 4),
+        "suggest_s": round(time.perf_counter() - started, 4),
+    }
 
 
 def cost_summary(

@@ -26,17 +26,18 @@ MAX_RUNGS rungs (a ladder from 1 to 150 boosting rounds would have 9). The ladde
 first training jobs to end and never moves after; the calibration jobs count at their own step and
 go on to the next rung above it.
 
-New configurations are random draws, or with `model` (Proposals "Model") proposals of one GP
-over (configuration, resource) fitted to the values at every rung, as MOBSTER's joint model is, with
+New configurations are random draws, or with `model` (Proposals "Model") proposals of one GP over
+(configuration, resource) fitted to the values at every rung, as MOBSTER's joint model is, with
 expected improvement at MaxResource and the running training jobs as pending points there
-(RungModel, bayesian.py's model and acquisition), divided by a second GP's prediction of what a
-step of the configuration costs (from the gaps between a paused segment's reports). Every third new
+(RungModel, bayesian.py's model and acquisition), divided by a second GP's prediction of what a step
+of the configuration costs (from the gaps between a paused segment's reports). Every third new
 configuration stays random, as in BOHB. The model's next configuration is computed ahead, while
 every slot is busy (`propose_ahead`), so a freed worker does not wait for a fit; whether a promotion
-goes first is decided when the slot frees (`adopt`). On the bench (docs/strategies.md) a GP fitted to one rung's
-values, the highest with enough of them, was slower than random draws: the first rung's values
-mislead where the ranking changes late (digits), and the higher rungs fill slowly; without the cost
-model the joint GP chose configurations whose steps cost 1.7x random draws' on the XGBoost table.
+goes first is decided when the slot frees (`adopt`). On the bench (docs/strategies.md) a GP fitted
+to one rung's values, the highest with enough of them, was slower than random draws: the first
+rung's values mislead where the ranking changes late (digits), and the higher rungs fill slowly;
+without the cost model the joint GP chose configurations whose steps cost 1.7x random draws' on the
+XGBoost table.
 
 One bracket, not Hyperband's several: on the bench (docs/strategies.md) the single bracket reached
 the 5 % target sooner on all four tables at W = 2 and W = 8.
