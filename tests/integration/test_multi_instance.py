@@ -69,7 +69,9 @@ def test_a_two_instance_tuning_job_trains_data_parallel_on_shards(
     api.create_tuning_job(distributed_job(name, jobs=2, parallel=2, epochs=4, channel=channel))
     describe = wait_until_ended(api, name, timeout_s=240)
     assert describe["HyperParameterTuningJobStatus"] == "Completed", describe
-    assert describe["TrainingJobStatusCounters"]["Completed"] == 2
+    jobs = api.training_jobs(name)
+    ended = {job["TrainingJobName"]: (job["TrainingJobStatus"], job.get("FailureReason")) for job in jobs}
+    assert describe["TrainingJobStatusCounters"]["Completed"] == 2, (ended, [api.logs(job) for job in ended])
     best = describe["BestTrainingJob"]
     assert best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] > 0.5
     training = api.describe_training_job(best["TrainingJobName"])
