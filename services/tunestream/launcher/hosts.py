@@ -12,16 +12,74 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import socket
+from collections.abc import Callable
+from pathlib import Path
 
 from tunestream.launcher.backend import Exit, LineSink, Program
 
 
-def free_port() -> int:
-    """A TCP port free on this machine now, for the hosts' rendezvous (MASTER_PORT)."""
+def ephemeral_ports() -> range:
+    """The ports the kernel hands out to connect() and bind(0) (Linux's ip_local_port_range)."""
+    try:
+        low, high = (int(part) for part in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        return range(32768, 61000)  # Linux's default
+    return range(low, high + 1)
+
+
+def bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("", port))
+        except OSError:
+            return False
+    return True
+
+
+class RendezvousPorts:
+    """The ports this launcher gives training jobs of several hosts to meet on (MASTER_PORT).
+
+    A port merely free when the job is prepared may be gone when its first host binds it seconds
+    later: any connection (the job's own channel downloads, the other jobs' gloo meshes) may take
+    it as its local port if it lies in the ephemeral range. So the ports come from outside that
+    range, from torch's customary 29500 up, and each stays this launcher's until the job ends; a
+    random first port keeps two launchers on one machine apart, and a port something else has
+    bound is passed over."""
+
+    FIRST = 29500
+
+    def __init__(
+        self,
+        ephemeral: range | None = None,
+        rng: random.Random | None = None,
+        is_free: Callable[[int], bool] = bindable,
+    ) -> None:
+        skip = ephemeral if ephemeral is not None else ephemeral_ports()
+        self._ports = [p for p in range(self.FIRST, 65536) if p not in skip] or list(range(self.FIRST, 65536))
+        self._next = (rng or random.Random()).randrange(len(self._ports))
+        self._held: set[int] = set()
+        self._is_free = is_free
+
+    def take(self) -> int:
+        for _ in range(len(self._ports)):
+            port = self._ports[self._next]
+            self._next = (self._next + 1) % len(self._ports)
+            if port not in self._held and self._is_free(port):
+                self._held.add(port)
+                return port
+        raise RuntimeError("no port is free for the hosts' rendezvous")
+
+    def give_back(self, port: int) -> None:
+        self._held.discard(port)
+
+    def holds(self, port: int) -> bool:
+        return port in self._held
+
+
+# One book per launcher process: every training job it runs draws from it.
+RENDEZVOUS_PORTS = RendezvousPorts()
 
 
 class HostGroup:

@@ -41,7 +41,7 @@ from tunestream.events.v1 import (
 from tunestream.launcher.artifacts import upload_model
 from tunestream.launcher.backend import Attempt, Backend, Exit, LaunchFailed, Program, Publish, RunOptions
 from tunestream.launcher.checkpoints import AttemptCheckpoints, CheckpointSync
-from tunestream.launcher.hosts import HostGroup, free_port
+from tunestream.launcher.hosts import RENDEZVOUS_PORTS, HostGroup
 from tunestream.launcher.layout import JobLayout
 from tunestream.launcher.manifest import ManifestError, manifest_entries
 from tunestream.launcher.output import OutputForwarder
@@ -96,6 +96,7 @@ class TrainingRun:
         self.hosts = layout.host_layouts(
             spec.instance_count, [(g.name, g.instance_type, g.count) for g in spec.instance_groups]
         )
+        self._master_port: int | None = None  # held from RENDEZVOUS_PORTS until the run ends
         self.program = self._program(backend)
         self.checkpoints = (
             AttemptCheckpoints(
@@ -134,7 +135,8 @@ class TrainingRun:
         if len(self.hosts) == 1:
             return backend.program(self.spec, self.tuning_job_name, self.attempt, self.layout, self._options)
         # The scheduler gave the job every host's GPUs together: each host's share in turn.
-        counts, port = self.spec.host_gpu_counts(), free_port()
+        counts, port = self.spec.host_gpu_counts(), RENDEZVOUS_PORTS.take()
+        self._master_port = port
         starts = [sum(counts[:k]) for k in range(len(counts))]
         return HostGroup(
             [
@@ -189,6 +191,9 @@ class TrainingRun:
                 await self.program.cleanup()
             if not self._revoked:
                 await self._publish([self._attempt_failed(internal_reason("launcher error", exc))])
+        finally:
+            if self._master_port is not None:
+                RENDEZVOUS_PORTS.give_back(self._master_port)
         # Reported: the folder has served its purpose (the model and checkpoints are in S3), and a
         # launcher that kept every finished job's folder would fill its disk, as an instance that
         # SageMaker never recycled would. A revoked attempt's folder may already hold the next one.

@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import re
 import subprocess
 import tarfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+import pytest
 
 from tests.unit.scheduler.test_fleet import spec
 from tunestream.events.v1 import (
@@ -25,6 +28,7 @@ from tunestream.events.v1 import (
     TrainingOutputLogged,
 )
 from tunestream.launcher.backend import Attempt, RunOptions
+from tunestream.launcher.hosts import RENDEZVOUS_PORTS, RendezvousPorts, ephemeral_ports
 from tunestream.launcher.layout import JobLayout, host_names
 from tunestream.launcher.process import ProcessBackend, ProcessProgram
 from tunestream.launcher.run import TrainingRun
@@ -144,6 +148,8 @@ async def test_every_host_runs_with_its_name_rank_and_the_rendezvous(tmp_path: P
         assert json.loads(config)["current_host"] == host and json.loads(config)["hosts"] == ["algo-1", "algo-2"]
         assert metric == f"m={rank}"
     assert len(ports) == 1  # every host meets on the same port
+    [port] = [int(p) for p in ports]
+    assert port not in ephemeral_ports() and not RENDEZVOUS_PORTS.holds(port)  # given back at the end
     # One model.tar.gz holding what every host wrote into the shared model folder.
     [model] = [path for uri, path in store.files.items() if uri.endswith("model.tar.gz")]
     with tarfile.open(model) as tar:
@@ -265,3 +271,27 @@ async def test_instance_groups_place_hosts_their_gpus_and_their_channels(tmp_pat
         {"instance_group_name": "data", "instance_type": "ml.c5.xlarge", "hosts": ["algo-1", "algo-2"]},
         {"instance_group_name": "train", "instance_type": "ml.g5.xlarge", "hosts": ["algo-3"]},
     ]
+
+
+def test_rendezvous_ports_lie_outside_the_ephemeral_range_and_are_held_until_given_back() -> None:
+    taken: set[int] = set()
+    ports = RendezvousPorts(ephemeral=range(29510, 65536), rng=random.Random(0), is_free=lambda p: p not in taken)
+    first = [ports.take() for _ in range(10)]
+    assert sorted(first) == list(range(29500, 29510))  # all ten, none twice, none ephemeral
+    with pytest.raises(RuntimeError, match="rendezvous"):
+        ports.take()
+    ports.give_back(first[3])
+    assert ports.take() == first[3]
+
+
+def test_a_port_something_else_has_bound_is_passed_over() -> None:
+    ports = RendezvousPorts(ephemeral=range(29503, 65536), rng=random.Random(0), is_free=lambda p: p != 29501)
+    assert sorted(ports.take() for _ in range(2)) == [29500, 29502]
+
+
+def test_two_launchers_on_one_machine_start_from_different_ports() -> None:
+    starts = {
+        RendezvousPorts(ephemeral=range(32768, 61000), rng=random.Random(k), is_free=lambda p: True).take()
+        for k in range(5)
+    }
+    assert len(starts) == 5 and all(29500 <= p < 32768 or p > 61000 for p in starts)
