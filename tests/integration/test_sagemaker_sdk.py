@@ -169,12 +169,13 @@ def test_sdk_v2_tunes_the_builtin_xgboost_as_an_aws_notebook_does(
     assert summary["model"] == training["ModelArtifacts"]["S3ModelArtifacts"]
 
 
-def test_sdk_v3_trains_and_tunes_unchanged(
+def test_sdk_v3_walks_v2s_steps_unchanged(
     sdk3_python: str, api: TunestreamClient, settings: Settings, run_id: str, tmp_path: Path
 ) -> None:
-    """sagemaker 3 (`sagemaker.train`): ModelTrainer.train (CreateTrainingJob, after the SDK validated
-    the role through IAM and STS, which tunestream answers) and HyperparameterTuner.tune, with no
-    SDK setting changed (no SAGEMAKER_VALIDATE_ROLE)."""
+    """sagemaker 3 (`sagemaker.train` and sagemaker-core): ModelTrainer.train (CreateTrainingJob,
+    after the SDK validated the role through IAM and STS, which tunestream answers) and
+    TrainingJob.get; HyperparameterTuner.tune, best_training_job, analytics; a warm start, a stop,
+    two TrainingJobDefinitions and autotune, with no SDK setting changed (no SAGEMAKER_VALIDATE_ROLE)."""
     program = ROOT / "examples" / "xgboost_synthetic" / "train.py"
     summary = run_example(
         sdk3_python,
@@ -187,9 +188,41 @@ def test_sdk_v3_trains_and_tunes_unchanged(
     assert summary["training_status"] == "Completed" and summary["tuning_status"] == "Completed", summary
     training = api.describe_training_job(summary["training_job"])
     assert training["TrainingJobStatus"] == "Completed" and "TuningJobArn" not in training
-    assert training["HyperParameters"]["max_depth"] == "3"
+    assert summary["attached_max_depth"] == training["HyperParameters"]["max_depth"] == "3"
+    assert summary["attached_model"] == training["ModelArtifacts"]["S3ModelArtifacts"]
     described = api.describe(summary["tuning_job"])
-    assert summary["best_training_job"] == described["BestTrainingJob"]["TrainingJobName"]
+    best = described["BestTrainingJob"]
+    assert summary["best_training_job"] == best["TrainingJobName"]
+    assert (
+        summary["best_model"]
+        == api.describe_training_job(best["TrainingJobName"])["ModelArtifacts"]["S3ModelArtifacts"]
+    )
+    assert summary["analytics_rows"] == 3
+    assert summary["analytics_best"] == pytest.approx(best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
+    assert summary["warm_status"] == "Completed" and summary["warm_type"] == "TransferLearning", summary
+    assert summary["warm_parents"] == [summary["tuning_job"]]
+    assert summary["stopped_status"] == "Stopped"
+    # Two TrainingJobDefinitions through sagemaker-core: each training job ran one of them.
+    assert summary["several_status"] == "Completed", summary
+    several = api.describe(summary["several_tuning_job"])
+    assert sorted(d["DefinitionName"] for d in several["TrainingJobDefinitions"]) == ["deep", "shallow"]
+    ran = {
+        s["TrainingJobName"]: s["TrainingJobDefinitionName"] for s in api.training_jobs(summary["several_tuning_job"])
+    }
+    assert sorted(set(ran.values())) == summary["several_definitions"]
+    assert summary["several_best"] == several["BestTrainingJob"]["TrainingJobName"]
+    depth = int(summary["several_best_max_depth"])
+    assert (depth >= 6) if ran[summary["several_best"]] == "deep" else (depth <= 3)
+    # autotune=True: SDK 3.27 sends Autotune but neither the hints nor the values it holds back
+    # (subsample), so Autotune completes only what is unset; what it chose is shown.
+    assert summary["autotune_status"] == "Completed", summary
+    assert summary["autotune_ranges"] == ["eta", "max_depth"]
+    auto = api.describe(summary["autotune_tuning_job"])
+    assert auto["Autotune"] == {"Mode": "Enabled"}
+    assert auto["TrainingJobDefinition"]["StaticHyperParameters"] == {"num_round": "10"}
+    choices = auto["AutotuneChoices"]
+    criteria = "HyperParameterTuningJobConfig.TuningJobCompletionCriteria.ConvergenceDetected.CompleteOnConvergence"
+    assert choices[criteria] == "Enabled", choices
 
 
 def test_the_lab_runs_with_the_sagemaker_sdk_and_its_framework_estimator(
