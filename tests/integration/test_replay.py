@@ -38,8 +38,10 @@ def _jobs(run_id: str) -> dict[str, dict[str, Any]]:
     }
     promotion["TrainingJobDefinition"]["CheckpointConfig"] = {"S3Uri": f"s3://tunestream/it/checkpoints/rp-{run_id}"}
     # Model proposals: a rung needs 5 values (Bayesian's initial design for 2 parameters) before the
-    # GP proposes, so enough training jobs that some new configurations come from it.
-    modelled = trainer_job(f"rp-model-{run_id}", jobs=16, parallel=3, epochs="9", sleep="0.05")
+    # GP proposes, so enough training jobs that some new configurations come from it. A slot that
+    # frees while the GP is still being fitted gets a random draw instead (the first fit imports
+    # torch): epochs long enough that some fits are ready in time.
+    modelled = trainer_job(f"rp-model-{run_id}", jobs=20, parallel=3, epochs="9", sleep="0.2")
     config = modelled["HyperParameterTuningJobConfig"]
     config["Strategy"] = "Hyperband"
     config["StrategyConfig"] = {
@@ -109,7 +111,7 @@ def test_replay_finds_no_difference(
     assert tracker["differences"] == []
     assert suggester["differences"] == []
     assert report["differences"] == 0
-    expected_jobs = {"Random": 6, "Bayesian": 6, "Hyperband (promotion, model)": 16}.get(strategy, 9)
+    expected_jobs = {"Random": 6, "Bayesian": 6, "Hyperband (promotion, model)": 20}.get(strategy, 9)
     assert tracker["rows"]["training_jobs"] == expected_jobs
     assert tracker["events_replayed"] == sum(report["events"][t] for t in ("jobs", "trials", "training", "metrics"))
     assert suggester["recorded_without_inputs"] == 0

@@ -114,18 +114,23 @@ def simulate(
     events: list[tuple[float, int, str]] = []  # (time the trial's next epoch ends, tie-break, trial)
     order = 0
     suggester_free_at = 0.0
+    # A method that fills a slot while its next proposal is still being computed (the suggester's
+    # ProposesWhileBusy) computes it on a clock of its own instead of delaying decisions.
+    while_busy = bool(getattr(method, "proposes_while_busy", False))
+    model_free_at = 0.0
     now = 0.0
 
     def fill(now: float) -> None:
-        nonlocal order, suggester_free_at
+        nonlocal order, suggester_free_at, model_free_at
         while len(running) < workers and (max_jobs is None or out.jobs < max_jobs):
             started = time.perf_counter()
-            start: Start | None = method.ask(max(now, suggester_free_at))
+            asked_at = max(now, suggester_free_at)
+            start: Start | None = method.ask(asked_at)
             spent = time.perf_counter() - started
             out.decision_seconds += spent
             at = now
             if decision_time == "measured":
-                suggester_free_at = max(now, suggester_free_at) + spent
+                suggester_free_at = asked_at + spent
                 at = suggester_free_at
             if start is None:
                 break
@@ -153,7 +158,11 @@ def simulate(
             think(now)
             spent = time.perf_counter() - started
             out.decision_seconds += spent
-            if decision_time == "measured":
+            if decision_time == "measured" and while_busy:
+                # Computed beside the decisions (the suggester's own thread), ready when done.
+                model_free_at = max(now, suggester_free_at, model_free_at) + spent
+                method.ahead_ready_at = model_free_at  # type: ignore[attr-defined]
+            elif decision_time == "measured":
                 suggester_free_at = max(now, suggester_free_at) + spent
 
     def end(run: _Running, now: float, stopped: bool) -> None:

@@ -9,6 +9,7 @@ strategy is re-implemented here.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from tunestream.events.v1 import ObjectiveCollectedData, TrainingJobProposed, Tr
 from tunestream.space import CategoricalParam, ContinuousParam, SearchSpace
 from tunestream.strategies.base import propose_ahead
 from tunestream.suggester.state import TuningJobState
-from tunestream.trials import ObjectiveStatus, TrainingJobStatus
+from tunestream.trials import ObjectiveStatus, Proposal, TrainingJobStatus
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 # The bench's cap for every method (runner.MAX_JOBS): the simulator enforces it.
@@ -79,7 +80,9 @@ def tuning_request(
 class SuggesterMethod:
     """One simulated tuning job run by the suggester's TuningJobState."""
 
-    def __init__(self, name: str, request: CreateTuningJobRequest, seed: int, *, ahead: bool = True) -> None:
+    def __init__(
+        self, name: str, request: CreateTuningJobRequest, seed: int, *, ahead: bool = True, blocking: bool = False
+    ) -> None:
         self.name = name
         self._state = TuningJobState.create(request, seed, EPOCH)
         self._state.proposes_ahead = self._state.proposes_ahead and ahead
@@ -87,6 +90,14 @@ class SuggesterMethod:
         self._ended = False
         self._ahead: tuple[int, list[Any]] | None = None
         self.proposed_ahead = 0  # proposals emitted as computed ahead
+        # As the suggester: a slot that frees before the proposal computed ahead is ready is filled
+        # without it (TuningJobState.decide's model_busy), unless `blocking` (it then waits, as
+        # before ProposesWhileBusy). The simulator times the computation (ahead_ready_at) where it
+        # charges decision time; otherwise a computation is ready at once.
+        self.proposes_while_busy = self._state.proposes_while_busy and not blocking
+        self.ahead_ready_at = -math.inf
+        self._computed: tuple[int, Proposal] | None = None
+        self.model_busy = 0  # proposals made while the model's was being computed
 
     def _at(self, now: float) -> datetime:
         return EPOCH + timedelta(seconds=now)
@@ -94,13 +105,19 @@ class SuggesterMethod:
     def ask(self, now: float) -> Start | None:
         if not self._queue and not self._ended:
             self.think(now)  # as the handler does: a proposal computed ahead lands before decide
-            for event in self._state.decide(self._at(now)):
+            busy = self._computed is not None and self.ahead_ready_at > now
+            if self._computed is not None and not busy:
+                self._state.land_ahead(*self._computed)
+                self._computed = None
+            for event in self._state.decide(self._at(now), model_busy=busy):
                 if isinstance(event, TrainingJobProposed):
                     self._queue.append(event)
                     self.proposed_ahead += bool(event.payload.details.get("proposed_ahead"))
+                    self.model_busy += bool(event.payload.details.get("model_busy"))
                 elif isinstance(event, TuningJobEnded):
                     self._ended = True
-            self._ahead = self._state.ahead_request()
+            request = self._state.ahead_request()
+            self._ahead = None if busy else request
         if not self._queue:
             return None
         spec = self._queue.pop(0).payload.spec
@@ -118,7 +135,11 @@ class SuggesterMethod:
             index, history = self._ahead
             self._ahead = None
             prepared = propose_ahead(self._state.strategy, index, history)
-            if prepared is not None:
+            if prepared is None:
+                return
+            if self.proposes_while_busy:
+                self._computed = (index, prepared)  # lands at the first ask at or after ahead_ready_at
+            else:
                 self._state.ahead[index] = prepared
 
     def report(self, trial_id: str, epoch: int, value: float, now: float) -> bool:
@@ -167,12 +188,12 @@ def _promotion_hyperband(task: Task, seed: int, workers: int) -> SuggesterMethod
     return SuggesterMethod("tunestream Hyperband (promotion)", request, seed)
 
 
-def _promotion_model(name: str, *, ahead: bool) -> MethodFactory:
+def _promotion_model(name: str, *, ahead: bool, blocking: bool = False) -> MethodFactory:
     def make(task: Task, seed: int, workers: int) -> SuggesterMethod:
         config = hyperband_config(task)
         config["StrategyConfig"]["HyperbandStrategyConfig"].update(Promotion="Enabled", Proposals="Model")
         request = tuning_request(task, seed, workers, "Hyperband", checkpoints=True, **config)
-        return SuggesterMethod(name, request, seed, ahead=ahead)
+        return SuggesterMethod(name, request, seed, ahead=ahead, blocking=blocking)
 
     return make
 
@@ -203,6 +224,10 @@ METHODS: dict[str, MethodFactory] = {
     "tunestream Hyperband (promotion)": _promotion_hyperband,
     "tunestream Hyperband (promotion, model)": _promotion_model("tunestream Hyperband (promotion, model)", ahead=True),
     # Fitting when a slot frees, as before it proposed ahead (with measured decision time: the wait).
+    # The model's proposals as before ProposesWhileBusy: a freed slot waits for the one computed ahead.
+    "tunestream Hyperband (promotion, model, blocking)": _promotion_model(
+        "tunestream Hyperband (promotion, model, blocking)", ahead=True, blocking=True
+    ),
     "tunestream Hyperband (promotion, model, no ahead)": _promotion_model(
         "tunestream Hyperband (promotion, model, no ahead)", ahead=False
     ),

@@ -123,7 +123,6 @@ async def _rederive(history: JobHistory, recorded: list[EventBase]) -> list[Even
     if not jobs:
         return []
     clock = _Clock(jobs[0].occurred_at)
-    handler = SuggesterHandler(clock=clock)
     name = history.name
     produced: list[EventBase] = []
     produced_ids: set[str] = set()
@@ -143,6 +142,17 @@ async def _rederive(history: JobHistory, recorded: list[EventBase]) -> list[Even
                 continue
             return e, at
         return None
+
+    def model_busy(_: str) -> bool:
+        # As the live suggester found it when it made the recorded decision at this position (it
+        # depended on the clock); where none was recorded here, nothing was proposed.
+        target = next_target()
+        if target is None or target[1] != position():
+            return False
+        inputs: DecisionInputs = target[0].payload.inputs  # type: ignore[attr-defined]
+        return inputs.model_busy
+
+    handler = SuggesterHandler(clock=clock, busy_hint=model_busy)
 
     def keep(outputs: Any) -> None:
         for e in outputs:

@@ -39,8 +39,13 @@ class SuggesterHandler:
     # Ticks let ResourceLimits.MaxRuntimeInSeconds end a tuning job while no event arrives.
     tick_s: float | None = 1.0
 
-    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, clock: Callable[[], datetime] = utcnow, busy_hint: Callable[[str], bool | None] | None = None
+    ) -> None:
         self._clock = clock
+        # Replay's answer to "was the proposal computed ahead still being computed?" per tuning job
+        # (None: ask the computation), in place of the clock's.
+        self.busy_hint = busy_hint
         self.jobs: dict[str, TuningJobState] = {}
         # Proposals being computed ahead, per tuning job: (index, the computation).
         self._ahead: dict[str, tuple[int, asyncio.Future[Proposal | None]]] = {}
@@ -124,11 +129,13 @@ class SuggesterHandler:
         # A model-based proposal takes up to seconds: keep the event loop (and Kafka heartbeats) free.
         # Events are handled one at a time, so nothing else touches the state meanwhile; a proposal
         # computed ahead only reads the history snapshot it was given, and lands before `decide`.
-        await self._settle_ahead(job)
+        # A strategy that can fill a slot without its model does not wait for it (model_busy).
+        busy = await self._settle_ahead(job)
         now = self._clock()
-        outputs = self.stamp(job.name, await asyncio.to_thread(job.decide, now), now)
+        outputs = await asyncio.to_thread(job.decide, now, busy)
+        outputs = self.stamp(job.name, outputs, now, model_busy=busy)
         request = job.ahead_request()
-        if request is not None:
+        if request is not None and not busy:
             index, history = request
             self._ahead[job.name] = (
                 index,
@@ -136,31 +143,42 @@ class SuggesterHandler:
             )
         return outputs
 
-    async def _settle_ahead(self, job: TuningJobState) -> None:
-        pending = self._ahead.pop(job.name, None)
+    async def _settle_ahead(self, job: TuningJobState) -> bool:
+        """Land the proposal computed ahead, waiting for it unless the strategy can do without
+        (then True while it is still being computed). Replay says instead what the live suggester
+        found (`busy_hint`), since that depended on the clock."""
+        pending = self._ahead.get(job.name)
         if pending is None:
-            return
+            return False
         index, computation = pending
+        if job.proposes_while_busy:
+            hint = self.busy_hint(job.name) if self.busy_hint is not None else None
+            if hint if hint is not None else not computation.done():
+                return True
+        del self._ahead[job.name]
         if computation.cancelled():  # its event loop was shut down (a stopping service)
-            return
+            return False
         try:
             prepared = await computation
         except Exception:  # the proposal is then computed when due, as without proposing ahead
             log.exception("tuning job %s: proposing training job %d ahead failed", job.name, index)
-            return
+            return False
         if prepared is not None:
-            job.ahead[index] = prepared
+            job.land_ahead(index, prepared)
+        return False
 
-    def stamp(self, name: str, outputs: Sequence[EventBase], now: datetime | None = None) -> list[EventBase]:
+    def stamp(
+        self, name: str, outputs: Sequence[EventBase], now: datetime | None = None, model_busy: bool = False
+    ) -> list[EventBase]:
         """Record on each decision what it saw (DecisionInputs) and, for `decide`, the `now` it was
-        given (as occurred_at): all that `tunestream replay` needs to re-derive it."""
+        given (as occurred_at) and whether the proposal computed ahead was ready: all that
+        `tunestream replay` needs to re-derive it."""
         jobs, metrics = self.seen.get(name, (0, 0))
+        inputs = DecisionInputs(jobs=jobs, metrics=metrics, model_busy=model_busy)
         stamped: list[EventBase] = []
         for e in outputs:
             if isinstance(e, DECISIONS):
-                update: dict[str, object] = {
-                    "payload": e.payload.model_copy(update={"inputs": DecisionInputs(jobs=jobs, metrics=metrics)})
-                }
+                update: dict[str, object] = {"payload": e.payload.model_copy(update={"inputs": inputs})}
                 if now is not None:
                     update["occurred_at"] = now
                 e = e.model_copy(update=update)

@@ -16,7 +16,12 @@ so the same events give the same proposals. A restarted suggester has nothing pr
 computes its next proposal when it is due. A strategy may prepare only part of a proposal
 (strategies.base.ProposesAhead): promotion Hyperband prepares its model's next new configuration,
 and when the slot frees resumes a paused job instead if a promotion is due by then, keeping the
-prepared configuration for the slot after.
+prepared configuration for the slot after. A strategy that can fill a slot without its model
+(strategies.base.ProposesWhileBusy) never makes a worker wait for a fit: a slot that frees while
+the prepared proposal is still being computed gets a due promotion or a random draw
+(`decide(model_busy=True)`), and the prepared proposal serves the next slot once ready
+(`land_ahead`). Whether it was ready depends on the clock, so every decision records it
+(DecisionInputs.model_busy) and replay decides the same way again.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ from tunestream.naming import training_job_name
 from tunestream.space import SearchSpace
 from tunestream.standalone import OneTrainingJob
 from tunestream.strategies import EarlyStopper, SearchStrategy, registry
-from tunestream.strategies.base import ProposesAhead
+from tunestream.strategies.base import ProposesAhead, ProposesWhileBusy
 from tunestream.strategies.completion import CompletionCheck, CompletionCriteria
 from tunestream.trials import ObjectiveStatus, Proposal, StopDecision, TrainingJobRecord, TrainingJobStatus
 from tunestream.validation import definition_objective, representative_definition, validate_request, with_objective
@@ -92,6 +97,8 @@ class TuningJobState:
     # decide that filled every slot, and consumed by ahead_request.
     ahead: dict[int, Proposal] = field(default_factory=dict)
     _ahead_due: bool = field(default=False, repr=False)
+    # Set by `decide(model_busy=True)` for its own proposals (see `decide`).
+    _model_busy: bool = field(default=False, repr=False)
     # Indexes kept beside proposals/results (change both through add_proposal/add_result) so that a
     # decision costs the same at the 10,000th training job as at the first: the running training
     # jobs in proposal order, specs by name, and the completion check as of len(results).
@@ -310,8 +317,29 @@ class TuningJobState:
         decision = self.stopper.decide(self.record(spec), self.history())
         return [self._stop(training_job, decision.reason, decision)] if decision else []
 
-    def decide(self, now: datetime) -> list[EventBase]:
-        """Events owed now. `now` only matters for ResourceLimits.MaxRuntimeInSeconds and convergence time."""
+    @property
+    def proposes_while_busy(self) -> bool:
+        """Whether a slot that frees while the proposal computed ahead is still being computed is
+        filled at once (strategies.base.ProposesWhileBusy) instead of waiting for it."""
+        return self.proposes_ahead and isinstance(self.strategy, ProposesWhileBusy)
+
+    def land_ahead(self, index: int, prepared: Proposal) -> None:
+        """A proposal computed ahead for training job `index`, now at hand. If that slot was filled
+        meanwhile (decide with model_busy), it is for the next one."""
+        self.ahead[max(index, len(self.proposals))] = prepared
+
+    def decide(self, now: datetime, model_busy: bool = False) -> list[EventBase]:
+        """Events owed now. `now` only matters for ResourceLimits.MaxRuntimeInSeconds and convergence
+        time. `model_busy`: the proposal computed ahead is not ready yet, so a slot without one is
+        filled by the strategy's propose_while_busy (a strategy that has it). The suggester decides
+        this by the clock; DecisionInputs records it for replay."""
+        self._model_busy = model_busy and self.proposes_while_busy
+        try:
+            return self._decide(now)
+        finally:
+            self._model_busy = False
+
+    def _decide(self, now: datetime) -> list[EventBase]:
         if self.ended:
             return []
         limit_s = self.request.HyperParameterTuningJobConfig.ResourceLimits.MaxRuntimeInSeconds
@@ -431,6 +459,8 @@ class TuningJobState:
                 self.ahead[index + 1] = prepared
         elif prepared is not None:
             proposal = prepared
+        elif self._model_busy and isinstance(self.strategy, ProposesWhileBusy):
+            proposal = self.strategy.propose_while_busy(index, self.strategy_history())
         else:
             proposal = self.strategy.propose(index, self.strategy_history() if reads_history else self.warm_history())
         config = self.request.HyperParameterTuningJobConfig

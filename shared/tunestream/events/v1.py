@@ -240,6 +240,10 @@ class DecisionInputs(Payload):
 
     jobs: int
     metrics: int
+    # The suggester decided while a proposal it computes ahead was not ready (TuningJobState.decide's
+    # model_busy): set on every decision of that decide, since it also holds back the next
+    # computation; an input replay cannot derive from the events, as it depends on the clock.
+    model_busy: bool = False
 
 
 class TrainingJobProposedData(Payload):

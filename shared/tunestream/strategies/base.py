@@ -52,6 +52,18 @@ class ProposesAhead(Protocol):
         ...
 
 
+@runtime_checkable
+class ProposesWhileBusy(Protocol):
+    """A strategy that proposes ahead (ProposesAhead) and has a cheap proposal for a slot that frees
+    while its prepared one is still being computed, so that no worker waits for a fit: the
+    suggester then decides with `model_busy` (TuningJobState.decide), and the prepared proposal
+    serves a later slot when it is ready (TuningJobState.land_ahead)."""
+
+    def propose_while_busy(self, index: int, history: Sequence[TrainingJobRecord]) -> Proposal:
+        """The proposal for training job `index` without the model (a due promotion, or a random draw)."""
+        ...
+
+
 def propose_ahead(strategy: SearchStrategy, index: int, history: Sequence[TrainingJobRecord]) -> Proposal | None:
     if isinstance(strategy, ProposesAhead):
         return strategy.propose_ahead(index, history)

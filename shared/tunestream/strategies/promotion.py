@@ -48,7 +48,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tunestream.space import SearchSpace
 from tunestream.strategies.base import Adoption
@@ -170,15 +170,37 @@ class PromotionHyperband:
 
     def adopt(self, prepared: Proposal, index: int, history: Sequence[TrainingJobRecord]) -> tuple[Proposal, Adoption]:
         """A due promotion first, keeping `prepared` for the next slot; otherwise the new
-        configuration `prepared` holds, unless it was made for another draw (then a fresh one)."""
+        configuration `prepared` holds. One made for an earlier draw (random draws went out while
+        it was computed: propose_while_busy) serves the next draw the model is to make, and waits
+        through a draw that is random anyway; one made before the ladder was sized is dropped."""
         own = [h for h in history if h.index >= 0]
         sized = self.ladder(own)
         promoted = self._promoted(index, own, sized)
         if promoted is not None:
             return promoted, "waits"
-        if sized is None or prepared.index != _draws(own):
+        draw = _draws(own)
+        if sized is None or prepared.index > draw:
             return self._new_configuration(index, history, own, sized, self._modelled(own, sized)), "stale"
+        if prepared.index < draw and self._model is not None and not self._model.wants(draw, own):
+            return self._new_configuration(index, history, own, sized, None), "waits"
         return self._new_configuration(index, history, own, sized, prepared), "used"
+
+    def propose_while_busy(self, index: int, history: Sequence[TrainingJobRecord]) -> Proposal:
+        """A due promotion, or a random draw in place of the model's proposal that is still being
+        computed (`model_busy` in its details when the model would have made this draw)."""
+        own = [h for h in history if h.index >= 0]
+        sized = self.ladder(own)
+        promoted = self._promoted(index, own, sized)
+        if promoted is not None:
+            return promoted
+        proposal = self._new_configuration(index, history, own, sized, None)
+        if self._model is None or sized is None or not self._model.wants(_draws(own), own):
+            return proposal
+        return replace(
+            proposal,
+            reason=proposal.reason.replace("(random draw", "(random draw while the model's proposal is computed,", 1),
+            details={**proposal.details, "model_busy": 1},
+        )
 
     def _promoted(
         self, index: int, own: Sequence[TrainingJobRecord], sized: tuple[list[int], SegmentCosts | None] | None
@@ -320,6 +342,12 @@ class RungModel:
         self._random_every = random_every
         self._cost_weight = cost_weight
         self._max_points = max_points
+
+    def wants(self, draw: int, own: Sequence[TrainingJobRecord]) -> bool:
+        """Whether new configuration number `draw` is the model's to make (cheap: no fit)."""
+        if self._random_every and draw % self._random_every == self._random_every - 1:
+            return False
+        return sum(len(p) for p in model_points(paused_by_rung(own), self._max_points).values()) >= self._min_points
 
     def propose(self, draw: int, own: Sequence[TrainingJobRecord], rungs: Sequence[int]) -> Proposal | None:
         """New configuration number `draw`, or None where it is to be random: every `random_every`-th,

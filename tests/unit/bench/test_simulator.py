@@ -208,3 +208,58 @@ def test_promotion_with_model_proposals_prepares_new_configurations_ahead(ahead:
     ]
     assert runs[0].trace == runs[1].trace and runs[0].jobs == runs[1].jobs > 12
     assert (made[0].proposed_ahead > 0) == ahead and made[0].proposed_ahead == made[1].proposed_ahead
+
+
+class ThinksBeside(Scripted):
+    """Spends `think_s` on its first think, as a model fitted ahead does, without holding its decisions."""
+
+    proposes_while_busy = True
+
+    def __init__(self, starts: list[Start], think_s: float) -> None:
+        super().__init__(starts)
+        self.think_s, self.thought_at = think_s, -1.0
+        self.ahead_ready_at = -math.inf
+        self.ready_seen: list[float] = []
+
+    def ask(self, now: float) -> Start | None:
+        self.ready_seen.append(self.ahead_ready_at)
+        return super().ask(now)
+
+    def think(self, now: float) -> None:
+        if self.thought_at < 0:
+            self.thought_at = now
+            time.sleep(self.think_s)
+
+
+def test_a_method_that_proposes_while_busy_computes_on_a_clock_of_its_own() -> None:
+    """Its computation ahead does not delay the next decision (the suggester fills the slot
+    without it), and the simulator tells it when the computation is ready."""
+    script = ThinksBeside([Start("a", {"x": 0.1}), Start("b", {"x": 0.1})], think_s=0.2)
+    simulate(two_rows(), lambda *_: script, 0, 1, targets=(0.9,), horizon_s=100, decision_time="measured")
+    assert script.thought_at == 0 and 0.2 <= script.ready_seen[1] < 0.5
+    assert script.asked_at[1] < 3.05  # b asked for when a ended (3 s), not a computation later
+    blocking = Scripted([Start("a", {"x": 0.1}), Start("b", {"x": 0.1})])
+    blocking.think = ThinksBeside([], think_s=0.2).think  # type: ignore[attr-defined]
+    simulate(two_rows(), lambda *_: blocking, 0, 1, targets=(0.9,), horizon_s=100, decision_time="measured")
+    assert blocking.asked_at[1] >= 3.0 and blocking.asked_at[0] == 0  # charged to the one suggester
+
+
+def test_the_model_proposes_while_busy_only_where_decision_time_is_charged() -> None:
+    """With no decision time every computation is ready at once: the same runs as blocking."""
+    names = ("tunestream Hyperband (promotion, model)", "tunestream Hyperband (promotion, model, blocking)")
+    made: dict[str, SuggesterMethod] = {}
+
+    def factory(name: str) -> object:
+        def make(task: Task, seed: int, workers: int) -> SuggesterMethod:
+            made[name] = METHODS[name](task, seed, workers)  # type: ignore[assignment]
+            return made[name]
+
+        return make
+
+    runs = [
+        simulate(TABLE, factory(n), 5, 3, targets=TARGETS, horizon_s=6, stop_at_targets=False, start_cost_s=0.3)  # type: ignore[arg-type]
+        for n in names
+    ]
+    assert runs[0].trace == runs[1].trace and runs[0].jobs == runs[1].jobs
+    assert made[names[0]].proposes_while_busy and not made[names[1]].proposes_while_busy
+    assert made[names[0]].model_busy == 0 and made[names[0]].proposed_ahead == made[names[1]].proposed_ahead > 0

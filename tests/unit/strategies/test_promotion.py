@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -472,14 +473,43 @@ def test_a_promotion_due_when_the_slot_frees_goes_first_and_the_prepared_configu
     assert adoption == "waits" and adopted.resume_from is not None and adopted.values != prepared.values
 
 
-def test_a_prepared_configuration_made_for_another_draw_is_made_again() -> None:
+def test_a_prepared_configuration_overtaken_by_random_draws_serves_the_next_model_draw() -> None:
+    """Slots filled while it was computed (propose_while_busy) do not waste it: it is the next
+    configuration the model is to make, and it waits through a draw that is random anyway."""
     history = laddered_history()
     prepared = modelled().propose_ahead(10, history)
     assert prepared is not None
     later = [*history, segment(10, None, 1, status=TrainingJobStatus.IN_PROGRESS, x=0.9)]
     adopted, adoption = modelled().adopt(prepared, 11, later)
-    assert adoption == "stale" and adopted.details["model_pending"] == 2  # fitted now, with the new job pending
-    assert _decided(adopted) == _decided(modelled().propose(11, later))
+    assert adoption == "used" and adopted.values == prepared.values
+    assert adopted.details["model_pending"] == prepared.details["model_pending"]  # as fitted then
+    latest = [*later, segment(11, None, 1, status=TrainingJobStatus.IN_PROGRESS, x=0.95)]
+    adopted, adoption = modelled().adopt(prepared, 12, latest)  # draw 8: every third stays random
+    assert adoption == "waits" and "random draw" in adopted.reason and adopted.values != prepared.values
+
+
+def test_a_prepared_configuration_made_for_a_later_draw_is_made_again() -> None:
+    history = laddered_history()
+    prepared = modelled().propose_ahead(10, history)
+    assert prepared is not None
+    ahead_of_history = replace(prepared, index=prepared.index + 1)
+    adopted, adoption = modelled().adopt(ahead_of_history, 10, history)
+    assert adoption == "stale" and _decided(adopted) == _decided(modelled().propose(10, history))
+
+
+def test_while_the_model_computes_a_slot_gets_a_due_promotion_or_a_random_draw_marked_as_such() -> None:
+    history = laddered_history()
+    busy = modelled().propose_while_busy(10, history)
+    assert busy.resume_from is None and busy.details["model_busy"] == 1
+    assert "random draw while the model's proposal is computed" in busy.reason
+    assert busy.values == strategy().propose(10, history).values  # the random draw it would be without a model
+    random_anyway = [
+        *history,
+        segment(10, None, 1, status=TrainingJobStatus.IN_PROGRESS, x=0.9),
+        segment(11, None, 1, status=TrainingJobStatus.IN_PROGRESS, x=0.95),
+    ]
+    assert "model_busy" not in modelled().propose_while_busy(12, random_anyway).details
+    assert "model_busy" not in strategy().propose_while_busy(10, history).details  # no model at all
 
 
 def test_nothing_is_prepared_for_a_random_draw_or_without_a_model() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -288,6 +289,12 @@ class Loop:
         self.handler.apply(event)
         return list(self.loop.run_until_complete(self.handler.react(event)))
 
+    def drain(self) -> None:
+        """Let the computations still running ahead finish before the loop goes."""
+        pending = [computation for _, computation in self.handler._ahead.values()]
+        self.loop.run_until_complete(asyncio.wait_for(asyncio.gather(*pending), 10))
+        self.loop.close()
+
 
 def bayesian_job(name: str) -> dict[str, Any]:
     job = minimal_job(name, Strategy="Bayesian")
@@ -418,3 +425,94 @@ def test_a_prepared_proposal_that_waits_is_kept_for_the_next_slot() -> None:
     # Index 2 (even): something came first, and what was prepared for it waited for index 3.
     assert reasons[0] == (2, "first", None) and reasons[1] == (3, "prepared for 2", 1)
     loop.loop.run_until_complete(h._settle_ahead(state))  # the next one, still being prepared
+
+
+class PreparesSlowly:
+    """Prepares x = 0.9 ahead, for as long as the test holds `release`; a slot that frees meanwhile
+    gets x = 0.3 (strategies.base.ProposesWhileBusy)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.computations = 0
+
+    def max_training_jobs(self) -> int:
+        return 8
+
+    def propose(self, index: int, history: Any) -> Proposal:
+        return Proposal(index, {"x": 0.1, "n": 1, "kind": "a"}, "fresh")
+
+    def propose_ahead(self, index: int, history: Any) -> Proposal | None:
+        self.computations += 1
+        assert self.release.wait(10)
+        return Proposal(index, {"x": 0.9, "n": 1, "kind": "a"}, f"prepared for {index}")
+
+    def adopt(self, prepared: Proposal, index: int, history: Any) -> tuple[Proposal, Adoption]:
+        return replace(prepared, index=index), "used"
+
+    def propose_while_busy(self, index: int, history: Any) -> Proposal:
+        return Proposal(index, {"x": 0.3, "n": 1, "kind": "a"}, "while busy")
+
+
+def slow_job(h: SuggesterHandler, loop: Loop, name: str) -> tuple[list[Any], PreparesSlowly]:
+    first = loop.step(submitted(minimal_job(name)))  # random draws for 0 and 1, before the swap
+    state = h.jobs[name]
+    slow = PreparesSlowly()
+    state.strategy, state.proposes_ahead = slow, True  # type: ignore[assignment]
+    return first, slow
+
+
+def proposed(events: list[Any]) -> TrainingJobProposed:
+    (proposal,) = [e for e in events if isinstance(e, TrainingJobProposed)]
+    return proposal
+
+
+def test_a_slot_that_frees_while_the_model_computes_does_not_wait_and_the_model_serves_the_next() -> None:
+    h = SuggesterHandler()
+    loop = Loop(h)
+    first, slow = slow_job(h, loop, "busy")
+    two = proposed(loop.step(finished("busy", first[0].payload.spec.training_job_name, 0.5)))
+    assert (two.payload.spec.index, two.payload.reason, two.payload.inputs.model_busy) == (2, "fresh", False)
+    assert "busy" in h._ahead  # every slot full: index 3 is being prepared
+    three = proposed(loop.step(finished("busy", first[1].payload.spec.training_job_name, 0.4)))
+    assert (three.payload.spec.index, three.payload.reason, three.payload.inputs.model_busy) == (3, "while busy", True)
+    assert slow.computations == 1  # no second computation queued behind the first
+    slow.release.set()
+    computation = h._ahead["busy"][1]
+    loop.loop.run_until_complete(asyncio.wait_for(asyncio.shield(computation), 10))
+    four = proposed(loop.step(finished("busy", two.payload.spec.training_job_name, 0.3)))
+    assert (four.payload.spec.index, four.payload.reason) == (4, "prepared for 3")
+    assert four.payload.details["proposed_ahead"] == 1 and not four.payload.inputs.model_busy
+    loop.drain()
+
+
+def test_replay_tells_the_handler_whether_the_model_was_busy_instead_of_the_clock() -> None:
+    hinted = SuggesterHandler(busy_hint=lambda name: False)  # it was ready live: wait for it
+    loop = Loop(hinted)
+    first, slow = slow_job(hinted, loop, "ready")
+    loop.step(finished("ready", first[0].payload.spec.training_job_name, 0.5))
+    threading.Timer(0.2, slow.release.set).start()
+    three = proposed(loop.step(finished("ready", first[1].payload.spec.training_job_name, 0.4)))
+    assert (three.payload.reason, three.payload.inputs.model_busy) == ("prepared for 3", False)
+    loop.drain()
+
+    hinted = SuggesterHandler(busy_hint=lambda name: True)  # it was not: do without, though it is done
+    loop = Loop(hinted)
+    first, slow = slow_job(hinted, loop, "late")
+    slow.release.set()
+    loop.step(finished("late", first[0].payload.spec.training_job_name, 0.5))
+    loop.loop.run_until_complete(asyncio.wait_for(asyncio.shield(hinted._ahead["late"][1]), 10))
+    three = proposed(loop.step(finished("late", first[1].payload.spec.training_job_name, 0.4)))
+    assert (three.payload.reason, three.payload.inputs.model_busy) == ("while busy", True)
+    loop.drain()
+
+
+def test_a_proposal_computed_ahead_for_a_slot_filled_meanwhile_lands_on_the_next() -> None:
+    h = SuggesterHandler()
+    step(h, submitted(minimal_job("land")))
+    state = h.jobs["land"]
+    prepared = Proposal(1, {"x": 0.9, "n": 1, "kind": "a"}, "prepared")
+    state.land_ahead(1, prepared)  # proposals 0 and 1 exist already
+    assert state.ahead == {2: prepared}
+    state.land_ahead(5, prepared)
+    assert state.ahead[5] is prepared
+    assert not state.proposes_while_busy  # Random computes nothing ahead
