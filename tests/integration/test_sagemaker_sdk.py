@@ -91,6 +91,22 @@ def name_default_bucket(home: Path, bucket: str) -> None:
     )
 
 
+def two_definitions_ran(api: TunestreamClient, summary: dict[str, Any], best: str, best_depth: str) -> None:
+    """The examples' tuning job of two TrainingJobDefinitions, "shallow" (max_depth 2-3) and "deep"
+    (6-8): each training job ran one of them, and the best one, as the SDK read it back, has a depth
+    of its definition's range."""
+    assert summary["several_status"] == "Completed", summary
+    several = api.describe(summary["several_tuning_job"])
+    assert sorted(d["DefinitionName"] for d in several["TrainingJobDefinitions"]) == ["deep", "shallow"]
+    ran = {
+        s["TrainingJobName"]: s["TrainingJobDefinitionName"] for s in api.training_jobs(summary["several_tuning_job"])
+    }
+    assert sorted(set(ran.values())) == summary["several_definitions"]
+    assert best == several["BestTrainingJob"]["TrainingJobName"]
+    depth = int(best_depth)
+    assert (depth >= 6) if ran[best] == "deep" else (depth <= 3)
+
+
 def test_sdk_v2_tunes_attaches_warm_starts_and_stops(
     sdk_python: str, api: TunestreamClient, settings: Settings, run_id: str, tmp_path: Path
 ) -> None:
@@ -123,15 +139,7 @@ def test_sdk_v2_tunes_attaches_warm_starts_and_stops(
     assert summary["warm_status"] == "Completed" and summary["warm_parents"] == [summary["tuning_job"]]
     assert summary["stopped_status"] == "Stopped"
     # HyperparameterTuner.create with two estimators: one tuning job of two TrainingJobDefinitions.
-    assert summary["several_status"] == "Completed", summary
-    several = api.describe(summary["several_tuning_job"])
-    assert sorted(d["DefinitionName"] for d in several["TrainingJobDefinitions"]) == ["deep", "shallow"]
-    ran = {
-        s["TrainingJobName"]: s["TrainingJobDefinitionName"] for s in api.training_jobs(summary["several_tuning_job"])
-    }
-    assert sorted(set(ran.values())) == summary["several_definitions"]
-    best = several["BestTrainingJob"]
-    assert summary["several_best_estimator"] == best["TrainingJobName"]
+    two_definitions_ran(api, summary, summary["several_best_estimator"], summary["several_best_max_depth"])
     # autotune=True: subsample's range chosen from its value; the tuning job as Autotune completed it.
     assert summary["autotune_status"] == "Completed", summary
     assert summary["autotune_ranges"] == ["eta", "max_depth", "subsample"]
@@ -146,8 +154,6 @@ def test_sdk_v2_tunes_attaches_warm_starts_and_stops(
     assert (
         "HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[subsample]" in auto["AutotuneChoices"]
     )
-    depth = int(summary["several_best_max_depth"])
-    assert (depth >= 6) if ran[best["TrainingJobName"]] == "deep" else (depth <= 3)
 
 
 def test_sdk_v2_tunes_the_builtin_xgboost_as_an_aws_notebook_does(
@@ -203,16 +209,7 @@ def test_sdk_v3_walks_v2s_steps_unchanged(
     assert summary["warm_parents"] == [summary["tuning_job"]]
     assert summary["stopped_status"] == "Stopped"
     # Two TrainingJobDefinitions through sagemaker-core: each training job ran one of them.
-    assert summary["several_status"] == "Completed", summary
-    several = api.describe(summary["several_tuning_job"])
-    assert sorted(d["DefinitionName"] for d in several["TrainingJobDefinitions"]) == ["deep", "shallow"]
-    ran = {
-        s["TrainingJobName"]: s["TrainingJobDefinitionName"] for s in api.training_jobs(summary["several_tuning_job"])
-    }
-    assert sorted(set(ran.values())) == summary["several_definitions"]
-    assert summary["several_best"] == several["BestTrainingJob"]["TrainingJobName"]
-    depth = int(summary["several_best_max_depth"])
-    assert (depth >= 6) if ran[summary["several_best"]] == "deep" else (depth <= 3)
+    two_definitions_ran(api, summary, summary["several_best"], summary["several_best_max_depth"])
     # autotune=True: SDK 3.27 sends Autotune but neither the hints nor the values it holds back
     # (subsample), so Autotune completes only what is unset; what it chose is shown.
     assert summary["autotune_status"] == "Completed", summary

@@ -223,11 +223,11 @@ METHODS: dict[str, MethodFactory] = {
     "tunestream Hyperband": _hyperband,
     "tunestream Hyperband (promotion)": _promotion_hyperband,
     "tunestream Hyperband (promotion, model)": _promotion_model("tunestream Hyperband (promotion, model)", ahead=True),
-    # Fitting when a slot frees, as before it proposed ahead (with measured decision time: the wait).
     # The model's proposals as before ProposesWhileBusy: a freed slot waits for the one computed ahead.
     "tunestream Hyperband (promotion, model, blocking)": _promotion_model(
         "tunestream Hyperband (promotion, model, blocking)", ahead=True, blocking=True
     ),
+    # Fitting when a slot frees, as before it proposed ahead (with measured decision time: the wait).
     "tunestream Hyperband (promotion, model, no ahead)": _promotion_model(
         "tunestream Hyperband (promotion, model, no ahead)", ahead=False
     ),

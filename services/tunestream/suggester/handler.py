@@ -153,7 +153,8 @@ class SuggesterHandler:
         index, computation = pending
         if job.proposes_while_busy:
             hint = self.busy_hint(job.name) if self.busy_hint is not None else None
-            if hint if hint is not None else not computation.done():
+            busy = not computation.done() if hint is None else hint
+            if busy:
                 return True
         del self._ahead[job.name]
         if computation.cancelled():  # its event loop was shut down (a stopping service)

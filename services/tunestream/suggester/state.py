@@ -97,8 +97,6 @@ class TuningJobState:
     # decide that filled every slot, and consumed by ahead_request.
     ahead: dict[int, Proposal] = field(default_factory=dict)
     _ahead_due: bool = field(default=False, repr=False)
-    # Set by `decide(model_busy=True)` for its own proposals (see `decide`).
-    _model_busy: bool = field(default=False, repr=False)
     # Indexes kept beside proposals/results (change both through add_proposal/add_result) so that a
     # decision costs the same at the 10,000th training job as at the first: the running training
     # jobs in proposal order, specs by name, and the completion check as of len(results).
@@ -333,13 +331,6 @@ class TuningJobState:
         time. `model_busy`: the proposal computed ahead is not ready yet, so a slot without one is
         filled by the strategy's propose_while_busy (a strategy that has it). The suggester decides
         this by the clock; DecisionInputs records it for replay."""
-        self._model_busy = model_busy and self.proposes_while_busy
-        try:
-            return self._decide(now)
-        finally:
-            self._model_busy = False
-
-    def _decide(self, now: datetime) -> list[EventBase]:
         if self.ended:
             return []
         limit_s = self.request.HyperParameterTuningJobConfig.ResourceLimits.MaxRuntimeInSeconds
@@ -356,7 +347,7 @@ class TuningJobState:
         free = parallel - len(self._open)
         while free > 0 and len(self.proposals) < limit:
             index = len(self.proposals)
-            event = self._propose(index)
+            event = self._propose(index, model_busy)
             self.add_proposal(event.payload.spec, now)
             outputs.append(event)
             free -= 1
@@ -443,7 +434,7 @@ class TuningJobState:
             ),
         )
 
-    def _propose(self, index: int) -> TrainingJobProposed:
+    def _propose(self, index: int, model_busy: bool = False) -> TrainingJobProposed:
         # A strategy that reads no training job of its own (Random, Grid: `reads_history = False`) gets
         # only the warm-start records: building every record for each proposal made a long job's
         # proposals O(n) each (10,000 training jobs: minutes of the suggester's CPU).
@@ -459,7 +450,7 @@ class TuningJobState:
                 self.ahead[index + 1] = prepared
         elif prepared is not None:
             proposal = prepared
-        elif self._model_busy and isinstance(self.strategy, ProposesWhileBusy):
+        elif model_busy and self.proposes_while_busy and isinstance(self.strategy, ProposesWhileBusy):
             proposal = self.strategy.propose_while_busy(index, self.strategy_history())
         else:
             proposal = self.strategy.propose(index, self.strategy_history() if reads_history else self.warm_history())

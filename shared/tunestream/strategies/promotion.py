@@ -352,7 +352,7 @@ class RungModel:
     def propose(self, draw: int, own: Sequence[TrainingJobRecord], rungs: Sequence[int]) -> Proposal | None:
         """New configuration number `draw`, or None where it is to be random: every `random_every`-th,
         and while the rungs hold fewer than `min_points` values."""
-        if self._random_every and draw % self._random_every == self._random_every - 1:
+        if not self.wants(draw, own):
             return None
         fitted = model_points(paused_by_rung(own), self._max_points)
         observed = [
@@ -360,8 +360,6 @@ class RungModel:
             for rung, paused in fitted.items()
             for h in paused
         ]
-        if len(observed) < self._min_points:
-            return None
         running = [h.values for h in own if h.objective is None and not h.status.finished]
         step_costs = [
             (h.values, statistics.median(steps))
