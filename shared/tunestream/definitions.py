@@ -87,9 +87,12 @@ class HyperbandStrategyConfigShape(Shape):
     # Proposals "Model" proposes promotion's new configurations from a GP over configuration and
     # resource fitted to the values at every rung, expected improvement per second of a step
     # (promotion.RungModel); "Random" (the default) draws them at random.
+    # Pausing "WhenBehind" lets a training job that ranks in the top half of those that reached a
+    # rung go on past it without a pause (and a new start); "EveryRung" pauses every job at every rung.
     Promotion: Literal["Enabled", "Disabled"] | None = None
     FirstRung: Literal["Auto", "MinResource"] | None = None
     Proposals: Literal["Random", "Model"] | None = None
+    Pausing: Literal["EveryRung", "WhenBehind"] | None = None
 
 
 class BayesianStrategyConfigShape(Shape):

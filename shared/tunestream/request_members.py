@@ -504,6 +504,11 @@ EXTENSIONS: dict[str, Entry] = {
         "every rung's values, expected improvement per second of a step; Random (the default) draws them at "
         "random",
     ),
+    "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.Pausing": (
+        "honoured",
+        "WhenBehind lets a training job in the top half of those that reached a rung go on without a pause; "
+        "EveryRung pauses every training job at every rung",
+    ),
     "HyperParameterTuningJobConfig.StrategyConfig.BayesianStrategyConfig": (
         "honoured",
         "Bayesian's options (refused with other strategies)",

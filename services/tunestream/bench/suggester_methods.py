@@ -188,10 +188,14 @@ def _promotion_hyperband(task: Task, seed: int, workers: int) -> SuggesterMethod
     return SuggesterMethod("tunestream Hyperband (promotion)", request, seed)
 
 
-def _promotion_model(name: str, *, ahead: bool, blocking: bool = False) -> MethodFactory:
+def _promotion_model(
+    name: str, *, ahead: bool, blocking: bool = False, proposals: str = "Model", pausing: str = "EveryRung"
+) -> MethodFactory:
     def make(task: Task, seed: int, workers: int) -> SuggesterMethod:
         config = hyperband_config(task)
-        config["StrategyConfig"]["HyperbandStrategyConfig"].update(Promotion="Enabled", Proposals="Model")
+        config["StrategyConfig"]["HyperbandStrategyConfig"].update(
+            Promotion="Enabled", Proposals=proposals, Pausing=pausing
+        )
         request = tuning_request(task, seed, workers, "Hyperband", checkpoints=True, **config)
         return SuggesterMethod(name, request, seed, ahead=ahead, blocking=blocking)
 
@@ -230,6 +234,13 @@ METHODS: dict[str, MethodFactory] = {
     # Fitting when a slot frees, as before it proposed ahead (with measured decision time: the wait).
     "tunestream Hyperband (promotion, model, no ahead)": _promotion_model(
         "tunestream Hyperband (promotion, model, no ahead)", ahead=False
+    ),
+    # A training job ahead at a rung goes on past it without a pause (Pausing "WhenBehind").
+    "tunestream Hyperband (promotion, continuing)": _promotion_model(
+        "tunestream Hyperband (promotion, continuing)", ahead=True, proposals="Random", pausing="WhenBehind"
+    ),
+    "tunestream Hyperband (promotion, model, continuing)": _promotion_model(
+        "tunestream Hyperband (promotion, model, continuing)", ahead=True, pausing="WhenBehind"
     ),
     "tunestream Bayesian": _bayesian,
     "tunestream Bayesian (plain)": suggester("tunestream Bayesian (plain)", "Bayesian", **PLAIN),

@@ -14,7 +14,14 @@ from tunestream.definitions import (
 from tunestream.field_errors import FieldError
 from tunestream.strategies.asha import AshaStopper
 from tunestream.strategies.bayesian import BayesianSearch, initial_design_size
-from tunestream.strategies.promotion import MAX_RUNGS, START_SHARE, PromotionHyperband, RungLimitStopper, RungModel
+from tunestream.strategies.promotion import (
+    MAX_RUNGS,
+    START_SHARE,
+    ContinuingStopper,
+    PromotionHyperband,
+    RungLimitStopper,
+    RungModel,
+)
 from tunestream.strategies.random import RandomSearch
 from tunestream.strategies.registry import StrategyDefinition, StrategyInputs, StrategyParts
 
@@ -61,6 +68,12 @@ def first_rung_measured(config: HyperParameterTuningJobConfigShape) -> bool:
     return hb is None or hb.FirstRung != "MinResource"
 
 
+def continuing(config: HyperParameterTuningJobConfigShape) -> bool:
+    """Pausing "WhenBehind": a training job ahead at a rung goes on past it (promotion.pause_at_rung)."""
+    hb = hyperband_config(config)
+    return hb is not None and hb.Pausing == "WhenBehind"
+
+
 def _check_definitions_agree(inputs: StrategyInputs) -> list[FieldError]:
     """Several definitions: resources and checkpoints are read from the first, so they must agree."""
     errors: list[FieldError] = []
@@ -96,7 +109,11 @@ def _validate(inputs: StrategyInputs) -> list[FieldError]:
             )
         )
     hb = hyperband_config(inputs.config)
-    promotion_only = {"FirstRung": "first-rung-needs-promotion", "Proposals": "proposals-need-promotion"}
+    promotion_only = {
+        "FirstRung": "first-rung-needs-promotion",
+        "Proposals": "proposals-need-promotion",
+        "Pausing": "pausing-needs-promotion",
+    }
     for member, rule in promotion_only.items():
         if (
             hb is not None
@@ -168,10 +185,12 @@ def _build(inputs: StrategyInputs) -> StrategyParts:
             start_share=START_SHARE if first_rung_measured(inputs.config) else None,
             max_rungs=MAX_RUNGS if first_rung_measured(inputs.config) else None,
             model=model,
+            continuing=continuing(inputs.config),
         )
+        limits = RungLimitStopper(max_resource, static_epochs(inputs.definition))
         return StrategyParts(
             proposer,
-            RungLimitStopper(max_resource, static_epochs(inputs.definition)),
+            ContinuingStopper(proposer, limits) if continuing(inputs.config) else limits,
             # A fit sits between a freed slot and its next job otherwise (up to 0.4 s on the bench).
             proposes_ahead=model is not None,
         )

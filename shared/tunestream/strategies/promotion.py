@@ -45,15 +45,18 @@ the 5 % target sooner on all four tables at W = 2 and W = 8.
 
 from __future__ import annotations
 
+import heapq
 import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from tunestream.space import SearchSpace
 from tunestream.strategies.base import Adoption
 from tunestream.strategies.bayesian import BayesianSearch
 from tunestream.strategies.random import RandomSearch
+from tunestream.strategies.rung_arrivals import RungArrivals, crossings, segment_start
 from tunestream.strategies.segment_cost import SegmentCosts, first_rung, measure, step_seconds
 from tunestream.trials import Proposal, StopDecision, TrainingJobRecord, TrainingJobStatus
 
@@ -77,6 +80,8 @@ CALIBRATION_JOBS = 3
 # The first rung's steps take at least 1 / START_SHARE starts: on the bench (100 seeds, 4 tables,
 # W = 2 and 8) 2 was the fastest of 1, 1.5, 2 and 3 with a start of 0.3 s and as fast with 0.5 s.
 START_SHARE = 2.0
+
+T = TypeVar("T")
 
 
 def promotion_rungs(min_resource: int, max_resource: int, eta: int = ETA) -> list[int]:
@@ -115,8 +120,11 @@ class PromotionHyperband:
         eta: int = ETA,
         model: RungModel | None = None,
         max_rungs: int | None = None,
+        continuing: bool = False,
     ) -> None:
         self._random = RandomSearch(space, seed, max_jobs)
+        self._continuing = continuing
+        self._arrivals = RungArrivals()
         self._model = model
         self._max_jobs = max_jobs
         self._max_resource = max_resource
@@ -142,7 +150,9 @@ class PromotionHyperband:
         (docs/strategies.md)."""
         if self._start_share is None:
             return self.rungs, None
-        ended = sorted(
+        # nsmallest: asked on every report with Pausing "WhenBehind", where a sort of hundreds shows.
+        ended = heapq.nsmallest(
+            CALIBRATION_JOBS,
             (h for h in own if h.ended_at is not None and len(h.metric_history) >= 2),
             key=lambda h: (h.ended_at, h.index),
         )
@@ -181,7 +191,7 @@ class PromotionHyperband:
         draw = _draws(own)
         if sized is None or prepared.index > draw:
             return self._new_configuration(index, history, own, sized, self._modelled(own, sized)), "stale"
-        if prepared.index < draw and self._model is not None and not self._model.wants(draw, own):
+        if prepared.index < draw and self._model is not None and not self._model.wants(draw, self._reached(own, sized)):
             return self._new_configuration(index, history, own, sized, None), "waits"
         return self._new_configuration(index, history, own, sized, prepared), "used"
 
@@ -194,7 +204,7 @@ class PromotionHyperband:
         if promoted is not None:
             return promoted
         proposal = self._new_configuration(index, history, own, sized, None)
-        if self._model is None or sized is None or not self._model.wants(_draws(own), own):
+        if self._model is None or sized is None or not self._model.wants(_draws(own), self._reached(own, sized)):
             return proposal
         return replace(
             proposal,
@@ -211,13 +221,20 @@ class PromotionHyperband:
         if promotion is None:
             return None
         record, rung, limit, rank, paused = promotion
+        if self._continuing:
+            how = (
+                f"resumes {record.name} from rung {rung}, on past every rung where it ranks in the top "
+                f"1/{self._eta}: ranked {rank} of the {paused} that reached that rung (top {paused // self._eta} go on)"
+            )
+        else:
+            how = (
+                f"resumes {record.name} from rung {rung} to {limit}: "
+                f"ranked {rank} of {paused} paused at that rung (top {paused // self._eta} may go on)"
+            )
         return Proposal(
             index=index,
             values=record.values,
-            reason=(
-                f"promotion hyperband: resumes {record.name} from rung {rung} to {limit}: "
-                f"ranked {rank} of {paused} paused at that rung (top {paused // self._eta} may go on)"
-            ),
+            reason=f"promotion hyperband: {how}",
             details={
                 "rung": limit,
                 "resumes": record.name,
@@ -234,7 +251,28 @@ class PromotionHyperband:
     ) -> Proposal | None:
         if self._model is None or sized is None:
             return None
-        return self._model.propose(_draws(own), own, sized[0])
+        return self._model.propose(_draws(own), own, sized[0], self._reached(own, sized))
+
+    def _reached(
+        self, own: Sequence[TrainingJobRecord], sized: tuple[list[int], SegmentCosts | None] | None
+    ) -> dict[int, list[tuple[TrainingJobRecord, float]]]:
+        """Each rung's values for the model: the segments paused at it or, continuing, every segment
+        that trained across it; and the values at MaxResource."""
+        if not self._continuing or sized is None:
+            return values_by_rung(own)
+        rungs = sized[0]
+        reached = self._arrivals.at_rungs(own, rungs)
+        final = [
+            (h, h.objective)
+            for h in own
+            if h.objective is not None
+            and h.status.finished
+            and h.metric_history
+            and h.metric_history[-1][0] >= rungs[-1]
+        ]
+        if final:
+            reached[rungs[-1]] = final
+        return reached
 
     def _new_configuration(
         self,
@@ -244,9 +282,13 @@ class PromotionHyperband:
         sized: tuple[list[int], SegmentCosts | None] | None,
         modelled: Proposal | None,
     ) -> Proposal:
+        limit = None
         if sized is not None:
             rungs, costs = sized
             first, how = rungs[0], f"trains to rung {rungs[0]}"
+            if self._continuing:
+                limit = rungs[-1]
+                how = f"trains past every rung where it ranks in the top 1/{self._eta}, from rung {rungs[0]}"
         else:
             first, costs = self.calibration_rung, None
             how = f"trains to step {first} while the cost of a start is measured"
@@ -269,7 +311,7 @@ class PromotionHyperband:
             values=values,
             reason=f"promotion hyperband: new configuration ({source}), {how}",
             details=details,
-            resource_limit=first,
+            resource_limit=first if limit is None else limit,
         )
 
     def _promotion(
@@ -278,6 +320,8 @@ class PromotionHyperband:
         """(paused segment to resume, its rung, the rung it goes to, its rank there, how many paused there).
         A configuration paused off the ladder (at the calibration step) goes to the next rung above."""
         continued = {h.resume_from for h in own if h.resume_from is not None}
+        if self._continuing:
+            return self._continuation(own, rungs, continued)
         below_top = {rung: paused for rung, paused in paused_by_rung(own).items() if rung < rungs[-1]}
         for rung in sorted(below_top, reverse=True):
             ranked = sorted(below_top[rung], key=lambda h: (self._score(h), h.index))
@@ -286,6 +330,66 @@ class PromotionHyperband:
                     limit = next(r for r in rungs if r > rung)
                     return record, rung, limit, rank, len(ranked)
         return None
+
+    def _continuation(
+        self, own: Sequence[TrainingJobRecord], rungs: Sequence[int], continued: set[str]
+    ) -> tuple[TrainingJobRecord, int, int, int, int] | None:
+        """As _promotion, ranking every configuration that reached the rung (one that went on past it
+        holds its place) and resuming a paused one to MaxResource."""
+        reached = self._arrivals.at_rungs(own, rungs)
+        for rung in sorted(reached, reverse=True):
+            ranked = sorted(reached[rung], key=lambda a: (self._value_score(a[1]), a[0].index))
+            for rank, (record, _) in enumerate(ranked[: len(ranked) // self._eta], start=1):
+                if record.name not in continued and self._arrivals.paused_at(record, rungs) == rung:
+                    return record, rung, rungs[-1], rank, len(ranked)
+        return None
+
+    def pause_at_rung(self, job: TrainingJobRecord, history: Sequence[TrainingJobRecord]) -> StopDecision | None:
+        """With `continuing`: a running training job that has just reached a rung below the top goes
+        on where pausing it would make its own promotion the one due for the slot it frees (it ranks
+        in the rung's top 1/eta and no promotion at a higher rung goes first), and is paused there
+        otherwise (stopped, its checkpoint kept). So every decision is the one pausing at every
+        rung makes, less the start of a job resumed at once. None where no rung was reached."""
+        if not self._continuing or not job.metric_history or job.resource_limit is None:
+            return None
+        own = [h for h in history if h.index >= 0 and h.name != job.name]
+        sized = self.ladder(own)
+        if sized is None or job.resource_limit < sized[0][-1]:
+            return None
+        rungs = sized[0]
+        if len(job.metric_history) >= 2:  # only the newest report can have reached a rung
+            start = job.metric_history[-2][0]
+            newest: tuple[tuple[int, float], ...] = (job.metric_history[-1],)
+        else:
+            start = segment_start(job, {h.name: h for h in own if h.name == job.resume_from})
+            newest = job.metric_history
+        crossed = crossings(replace(job, metric_history=newest), rungs, start)
+        if not crossed:
+            return None
+        rung, value, _ = crossed[-1]
+        # As if it paused here: if the slot that frees would resume it at once, it goes on instead,
+        # saving a start; otherwise it pauses and the slot gets what it would have got.
+        here = replace(job, status=TrainingJobStatus.STOPPED, objective=value)
+        continued = {h.resume_from for h in own if h.resume_from is not None}
+        promotion = self._continuation([*own, here], rungs, continued)
+        if promotion is not None and promotion[0].name == job.name:
+            return None
+        step = job.metric_history[-1][0]
+        due = (
+            f"{promotion[0].name} at rung {promotion[1]} goes first"
+            if promotion is not None
+            else f"not in the top 1/{self._eta} of those that reached it"
+        )
+        return StopDecision(
+            reason=f"promotion hyperband: paused at rung {rung} (step {step}): {due}; resumed if promoted",
+            rule="pause",
+            step=step,
+            value=job.metric_history[-1][1],
+            cutoff=value,
+        )
+
+    def _value_score(self, value: float) -> float:
+        return -value if self._maximize else value
 
     def _score(self, record: TrainingJobRecord) -> float:
         """Smaller is better, whichever the objective's direction (a paused segment has an objective)."""
@@ -320,6 +424,11 @@ def paused_by_rung(own: Sequence[TrainingJobRecord]) -> dict[int, list[TrainingJ
     return by_rung
 
 
+def values_by_rung(own: Sequence[TrainingJobRecord]) -> dict[int, list[tuple[TrainingJobRecord, float]]]:
+    """The segments paused at each rung, with the objective each paused at."""
+    return {rung: [(h, float(h.objective or 0.0)) for h in paused] for rung, paused in paused_by_rung(own).items()}
+
+
 class RungModel:
     """Model-based proposals for new configurations (module doc). `min_points`: the values the
     rungs need together before the model is fitted (Bayesian's initial design size); every
@@ -343,28 +452,36 @@ class RungModel:
         self._cost_weight = cost_weight
         self._max_points = max_points
 
-    def wants(self, draw: int, own: Sequence[TrainingJobRecord]) -> bool:
-        """Whether new configuration number `draw` is the model's to make (cheap: no fit)."""
+    def wants(self, draw: int, reached: dict[int, list[tuple[TrainingJobRecord, float]]]) -> bool:
+        """Whether new configuration number `draw` is the model's to make (cheap: no fit); `reached`:
+        each rung's (segment, value)."""
         if self._random_every and draw % self._random_every == self._random_every - 1:
             return False
-        return sum(len(p) for p in model_points(paused_by_rung(own), self._max_points).values()) >= self._min_points
+        return sum(len(p) for p in model_points(reached, self._max_points).values()) >= self._min_points
 
-    def propose(self, draw: int, own: Sequence[TrainingJobRecord], rungs: Sequence[int]) -> Proposal | None:
+    def propose(
+        self,
+        draw: int,
+        own: Sequence[TrainingJobRecord],
+        rungs: Sequence[int],
+        reached: dict[int, list[tuple[TrainingJobRecord, float]]] | None = None,
+    ) -> Proposal | None:
         """New configuration number `draw`, or None where it is to be random: every `random_every`-th,
-        and while the rungs hold fewer than `min_points` values."""
-        if not self.wants(draw, own):
+        and while the rungs hold fewer than `min_points` values. `reached`: each rung's (segment,
+        value); by default the segments paused at each rung, with their objectives."""
+        if reached is None:
+            reached = values_by_rung(own)
+        if not self.wants(draw, reached):
             return None
-        fitted = model_points(paused_by_rung(own), self._max_points)
+        fitted = model_points(reached, self._max_points)
         observed = [
-            (h.values, resource_share(rung, rungs[-1]), float(h.objective or 0.0))
-            for rung, paused in fitted.items()
-            for h in paused
+            (h.values, resource_share(rung, rungs[-1]), value) for rung, paused in fitted.items() for h, value in paused
         ]
         running = [h.values for h in own if h.objective is None and not h.status.finished]
         step_costs = [
             (h.values, statistics.median(steps))
             for paused in fitted.values()
-            for h in paused
+            for h, _ in paused
             if (steps := step_seconds(h))
         ]
         proposal = self._search.propose_over_resource(draw, observed, running, step_costs, self._cost_weight)
@@ -379,13 +496,13 @@ class RungModel:
         )
 
 
-def model_points(by_rung: dict[int, list[TrainingJobRecord]], limit: int) -> dict[int, list[TrainingJobRecord]]:
+def model_points(by_rung: dict[int, list[T]], limit: int) -> dict[int, list[T]]:
     """At most `limit` of the paused segments, the highest rungs first (they are few and say most
     about final values); a rung that no longer fits whole gives an evenly spaced share of its
     segments in history order, so the fit still sees every region the rung has tried. An exact GP
     fit grows with the cube of its points, and a run that keeps drawing cheap configurations pauses
     hundreds of them at the first rung."""
-    kept: dict[int, list[TrainingJobRecord]] = {}
+    kept: dict[int, list[T]] = {}
     room = limit
     for rung in sorted(by_rung, reverse=True):
         paused = by_rung[rung]
@@ -437,6 +554,21 @@ class RungLimitStopper:
             value=last,
             cutoff=last,
         )
+
+    def proposal_details(self, index: int) -> dict[str, float | int | str]:
+        return {}
+
+
+@dataclass
+class ContinuingStopper:
+    """RungLimitStopper's rules, and with a continuing promotion its pause at a rung for a training
+    job that is not in the rung's top 1/eta (PromotionHyperband.pause_at_rung)."""
+
+    proposer: PromotionHyperband
+    limits: RungLimitStopper
+
+    def decide(self, job: TrainingJobRecord, history: Sequence[TrainingJobRecord]) -> StopDecision | None:
+        return self.limits.decide(job, history) or self.proposer.pause_at_rung(job, history)
 
     def proposal_details(self, index: int) -> dict[str, float | int | str]:
         return {}

@@ -132,6 +132,40 @@ def test_promotion_hyperband_pauses_and_resumes_without_training_an_epoch_twice(
     assert sum(reached.values()) - 2 * 9 < out.epochs <= sum(reached.values())
 
 
+def test_continuing_promotion_pauses_only_the_jobs_behind_a_rung() -> None:
+    method = METHODS["tunestream Hyperband (promotion, continuing)"](task_of(TABLE), 0, 2)
+    starts: list[Start] = []
+    ask = method.ask
+
+    def recording_ask(now: float) -> Start | None:
+        start = ask(now)
+        if start is not None:
+            starts.append(start)
+        return start
+
+    method.ask = recording_ask  # type: ignore[method-assign]
+    out = simulate(TABLE, lambda *_: method, 0, 2, targets=TARGETS, horizon_s=60, stop_at_targets=False)
+    # After the calibration jobs every job, new or resumed, is started for MaxResource; the ones
+    # behind at a rung are paused by a stop there, the others go on in the same training job.
+    sized = next(i for i, s in enumerate(starts) if s.epochs == 9)
+    assert sized <= 4 and {s.epochs for s in starts[sized:]} == {9} and out.stopped > 0
+    resumed = [s for s in starts if s.resume is not None]
+    assert resumed
+    classic = simulate(
+        TABLE, METHODS["tunestream Hyperband (promotion)"], 0, 2, targets=TARGETS, horizon_s=60, stop_at_targets=False
+    )
+    assert out.jobs < classic.jobs  # fewer segments (and starts) for as much training
+    again = simulate(
+        TABLE, METHODS["tunestream Hyperband (promotion, continuing)"], 0, 2, targets=TARGETS, horizon_s=60
+    )
+    assert (
+        again.trace
+        == simulate(
+            TABLE, METHODS["tunestream Hyperband (promotion, continuing)"], 0, 2, targets=TARGETS, horizon_s=60
+        ).trace
+    )
+
+
 def test_horizon_and_unreached_targets_are_infinite() -> None:
     script = Scripted([Start("a", {"x": 0.1})])
     out = simulate(two_rows(), lambda *_: script, 0, 1, targets=(0.9,), horizon_s=2.5)
