@@ -14,8 +14,9 @@ epochs are the resource. Every method runs it as a subprocess, two at a time:
 
 - tunestream Random, Bayesian, Hyperband (MinResource 1, MaxResource 20) and promotion Hyperband
   (the same with Promotion Enabled and a CheckpointConfig; the program pauses and resumes from its
-  checkpoint, each resume a training job that counts toward --max-jobs; its new configurations at
-  random, or with tunestream-promotion-model from the GP over configuration and resource): through
+  checkpoint, each resume a training job that counts toward --max-jobs; its new configurations from
+  the GP over configuration and resource, the default, or at random with
+  tunestream-promotion-random): through
   the real services
   (api, suggester, launcher with 2 slots, collector, tracker; own topic prefix, started here as in
   api_load.py) on the shared Kafka/PostgreSQL/S3 stack;
@@ -67,14 +68,15 @@ from api_load import Stack  # noqa: E402  (the five services as child processes,
 PROGRAM = ROOT / "examples" / "mlp" / "train.py"
 OUT = ROOT / "benchmarks" / "out"
 LINE = re.compile(r"epoch=(\d+) .*validation:accuracy=([0-9.]+)")
-# tunestream-promotion is what a user gets (random proposals); -model proposes its new
-# configurations from the joint GP (Proposals "Model").
+# tunestream-promotion is what a user gets (since 2026-12-06 its new configurations from the joint
+# GP, Proposals "Model"; -model names it so explicitly); -random draws them (Proposals "Random").
 TUNESTREAM = (
     "tunestream-random",
     "tunestream-bayesian",
     "tunestream-hyperband",
     "tunestream-promotion",
     "tunestream-promotion-model",
+    "tunestream-promotion-random",
 )
 OPTUNA = ("optuna-tpe-hyperband", "optuna-tpe-median", "optuna-gp-hyperband", "optuna-gp-median")
 SYNETUNE = ("synetune-asha", "synetune-bohb")
@@ -420,7 +422,7 @@ def run_tunestream(
     stack: Stack, method: str, seed: int, target: float, cap: float, max_jobs: int, epochs: int
 ) -> dict[str, Any]:
     strategy = method.split("-")[1].capitalize()
-    proposals = "Model" if method == "tunestream-promotion-model" else None
+    proposals = {"tunestream-promotion-model": "Model", "tunestream-promotion-random": "Random"}.get(method)
     name = f"seed-{strategy.lower()[:5]}-s{seed}-{uuid.uuid4().hex[:6]}"
     run = Run(method, seed, target, cap, max_jobs)
     base = f"http://127.0.0.1:{stack.port}"

@@ -84,9 +84,9 @@ class HyperbandStrategyConfigShape(Shape):
     # is the default when CheckpointConfig is given. FirstRung "Auto" sizes promotion's first rung
     # from what a start costs (at least MinResource) and keeps the ladder to five rungs; "MinResource"
     # starts the rungs at MinResource.
-    # Proposals "Model" proposes promotion's new configurations from a GP over configuration and
-    # resource fitted to the values at every rung, expected improvement per second of a step
-    # (promotion.RungModel); "Random" (the default) draws them at random.
+    # Proposals "Model" (the default) proposes promotion's new configurations from a GP over
+    # configuration and resource fitted to the values at every rung, expected improvement per second
+    # of a step (promotion.RungModel); "Random" draws them at random.
     # Pausing "WhenBehind" lets a training job that ranks in the top half of those that reached a
     # rung go on past it without a pause (and a new start); "EveryRung" pauses every job at every rung.
     Promotion: Literal["Enabled", "Disabled"] | None = None

@@ -500,9 +500,9 @@ EXTENSIONS: dict[str, Entry] = {
     ),
     "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.Proposals": (
         "honoured",
-        "Model proposes promotion's new configurations from a GP over configuration and resource fitted to "
-        "every rung's values, expected improvement per second of a step; Random (the default) draws them at "
-        "random",
+        "Model (the default) proposes promotion's new configurations from a GP over configuration and "
+        "resource fitted to every rung's values, expected improvement per second of a step; Random draws them "
+        "at random",
     ),
     "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.Pausing": (
         "honoured",

@@ -160,10 +160,11 @@ def _validate(inputs: StrategyInputs) -> list[FieldError]:
 
 
 def _rung_model(inputs: StrategyInputs) -> RungModel | None:
-    """Proposals "Model": one cost-aware GP over configuration and resource (promotion.RungModel);
-    its bench figures against random proposals are in docs/strategies.md."""
+    """Proposals "Model" (the default under promotion since 2026-12-06): one cost-aware GP over
+    configuration and resource (promotion.RungModel); "Random" draws instead. Its bench figures
+    against random proposals are in docs/strategies.md."""
     hb = hyperband_config(inputs.config)
-    if hb is None or hb.Proposals != "Model":
+    if hb is not None and hb.Proposals == "Random":
         return None
     search = BayesianSearch(inputs.space, inputs.seed, inputs.max_jobs, inputs.maximize)
     return RungModel(search, initial_design_size(len(inputs.space.params), inputs.max_jobs))

@@ -246,7 +246,7 @@ def test_model_proposals_apply_to_promotion_only_and_are_built_with_it() -> None
     modelled = parts(request(None, checkpoints=True, first_rung="MinResource", proposals="Model")).proposer
     assert isinstance(modelled, PromotionHyperband) and isinstance(modelled._model, RungModel)
     assert parts(request(None, checkpoints=True, proposals="Random")).proposer._model is None  # type: ignore[attr-defined]
-    assert parts(request(None, checkpoints=True)).proposer._model is None  # type: ignore[attr-defined]
+    assert isinstance(parts(request(None, checkpoints=True)).proposer._model, RungModel)  # type: ignore[attr-defined]
     timings = registry.lookup("Hyperband")
     assert timings is not None and "model_fit_s" in timings.timing_details  # replay ignores the fit's time
 
@@ -521,7 +521,7 @@ def test_nothing_is_prepared_for_a_random_draw_or_without_a_model() -> None:
 
 
 def test_hyperband_proposes_ahead_only_with_model_proposals() -> None:
-    assert not parts(request(None, checkpoints=True)).proposes_ahead
+    assert parts(request(None, checkpoints=True)).proposes_ahead  # Model is promotion's default
     assert parts(request(None, checkpoints=True, proposals="Model")).proposes_ahead
     assert not parts(request(None, checkpoints=True, proposals="Random")).proposes_ahead
     assert not parts(request("Disabled", checkpoints=True)).proposes_ahead
