@@ -118,3 +118,53 @@ def test_kill_nine_of_the_launcher_during_promotion_loses_no_training_job(
         expected = list(range(first, d["ProposalDetails"]["rung"] + 1))
         assert steps(api, n) == expected, (n, steps(api, n), d.get("FailedAttempts"))
     assert training_processes(name) == []
+
+
+def test_with_pausing_when_behind_a_job_ahead_goes_on_past_its_rung_and_one_behind_is_paused_by_a_stop(
+    api: TunestreamClient, run_id: str
+) -> None:
+    name = f"promo-behind-{run_id}"
+    job = promotion_job(name)
+    # Rungs 1, 2, 4, 8, 9: this program's steps are so short against a start that the measured first
+    # rung ("Auto") would be MaxResource, a ladder with nothing to pause at.
+    job["HyperParameterTuningJobConfig"]["StrategyConfig"]["HyperbandStrategyConfig"].update(
+        Pausing="WhenBehind", FirstRung="MinResource"
+    )
+    job["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] = 20
+    # Wide layers, so that an epoch (about 0.1-0.3 s) outlasts the way of a stop from the objective's
+    # line to the launcher: with 8-32 units all 9 epochs end before a pause at rung 1 arrives.
+    job["HyperParameterTuningJobConfig"]["ParameterRanges"]["IntegerParameterRanges"] = [
+        {"Name": "units", "MinValue": "256", "MaxValue": "1024", "ScalingType": "Logarithmic"}
+    ]
+    api.create_tuning_job(job)
+    describe = wait_until_ended(api, name, timeout_s=300)
+    assert describe["HyperParameterTuningJobStatus"] == "Completed"
+    jobs = {j["TrainingJobName"]: api.describe_training_job(j["TrainingJobName"]) for j in api.training_jobs(name)}
+    assert len(jobs) == 20
+    paused = {n: d for n, d in jobs.items() if d["TrainingJobStatus"] == "Stopped"}
+    assert paused, {
+        n: (d["TrainingJobStatus"], steps(api, n), d.get("ProposalDetails"), d.get("EarlyStoppingReason"))
+        for n, d in jobs.items()
+    }
+    for d in paused.values():
+        assert d["EarlyStopping"]["Rule"] == "pause" and "paused at rung" in d["StopReason"], d
+    # A paused job is resumed once enough configurations reached its rung behind it, and only if its
+    # stop came before its last step (the stop races the program here), so a run may resume none;
+    # the unit and bench tests pin when one is due, the first test here how a resume trains on.
+    resumed = {n: d for n, d in jobs.items() if (d.get("ProposalDetails") or {}).get("resumes")}
+    for n, d in resumed.items():
+        # Resumed for MaxResource, from the step its parent's last checkpoint holds: no epoch twice.
+        parent = d["ProposalDetails"]["resumes"]
+        assert steps(api, n)[0] == max(steps(api, parent)) + 1, (n, steps(api, n), steps(api, parent))
+        assert d["ProposalDetails"]["rung"] == 9
+    # Every new configuration is started for MaxResource, and one that was never asked to pause went
+    # on past its first rung (1) in the same training job.
+    fresh = {n: d for n, d in jobs.items() if n not in resumed}
+    assert all(d["ProposalDetails"]["rung"] == 1 for d in fresh.values())
+    went_on = [
+        n
+        for n, d in fresh.items()
+        if d["TrainingJobStatus"] == "Completed" and not d.get("StopReason") and max(steps(api, n)) == 9
+    ]
+    assert went_on, {n: (d["TrainingJobStatus"], d["ProposalDetails"]["rung"], steps(api, n)) for n, d in jobs.items()}
+    assert training_processes(name) == []

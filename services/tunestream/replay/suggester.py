@@ -144,13 +144,22 @@ async def _rederive(history: JobHistory, recorded: list[EventBase]) -> list[Even
         return None
 
     def model_busy(_: str) -> bool:
-        # As the live suggester found it when it made the recorded decision at this position (it
-        # depended on the clock); where none was recorded here, nothing was proposed.
-        target = next_target()
-        if target is None or target[1] != position():
-            return False
-        inputs: DecisionInputs = target[0].payload.inputs  # type: ignore[attr-defined]
-        return inputs.model_busy
+        # As the live suggester found it when it made the recorded proposal at this position (it
+        # depended on the clock). Where no proposal was recorded here nothing was proposed, and the
+        # computation is left pending: landing it here, where the live suggester may still have
+        # been computing, would let the next recorded proposal use it where the live one made a
+        # random draw while busy (its flag, read there, lands it where the live suggester did).
+        here = position()
+        for e in recorded[k:]:
+            at = _position(e)
+            if at is None or e.event_id in produced_ids or at[0] < here[0] or at[1] < here[1]:
+                continue
+            if at != here:
+                break
+            if isinstance(e, TrainingJobProposed):
+                inputs: DecisionInputs = e.payload.inputs  # type: ignore[assignment]
+                return inputs.model_busy
+        return True
 
     handler = SuggesterHandler(clock=clock, busy_hint=model_busy)
 
