@@ -92,10 +92,22 @@ start_worker() {
     --object-manager-port="$((base + 5))" --object-store-memory="$OBJECT_STORE"
 }
 
+# A worker whose `ray start` gave up ("The current node timed out during startup", seen on a loaded
+# host while its raylet registered) is started again until the deadline.
 wait_for_nodes() {
-  local want=$1 deadline=$((SECONDS + START_TIMEOUT))
+  local want=$1 node=${2:-} deadline=$((SECONDS + START_TIMEOUT))
   until (($(alive_nodes) >= want)); do
-    ((SECONDS < deadline)) || die "fewer than $want Ray nodes alive after ${START_TIMEOUT}s (logs: $LOG_DIR/ray-*.log)"
+    if ((SECONDS >= deadline)); then
+      # Nothing half-started is left behind: a head and a worker left running hold the ports that
+      # the next `up` (another checkout's too) binds, and it then fails the same way.
+      local n
+      for n in "${WORKERS[@]}" head; do kill_node "$n"; done
+      die "fewer than $want Ray nodes alive after ${START_TIMEOUT}s (logs: $LOG_DIR/ray-*.log)"
+    fi
+    if [[ -n "$node" ]] && ! running_pid "ray-$node" "$VENV" >/dev/null; then
+      log "worker node $node exited before it joined; starting it again"
+      start_worker "$node"
+    fi
     sleep 1
   done
 }
@@ -141,7 +153,7 @@ do_up() {
   for node in "${WORKERS[@]}"; do
     start_worker "$node"
     i=$((i + 1))
-    wait_for_nodes "$i"
+    wait_for_nodes "$i" "$node"
   done
   write_env
   log "up: head + ${#WORKERS[*]} workers with $CPUS CPUs and $GPUS GPUs each; Jobs API at $(dashboard_url)"
