@@ -377,8 +377,7 @@ class PromotionHyperband:
         # As if it paused here: if the slot that frees would resume it at once, it goes on instead,
         # saving a start; otherwise it pauses and the slot gets what it would have got.
         here = replace(job, status=TrainingJobStatus.STOPPED, objective=value)
-        continued = {h.resume_from for h in own if h.resume_from is not None}
-        promotion = self._continuation([*own, here], rungs, continued)
+        promotion = self._promotion([*own, here], rungs)
         if promotion is not None and promotion[0].name == job.name:
             return None
         step = job.metric_history[-1][0]

@@ -103,8 +103,8 @@ def test_start_cost_is_charged_to_new_and_resumed_jobs() -> None:
     assert out.time_to_target == {0.9: 0.5 + 2.0 + 0.5 + 4.0} and out.train_seconds == 7.0
 
 
-def test_promotion_hyperband_pauses_and_resumes_without_training_an_epoch_twice() -> None:
-    method = METHODS["tunestream Hyperband (promotion)"](task_of(TABLE), 0, 2)
+def record_starts(method: SuggesterMethod) -> list[Start]:
+    """The Starts `method` hands the simulator, appended as it asks."""
     starts: list[Start] = []
     ask = method.ask
 
@@ -115,6 +115,12 @@ def test_promotion_hyperband_pauses_and_resumes_without_training_an_epoch_twice(
         return start
 
     method.ask = recording_ask  # type: ignore[method-assign]
+    return starts
+
+
+def test_promotion_hyperband_pauses_and_resumes_without_training_an_epoch_twice() -> None:
+    method = METHODS["tunestream Hyperband (promotion)"](task_of(TABLE), 0, 2)
+    starts = record_starts(method)
     out = simulate(TABLE, lambda *_: method, 0, 2, targets=TARGETS, horizon_s=60, stop_at_targets=False)
     resumed = [s for s in starts if s.resume is not None]
     assert resumed and out.stopped == 0  # nothing stopped: every job paused at its rung or finished
@@ -134,16 +140,7 @@ def test_promotion_hyperband_pauses_and_resumes_without_training_an_epoch_twice(
 
 def test_continuing_promotion_pauses_only_the_jobs_behind_a_rung() -> None:
     method = METHODS["tunestream Hyperband (promotion, continuing)"](task_of(TABLE), 0, 2)
-    starts: list[Start] = []
-    ask = method.ask
-
-    def recording_ask(now: float) -> Start | None:
-        start = ask(now)
-        if start is not None:
-            starts.append(start)
-        return start
-
-    method.ask = recording_ask  # type: ignore[method-assign]
+    starts = record_starts(method)
     out = simulate(TABLE, lambda *_: method, 0, 2, targets=TARGETS, horizon_s=60, stop_at_targets=False)
     # After the calibration jobs every job, new or resumed, is started for MaxResource; the ones
     # behind at a rung are paused by a stop there, the others go on in the same training job.

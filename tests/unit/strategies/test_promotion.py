@@ -13,6 +13,7 @@ from tunestream.strategies.asha import AshaStopper
 from tunestream.strategies.bayesian import BayesianSearch
 from tunestream.strategies.promotion import (
     MAX_RUNGS,
+    ContinuingStopper,
     PromotionHyperband,
     RungLimitStopper,
     RungModel,
@@ -170,6 +171,7 @@ def request(
     first_rung: str | None = None,
     proposals: str | None = None,
     max_resource: int = 9,
+    pausing: str | None = None,
 ) -> CreateTuningJobRequest:
     hb: dict[str, object] = {"MinResource": 1, "MaxResource": max_resource}
     if promotion:
@@ -178,6 +180,8 @@ def request(
         hb["FirstRung"] = first_rung
     if proposals:
         hb["Proposals"] = proposals
+    if pausing:
+        hb["Pausing"] = pausing
     definition: dict[str, object] = {
         "StaticHyperParameters": {"epochs": "9"},
         "AlgorithmSpecification": {"Command": ["train"], "MetricDefinitions": [{"Name": "acc", "Regex": "acc=(\\S+)"}]},
@@ -249,6 +253,15 @@ def test_model_proposals_apply_to_promotion_only_and_are_built_with_it() -> None
     assert isinstance(parts(request(None, checkpoints=True)).proposer._model, RungModel)  # type: ignore[attr-defined]
     timings = registry.lookup("Hyperband")
     assert timings is not None and "model_fit_s" in timings.timing_details  # replay ignores the fit's time
+
+
+def test_pausing_applies_to_promotion_only_and_builds_the_continuing_stopper() -> None:
+    with pytest.raises(InvalidTuningJob) as raised:
+        validate_request(request("Disabled", checkpoints=True, pausing="WhenBehind"))
+    assert any(e.rule == "pausing-needs-promotion" and e.field.endswith(".Pausing") for e in raised.value.errors)
+    assert isinstance(parts(request("Enabled", checkpoints=True, pausing="WhenBehind")).stopper, ContinuingStopper)
+    assert isinstance(parts(request("Enabled", checkpoints=True, pausing="EveryRung")).stopper, RungLimitStopper)
+    assert isinstance(parts(request("Enabled", checkpoints=True)).stopper, RungLimitStopper)
 
 
 def laddered_history() -> list[TrainingJobRecord]:

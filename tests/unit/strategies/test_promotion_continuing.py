@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tunestream.definitions import CreateTuningJobRequest
-from tunestream.field_errors import InvalidTuningJob
 from tunestream.space import ContinuousParam, SearchSpace
-from tunestream.strategies import registry
 from tunestream.strategies.bayesian import BayesianSearch
 from tunestream.strategies.promotion import (
-    ContinuingStopper,
     PromotionHyperband,
-    RungLimitStopper,
     RungModel,
 )
 from tunestream.strategies.rung_arrivals import RungArrivals, crossings
 from tunestream.trials import TrainingJobRecord, TrainingJobStatus
-from tunestream.validation import validate_request
 
 SPACE = SearchSpace((ContinuousParam("x", 0.0, 1.0),))
 RUNGS = [1, 2, 4, 8]  # min 1, max 8, halving
@@ -155,47 +147,3 @@ def test_the_model_is_fitted_to_every_value_that_reached_a_rung_and_to_final_val
     # j0 at rungs 1, 2, 4 and at MaxResource, j1 at rung 1, and the running j2 at rungs 1 and 2.
     p = s.propose(3, history)
     assert p.resume_from is None and "GP over configuration and resource on 7 rung values, 1 pending" in p.reason
-
-
-def request(pausing: str | None, promotion: str | None = "Enabled") -> CreateTuningJobRequest:
-    hb: dict[str, object] = {"MinResource": 1, "MaxResource": 9}
-    if promotion:
-        hb["Promotion"] = promotion
-    if pausing:
-        hb["Pausing"] = pausing
-    return CreateTuningJobRequest.model_validate(
-        {
-            "HyperParameterTuningJobName": "promo",
-            "HyperParameterTuningJobConfig": {
-                "Strategy": "Hyperband",
-                "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "acc"},
-                "ResourceLimits": {"MaxNumberOfTrainingJobs": 30, "MaxParallelTrainingJobs": 2},
-                "ParameterRanges": {"ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}]},
-                "StrategyConfig": {"HyperbandStrategyConfig": hb},
-            },
-            "TrainingJobDefinition": {
-                "StaticHyperParameters": {"epochs": "9"},
-                "AlgorithmSpecification": {
-                    "Command": ["train"],
-                    "MetricDefinitions": [{"Name": "acc", "Regex": "acc=(\\S+)"}],
-                },
-                "OutputDataConfig": {"S3OutputPath": "s3://b/out"},
-                "StoppingCondition": {"MaxRuntimeInSeconds": 600},
-                "CheckpointConfig": {"S3Uri": "s3://b/ckpt"},
-            },
-        }
-    )
-
-
-def test_pausing_applies_to_promotion_only_and_builds_the_continuing_stopper() -> None:
-    with pytest.raises(InvalidTuningJob) as raised:
-        validate_request(request("WhenBehind", promotion="Disabled"))
-    assert any(e.rule == "pausing-needs-promotion" and e.field.endswith(".Pausing") for e in raised.value.errors)
-    assert isinstance(parts(request("WhenBehind")).stopper, ContinuingStopper)
-    assert isinstance(parts(request("EveryRung")).stopper, RungLimitStopper)
-    assert isinstance(parts(request(None)).stopper, RungLimitStopper)
-
-
-def parts(req: CreateTuningJobRequest) -> registry.StrategyParts:
-    assert req.TrainingJobDefinition is not None
-    return registry.build(req.HyperParameterTuningJobConfig, req.TrainingJobDefinition, SPACE, 0)
