@@ -509,6 +509,12 @@ EXTENSIONS: dict[str, Entry] = {
         "WhenBehind lets a training job in the top half of those that reached a rung go on without a pause; "
         "EveryRung pauses every training job at every rung",
     ),
+    "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.Ranking": (
+        "honoured",
+        "Trend (the default) ranks a rung by the value each configuration is predicted to have at the next "
+        "rung, from its last gain and how much of such gains carried on for the ones promoted before; Value "
+        "ranks by the values at the rung",
+    ),
     "HyperParameterTuningJobConfig.StrategyConfig.BayesianStrategyConfig": (
         "honoured",
         "Bayesian's options (refused with other strategies)",

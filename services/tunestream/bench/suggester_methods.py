@@ -182,19 +182,26 @@ def _hyperband(task: Task, seed: int, workers: int) -> SuggesterMethod:
 
 def _promotion_hyperband(task: Task, seed: int, workers: int) -> SuggesterMethod:
     config = hyperband_config(task)
-    # Random proposals (the default until the model's were measured with a start cost and proposed ahead).
-    config["StrategyConfig"]["HyperbandStrategyConfig"].update(Promotion="Enabled", Proposals="Random")
+    # Random proposals (the default until the model's were measured with a start cost and proposed
+    # ahead), ranked by value (the default until the trend's were measured).
+    config["StrategyConfig"]["HyperbandStrategyConfig"].update(Promotion="Enabled", Proposals="Random", Ranking="Value")
     request = tuning_request(task, seed, workers, "Hyperband", checkpoints=True, **config)
     return SuggesterMethod("tunestream Hyperband (promotion)", request, seed)
 
 
 def _promotion_model(
-    name: str, *, ahead: bool, blocking: bool = False, proposals: str = "Model", pausing: str = "EveryRung"
+    name: str,
+    *,
+    ahead: bool,
+    blocking: bool = False,
+    proposals: str = "Model",
+    pausing: str = "EveryRung",
+    ranking: str = "Value",
 ) -> MethodFactory:
     def make(task: Task, seed: int, workers: int) -> SuggesterMethod:
         config = hyperband_config(task)
         config["StrategyConfig"]["HyperbandStrategyConfig"].update(
-            Promotion="Enabled", Proposals=proposals, Pausing=pausing
+            Promotion="Enabled", Proposals=proposals, Pausing=pausing, Ranking=ranking
         )
         request = tuning_request(task, seed, workers, "Hyperband", checkpoints=True, **config)
         return SuggesterMethod(name, request, seed, ahead=ahead, blocking=blocking)
@@ -241,6 +248,20 @@ METHODS: dict[str, MethodFactory] = {
     ),
     "tunestream Hyperband (promotion, model, continuing)": _promotion_model(
         "tunestream Hyperband (promotion, model, continuing)", ahead=True, pausing="WhenBehind"
+    ),
+    # A rung ranked by the value each configuration is predicted to have at the next rung (Ranking "Trend").
+    "tunestream Hyperband (promotion, trend)": _promotion_model(
+        "tunestream Hyperband (promotion, trend)", ahead=True, proposals="Random", ranking="Trend"
+    ),
+    "tunestream Hyperband (promotion, continuing, trend)": _promotion_model(
+        "tunestream Hyperband (promotion, continuing, trend)",
+        ahead=True,
+        proposals="Random",
+        pausing="WhenBehind",
+        ranking="Trend",
+    ),
+    "tunestream Hyperband (promotion, model, trend)": _promotion_model(
+        "tunestream Hyperband (promotion, model, trend)", ahead=True, ranking="Trend"
     ),
     "tunestream Bayesian": _bayesian,
     "tunestream Bayesian (plain)": suggester("tunestream Bayesian (plain)", "Bayesian", **PLAIN),

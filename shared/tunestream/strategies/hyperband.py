@@ -74,6 +74,13 @@ def continuing(config: HyperParameterTuningJobConfigShape) -> bool:
     return hb is not None and hb.Pausing == "WhenBehind"
 
 
+def ranked_by_trend(config: HyperParameterTuningJobConfigShape) -> bool:
+    """Ranking "Trend" (the default): a rung ranks by the value predicted at the next rung
+    (rung_trend.py); "Value" by the values there."""
+    hb = hyperband_config(config)
+    return hb is None or hb.Ranking != "Value"
+
+
 def _check_definitions_agree(inputs: StrategyInputs) -> list[FieldError]:
     """Several definitions: resources and checkpoints are read from the first, so they must agree."""
     errors: list[FieldError] = []
@@ -113,6 +120,7 @@ def _validate(inputs: StrategyInputs) -> list[FieldError]:
         "FirstRung": "first-rung-needs-promotion",
         "Proposals": "proposals-need-promotion",
         "Pausing": "pausing-needs-promotion",
+        "Ranking": "ranking-needs-promotion",
     }
     for member, rule in promotion_only.items():
         if (
@@ -187,6 +195,7 @@ def _build(inputs: StrategyInputs) -> StrategyParts:
             max_rungs=MAX_RUNGS if first_rung_measured(inputs.config) else None,
             model=model,
             continuing=continuing(inputs.config),
+            trend=ranked_by_trend(inputs.config),
         )
         limits = RungLimitStopper(max_resource, static_epochs(inputs.definition))
         return StrategyParts(

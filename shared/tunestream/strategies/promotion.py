@@ -48,6 +48,12 @@ reaches a rung goes on where pausing it would resume it at once (pause_at_rung),
 otherwise it is paused by a stop. Rung records then hold every segment that crossed a rung
 (rung_arrivals.py), not only the ones paused there. Pausing at every rung banks each rung's value as
 a result; going on does not, which lost on two bench tables and won on the XGBoost one.
+
+With `trend` (Ranking "Trend", the default since 2026-12-06) a rung ranks its configurations by the
+value each is predicted to have at the next rung: its value plus the share of its last gain (from
+half the rung to the rung) that carried on for the configurations this rung promoted before
+(rung_trend.py). Where late learners overtake (the XGBoost table) they are promoted sooner; where
+gains do not carry on the fitted share is near 0 and the ranking is the values'.
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ from tunestream.strategies.base import Adoption
 from tunestream.strategies.bayesian import BayesianSearch
 from tunestream.strategies.random import RandomSearch
 from tunestream.strategies.rung_arrivals import RungArrivals, crossings, segment_start
+from tunestream.strategies.rung_trend import RungTrend
 from tunestream.strategies.segment_cost import SegmentCosts, first_rung, measure, step_seconds
 from tunestream.trials import Proposal, StopDecision, TrainingJobRecord, TrainingJobStatus
 
@@ -89,6 +96,9 @@ CALIBRATION_JOBS = 3
 START_SHARE = 2.0
 
 T = TypeVar("T")
+# (paused segment to resume, its rung, the rung it goes to, its rank there, how many there, the
+# trend's fitted gain or None)
+Promotion = tuple[TrainingJobRecord, int, int, int, int, float | None]
 
 
 def promotion_rungs(min_resource: int, max_resource: int, eta: int = ETA) -> list[int]:
@@ -128,7 +138,9 @@ class PromotionHyperband:
         model: RungModel | None = None,
         max_rungs: int | None = None,
         continuing: bool = False,
+        trend: bool = False,
     ) -> None:
+        self._trend = trend
         self._random = RandomSearch(space, seed, max_jobs)
         self._continuing = continuing
         self._arrivals = RungArrivals()
@@ -227,16 +239,20 @@ class PromotionHyperband:
         promotion = self._promotion(own, sized[0])
         if promotion is None:
             return None
-        record, rung, limit, rank, paused = promotion
+        record, rung, limit, rank, paused, gain = promotion
+        ranked_by = (
+            "" if gain is None else f" by the value predicted at the next rung ({gain:.2f} of its last gain carried on)"
+        )
         if self._continuing:
             how = (
                 f"resumes {record.name} from rung {rung}, on past every rung where it ranks in the top "
-                f"1/{self._eta}: ranked {rank} of the {paused} that reached that rung (top {paused // self._eta} go on)"
+                f"1/{self._eta}: ranked {rank}{ranked_by} of the {paused} that reached that rung "
+                f"(top {paused // self._eta} go on)"
             )
         else:
             how = (
                 f"resumes {record.name} from rung {rung} to {limit}: "
-                f"ranked {rank} of {paused} paused at that rung (top {paused // self._eta} may go on)"
+                f"ranked {rank}{ranked_by} of {paused} paused at that rung (top {paused // self._eta} may go on)"
             )
         return Proposal(
             index=index,
@@ -247,6 +263,7 @@ class PromotionHyperband:
                 "resumes": record.name,
                 "promoted_from_rung": rung,
                 "rank_at_rung": rank,
+                **({} if gain is None else {"trend_gain": round(gain, 4)}),
             },
             resume_from=record.name,
             resource_limit=limit,
@@ -321,34 +338,53 @@ class PromotionHyperband:
             resource_limit=first if limit is None else limit,
         )
 
-    def _promotion(
-        self, own: Sequence[TrainingJobRecord], rungs: Sequence[int]
-    ) -> tuple[TrainingJobRecord, int, int, int, int] | None:
-        """(paused segment to resume, its rung, the rung it goes to, its rank there, how many paused there).
+    def _promotion(self, own: Sequence[TrainingJobRecord], rungs: Sequence[int]) -> Promotion | None:
+        """(paused segment to resume, its rung, the rung it goes to, its rank there, how many paused
+        there, the share of a last gain the ranking carried on or None where it ranked by value).
         A configuration paused off the ladder (at the calibration step) goes to the next rung above."""
         continued = {h.resume_from for h in own if h.resume_from is not None}
         if self._continuing:
             return self._continuation(own, rungs, continued)
         below_top = {rung: paused for rung, paused in paused_by_rung(own).items() if rung < rungs[-1]}
+        trend = RungTrend(own, self._maximize) if self._trend else None
         for rung in sorted(below_top, reverse=True):
-            ranked = sorted(below_top[rung], key=lambda h: (self._score(h), h.index))
-            for rank, record in enumerate(ranked[: len(ranked) // self._eta], start=1):
+            limit = next(r for r in rungs if r > rung)
+            at_rung = [(h, float(h.objective or 0.0)) for h in below_top[rung]]
+            ranked, gain = self._ranked(at_rung, rung, limit, trend)
+            for rank, (record, _) in enumerate(ranked[: len(ranked) // self._eta], start=1):
                 if record.name not in continued:
-                    limit = next(r for r in rungs if r > rung)
-                    return record, rung, limit, rank, len(ranked)
+                    return record, rung, limit, rank, len(ranked), gain
         return None
+
+    def _ranked(
+        self,
+        at_rung: Sequence[tuple[TrainingJobRecord, float]],
+        rung: int,
+        next_rung: int,
+        trend: RungTrend | None,
+    ) -> tuple[list[tuple[TrainingJobRecord, float]], float | None]:
+        """A rung's (segment, value) best first, ties in history order: by value, or with `trend` by
+        the value predicted at the next rung (rung_trend.py); and the trend's fitted gain."""
+        if trend is None:
+            return sorted(at_rung, key=lambda a: (self._value_score(a[1]), a[0].index)), None
+        gain = trend.gain(rung, next_rung, at_rung)
+        scores = trend.scores(at_rung, rung, gain)
+        order = sorted(range(len(at_rung)), key=lambda i: (scores[i], at_rung[i][0].index))
+        return [at_rung[i] for i in order], gain
 
     def _continuation(
         self, own: Sequence[TrainingJobRecord], rungs: Sequence[int], continued: set[str]
-    ) -> tuple[TrainingJobRecord, int, int, int, int] | None:
+    ) -> Promotion | None:
         """As _promotion, ranking every configuration that reached the rung (one that went on past it
         holds its place) and resuming a paused one to MaxResource."""
         reached = self._arrivals.at_rungs(own, rungs)
+        trend = RungTrend(own, self._maximize) if self._trend else None
         for rung in sorted(reached, reverse=True):
-            ranked = sorted(reached[rung], key=lambda a: (self._value_score(a[1]), a[0].index))
+            next_rung = next((r for r in rungs if r > rung), rungs[-1])
+            ranked, gain = self._ranked(reached[rung], rung, next_rung, trend)
             for rank, (record, _) in enumerate(ranked[: len(ranked) // self._eta], start=1):
                 if record.name not in continued and self._arrivals.paused_at(record, rungs) == rung:
-                    return record, rung, rungs[-1], rank, len(ranked)
+                    return record, rung, rungs[-1], rank, len(ranked), gain
         return None
 
     def pause_at_rung(self, job: TrainingJobRecord, history: Sequence[TrainingJobRecord]) -> StopDecision | None:
@@ -396,11 +432,6 @@ class PromotionHyperband:
 
     def _value_score(self, value: float) -> float:
         return -value if self._maximize else value
-
-    def _score(self, record: TrainingJobRecord) -> float:
-        """Smaller is better, whichever the objective's direction (a paused segment has an objective)."""
-        assert record.objective is not None
-        return -record.objective if self._maximize else record.objective
 
 
 def _draws(own: Sequence[TrainingJobRecord]) -> int:

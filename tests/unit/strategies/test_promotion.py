@@ -172,6 +172,7 @@ def request(
     proposals: str | None = None,
     max_resource: int = 9,
     pausing: str | None = None,
+    ranking: str | None = None,
 ) -> CreateTuningJobRequest:
     hb: dict[str, object] = {"MinResource": 1, "MaxResource": max_resource}
     if promotion:
@@ -182,6 +183,8 @@ def request(
         hb["Proposals"] = proposals
     if pausing:
         hb["Pausing"] = pausing
+    if ranking:
+        hb["Ranking"] = ranking
     definition: dict[str, object] = {
         "StaticHyperParameters": {"epochs": "9"},
         "AlgorithmSpecification": {"Command": ["train"], "MetricDefinitions": [{"Name": "acc", "Regex": "acc=(\\S+)"}]},
@@ -262,6 +265,14 @@ def test_pausing_applies_to_promotion_only_and_builds_the_continuing_stopper() -
     assert isinstance(parts(request("Enabled", checkpoints=True, pausing="WhenBehind")).stopper, ContinuingStopper)
     assert isinstance(parts(request("Enabled", checkpoints=True, pausing="EveryRung")).stopper, RungLimitStopper)
     assert isinstance(parts(request("Enabled", checkpoints=True)).stopper, RungLimitStopper)
+
+
+def test_ranking_by_trend_is_promotion_s_default_and_value_turns_it_off() -> None:
+    with pytest.raises(InvalidTuningJob) as raised:
+        validate_request(request("Disabled", checkpoints=True, ranking="Trend"))
+    assert any(e.rule == "ranking-needs-promotion" and e.field.endswith(".Ranking") for e in raised.value.errors)
+    assert parts(request("Enabled", checkpoints=True)).proposer._trend  # type: ignore[attr-defined]
+    assert not parts(request("Enabled", checkpoints=True, ranking="Value")).proposer._trend  # type: ignore[attr-defined]
 
 
 def laddered_history() -> list[TrainingJobRecord]:

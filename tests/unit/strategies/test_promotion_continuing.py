@@ -147,3 +147,22 @@ def test_the_model_is_fitted_to_every_value_that_reached_a_rung_and_to_final_val
     # j0 at rungs 1, 2, 4 and at MaxResource, j1 at rung 1, and the running j2 at rungs 1 and 2.
     p = s.propose(3, history)
     assert p.resume_from is None and "GP over configuration and resource on 7 rung values, 1 pending" in p.reason
+
+
+def test_with_trend_a_job_still_climbing_goes_on_where_its_value_alone_would_pause_it() -> None:
+    """Ten jobs trained across rungs 4 and 8 in one segment each, their gain from step 2 to 4 carried
+    on to 8. A job reaching rung 4 lower than most but climbing fastest goes on with Ranking Trend."""
+    went_on = [
+        job(i, {2: 0.5, 4: 0.5 + 0.02 * i, 8: 0.5 + 0.04 * i}, status=TrainingJobStatus.COMPLETED) for i in range(10)
+    ]
+    climbing = job(10, {2: 0.30, 4: 0.55}, status=TrainingJobStatus.IN_PROGRESS)
+    history = [*went_on, climbing]
+    by_value = PromotionHyperband(
+        SPACE, 0, max_jobs=100, min_resource=2, max_resource=8, maximize=True, continuing=True
+    )
+    decision = by_value.pause_at_rung(climbing, history)
+    assert decision is not None and decision.rule == "pause"  # 0.55: 8th of 11 at rung 4
+    by_trend = PromotionHyperband(
+        SPACE, 0, max_jobs=100, min_resource=2, max_resource=8, maximize=True, continuing=True, trend=True
+    )
+    assert by_trend.pause_at_rung(climbing, history) is None  # 0.55 + 0.67 * 0.25: 4th of 11, in the top 5
