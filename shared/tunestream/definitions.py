@@ -89,8 +89,8 @@ class HyperbandStrategyConfigShape(Shape):
     # of a step (promotion.RungModel); "Random" draws them at random.
     # Pausing "WhenBehind" lets a training job that ranks in the top half of those that reached a
     # rung go on past it without a pause (and a new start); "EveryRung" pauses every job at every rung.
-    # Ranking "Trend" (the default) ranks a rung by the value each configuration is predicted to have
-    # at the next rung (strategies/rung_trend.py); "Value" by the values at the rung.
+    # Ranking "Trend" ranks a rung by the value each configuration is predicted to have at the next
+    # rung (strategies/rung_trend.py); "Value" (the default) by the values at the rung.
     Promotion: Literal["Enabled", "Disabled"] | None = None
     FirstRung: Literal["Auto", "MinResource"] | None = None
     Proposals: Literal["Random", "Model"] | None = None

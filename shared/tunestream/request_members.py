@@ -511,8 +511,8 @@ EXTENSIONS: dict[str, Entry] = {
     ),
     "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.Ranking": (
         "honoured",
-        "Trend (the default) ranks a rung by the value each configuration is predicted to have at the next "
-        "rung, from its last gain and how much of such gains carried on for the ones promoted before; Value "
+        "Trend ranks a rung by the value each configuration is predicted to have at the next rung, from its "
+        "last gain and how much of such gains carried on for the ones promoted before; Value (the default) "
         "ranks by the values at the rung",
     ),
     "HyperParameterTuningJobConfig.StrategyConfig.BayesianStrategyConfig": (

@@ -49,11 +49,12 @@ otherwise it is paused by a stop. Rung records then hold every segment that cros
 (rung_arrivals.py), not only the ones paused there. Pausing at every rung banks each rung's value as
 a result; going on does not, which lost on two bench tables and won on the XGBoost one.
 
-With `trend` (Ranking "Trend", the default since 2026-12-06) a rung ranks its configurations by the
+With `trend` (Ranking "Trend", opt-in) a rung ranks its configurations by the
 value each is predicted to have at the next rung: its value plus the share of its last gain (from
 half the rung to the rung) that carried on for the configurations this rung promoted before
 (rung_trend.py). Where late learners overtake (the XGBoost table) they are promoted sooner; where
-gains do not carry on the fitted share is near 0 and the ranking is the values'.
+gains do not carry on the fitted share is near 0 and the ranking is the values'. On the bench it
+gained a little with random proposals and nothing with the model's.
 """
 
 from __future__ import annotations

@@ -267,11 +267,12 @@ def test_pausing_applies_to_promotion_only_and_builds_the_continuing_stopper() -
     assert isinstance(parts(request("Enabled", checkpoints=True)).stopper, RungLimitStopper)
 
 
-def test_ranking_by_trend_is_promotion_s_default_and_value_turns_it_off() -> None:
+def test_ranking_by_trend_applies_to_promotion_only_and_is_asked_for() -> None:
     with pytest.raises(InvalidTuningJob) as raised:
         validate_request(request("Disabled", checkpoints=True, ranking="Trend"))
     assert any(e.rule == "ranking-needs-promotion" and e.field.endswith(".Ranking") for e in raised.value.errors)
-    assert parts(request("Enabled", checkpoints=True)).proposer._trend  # type: ignore[attr-defined]
+    assert parts(request("Enabled", checkpoints=True, ranking="Trend")).proposer._trend  # type: ignore[attr-defined]
+    assert not parts(request("Enabled", checkpoints=True)).proposer._trend  # type: ignore[attr-defined]
     assert not parts(request("Enabled", checkpoints=True, ranking="Value")).proposer._trend  # type: ignore[attr-defined]
 
 
