@@ -346,12 +346,11 @@ class PromotionHyperband:
         continued = {h.resume_from for h in own if h.resume_from is not None}
         if self._continuing:
             return self._continuation(own, rungs, continued)
-        below_top = {rung: paused for rung, paused in paused_by_rung(own).items() if rung < rungs[-1]}
+        below_top = {rung: paused for rung, paused in values_by_rung(own).items() if rung < rungs[-1]}
         trend = RungTrend(own, self._maximize) if self._trend else None
         for rung in sorted(below_top, reverse=True):
             limit = next(r for r in rungs if r > rung)
-            at_rung = [(h, float(h.objective or 0.0)) for h in below_top[rung]]
-            ranked, gain = self._ranked(at_rung, rung, limit, trend)
+            ranked, gain = self._ranked(below_top[rung], rung, limit, trend)
             for rank, (record, _) in enumerate(ranked[: len(ranked) // self._eta], start=1):
                 if record.name not in continued:
                     return record, rung, limit, rank, len(ranked), gain

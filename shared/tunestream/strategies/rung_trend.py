@@ -30,9 +30,9 @@ def report_at_or_before(record: TrainingJobRecord, step: int, by_name: Mapping[s
     it resumed."""
     node: TrainingJobRecord | None = record
     while node is not None:
-        found = [v for s, v in node.metric_history if s <= step and not math.isnan(v)]
-        if found:
-            return found[-1]
+        for s, v in reversed(node.metric_history):
+            if s <= step and not math.isnan(v):
+                return v
         node = by_name.get(node.resume_from) if node.resume_from is not None else None
     return None
 
