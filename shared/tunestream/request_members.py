@@ -515,6 +515,13 @@ EXTENSIONS: dict[str, Entry] = {
         "last gain and how much of such gains carried on for the ones promoted before; Value (the default) "
         "ranks by the values at the rung",
     ),
+    "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.PauseAtNewBest": (
+        "honoured",
+        "Enabled also pauses a training job between rungs where its value beats every ended training "
+        "job's (once it has trained as long as its start took, and where the steps left to its rung take "
+        "longer than a start), so the value is a result at once, and resumes it to its rung first; "
+        "Disabled (the default) pauses at the rungs only. Refused with Pausing WhenBehind",
+    ),
     "HyperParameterTuningJobConfig.StrategyConfig.BayesianStrategyConfig": (
         "honoured",
         "Bayesian's options (refused with other strategies)",

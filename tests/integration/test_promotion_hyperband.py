@@ -6,11 +6,15 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from tests.integration.conftest import ROOT, Services, training_processes, wait_until_ended
+import pytest
+
+from tests.integration.conftest import PROGRAM, ROOT, Services, training_processes, wait_until_ended
 from tests.support.jobs import continuous, tuning_job
 from tests.support.waiting import wait_for
 from tunestream.client import TunestreamClient
+from tunestream.config import Settings
 from tunestream.objstore.s3 import S3ObjectStore
+from tunestream.replay.run import render, run_replay
 
 METRIC = "validation:accuracy"
 
@@ -173,3 +177,68 @@ def test_with_pausing_when_behind_a_job_ahead_goes_on_past_its_rung_and_one_behi
     went_on = [n for n, d in jobs.items() if crossed_without_pause(n, d)]
     assert went_on, {n: (d["TrainingJobStatus"], d.get("StopReason"), steps(api, n)) for n, d in jobs.items()}
     assert training_processes(name) == []
+
+
+def test_with_pause_at_new_best_a_job_pauses_between_rungs_on_a_new_best_and_resumes_to_its_rung(
+    api: TunestreamClient, run_id: str, settings: Settings
+) -> None:
+    name = f"promo-best-{run_id}"
+    # tests/integration/programs/trainer.py: score = 1 - (x - 0.3)^2 - 0.1 / epoch, rising every
+    # epoch, one epoch a second, so that the steps left to a rung outlast two starts. Rungs 2, 4, 8, 16.
+    job = tuning_job(
+        name,
+        command=[sys.executable, PROGRAM],
+        strategy="Hyperband",
+        seed=3,
+        jobs=20,
+        ranges={"ContinuousParameterRanges": [continuous("x")]},
+        strategy_config={
+            "HyperbandStrategyConfig": {
+                "MinResource": 2,
+                "MaxResource": 16,
+                "Promotion": "Enabled",
+                "FirstRung": "MinResource",
+                "Proposals": "Random",
+                "PauseAtNewBest": "Enabled",
+            }
+        },
+        static={"epochs": "16", "sleep": "1.0"},
+        output="s3://tunestream/it/output",
+        checkpoint_s3=f"s3://tunestream/it/checkpoints/{name}",
+        max_runtime_s=120,
+    )
+    api.create_tuning_job(job)
+    describe = wait_until_ended(api, name, timeout_s=400)
+    assert describe["HyperParameterTuningJobStatus"] == "Completed"
+    summaries = {j["TrainingJobName"]: j for j in api.training_jobs(name)}
+    jobs = {n: api.describe_training_job(n) for n in summaries}
+    trained = {n: sorted(m["Step"] for m in api.metrics(n)["Metrics"] if m["MetricName"] == "score") for n in jobs}
+    at_best = {n: d for n, d in jobs.items() if (d.get("EarlyStopping") or {}).get("Rule") == "new-best"}
+    assert at_best, {n: (d["TrainingJobStatus"], d.get("StopReason"), trained[n]) for n, d in jobs.items()}
+    resumers = {(d.get("ProposalDetails") or {}).get("resumes"): n for n, d in jobs.items()}
+    for n, d in at_best.items():
+        rung = d["ProposalDetails"]["rung"]
+        assert d["TrainingJobStatus"] == "Stopped" and "beats every ended training job" in d["StopReason"], d
+        # Paused short of its rung, with the value it paused at as its objective (the unit tests pin
+        # that it beat every ended one when the stop was decided) ...
+        assert max(trained[n]) < rung, (n, trained[n], rung)
+        scores = {m["Step"]: m["Value"] for m in api.metrics(n)["Metrics"] if m["MetricName"] == "score"}
+        last = [scores[max(trained[n])]]
+        objective = summaries[n]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+        assert objective == pytest.approx(last[0]), (summaries[n], last)
+        # ... and resumed to that same rung from the step its checkpoint holds.
+        assert n in resumers, (n, resumers, {m: (e["TrainingJobStatus"], trained[m]) for m, e in jobs.items()})
+        resumed = jobs[resumers[n]]
+        assert resumed["ProposalDetails"]["rung"] == rung and "paused there on a new best" in resumed["ProposalReason"]
+        assert trained[resumers[n]][0] == max(trained[n]) + 1, (trained[n], trained[resumers[n]])
+        assert resumed["HyperParameters"]["x"] == d["HyperParameters"]["x"]
+    assert training_processes(name) == []
+    # Its decisions depend on when reports came (a start against the steps left): replay re-derives
+    # every one of them from the recorded events, pauses at a new best included.
+    wait_for(
+        "the last training job's end to be written",
+        lambda: all(j.get("TrainingEndTime") for j in api.training_jobs(name)),
+    )
+    report = run_replay(settings, name)
+    assert report["differences"] == 0, "\n".join(render(report))
+    assert report["components"]["suggester"]["decisions"].get("stops:new-best", 0) == len(at_best)

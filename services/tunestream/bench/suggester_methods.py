@@ -197,11 +197,12 @@ def _promotion_model(
     proposals: str = "Model",
     pausing: str = "EveryRung",
     ranking: str = "Value",
+    at_new_best: str = "Disabled",
 ) -> MethodFactory:
     def make(task: Task, seed: int, workers: int) -> SuggesterMethod:
         config = hyperband_config(task)
         config["StrategyConfig"]["HyperbandStrategyConfig"].update(
-            Promotion="Enabled", Proposals=proposals, Pausing=pausing, Ranking=ranking
+            Promotion="Enabled", Proposals=proposals, Pausing=pausing, Ranking=ranking, PauseAtNewBest=at_new_best
         )
         request = tuning_request(task, seed, workers, "Hyperband", checkpoints=True, **config)
         return SuggesterMethod(name, request, seed, ahead=ahead, blocking=blocking)
@@ -262,6 +263,13 @@ METHODS: dict[str, MethodFactory] = {
     ),
     "tunestream Hyperband (promotion, model, trend)": _promotion_model(
         "tunestream Hyperband (promotion, model, trend)", ahead=True, ranking="Trend"
+    ),
+    # A training job between rungs that beats every ended one pauses there (PauseAtNewBest).
+    "tunestream Hyperband (promotion, new best)": _promotion_model(
+        "tunestream Hyperband (promotion, new best)", ahead=True, proposals="Random", at_new_best="Enabled"
+    ),
+    "tunestream Hyperband (promotion, model, new best)": _promotion_model(
+        "tunestream Hyperband (promotion, model, new best)", ahead=True, at_new_best="Enabled"
     ),
     "tunestream Bayesian": _bayesian,
     "tunestream Bayesian (plain)": suggester("tunestream Bayesian (plain)", "Bayesian", **PLAIN),

@@ -17,8 +17,8 @@ from tunestream.strategies.bayesian import BayesianSearch, initial_design_size
 from tunestream.strategies.promotion import (
     MAX_RUNGS,
     START_SHARE,
-    ContinuingStopper,
     PromotionHyperband,
+    PromotionStopper,
     RungLimitStopper,
     RungModel,
 )
@@ -82,6 +82,13 @@ def ranked_by_trend(config: HyperParameterTuningJobConfigShape) -> bool:
     return hb is not None and hb.Ranking == "Trend"
 
 
+def pauses_at_new_best(config: HyperParameterTuningJobConfigShape) -> bool:
+    """PauseAtNewBest "Enabled": a training job that beats every ended one between rungs pauses
+    there, so its value counts as a result at once (promotion.PromotionHyperband.pause_at_new_best)."""
+    hb = hyperband_config(config)
+    return hb is not None and hb.PauseAtNewBest == "Enabled"
+
+
 def _check_definitions_agree(inputs: StrategyInputs) -> list[FieldError]:
     """Several definitions: resources and checkpoints are read from the first, so they must agree."""
     errors: list[FieldError] = []
@@ -122,6 +129,7 @@ def _validate(inputs: StrategyInputs) -> list[FieldError]:
         "Proposals": "proposals-need-promotion",
         "Pausing": "pausing-needs-promotion",
         "Ranking": "ranking-needs-promotion",
+        "PauseAtNewBest": "pause-at-new-best-needs-promotion",
     }
     for member, rule in promotion_only.items():
         if (
@@ -136,6 +144,14 @@ def _validate(inputs: StrategyInputs) -> list[FieldError]:
                     "applies to promotion Hyperband only (Promotion Enabled, or CheckpointConfig given)",
                 )
             )
+    if hb is not None and hb.PauseAtNewBest == "Enabled" and hb.Pausing == "WhenBehind":
+        errors.append(
+            FieldError(
+                f"{CONFIG_PATH}.PauseAtNewBest",
+                "pause-at-new-best-needs-every-rung",
+                'applies with Pausing "EveryRung" only: with "WhenBehind" a training job runs on past its rungs',
+            )
+        )
     if inputs.definition is None:
         return errors
     errors.extend(_check_definitions_agree(inputs))
@@ -197,11 +213,14 @@ def _build(inputs: StrategyInputs) -> StrategyParts:
             model=model,
             continuing=continuing(inputs.config),
             trend=ranked_by_trend(inputs.config),
+            at_new_best=pauses_at_new_best(inputs.config),
         )
         limits = RungLimitStopper(max_resource, static_epochs(inputs.definition))
         return StrategyParts(
             proposer,
-            ContinuingStopper(proposer, limits) if continuing(inputs.config) else limits,
+            PromotionStopper(proposer, limits)
+            if continuing(inputs.config) or pauses_at_new_best(inputs.config)
+            else limits,
             # A fit sits between a freed slot and its next job otherwise (up to 0.4 s on the bench).
             proposes_ahead=model is not None,
         )

@@ -13,8 +13,8 @@ from tunestream.strategies.asha import AshaStopper
 from tunestream.strategies.bayesian import BayesianSearch
 from tunestream.strategies.promotion import (
     MAX_RUNGS,
-    ContinuingStopper,
     PromotionHyperband,
+    PromotionStopper,
     RungLimitStopper,
     RungModel,
     model_points,
@@ -173,6 +173,7 @@ def request(
     max_resource: int = 9,
     pausing: str | None = None,
     ranking: str | None = None,
+    at_new_best: str | None = None,
 ) -> CreateTuningJobRequest:
     hb: dict[str, object] = {"MinResource": 1, "MaxResource": max_resource}
     if promotion:
@@ -185,6 +186,8 @@ def request(
         hb["Pausing"] = pausing
     if ranking:
         hb["Ranking"] = ranking
+    if at_new_best:
+        hb["PauseAtNewBest"] = at_new_best
     definition: dict[str, object] = {
         "StaticHyperParameters": {"epochs": "9"},
         "AlgorithmSpecification": {"Command": ["train"], "MetricDefinitions": [{"Name": "acc", "Regex": "acc=(\\S+)"}]},
@@ -262,7 +265,7 @@ def test_pausing_applies_to_promotion_only_and_builds_the_continuing_stopper() -
     with pytest.raises(InvalidTuningJob) as raised:
         validate_request(request("Disabled", checkpoints=True, pausing="WhenBehind"))
     assert any(e.rule == "pausing-needs-promotion" and e.field.endswith(".Pausing") for e in raised.value.errors)
-    assert isinstance(parts(request("Enabled", checkpoints=True, pausing="WhenBehind")).stopper, ContinuingStopper)
+    assert isinstance(parts(request("Enabled", checkpoints=True, pausing="WhenBehind")).stopper, PromotionStopper)
     assert isinstance(parts(request("Enabled", checkpoints=True, pausing="EveryRung")).stopper, RungLimitStopper)
     assert isinstance(parts(request("Enabled", checkpoints=True)).stopper, RungLimitStopper)
 
@@ -274,6 +277,85 @@ def test_ranking_by_trend_applies_to_promotion_only_and_is_asked_for() -> None:
     assert parts(request("Enabled", checkpoints=True, ranking="Trend")).proposer._trend  # type: ignore[attr-defined]
     assert not parts(request("Enabled", checkpoints=True)).proposer._trend  # type: ignore[attr-defined]
     assert not parts(request("Enabled", checkpoints=True, ranking="Value")).proposer._trend  # type: ignore[attr-defined]
+
+
+def test_pausing_at_a_new_best_applies_to_promotion_pausing_at_every_rung_and_builds_its_stopper() -> None:
+    with pytest.raises(InvalidTuningJob) as raised:
+        validate_request(request("Disabled", checkpoints=True, at_new_best="Enabled"))
+    assert any(e.rule == "pause-at-new-best-needs-promotion" for e in raised.value.errors)
+    with pytest.raises(InvalidTuningJob) as raised:
+        validate_request(request("Enabled", checkpoints=True, at_new_best="Enabled", pausing="WhenBehind"))
+    assert [(e.field.rsplit(".", 1)[-1], e.rule) for e in raised.value.errors] == [
+        ("PauseAtNewBest", "pause-at-new-best-needs-every-rung")
+    ]
+    built = parts(request("Enabled", checkpoints=True, at_new_best="Enabled"))
+    assert isinstance(built.stopper, PromotionStopper) and built.proposer._at_new_best  # type: ignore[attr-defined]
+    assert not parts(request("Enabled", checkpoints=True)).proposer._at_new_best  # type: ignore[attr-defined]
+
+
+def between_rungs(
+    value_steps: tuple[float, ...], *, limit: int = 9, start_s: float = 0.4, step_s: float = 0.6, first: int = 4
+) -> TrainingJobRecord:
+    """Segment j3, resumed from j2 at step first - 1 to train to `limit`, still running: a start of
+    start_s, then one report per step_s."""
+    times = tuple(start_s + step_s * (k + 1) for k in range(len(value_steps)))
+    return TrainingJobRecord(
+        index=3,
+        name="j3",
+        values={"x": 0.9},
+        metric_history=tuple((first + k, v) for k, v in enumerate(value_steps)),
+        resume_from="j2",
+        resource_limit=limit,
+        proposed_at=0.0,
+        metric_times=times,
+    )
+
+
+def new_best_strategy(maximize: bool = True, at_new_best: bool = True) -> PromotionHyperband:
+    return PromotionHyperband(SPACE, 0, 100, 1, 20, maximize, eta=3, at_new_best=at_new_best)  # rungs 1, 3, 9, 20
+
+
+def test_a_job_that_beats_every_ended_one_between_rungs_pauses_there_and_resumes_to_its_rung_first() -> None:
+    ended = [segment(0, 0.5, 1, x=0.9), segment(1, 0.4, 1), segment(2, 0.55, 3, resume_from="j0", x=0.9)]
+    promo = new_best_strategy()
+    job = between_rungs((0.56, 0.6, 0.7))
+    decision = promo.pause_at_new_best(job, [*ended, job])
+    assert decision is not None and decision.rule == "new-best" and decision.step == 6 and decision.cutoff == 0.55
+    assert "rung 9" in decision.reason
+    stopper = PromotionStopper(promo, RungLimitStopper(max_resource=20))
+    assert stopper.decide(job, [*ended, job]) == decision
+    # Not where it does not beat the best ended value, nor without being asked for.
+    assert promo.pause_at_new_best(between_rungs((0.5, 0.52, 0.54)), ended) is None
+    assert new_best_strategy(at_new_best=False).pause_at_new_best(job, [*ended, job]) is None
+    # Not before it has trained as long as its start took, nor where the steps left to its rung
+    # take less than a start.
+    assert promo.pause_at_new_best(between_rungs((0.56, 0.7)), ended) is None
+    assert promo.pause_at_new_best(between_rungs((0.56, 0.6, 0.7), start_s=3.0), ended) is None
+    five = (0.56, 0.58, 0.6, 0.65, 0.7)  # steps 4 to 8
+    assert promo.pause_at_new_best(between_rungs(five, limit=9, start_s=1.0), ended) is None  # 1 step left
+    assert promo.pause_at_new_best(between_rungs(five, limit=12, start_s=1.0), ended) is not None
+    # Not where the budget could not resume it (MaxNumberOfTrainingJobs 4: this is the fourth).
+    assert PromotionHyperband(SPACE, 0, 4, 1, 20, True, eta=3, at_new_best=True).pause_at_new_best(job, ended) is None
+    assert PromotionHyperband(SPACE, 0, 5, 1, 20, True, eta=3, at_new_best=True).pause_at_new_best(job, ended)
+    # Minimising, a lower value is the better one.
+    low = [segment(0, 0.5, 1), segment(1, 0.4, 1), segment(2, 0.35, 3, resume_from="j1")]
+    assert new_best_strategy(maximize=False).pause_at_new_best(between_rungs((0.34, 0.33, 0.3)), low) is not None
+    assert new_best_strategy(maximize=False).pause_at_new_best(job, low) is None
+
+    # Paused there (stopped with its objective), it is resumed to its rung before a due promotion
+    # (j1 ranks 2 of 2 at rung 1 with thirds: none is due; add three more there so one is).
+    paused = replace(job, status=TrainingJobStatus.STOPPED, objective=0.7)
+    more = [segment(4 + k, 0.45 + 0.01 * k, 1) for k in range(3)]
+    history = [*ended, paused, *more]
+    proposal = promo.propose(7, history)
+    assert (proposal.resume_from, proposal.resource_limit, proposal.step_offset) == ("j3", 9, 6)
+    assert proposal.values == {"x": 0.9} and "new best" in proposal.reason
+    resumed = segment(7, None, 9, resume_from="j3", status=TrainingJobStatus.IN_PROGRESS, x=0.9)
+    after = promo.propose(8, [*history, resumed])
+    assert after.resume_from != "j3"  # once
+    # A segment that failed short of its rung is not resumed.
+    failed = replace(paused, status=TrainingJobStatus.FAILED)
+    assert promo.propose(7, [*ended, failed, *more]).resume_from != "j3"
 
 
 def laddered_history() -> list[TrainingJobRecord]:
