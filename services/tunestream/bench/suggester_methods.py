@@ -271,6 +271,13 @@ METHODS: dict[str, MethodFactory] = {
     "tunestream Hyperband (promotion, model, new best)": _promotion_model(
         "tunestream Hyperband (promotion, model, new best)", ahead=True, at_new_best="Enabled"
     ),
+    "tunestream Hyperband (promotion, trend, new best)": _promotion_model(
+        "tunestream Hyperband (promotion, trend, new best)",
+        ahead=True,
+        proposals="Random",
+        ranking="Trend",
+        at_new_best="Enabled",
+    ),
     "tunestream Bayesian": _bayesian,
     "tunestream Bayesian (plain)": suggester("tunestream Bayesian (plain)", "Bayesian", **PLAIN),
     # Plain Bayesian proposing only when a slot is free (as before it proposed ahead): what the
