@@ -91,9 +91,9 @@ class HyperbandStrategyConfigShape(Shape):
     # rung go on past it without a pause (and a new start); "EveryRung" pauses every job at every rung.
     # Ranking "Trend" ranks a rung by the value each configuration is predicted to have at the next
     # rung (strategies/rung_trend.py); "Value" (the default) by the values at the rung.
-    # PauseAtNewBest "Enabled" also pauses a training job between rungs where its value beats every
-    # ended training job's, so that the value is a training job's result at once, and resumes it to
-    # its rung first (promotion.PromotionHyperband.pause_at_new_best).
+    # PauseAtNewBest "Enabled" (the default with Pausing "EveryRung") also pauses a training job
+    # between rungs where its value beats every ended training job's, so that the value is a training
+    # job's result at once, and resumes it to its rung first (promotion.PromotionHyperband.pause_at_new_best).
     Promotion: Literal["Enabled", "Disabled"] | None = None
     FirstRung: Literal["Auto", "MinResource"] | None = None
     Proposals: Literal["Random", "Model"] | None = None

@@ -517,10 +517,10 @@ EXTENSIONS: dict[str, Entry] = {
     ),
     "HyperParameterTuningJobConfig.StrategyConfig.HyperbandStrategyConfig.PauseAtNewBest": (
         "honoured",
-        "Enabled also pauses a training job between rungs where its value beats every ended training "
-        "job's (once it has trained as long as its start took, and where the steps left to its rung take "
-        "longer than a start), so the value is a result at once, and resumes it to its rung first; "
-        "Disabled (the default) pauses at the rungs only. Refused with Pausing WhenBehind",
+        "Enabled (the default with Pausing EveryRung) also pauses a training job between rungs where its "
+        "value beats every ended training job's (once it has trained as long as its start took, and where "
+        "the steps left to its rung take two starts), so the value is a result at once, and resumes it to "
+        "its rung first; Disabled pauses at the rungs only. Enabled is refused with Pausing WhenBehind",
     ),
     "HyperParameterTuningJobConfig.StrategyConfig.BayesianStrategyConfig": (
         "honoured",

@@ -33,7 +33,16 @@ def promotion_job(name: str) -> dict[str, Any]:
             ],
             "ContinuousParameterRanges": [continuous("learning_rate", "0.0001", "0.1", ScalingType="Logarithmic")],
         },
-        strategy_config={"HyperbandStrategyConfig": {"MinResource": 1, "MaxResource": 9, "Promotion": "Enabled"}},
+        # Pausing at the rungs only, so that each segment ends at its rung (the pause at a new best
+        # has its own test below).
+        strategy_config={
+            "HyperbandStrategyConfig": {
+                "MinResource": 1,
+                "MaxResource": 9,
+                "Promotion": "Enabled",
+                "PauseAtNewBest": "Disabled",
+            }
+        },
         static={"epochs": "9", "batch_size": "200"},
         metrics=[{"Name": METRIC, "Regex": r"validation:accuracy=([0-9\.]+)"}],
         output="s3://tunestream/it/output",
@@ -199,7 +208,7 @@ def test_with_pause_at_new_best_a_job_pauses_between_rungs_on_a_new_best_and_res
                 "Promotion": "Enabled",
                 "FirstRung": "MinResource",
                 "Proposals": "Random",
-                "PauseAtNewBest": "Enabled",
+                # PauseAtNewBest is left out: it is on by default with promotion.
             }
         },
         static={"epochs": "16", "sleep": "1.0"},

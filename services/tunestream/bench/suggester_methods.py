@@ -183,8 +183,11 @@ def _hyperband(task: Task, seed: int, workers: int) -> SuggesterMethod:
 def _promotion_hyperband(task: Task, seed: int, workers: int) -> SuggesterMethod:
     config = hyperband_config(task)
     # Random proposals (the default until the model's were measured with a start cost and proposed
-    # ahead), ranked by value (the default until the trend's were measured).
-    config["StrategyConfig"]["HyperbandStrategyConfig"].update(Promotion="Enabled", Proposals="Random", Ranking="Value")
+    # ahead), ranked by value, pausing at the rungs only (the default until the new best's pause was
+    # measured with the model's proposals).
+    config["StrategyConfig"]["HyperbandStrategyConfig"].update(
+        Promotion="Enabled", Proposals="Random", Ranking="Value", PauseAtNewBest="Disabled"
+    )
     request = tuning_request(task, seed, workers, "Hyperband", checkpoints=True, **config)
     return SuggesterMethod("tunestream Hyperband (promotion)", request, seed)
 

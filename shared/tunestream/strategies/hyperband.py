@@ -83,10 +83,17 @@ def ranked_by_trend(config: HyperParameterTuningJobConfigShape) -> bool:
 
 
 def pauses_at_new_best(config: HyperParameterTuningJobConfigShape) -> bool:
-    """PauseAtNewBest "Enabled": a training job that beats every ended one between rungs pauses
-    there, so its value counts as a result at once (promotion.PromotionHyperband.pause_at_new_best)."""
+    """PauseAtNewBest, on unless "Disabled" (or Pausing "WhenBehind", where a job runs on past its
+    rungs): a training job that beats every ended one between rungs pauses there, so its value
+    counts as a result at once (promotion.PromotionHyperband.pause_at_new_best). The default since
+    2026-12-07: on the bench it reached the 5 % target sooner than pausing at the rungs only, with
+    either proposals (docs/strategies.md)."""
     hb = hyperband_config(config)
-    return hb is not None and hb.PauseAtNewBest == "Enabled"
+    if hb is None:
+        return True
+    if hb.PauseAtNewBest is not None:
+        return hb.PauseAtNewBest == "Enabled"
+    return hb.Pausing != "WhenBehind"
 
 
 def _check_definitions_agree(inputs: StrategyInputs) -> list[FieldError]:

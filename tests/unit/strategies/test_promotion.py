@@ -228,7 +228,8 @@ def parts(req: CreateTuningJobRequest) -> registry.StrategyParts:
 
 def test_a_program_with_checkpoints_gets_promotion_unless_it_is_disabled() -> None:
     built = parts(request(None, checkpoints=True))
-    assert isinstance(built.proposer, PromotionHyperband) and isinstance(built.stopper, RungLimitStopper)
+    # PromotionStopper: the rung limits and the pause at a new best (PauseAtNewBest's default)
+    assert isinstance(built.proposer, PromotionHyperband) and isinstance(built.stopper, PromotionStopper)
     assert built.proposer.calibration_rung == 2  # FirstRung Auto: the first jobs measure a start
     assert isinstance(parts(request("Disabled", checkpoints=True)).stopper, AshaStopper)
     assert isinstance(parts(request(None, checkpoints=False)).stopper, AshaStopper)
@@ -266,8 +267,9 @@ def test_pausing_applies_to_promotion_only_and_builds_the_continuing_stopper() -
         validate_request(request("Disabled", checkpoints=True, pausing="WhenBehind"))
     assert any(e.rule == "pausing-needs-promotion" and e.field.endswith(".Pausing") for e in raised.value.errors)
     assert isinstance(parts(request("Enabled", checkpoints=True, pausing="WhenBehind")).stopper, PromotionStopper)
-    assert isinstance(parts(request("Enabled", checkpoints=True, pausing="EveryRung")).stopper, RungLimitStopper)
-    assert isinstance(parts(request("Enabled", checkpoints=True)).stopper, RungLimitStopper)
+    every_rung = request("Enabled", checkpoints=True, pausing="EveryRung", at_new_best="Disabled")
+    assert isinstance(parts(every_rung).stopper, RungLimitStopper)
+    assert isinstance(parts(request("Enabled", checkpoints=True, at_new_best="Disabled")).stopper, RungLimitStopper)
 
 
 def test_ranking_by_trend_applies_to_promotion_only_and_is_asked_for() -> None:
@@ -290,7 +292,16 @@ def test_pausing_at_a_new_best_applies_to_promotion_pausing_at_every_rung_and_bu
     ]
     built = parts(request("Enabled", checkpoints=True, at_new_best="Enabled"))
     assert isinstance(built.stopper, PromotionStopper) and built.proposer._at_new_best  # type: ignore[attr-defined]
-    assert not parts(request("Enabled", checkpoints=True)).proposer._at_new_best  # type: ignore[attr-defined]
+    # The default: on with promotion (asked for, or a program that checkpoints), off with WhenBehind
+    # and where disabled; a stopper that pauses only at the rungs then.
+    for default in (request("Enabled", checkpoints=True), request(None, checkpoints=True)):
+        built = parts(default)
+        assert isinstance(built.stopper, PromotionStopper) and built.proposer._at_new_best  # type: ignore[attr-defined]
+    built = parts(request("Enabled", checkpoints=True, at_new_best="Disabled"))
+    assert isinstance(built.stopper, RungLimitStopper) and not built.proposer._at_new_best  # type: ignore[attr-defined]
+    built = parts(request("Enabled", checkpoints=True, pausing="WhenBehind"))
+    assert not built.proposer._at_new_best  # type: ignore[attr-defined]
+    validate_request(request("Enabled", checkpoints=True, at_new_best="Disabled", pausing="WhenBehind"))
 
 
 def between_rungs(
