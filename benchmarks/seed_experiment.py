@@ -69,7 +69,9 @@ PROGRAM = ROOT / "examples" / "mlp" / "train.py"
 OUT = ROOT / "benchmarks" / "out"
 LINE = re.compile(r"epoch=(\d+) .*validation:accuracy=([0-9.]+)")
 # tunestream-promotion is what a user gets (since 2026-12-06 its new configurations from the joint
-# GP, Proposals "Model"; -model names it so explicitly); -random draws them (Proposals "Random").
+# GP, Proposals "Model"; -model names it so explicitly, and since 2026-12-07 the pause at a new best
+# between rungs); -random draws them (Proposals "Random"); -rungs pauses at the rungs only
+# (PauseAtNewBest "Disabled").
 TUNESTREAM = (
     "tunestream-random",
     "tunestream-bayesian",
@@ -77,6 +79,7 @@ TUNESTREAM = (
     "tunestream-promotion",
     "tunestream-promotion-model",
     "tunestream-promotion-random",
+    "tunestream-promotion-rungs",
 )
 OPTUNA = ("optuna-tpe-hyperband", "optuna-tpe-median", "optuna-gp-hyperband", "optuna-gp-median")
 SYNETUNE = ("synetune-asha", "synetune-bohb")
@@ -371,7 +374,13 @@ def _ts(value: str | None, t0: float) -> float | None:
 
 
 def tunestream_job(
-    name: str, strategy: str, seed: int, max_jobs: int, epochs: int, proposals: str | None = None
+    name: str,
+    strategy: str,
+    seed: int,
+    max_jobs: int,
+    epochs: int,
+    proposals: str | None = None,
+    pause_at_new_best: str | None = None,
 ) -> dict[str, Any]:
     ranges = {
         "IntegerParameterRanges": [
@@ -398,6 +407,8 @@ def tunestream_job(
             hyperband["Promotion"] = "Enabled"
         if proposals:
             hyperband["Proposals"] = proposals
+        if pause_at_new_best:
+            hyperband["PauseAtNewBest"] = pause_at_new_best
         config["StrategyConfig"] = {"HyperbandStrategyConfig": hyperband}
     checkpoints = {"CheckpointConfig": {"S3Uri": f"s3://tunestream/seed-experiment/checkpoints/{name}"}}
     return {
@@ -423,6 +434,7 @@ def run_tunestream(
 ) -> dict[str, Any]:
     strategy = method.split("-")[1].capitalize()
     proposals = {"tunestream-promotion-model": "Model", "tunestream-promotion-random": "Random"}.get(method)
+    pause_at_new_best = "Disabled" if method == "tunestream-promotion-rungs" else None
     name = f"seed-{strategy.lower()[:5]}-s{seed}-{uuid.uuid4().hex[:6]}"
     run = Run(method, seed, target, cap, max_jobs)
     base = f"http://127.0.0.1:{stack.port}"
@@ -440,7 +452,8 @@ def run_tunestream(
 
     with httpx.Client(base_url=base, timeout=60) as http:
         run.t0 = time.time()
-        response = http.post("/tuning-jobs", json=tunestream_job(name, strategy, seed, max_jobs, epochs, proposals))
+        job = tunestream_job(name, strategy, seed, max_jobs, epochs, proposals, pause_at_new_best)
+        response = http.post("/tuning-jobs", json=job)
         if response.status_code != 200:
             raise SystemExit(f"submission refused: {response.text}")
         reached_at, stop_sent = None, False
