@@ -69,7 +69,7 @@ PROGRAM = ROOT / "examples" / "mlp" / "train.py"
 OUT = ROOT / "benchmarks" / "out"
 LINE = re.compile(r"epoch=(\d+) .*validation:accuracy=([0-9.]+)")
 # tunestream-promotion is what a user gets (since 2026-12-06 its new configurations from the joint
-# GP, Proposals "Model"; -model names it so explicitly, and since 2026-12-07 the pause at a new best
+# GP, Proposals "Model"; -model names it so explicitly, and since 2026-12-06 the pause at a new best
 # between rungs); -random draws them (Proposals "Random"); -rungs pauses at the rungs only
 # (PauseAtNewBest "Disabled").
 TUNESTREAM = (

@@ -86,7 +86,7 @@ def pauses_at_new_best(config: HyperParameterTuningJobConfigShape) -> bool:
     """PauseAtNewBest, on unless "Disabled" (or Pausing "WhenBehind", where a job runs on past its
     rungs): a training job that beats every ended one between rungs pauses there, so its value
     counts as a result at once (promotion.PromotionHyperband.pause_at_new_best). The default since
-    2026-12-07: on the bench it reached the 5 % target sooner than pausing at the rungs only, with
+    2026-12-06: on the bench it reached the 5 % target sooner than pausing at the rungs only, with
     either proposals (docs/strategies.md)."""
     hb = hyperband_config(config)
     if hb is None:
