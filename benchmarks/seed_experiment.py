@@ -69,9 +69,8 @@ PROGRAM = ROOT / "examples" / "mlp" / "train.py"
 OUT = ROOT / "benchmarks" / "out"
 LINE = re.compile(r"epoch=(\d+) .*validation:accuracy=([0-9.]+)")
 # tunestream-promotion is what a user gets (since 2026-12-06 its new configurations from the joint
-# GP, Proposals "Model"; -model names it so explicitly, and since 2026-12-06 the pause at a new best
-# between rungs); -random draws them (Proposals "Random"); -rungs pauses at the rungs only
-# (PauseAtNewBest "Disabled").
+# GP, Proposals "Model", and the pause at a new best between rungs); the others name what they set
+# in HyperbandStrategyConfig on top of it.
 TUNESTREAM = (
     "tunestream-random",
     "tunestream-bayesian",
@@ -81,6 +80,11 @@ TUNESTREAM = (
     "tunestream-promotion-random",
     "tunestream-promotion-rungs",
 )
+PROMOTION_VARIANTS: dict[str, dict[str, str]] = {
+    "tunestream-promotion-model": {"Proposals": "Model"},
+    "tunestream-promotion-random": {"Proposals": "Random"},
+    "tunestream-promotion-rungs": {"PauseAtNewBest": "Disabled"},
+}
 OPTUNA = ("optuna-tpe-hyperband", "optuna-tpe-median", "optuna-gp-hyperband", "optuna-gp-median")
 SYNETUNE = ("synetune-asha", "synetune-bohb")
 METHODS = TUNESTREAM + OPTUNA + SYNETUNE
@@ -379,8 +383,7 @@ def tunestream_job(
     seed: int,
     max_jobs: int,
     epochs: int,
-    proposals: str | None = None,
-    pause_at_new_best: str | None = None,
+    hyperband_extra: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     ranges = {
         "IntegerParameterRanges": [
@@ -405,10 +408,7 @@ def tunestream_job(
         hyperband: dict[str, Any] = {"MinResource": 1, "MaxResource": epochs}
         if promotion:
             hyperband["Promotion"] = "Enabled"
-        if proposals:
-            hyperband["Proposals"] = proposals
-        if pause_at_new_best:
-            hyperband["PauseAtNewBest"] = pause_at_new_best
+        hyperband.update(hyperband_extra or {})
         config["StrategyConfig"] = {"HyperbandStrategyConfig": hyperband}
     checkpoints = {"CheckpointConfig": {"S3Uri": f"s3://tunestream/seed-experiment/checkpoints/{name}"}}
     return {
@@ -433,8 +433,6 @@ def run_tunestream(
     stack: Stack, method: str, seed: int, target: float, cap: float, max_jobs: int, epochs: int
 ) -> dict[str, Any]:
     strategy = method.split("-")[1].capitalize()
-    proposals = {"tunestream-promotion-model": "Model", "tunestream-promotion-random": "Random"}.get(method)
-    pause_at_new_best = "Disabled" if method == "tunestream-promotion-rungs" else None
     name = f"seed-{strategy.lower()[:5]}-s{seed}-{uuid.uuid4().hex[:6]}"
     run = Run(method, seed, target, cap, max_jobs)
     base = f"http://127.0.0.1:{stack.port}"
@@ -452,7 +450,7 @@ def run_tunestream(
 
     with httpx.Client(base_url=base, timeout=60) as http:
         run.t0 = time.time()
-        job = tunestream_job(name, strategy, seed, max_jobs, epochs, proposals, pause_at_new_best)
+        job = tunestream_job(name, strategy, seed, max_jobs, epochs, PROMOTION_VARIANTS.get(method))
         response = http.post("/tuning-jobs", json=job)
         if response.status_code != 200:
             raise SystemExit(f"submission refused: {response.text}")
