@@ -181,6 +181,32 @@ clear_addr() { rm -f "$PID_DIR/$1.addr"; }
 
 print_status() { printf '%-9s %-8s pid=%-8s %s\n' "$1" "$2" "$3" "$4"; }
 
+# venv_install NAME VENV LOGFILE PIP_ARGS...: a fresh virtual environment at VENV with PIP_ARGS
+# installed, pip's output in LOGFILE. A CI run once lost the SageMaker SDK's install to a failure that
+# the same install on another machine minutes later did not meet, and every test of the SDK failed with
+# it; so an install gets three tries, half a minute apart, on top of pip's own retries per request.
+# No wheel cache: these environments are built once, and a CI machine has run out of disk before.
+venv_install() {
+  local name=$1 venv=$2 logfile=$3
+  shift 3
+  local try
+  : >"$logfile"
+  for try in 1 2 3; do
+    rm -rf "$venv"
+    if { python3 -m venv "$venv" &&
+      "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-cache-dir \
+        --retries 10 --timeout 60 "$@"; } >>"$logfile" 2>&1; then
+      return 0
+    fi
+    log "installing $name failed (try $try of 3; log: $logfile)"
+    tail -n 15 "$logfile" >&2
+    df -h "$venv/.." 2>/dev/null | tail -n 1 | awk '{print "disk free: " $4 " of " $2}' >&2
+    ((try < 3)) && sleep 30
+  done
+  rm -rf "$venv"
+  return 1
+}
+
 # Standard entry point for the per-server scripts.
 dispatch() {
   case "${1:-}" in

@@ -35,12 +35,8 @@ ensure_installed() {
     return 0
   fi
   log "installing $PIN into $VENV (log: $LOG_DIR/ray-install.log)"
-  rm -rf "$VENV"
-  if ! { python3 -m venv "$VENV" && "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$PIN"; } \
-    >"$LOG_DIR/ray-install.log" 2>&1; then
-    tail -n 15 "$LOG_DIR/ray-install.log" >&2
+  venv_install "$PIN" "$VENV" "$LOG_DIR/ray-install.log" "$PIN" ||
     die "pip install $PIN failed (log: $LOG_DIR/ray-install.log)"
-  fi
   printf '%s' "$PIN" >"$VENV/.installed"
 }
 

@@ -15,17 +15,16 @@ case "$MAJOR" in
   3) PIN="sagemaker==3.27.0" ;;
   *) die "usage: sagemaker-sdk.sh [2|3]" ;;
 esac
+# Every package the SDK pulls in, pinned to a set that installed and passed the tests: the SDK's own
+# ranges are wide, so without them an install resolves differently on each day a dependency releases.
+LOCK="$DEPLOY_DIR/sagemaker-sdk/constraints-$MAJOR.txt"
 VENV="$STACK_DIR/sagemaker-sdk$MAJOR"
 MARK="$VENV/.installed"
-if [[ ! -f "$MARK" || "$(cat "$MARK")" != "$PIN" ]]; then
+WANT="$PIN $(sha256sum "$LOCK" | cut -c1-16)"
+if [[ ! -f "$MARK" || "$(cat "$MARK")" != "$WANT" ]]; then
   log "installing $PIN into $VENV (log: $LOG_DIR/sagemaker-sdk$MAJOR.log)"
-  rm -rf "$VENV"
-  if ! { python3 -m venv "$VENV" &&
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$PIN"; } \
-    >"$LOG_DIR/sagemaker-sdk$MAJOR.log" 2>&1; then
-    tail -n 15 "$LOG_DIR/sagemaker-sdk$MAJOR.log" >&2
+  venv_install "$PIN" "$VENV" "$LOG_DIR/sagemaker-sdk$MAJOR.log" -c "$LOCK" "$PIN" ||
     die "pip install $PIN failed (log: $LOG_DIR/sagemaker-sdk$MAJOR.log)"
-  fi
-  printf '%s' "$PIN" >"$MARK"
+  printf '%s' "$WANT" >"$MARK"
 fi
 echo "$VENV/bin/python"
