@@ -185,6 +185,7 @@ print_status() { printf '%-9s %-8s pid=%-8s %s\n' "$1" "$2" "$3" "$4"; }
 # installed, pip's output in LOGFILE. A CI run once lost the SageMaker SDK's install to a failure that
 # the same install on another machine minutes later did not meet, and every test of the SDK failed with
 # it; so an install gets three tries, half a minute apart, on top of pip's own retries per request.
+# After a failed try: the log's tail and the free disk, so that the next such failure says why.
 # No wheel cache: these environments are built once, and a CI machine has run out of disk before.
 venv_install() {
   local name=$1 venv=$2 logfile=$3
@@ -198,8 +199,8 @@ venv_install() {
         --retries 10 --timeout 60 "$@"; } >>"$logfile" 2>&1; then
       return 0
     fi
-    log "installing $name failed (try $try of 3; log: $logfile)"
-    tail -n 15 "$logfile" >&2
+    log "installing $name failed (try $try of 3)"
+    show_log_tail "$logfile"
     df -h "$venv/.." 2>/dev/null | tail -n 1 | awk '{print "disk free: " $4 " of " $2}' >&2
     ((try < 3)) && sleep 30
   done
