@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print(f"no curve tables under {args.tables}", file=sys.stderr)
         return 2
-    available = runner.all_methods()
+    available = runner.method_names()
     methods = [m for m in available if any(fnmatch.fnmatch(m, pat) for pat in args.methods)]
     unknown = [p for p in args.methods if not any(fnmatch.fnmatch(m, p) for m in available)]
     if unknown:

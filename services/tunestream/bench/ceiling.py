@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tunestream.bench.report import RANDOM, Row, is_peer
+from tunestream.bench.report import RANDOM, Row, is_ours, is_peer
 from tunestream.bench.stats import Interval, median_interval, speedup
 from tunestream.bench.tables import CurveRow, CurveTable
 
@@ -132,7 +132,7 @@ def markdown(ceilings: list[Ceiling], table_rows: list[Row]) -> str:
         by_cell.setdefault((r.task, r.workers, r.share), []).append(r)
     for c in ceilings:
         found = by_cell.get((c.task, c.workers, c.share), [])
-        ours = _fastest([r for r in found if not is_peer(r.method) and r.method != RANDOM])
+        ours = _fastest([r for r in found if is_ours(r.method) and r.method != RANDOM])
         peer = _fastest([r for r in found if is_peer(r.method)])
         lines.append(
             f"| {c.task} | {c.workers} | {c.share:.0%} | {c.hit_share:.1%} | {c.random_s} | {c.clairvoyant_s:.3g} | "

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from tunestream.bench.informed import is_informed
 from tunestream.bench.stats import Interval, median_interval, speedup
 
 RANDOM = "tunestream Random"
@@ -68,8 +69,13 @@ class Cell:
         )
 
 
+def is_ours(method: str) -> bool:
+    return method.startswith("tunestream ")
+
+
 def is_peer(method: str) -> bool:
-    return not method.startswith("tunestream ")
+    """Neither tunestream's method nor an informed bound (informed.py), which no method can match."""
+    return not is_ours(method) and not is_informed(method)
 
 
 @dataclass(frozen=True)
@@ -169,17 +175,22 @@ def overview_markdown(table_rows: Sequence[Row], share: float = 0.05) -> str:
         mine = [r for r in picked if r.task == task]
         widths = sorted({r.workers for r in mine})
         cell = {(r.method, r.workers): r for r in mine}
-        fastest = {w: min((r for r in mine if r.workers == w), key=lambda r: r.median_s.value) for w in widths}
+        contenders = [r for r in mine if not is_informed(r.method)]
+        fastest = {
+            w: min((r for r in contenders if r.workers == w), key=lambda r: r.median_s.value, default=None)
+            for w in widths
+        }
         lines.append(f"\n#### {task}: speed-up over Random at the {share:.0%} target\n")
         lines.append("| method | " + " | ".join(f"W = {w}" for w in widths) + " |")
         lines.append("|" + "---|" * (1 + len(widths)))
-        methods = sorted({r.method for r in mine}, key=lambda m: (is_peer(m), m))
+        methods = sorted({r.method for r in mine}, key=lambda m: (is_peer(m), is_informed(m), m))
         for m in methods:
             entries = []
             for w in widths:
                 r = cell.get((m, w))
                 text = "" if r is None else str(r.vs_random)
-                entries.append(f"**{text}**" if r is not None and fastest[w].method == m else text)
+                top = fastest[w]
+                entries.append(f"**{text}**" if r is not None and top is not None and top.method == m else text)
             lines.append(f"| {m} | " + " | ".join(entries) + " |")
     return "\n".join(lines)
 
@@ -238,7 +249,8 @@ def plot(cells: Sequence[Cell], task: str, path: Path, max_lines: int = 9) -> No
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # no job ended yet early on: all-NaN columns
                 med = np.nanmedian(curves, axis=0) if len(curves) else grid * math.nan
-            ax.plot(grid, med, label=c.method, linestyle="-" if not is_peer(c.method) else "--")
+            style = ":" if is_informed(c.method) else "--" if is_peer(c.method) else "-"
+            ax.plot(grid, med, label=c.method, linestyle=style)
         for share, target in sorted(group[0].targets.items()):
             ax.axhline(target, color="grey", linewidth=0.6, linestyle=":")
             ax.annotate(f"{share:.0%} target", (0, target), fontsize=7, color="grey", va="bottom")

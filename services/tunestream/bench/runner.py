@@ -19,8 +19,10 @@ from typing import Literal
 import numpy as np
 
 from tunestream.bench import tables
+from tunestream.bench.informed import SHARES as INFORMED
+from tunestream.bench.informed import informed_factory
 from tunestream.bench.methods import MethodFactory
-from tunestream.bench.simulator import Answer, DecisionTime, Outcome, simulate
+from tunestream.bench.simulator import Answer, DecisionTime, Outcome, nearest_row, simulate
 from tunestream.bench.suggester_methods import METHODS
 from tunestream.bench.surrogate import FittedCurves
 
@@ -39,6 +41,11 @@ def all_methods() -> dict[str, MethodFactory]:
     from tunestream.bench.peers import PEERS
 
     return {**METHODS, **PEERS}
+
+
+def method_names() -> list[str]:
+    """Every method the bench can run: all_methods() and the informed bounds (informed.py)."""
+    return [*all_methods(), *INFORMED]
 
 
 @functools.cache
@@ -61,6 +68,11 @@ def targets_of(path: str, answer: AnswerKind = "nearest", shares: Sequence[float
 def answer_of(path: str, answer: AnswerKind) -> Answer | None:
     """The simulator's answer for a run (None: its default, the nearest row)."""
     return fitted_curves(path).curve if answer == "fitted" else None
+
+
+def finals_of(path: str, answer: AnswerKind) -> np.ndarray:
+    """The final values an answer's targets are drawn from: the fitted forests' sample or the rows'."""
+    return fitted_curves(path).sample_finals() if answer == "fitted" else load_table(path).finals()
 
 
 def horizon_of(table: tables.CurveTable, workers: int, full_jobs: int = FULL_JOBS) -> float:
@@ -86,8 +98,14 @@ class Run:
 
 def run_one(run: Run) -> Outcome:
     table = load_table(run.table)
-    # tunestream's own methods without importing the peers (they need the bench extra).
-    factory = METHODS.get(run.method) or all_methods()[run.method]
+    answer = answer_of(run.table, run.answer)
+    factory: MethodFactory
+    if run.method in INFORMED:
+        told = answer or nearest_row(table)
+        factory = informed_factory(run.method, told, finals_of(run.table, run.answer), table.maximize)
+    else:
+        # tunestream's own methods without importing the peers (they need the bench extra).
+        factory = METHODS.get(run.method) or all_methods()[run.method]
     return simulate(
         table,
         factory,
@@ -99,7 +117,7 @@ def run_one(run: Run) -> Outcome:
         max_jobs=run.max_jobs,
         stop_at_targets=run.stop_at_targets,
         start_cost_s=run.start_cost_s,
-        answer=answer_of(run.table, run.answer),
+        answer=answer,
     )
 
 

@@ -38,3 +38,20 @@ def test_overview_has_a_column_per_w_and_bolds_the_fastest() -> None:
     assert body[0] == "| tunestream Bayesian | **2 [1.75, 2.25]** |  |"
     assert body[1] == "| tunestream Random | 1 [0.75, 1.25] | 1 [0.75, 1.25] |"
     assert body[2] == "| Peer | 1.33 [1.08, 1.58] | **2 [1.75, 2.25]** |"
+
+
+def test_an_informed_bound_is_listed_last_and_never_the_fastest_or_a_peer() -> None:
+    from tunestream.bench.informed import SHARES
+    from tunestream.bench.report import is_peer
+
+    informed = next(iter(SHARES))
+    rows = [
+        row("tunestream Random", 2, 20.0, 1.0),
+        row(informed, 2, 2.0, 10.0),
+        row("Peer", 2, 15.0, 1.33),
+    ]
+    body = overview_markdown(rows).strip().splitlines()[4:]
+    assert body[0] == "| tunestream Random | 1 [0.75, 1.25] |"
+    assert body[1] == f"| {informed} | 10 [9.75, 10.2] |"
+    assert body[2] == "| Peer | **1.33 [1.08, 1.58]** |"
+    assert not is_peer(informed) and is_peer("Peer") and not is_peer("tunestream Random")
