@@ -187,6 +187,7 @@ print_status() { printf '%-9s %-8s pid=%-8s %s\n' "$1" "$2" "$3" "$4"; }
 # it; so an install gets three tries, half a minute apart, on top of pip's own retries per request.
 # After a failed try: the log's tail and the free disk, so that the next such failure says why.
 # No wheel cache: these environments are built once, and a CI machine has run out of disk before.
+# VENV_INSTALL_PAUSE_S overrides the pause between tries (tests/deploy/test_venv_install.py: 0).
 venv_install() {
   local name=$1 venv=$2 logfile=$3
   shift 3
@@ -202,7 +203,7 @@ venv_install() {
     log "installing $name failed (try $try of 3)"
     show_log_tail "$logfile"
     df -h "$venv/.." 2>/dev/null | tail -n 1 | awk '{print "disk free: " $4 " of " $2}' >&2
-    ((try < 3)) && sleep 30
+    ((try < 3)) && sleep "${VENV_INSTALL_PAUSE_S:-30}"
   done
   rm -rf "$venv"
   return 1
