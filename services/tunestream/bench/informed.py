@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from tunestream.bench.methods import MethodFactory, Start, Task, Values
-from tunestream.bench.tables import CurveRow, reached_by
+from tunestream.bench.simulator import Answer
+from tunestream.bench.tables import reached_by
 
 PREFIX = "Informed: "
 # name -> the share of the space it draws from
@@ -36,8 +36,6 @@ SHARES: dict[str, float] = {
 }
 # Draws tried per proposal before giving up on finding one in the share (1 in 10 is the rarest).
 MAX_DRAWS = 100_000
-
-Answer = Callable[[Mapping[str, int | float | str]], CurveRow]
 
 
 def is_informed(method: str) -> bool:
@@ -54,24 +52,20 @@ class InformedDraws:
         self._threshold = threshold
         self._rng = np.random.default_rng([seed, 4_711])
         self._draws = 0
-        self._segments: dict[str, int] = {}  # trial -> its configuration's number
-        self._values: dict[int, Values] = {}
+        self._values: dict[str, Values] = {}  # trial -> its configuration (a resumed one's too)
         self._due: deque[str] = deque()  # segments stopped at a new best, to resume
         self._best: float | None = None
 
     def ask(self, now: float) -> Start | None:
         if self._due:
             previous = self._due.popleft()
-            config = self._segments[previous]
             trial = f"{previous}+"
-            self._segments[trial] = config
-            return Start(trial, self._values[config], resume=previous)
-        config = self._draws
+            self._values[trial] = self._values[previous]
+            return Start(trial, self._values[trial], resume=previous)
+        trial = f"informed-{self._draws}"
         self._draws += 1
-        self._values[config] = self._draw()
-        trial = f"informed-{config}"
-        self._segments[trial] = config
-        return Start(trial, self._values[config])
+        self._values[trial] = self._draw()
+        return Start(trial, self._values[trial])
 
     def report(self, trial_id: str, epoch: int, value: float, now: float) -> bool:
         return epoch >= self._task.max_resource or not self._beats(value)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tunestream.bench.report import Row, overview_markdown
+from tunestream.bench.informed import SHARES
+from tunestream.bench.report import Row, is_peer, overview_markdown
 from tunestream.bench.stats import Interval
 
 
@@ -41,9 +42,6 @@ def test_overview_has_a_column_per_w_and_bolds_the_fastest() -> None:
 
 
 def test_an_informed_bound_is_listed_last_and_never_the_fastest_or_a_peer() -> None:
-    from tunestream.bench.informed import SHARES
-    from tunestream.bench.report import is_peer
-
     informed = next(iter(SHARES))
     rows = [
         row("tunestream Random", 2, 20.0, 1.0),
